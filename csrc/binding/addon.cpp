@@ -1,0 +1,190 @@
+// N-API binding: converts JS values to the core's plain structs, queues the work, converts results back.
+// Argument checking lives in lib/ (TypeScript validates, C++ trusts); here we only guard against crashes.
+#include <napi.h>
+
+#include <memory>
+
+#include "../core/engine.h"
+#include "../core/runtime.h"
+#include "worker.h"
+
+namespace q3js {
+namespace {
+
+q3::Qwen3Config configFromJs(const Napi::Object& o) {
+  q3::Qwen3Config c;
+  auto num = [&](const char* k) { return o.Get(k).As<Napi::Number>().DoubleValue(); };
+  c.hidden_size = static_cast<int64_t>(num("hidden_size"));
+  c.num_hidden_layers = static_cast<int64_t>(num("num_hidden_layers"));
+  c.num_attention_heads = static_cast<int64_t>(num("num_attention_heads"));
+  c.num_key_value_heads = static_cast<int64_t>(num("num_key_value_heads"));
+  c.head_dim = static_cast<int64_t>(num("head_dim"));
+  c.intermediate_size = static_cast<int64_t>(num("intermediate_size"));
+  c.rms_norm_eps = num("rms_norm_eps");
+  c.rope_theta = num("rope_theta");
+  c.tie_word_embeddings = o.Get("tie_word_embeddings").ToBoolean().Value();
+  return c;
+}
+
+std::vector<std::string> stringsFromJs(const Napi::Array& a) {
+  std::vector<std::string> out;
+  for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+  return out;
+}
+
+q3::SequenceBatch batchFromJs(const Napi::CallbackInfo& info) {
+  if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsTypedArray())
+    throw Napi::TypeError::New(info.Env(), "expected (ids: Int32Array, lengths: Int32Array, padLeft: boolean)");
+  auto ids = info[0].As<Napi::Int32Array>();
+  auto lengths = info[1].As<Napi::Int32Array>();
+  q3::SequenceBatch b;
+  b.ids.assign(ids.Data(), ids.Data() + ids.ElementLength());
+  int64_t total = 0;
+  for (size_t i = 0; i < lengths.ElementLength(); ++i) {
+    if (lengths[i] <= 0) throw Napi::RangeError::New(info.Env(), "every sequence needs at least one token");
+    b.lengths.push_back(lengths[i]);
+    total += lengths[i];
+  }
+  if (b.lengths.empty()) throw Napi::RangeError::New(info.Env(), "empty batch");
+  if (total != static_cast<int64_t>(b.ids.size()))
+    throw Napi::RangeError::New(info.Env(), "lengths do not add up to the number of ids");
+  b.padLeft = info[2].ToBoolean().Value();
+  return b;
+}
+
+class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Model",
+                       {InstanceMethod("load", &ModelWrap::Load),
+                        InstanceMethod("lastTokenLogits", &ModelWrap::LastTokenLogits),
+                        InstanceMethod("lastTokenHidden", &ModelWrap::LastTokenHidden),
+                        InstanceMethod("dispose", &ModelWrap::Dispose)});
+  }
+
+  explicit ModelWrap(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<ModelWrap>(info), engine_(std::make_shared<q3::Engine>()) {}
+
+  ~ModelWrap() override { release(Env()); }
+
+  std::shared_ptr<q3::Engine> engine() const { return engine_; }
+
+ private:
+  std::shared_ptr<q3::Engine> engine_;
+  int64_t reportedBytes_ = 0;
+
+  std::shared_ptr<q3::Engine> live(const Napi::Env& env, const char* op) {
+    if (!engine_) throw Napi::Error::New(env, std::string(op) + ": the model was disposed");
+    return engine_;
+  }
+
+  void release(Napi::Env env) {
+    if (reportedBytes_ != 0) {
+      Napi::MemoryManagement::AdjustExternalMemory(env, -reportedBytes_);
+      reportedBytes_ = 0;
+    }
+    engine_.reset();  // in-flight work keeps its own reference and frees the weights when it ends
+  }
+
+  Napi::Value Load(const Napi::CallbackInfo& info) {
+    return guarded(info, "load", [&]() -> Napi::Value {
+      auto engine = live(info.Env(), "load");
+      Napi::Object o = info[0].As<Napi::Object>();
+      q3::LoadRequest req;
+      req.files = stringsFromJs(o.Get("files").As<Napi::Array>());
+      req.config = configFromJs(o.Get("config").As<Napi::Object>());
+      req.device = o.Get("device").As<Napi::String>().Utf8Value();
+      req.dtype = o.Get("dtype").As<Napi::String>().Utf8Value();
+      return PromiseWorker::Start(
+          info.Env(), "load",
+          [engine, req, this]() -> ToJs {
+            q3::LoadResult r = engine->load(req);
+            return [r, this](Napi::Env env) -> Napi::Value {
+              if (engine_) {
+                // Weights live outside the V8 heap; telling V8 lets its GC weigh an undisposed model properly.
+                Napi::MemoryManagement::AdjustExternalMemory(env, r.parameterBytes - reportedBytes_);
+                reportedBytes_ = r.parameterBytes;
+              }
+              Napi::Object out = Napi::Object::New(env);
+              out.Set("vocabSize", Napi::Number::New(env, static_cast<double>(r.vocabSize)));
+              out.Set("keyPrefix", Napi::String::New(env, r.keyPrefix));
+              out.Set("hasLmHead", Napi::Boolean::New(env, r.hasLmHead));
+              out.Set("parameterBytes", Napi::Number::New(env, static_cast<double>(r.parameterBytes)));
+              return out;
+            };
+          },
+          Value());
+    });
+  }
+
+  Napi::Value LastTokenLogits(const Napi::CallbackInfo& info) {
+    return guarded(info, "lastTokenLogits", [&]() -> Napi::Value {
+      auto engine = live(info.Env(), "lastTokenLogits");
+      q3::SequenceBatch batch = batchFromJs(info);
+      return PromiseWorker::Start(
+          info.Env(), "lastTokenLogits",
+          [engine, batch]() -> ToJs {
+            auto logits = std::make_shared<std::vector<float>>(engine->lastTokenLogits(batch));
+            return [logits](Napi::Env env) -> Napi::Value { return toFloat32Array(env, std::move(*logits)); };
+          },
+          Value());
+    });
+  }
+
+  Napi::Value LastTokenHidden(const Napi::CallbackInfo& info) {
+    return guarded(info, "lastTokenHidden", [&]() -> Napi::Value {
+      auto engine = live(info.Env(), "lastTokenHidden");
+      q3::SequenceBatch batch = batchFromJs(info);
+      const bool normalize = info.Length() > 3 && info[3].ToBoolean().Value();
+      return PromiseWorker::Start(
+          info.Env(), "lastTokenHidden",
+          [engine, batch, normalize]() -> ToJs {
+            auto h = std::make_shared<std::vector<float>>(engine->lastTokenHidden(batch, normalize));
+            return [h](Napi::Env env) -> Napi::Value { return toFloat32Array(env, std::move(*h)); };
+          },
+          Value());
+    });
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    release(info.Env());
+    return info.Env().Undefined();
+  }
+};
+
+Napi::Value RuntimeInfoJs(const Napi::CallbackInfo& info) {
+  return guarded(info, "runtimeInfo", [&]() -> Napi::Value {
+    q3::initRuntime();
+    q3::RuntimeInfo r = q3::runtimeInfo();
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("libtorchVersion", r.libtorchVersion);
+    o.Set("cudaAvailable", r.cudaAvailable);
+    o.Set("cudaDeviceCount", r.cudaDeviceCount);
+    o.Set("threads", r.threads);
+    o.Set("cpuBf16", r.cpuBf16);
+    return o;
+  });
+}
+
+Napi::Value SetNumThreadsJs(const Napi::CallbackInfo& info) {
+  return guarded(info, "setNumThreads", [&]() -> Napi::Value {
+    q3::setNumThreads(info[0].As<Napi::Number>().Int32Value());
+    return info.Env().Undefined();
+  });
+}
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("runtimeInfo", Napi::Function::New(env, RuntimeInfoJs, "runtimeInfo"));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreadsJs, "setNumThreads"));
+  exports.Set("Model", ModelWrap::Init(env));
+  return exports;
+}
+
+}  // namespace q3js
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return q3js::Init(env, exports); }
+
+NODE_API_MODULE(qwen3_native, InitAddon)

@@ -1,0 +1,62 @@
+#include "linear.h"
+
+#include <cmath>
+
+namespace q3 {
+
+LinearImpl::LinearImpl(int64_t inFeatures, int64_t outFeatures, const torch::TensorOptions& options)
+    : in_features(inFeatures), out_features(outFeatures) {
+  // Uninitialised: weights always come from a checkpoint or an explicit initialiser.
+  weight = register_parameter("weight", torch::empty({outFeatures, inFeatures}, options), /*requires_grad=*/false);
+}
+
+torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
+  torch::Tensor y = torch::nn::functional::linear(x, weight);
+  if (!hasLora() || merged_) return y;
+  torch::Tensor h = x.to(torch::kFloat);
+  if (lora.dropout > 0 && is_training()) h = torch::dropout(h, lora.dropout, /*train=*/true);
+  torch::Tensor update = torch::nn::functional::linear(torch::nn::functional::linear(h, lora_A), lora_B);
+  return y + (update * lora.scale()).to(y.scalar_type());
+}
+
+void LinearImpl::addLora(const LoraSpec& spec) {
+  if (spec.r <= 0) throw std::invalid_argument("LoRA r must be positive");
+  removeLora();
+  lora = spec;
+  auto opts = torch::TensorOptions().dtype(torch::kFloat).device(weight.device());
+  torch::Tensor a = torch::empty({spec.r, in_features}, opts);
+  torch::NoGradGuard noGrad;
+  // kaiming_uniform_(a=sqrt(5)) on [r, in]: bound = 1/sqrt(in), exactly what nn.Linear.reset_parameters uses.
+  torch::nn::init::kaiming_uniform_(a, std::sqrt(5.0));
+  lora_A = register_parameter("lora_A", a, true);
+  lora_B = register_parameter("lora_B", torch::zeros({out_features, spec.r}, opts), true);
+}
+
+void LinearImpl::removeLora() {
+  if (!hasLora()) return;
+  if (merged_) unmerge();
+  // Module has no unregister: replace with empty placeholders by re-registering is not possible, so we keep
+  // the names and drop the storage. Callers only remove before re-adding.
+  lora_A = register_parameter("lora_A", torch::Tensor(), false);
+  lora_B = register_parameter("lora_B", torch::Tensor(), false);
+}
+
+torch::Tensor LinearImpl::delta() const {
+  return torch::matmul(lora_B.detach(), lora_A.detach()) * lora.scale();
+}
+
+void LinearImpl::merge() {
+  if (!hasLora() || merged_) return;
+  torch::NoGradGuard noGrad;
+  weight.copy_((weight.to(torch::kFloat) + delta()).to(weight.scalar_type()));
+  merged_ = true;
+}
+
+void LinearImpl::unmerge() {
+  if (!hasLora() || !merged_) return;
+  torch::NoGradGuard noGrad;
+  weight.copy_((weight.to(torch::kFloat) - delta()).to(weight.scalar_type()));
+  merged_ = false;
+}
+
+}  // namespace q3

@@ -1,0 +1,300 @@
+#include "qwen3.h"
+
+#include <torch/version.h>
+
+#include <limits>
+
+#include "safetensors.h"
+
+namespace q3 {
+
+// ---------------------------------------------------------------------------------------------------------------
+// Building blocks
+
+RMSNormImpl::RMSNormImpl(int64_t dim, double eps_, const torch::TensorOptions& options) : eps(eps_) {
+  weight = register_parameter("weight", torch::ones({dim}, options), false);
+}
+
+torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
+  const auto dtype = x.scalar_type();
+  torch::Tensor h = x.to(torch::kFloat);
+  h = h * torch::rsqrt(h.pow(2).mean(-1, /*keepdim=*/true) + eps);
+  return weight * h.to(dtype);
+}
+
+EmbeddingImpl::EmbeddingImpl(int64_t vocab, int64_t dim, const torch::TensorOptions& options) {
+  weight = register_parameter("weight", torch::empty({vocab, dim}, options), false);
+}
+
+TokenBatch makeTokenBatch(const int32_t* ids, const std::vector<int64_t>& lengths, bool padLeft, int64_t padId,
+                          const torch::Device& device) {
+  TokenBatch b;
+  const int64_t B = static_cast<int64_t>(lengths.size());
+  int64_t T = 0;
+  for (int64_t len : lengths) T = std::max(T, len);
+  torch::Tensor idsCpu = torch::full({B, T}, padId, torch::kLong);
+  torch::Tensor validCpu = torch::zeros({B, T}, torch::kBool);
+  torch::Tensor lastCpu = torch::empty({B}, torch::kLong);
+  auto idsA = idsCpu.accessor<int64_t, 2>();
+  auto validA = validCpu.accessor<bool, 2>();
+  auto lastA = lastCpu.accessor<int64_t, 1>();
+  int64_t offset = 0;
+  for (int64_t i = 0; i < B; ++i) {
+    const int64_t len = lengths[i];
+    const int64_t start = padLeft ? T - len : 0;
+    for (int64_t t = 0; t < len; ++t) {
+      idsA[i][start + t] = ids[offset + t];
+      validA[i][start + t] = true;
+    }
+    lastA[i] = start + len - 1;
+    offset += len;
+    if (len != T) b.padded = true;
+  }
+  b.tokens = offset;
+  // Padding slots get position 0; they are never attended to, so their value does not matter.
+  torch::Tensor positions = (validCpu.to(torch::kLong).cumsum(1) - 1).clamp_min(0);
+  b.ids = idsCpu.to(device);
+  b.valid = validCpu.to(device);
+  b.positions = positions.to(device);
+  b.last = lastCpu.to(device);
+  return b;
+}
+
+namespace {
+
+torch::Tensor rotateHalf(const torch::Tensor& x) {
+  const int64_t half = x.size(-1) / 2;
+  return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+torch::Tensor applyRope(const torch::Tensor& x, const AttentionInputs& a) {
+  return x * a.cos + rotateHalf(x) * a.sin;
+}
+
+// softmax(q k^T * scale + mask) v with the softmax in float32, as HF's eager attention.
+torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        const AttentionInputs& a, double scale) {
+#if TORCH_VERSION_MAJOR >= 2
+  // Fused kernel (flash / memory-efficient on CUDA, flash on CPU); accumulates in float32.
+  if (a.allowed.defined())
+    return at::scaled_dot_product_attention(q, k, v, a.allowed, 0.0, /*is_causal=*/false);
+  return at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true);
+#else
+  const int64_t T = q.size(2);
+  torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)).to(torch::kFloat) * scale;  // [B, nh, T, T]
+  torch::Tensor allowed = a.allowed;
+  if (!allowed.defined())
+    allowed = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(q.device())).tril();
+  scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity());
+  torch::Tensor probs = torch::softmax(scores, -1).to(q.scalar_type());
+  return torch::matmul(probs, v);
+#endif
+}
+
+}  // namespace
+
+Qwen3AttentionImpl::Qwen3AttentionImpl(const Qwen3Config& c, const torch::TensorOptions& o)
+    : heads_(c.num_attention_heads), kvHeads_(c.num_key_value_heads), headDim_(c.head_dim) {
+  q_proj = register_module("q_proj", Linear(c.hidden_size, heads_ * headDim_, o));
+  k_proj = register_module("k_proj", Linear(c.hidden_size, kvHeads_ * headDim_, o));
+  v_proj = register_module("v_proj", Linear(c.hidden_size, kvHeads_ * headDim_, o));
+  o_proj = register_module("o_proj", Linear(heads_ * headDim_, c.hidden_size, o));
+  q_norm = register_module("q_norm", RMSNorm(headDim_, c.rms_norm_eps, o));
+  k_norm = register_module("k_norm", RMSNorm(headDim_, c.rms_norm_eps, o));
+}
+
+torch::Tensor Qwen3AttentionImpl::forward(const torch::Tensor& x, const AttentionInputs& a) {
+  const int64_t B = x.size(0), T = x.size(1);
+  // Per-head norm before RoPE; v has no norm.
+  torch::Tensor q = q_norm(q_proj(x).view({B, T, heads_, headDim_})).transpose(1, 2);    // [B, nh, T, hd]
+  torch::Tensor k = k_norm(k_proj(x).view({B, T, kvHeads_, headDim_})).transpose(1, 2);  // [B, nkv, T, hd]
+  torch::Tensor v = v_proj(x).view({B, T, kvHeads_, headDim_}).transpose(1, 2);          // [B, nkv, T, hd]
+  q = applyRope(q, a);
+  k = applyRope(k, a);
+  if (kvHeads_ != heads_) {
+    // Query head h reads kv head h / (nh / nkv), as HF's repeat_kv.
+    const int64_t rep = heads_ / kvHeads_;
+    k = k.unsqueeze(2).expand({B, kvHeads_, rep, T, headDim_}).reshape({B, heads_, T, headDim_});
+    v = v.unsqueeze(2).expand({B, kvHeads_, rep, T, headDim_}).reshape({B, heads_, T, headDim_});
+  }
+  torch::Tensor out = attention(q, k, v, a, 1.0 / std::sqrt(static_cast<double>(headDim_)));  // [B, nh, T, hd]
+  return o_proj(out.transpose(1, 2).reshape({B, T, heads_ * headDim_}));
+}
+
+Qwen3MLPImpl::Qwen3MLPImpl(const Qwen3Config& c, const torch::TensorOptions& o) {
+  gate_proj = register_module("gate_proj", Linear(c.hidden_size, c.intermediate_size, o));
+  up_proj = register_module("up_proj", Linear(c.hidden_size, c.intermediate_size, o));
+  down_proj = register_module("down_proj", Linear(c.intermediate_size, c.hidden_size, o));
+}
+
+torch::Tensor Qwen3MLPImpl::forward(const torch::Tensor& x) {
+  return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
+}
+
+Qwen3DecoderLayerImpl::Qwen3DecoderLayerImpl(const Qwen3Config& c, const torch::TensorOptions& o) {
+  self_attn = register_module("self_attn", Qwen3Attention(c, o));
+  mlp = register_module("mlp", Qwen3MLP(c, o));
+  input_layernorm = register_module("input_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps, o));
+  post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps, o));
+}
+
+torch::Tensor Qwen3DecoderLayerImpl::forward(const torch::Tensor& x, const AttentionInputs& a) {
+  torch::Tensor h = x + self_attn(input_layernorm(x), a);
+  return h + mlp(post_attention_layernorm(h));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Gradient checkpointing: run the layer without saving activations, recompute it in backward (with the RNG state
+// of the forward, so LoRA dropout draws the same mask), as torch.utils.checkpoint does.
+
+namespace {
+
+struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor x, torch::Tensor cos,
+                               torch::Tensor sin, torch::Tensor allowed, int64_t layerAddress) {
+    auto* layer = reinterpret_cast<Qwen3DecoderLayerImpl*>(layerAddress);
+    at::Generator gen = at::globalContext().defaultGenerator(x.device());
+    ctx->saved_data["rng"] = gen.get_state();
+    ctx->saved_data["layer"] = layerAddress;
+    ctx->saved_data["has_mask"] = allowed.defined();
+    ctx->save_for_backward({x, cos, sin, allowed.defined() ? allowed : cos});
+    return layer->forward(x, AttentionInputs{cos, sin, allowed});
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    auto* layer = reinterpret_cast<Qwen3DecoderLayerImpl*>(ctx->saved_data["layer"].toInt());
+    AttentionInputs a{saved[1], saved[2], ctx->saved_data["has_mask"].toBool() ? saved[3] : torch::Tensor()};
+    torch::Tensor x = saved[0].detach().requires_grad_(true);
+    at::Generator gen = at::globalContext().defaultGenerator(x.device());
+    torch::Tensor rngNow = gen.get_state();
+    gen.set_state(ctx->saved_data["rng"].toTensor());
+    torch::Tensor out;
+    {
+      torch::AutoGradMode enable(true);
+      out = layer->forward(x, a);
+    }
+    gen.set_state(rngNow);
+    torch::autograd::backward({out}, {grads[0]});
+    return {x.grad(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------------------
+// Models
+
+Qwen3ModelImpl::Qwen3ModelImpl(const Qwen3Config& c, const torch::TensorOptions& o) : config_(c) {
+  embed_tokens = register_module("embed_tokens", Embedding(c.vocab_size, c.hidden_size, o));
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(Qwen3DecoderLayer(c, o));
+  norm = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps, o));
+  // inv_freq = 1 / theta^(2j / head_dim), in float32 as HF computes it.
+  invFreq_ = 1.0 / torch::pow(c.rope_theta,
+                              torch::arange(0, c.head_dim, 2, torch::kLong).to(torch::kFloat) /
+                                  static_cast<double>(c.head_dim));
+  invFreq_ = invFreq_.to(torch::kFloat);
+}
+
+AttentionInputs Qwen3ModelImpl::attentionInputs(const TokenBatch& batch, at::ScalarType dtype) const {
+  AttentionInputs a;
+  torch::Tensor invFreq = invFreq_.to(batch.positions.device());
+  torch::Tensor freqs = batch.positions.to(torch::kFloat).unsqueeze(-1) * invFreq;  // [B, T, hd/2]
+  torch::Tensor emb = torch::cat({freqs, freqs}, -1);                              // [B, T, hd]
+  a.cos = emb.cos().to(dtype).unsqueeze(1);                                        // [B, 1, T, hd]
+  a.sin = emb.sin().to(dtype).unsqueeze(1);
+  if (batch.padded) {
+    const int64_t T = batch.ids.size(1);
+    auto boolOpts = torch::TensorOptions().dtype(torch::kBool).device(batch.ids.device());
+    torch::Tensor causal = torch::ones({T, T}, boolOpts).tril();
+    // A padding query row would see no key at all; letting it see itself keeps softmax finite.
+    torch::Tensor self = torch::eye(T, boolOpts);
+    a.allowed = ((causal.unsqueeze(0) & batch.valid.unsqueeze(1)) | self.unsqueeze(0)).unsqueeze(1);  // [B,1,T,T]
+  }
+  return a;
+}
+
+torch::Tensor Qwen3ModelImpl::forward(const TokenBatch& batch) {
+  torch::Tensor h = embed_tokens(batch.ids);  // [B, T, hidden]
+  AttentionInputs a = attentionInputs(batch, h.scalar_type());
+  const bool checkpoint = gradient_checkpointing && is_training() && torch::GradMode::is_enabled();
+  for (const auto& m : *layers) {
+    auto* layer = m->as<Qwen3DecoderLayerImpl>();
+    if (checkpoint) {
+      h = CheckpointedLayer::apply(h, a.cos, a.sin, a.allowed, reinterpret_cast<int64_t>(layer));
+    } else {
+      h = layer->forward(h, a);
+    }
+  }
+  return norm(h);
+}
+
+Qwen3ForCausalLMImpl::Qwen3ForCausalLMImpl(const Qwen3Config& c, const torch::TensorOptions& o) : config(c) {
+  model = register_module("model", Qwen3Model(c, o));
+  if (!c.tie_word_embeddings) lm_head = register_module("lm_head", Linear(c.hidden_size, c.vocab_size, o));
+}
+
+bool Qwen3ForCausalLMImpl::hasLmHead() const { return !headless; }
+
+const torch::Tensor& Qwen3ForCausalLMImpl::lmHeadWeight() const {
+  if (headless)
+    throw std::runtime_error("this checkpoint has no lm_head (a Qwen3Model/embedding checkpoint): use embed()");
+  return config.tie_word_embeddings ? model->embed_tokens->weight : lm_head->weight;
+}
+
+torch::Tensor Qwen3ForCausalLMImpl::logits(const torch::Tensor& hidden) {
+  if (!config.tie_word_embeddings && !headless) return lm_head(hidden);
+  return torch::nn::functional::linear(hidden, lmHeadWeight());
+}
+
+torch::Tensor Qwen3ForCausalLMImpl::logitsFor(const torch::Tensor& hidden, const torch::Tensor& rows) {
+  // Only the needed rows of the vocabulary projection (no LoRA is ever placed on lm_head).
+  return torch::nn::functional::linear(hidden, lmHeadWeight().index_select(0, rows));
+}
+
+LoadedModel loadQwen3(const TensorStore& store, Qwen3Config config, at::ScalarType dtype,
+                      const torch::Device& device) {
+  LoadedModel out;
+  if (store.has("model.embed_tokens.weight")) {
+    out.keyPrefix = "model.";
+  } else if (store.has("embed_tokens.weight")) {
+    out.keyPrefix = "";
+  } else {
+    throw std::runtime_error(
+        "checkpoint has neither 'model.embed_tokens.weight' (Qwen3ForCausalLM) nor 'embed_tokens.weight' "
+        "(Qwen3Model); is this a Qwen3 checkpoint?");
+  }
+  const TensorEntry& embed = store.entry(out.keyPrefix + "embed_tokens.weight");
+  if (embed.shape.size() != 2 || embed.shape[1] != config.hidden_size)
+    throw std::runtime_error(store.fileOf(out.keyPrefix + "embed_tokens.weight") +
+                             ": tensor 'embed_tokens.weight' has shape " + shapeString(embed.shape) +
+                             " but the config expects [vocab, " + std::to_string(config.hidden_size) + "]");
+  config.vocab_size = embed.shape[0];
+  config.validate();
+  const bool headless = out.keyPrefix.empty() && !store.has("lm_head.weight");
+  if (!config.tie_word_embeddings && !headless && !store.has("lm_head.weight"))
+    throw std::runtime_error("config says tie_word_embeddings=false but the checkpoint has no 'lm_head.weight'");
+
+  torch::NoGradGuard noGrad;
+  auto cpuOpts = torch::TensorOptions().dtype(dtype);
+  Qwen3Config built = config;
+  if (headless) built.tie_word_embeddings = true;  // no separate head to allocate
+  out.net = Qwen3ForCausalLM(built, cpuOpts);
+  out.net->headless = headless;
+  // Each parameter is read, checked and moved on its own, so peak memory stays near one copy of the weights.
+  for (auto& item : out.net->named_parameters(/*recurse=*/true)) {
+    const std::string& name = item.key();
+    std::string key = name;
+    if (out.keyPrefix.empty() && name.rfind("model.", 0) == 0) key = name.substr(6);
+    torch::Tensor t = store.load(key, item.value().sizes().vec(), dtype);
+    item.value().set_data(t.to(device));
+    out.parameterBytes += t.numel() * t.element_size();
+  }
+  out.net->to(device);
+  out.net->eval();
+  return out;
+}
+
+}  // namespace q3

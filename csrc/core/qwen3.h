@@ -1,0 +1,129 @@
+// Qwen3 decoder as Hugging Face's modeling_qwen3.py computes it. Submodules are named as HF's weights
+// (model.layers.N.self_attn.q_proj), so named_parameters() are checkpoint keys with no mapping.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "config.h"
+#include "linear.h"
+
+namespace q3 {
+
+class TensorStore;
+
+class RMSNormImpl : public torch::nn::Module {
+ public:
+  RMSNormImpl(int64_t dim, double eps, const torch::TensorOptions& options);
+  // Mean of squares and rsqrt in float32, cast back to the input dtype, then times weight (HF Qwen3RMSNorm).
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor weight;
+  double eps;
+};
+TORCH_MODULE(RMSNorm);
+
+class EmbeddingImpl : public torch::nn::Module {
+ public:
+  EmbeddingImpl(int64_t vocab, int64_t dim, const torch::TensorOptions& options);
+  torch::Tensor forward(const torch::Tensor& ids) { return torch::embedding(weight, ids); }
+  torch::Tensor weight;  // [vocab, dim]
+};
+TORCH_MODULE(Embedding);
+
+// A padded batch of token ids with what attention needs. Positions come from the mask's cumulative sum, so a
+// sequence gets the same positions (and the same result) whether it is padded left, right, or not at all.
+struct TokenBatch {
+  torch::Tensor ids;        // [B, T] int64
+  torch::Tensor valid;      // [B, T] bool, true at real tokens
+  torch::Tensor positions;  // [B, T] int64
+  torch::Tensor last;       // [B] int64, index of each sequence's last real token
+  bool padded = false;      // false when every sequence has length T (pure causal attention)
+  int64_t tokens = 0;       // real tokens in the batch
+};
+
+// ids: lengths.size() sequences concatenated. padId fills the padding (never attended to).
+TokenBatch makeTokenBatch(const int32_t* ids, const std::vector<int64_t>& lengths, bool padLeft, int64_t padId,
+                          const torch::Device& device);
+
+struct AttentionInputs {
+  torch::Tensor cos, sin;  // [B, 1, T, head_dim] in the activation dtype
+  torch::Tensor allowed;   // [B, 1, T, T] bool (true = attend), undefined for an unpadded batch (causal only)
+};
+
+class Qwen3AttentionImpl : public torch::nn::Module {
+ public:
+  Qwen3AttentionImpl(const Qwen3Config& c, const torch::TensorOptions& options);
+  torch::Tensor forward(const torch::Tensor& x, const AttentionInputs& a);
+  Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  RMSNorm q_norm{nullptr}, k_norm{nullptr};
+
+ private:
+  int64_t heads_, kvHeads_, headDim_;
+};
+TORCH_MODULE(Qwen3Attention);
+
+class Qwen3MLPImpl : public torch::nn::Module {
+ public:
+  Qwen3MLPImpl(const Qwen3Config& c, const torch::TensorOptions& options);
+  torch::Tensor forward(const torch::Tensor& x);
+  Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+};
+TORCH_MODULE(Qwen3MLP);
+
+class Qwen3DecoderLayerImpl : public torch::nn::Module {
+ public:
+  Qwen3DecoderLayerImpl(const Qwen3Config& c, const torch::TensorOptions& options);
+  torch::Tensor forward(const torch::Tensor& x, const AttentionInputs& a);
+  Qwen3Attention self_attn{nullptr};
+  Qwen3MLP mlp{nullptr};
+  RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+};
+TORCH_MODULE(Qwen3DecoderLayer);
+
+// HF's Qwen3Model: embed_tokens, layers, norm.
+class Qwen3ModelImpl : public torch::nn::Module {
+ public:
+  Qwen3ModelImpl(const Qwen3Config& c, const torch::TensorOptions& options);
+  // [B, T, hidden] after the final norm.
+  torch::Tensor forward(const TokenBatch& batch);
+  AttentionInputs attentionInputs(const TokenBatch& batch, at::ScalarType dtype) const;
+  Embedding embed_tokens{nullptr};
+  torch::nn::ModuleList layers{nullptr};
+  RMSNorm norm{nullptr};
+  // Recompute each layer in backward instead of storing its activations (training of 4B/8B).
+  bool gradient_checkpointing = false;
+
+ private:
+  Qwen3Config config_;
+  torch::Tensor invFreq_;  // [head_dim / 2] float32
+};
+TORCH_MODULE(Qwen3Model);
+
+// HF's Qwen3ForCausalLM: `model` plus lm_head (separate weight, or the embedding matrix when tied).
+class Qwen3ForCausalLMImpl : public torch::nn::Module {
+ public:
+  Qwen3ForCausalLMImpl(const Qwen3Config& c, const torch::TensorOptions& options);
+  // Projects selected hidden states [N, hidden] onto the vocabulary; lm_head is never applied anywhere else.
+  torch::Tensor logits(const torch::Tensor& hidden);
+  // Same, onto a subset of vocabulary rows (label tokens): [N, rows.size()].
+  torch::Tensor logitsFor(const torch::Tensor& hidden, const torch::Tensor& rows);
+  const torch::Tensor& lmHeadWeight() const;
+  bool hasLmHead() const;
+
+  Qwen3Config config;
+  Qwen3Model model{nullptr};
+  Linear lm_head{nullptr};  // only when tie_word_embeddings is false
+  // Embedding checkpoints (Qwen3Model) carry no lm_head: logits are unavailable.
+  bool headless = false;
+};
+TORCH_MODULE(Qwen3ForCausalLM);
+
+struct LoadedModel {
+  Qwen3ForCausalLM net{nullptr};
+  std::string keyPrefix;  // "model." or ""
+  int64_t parameterBytes = 0;
+};
+
+// Builds the model from a checkpoint: shapes checked against the config, vocabulary size taken from the weights.
+LoadedModel loadQwen3(const TensorStore& store, Qwen3Config config, at::ScalarType dtype, const torch::Device& device);
+
+}  // namespace q3

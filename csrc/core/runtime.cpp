@@ -1,0 +1,52 @@
+#include "runtime.h"
+
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <thread>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+namespace q3 {
+
+bool cpuHasFastBf16() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned int eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid_max(0, nullptr) < 7) return false;
+  __cpuid_count(7, 0, eax, ebx, ecx, edx);
+  const bool amxBf16 = (edx >> 22) & 1u;
+  const unsigned int maxSubleaf = eax;
+  bool avx512Bf16 = false;
+  if (maxSubleaf >= 1) {
+    __cpuid_count(7, 1, eax, ebx, ecx, edx);
+    avx512Bf16 = (eax >> 5) & 1u;
+  }
+  return amxBf16 || avx512Bf16;
+#else
+  return false;
+#endif
+}
+
+void initRuntime() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  const unsigned int cores = std::thread::hardware_concurrency();
+  if (cores > 0 && at::get_num_threads() < static_cast<int>(cores)) at::set_num_threads(static_cast<int>(cores));
+}
+
+void setNumThreads(int threads) { at::set_num_threads(threads); }
+
+RuntimeInfo runtimeInfo() {
+  RuntimeInfo info;
+  info.libtorchVersion = TORCH_VERSION;
+  info.cudaAvailable = torch::cuda::is_available();
+  info.cudaDeviceCount = static_cast<int>(torch::cuda::device_count());
+  info.threads = at::get_num_threads();
+  info.cpuBf16 = cpuHasFastBf16();
+  return info;
+}
+
+}  // namespace q3

@@ -1,0 +1,274 @@
+#include "safetensors.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "json.h"
+
+namespace q3 {
+namespace {
+
+size_t elementSize(const std::string& dtype) {
+  if (dtype == "F64" || dtype == "I64" || dtype == "U64") return 8;
+  if (dtype == "F32" || dtype == "I32" || dtype == "U32") return 4;
+  if (dtype == "F16" || dtype == "BF16" || dtype == "I16" || dtype == "U16") return 2;
+  if (dtype == "I8" || dtype == "U8" || dtype == "BOOL") return 1;
+  return 0;
+}
+
+struct Fd {
+  int fd = -1;
+  explicit Fd(const std::string& path) : fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {}
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+void preadAll(int fd, void* dst, uint64_t size, uint64_t offset, const std::string& path) {
+  auto* out = static_cast<char*>(dst);
+  while (size > 0) {
+    ssize_t n = ::pread(fd, out, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw std::runtime_error(path + ": read failed at byte " + std::to_string(offset) + " (file truncated?)");
+    out += n;
+    size -= static_cast<uint64_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+}
+
+}  // namespace
+
+std::string shapeString(const std::vector<int64_t>& shape) {
+  std::ostringstream os;
+  os << '[';
+  for (size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
+  os << ']';
+  return os.str();
+}
+
+at::ScalarType scalarTypeOf(const std::string& dtype) {
+  if (dtype == "F32") return at::kFloat;
+  if (dtype == "BF16") return at::kBFloat16;
+  if (dtype == "F16") return at::kHalf;
+  if (dtype == "F64") return at::kDouble;
+  if (dtype == "I64") return at::kLong;
+  if (dtype == "I32") return at::kInt;
+  if (dtype == "I8") return at::kChar;
+  if (dtype == "U8") return at::kByte;
+  if (dtype == "BOOL") return at::kBool;
+  throw std::runtime_error("unsupported safetensors dtype " + dtype);
+}
+
+std::string dtypeName(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return "F32";
+    case at::kBFloat16: return "BF16";
+    case at::kHalf: return "F16";
+    case at::kDouble: return "F64";
+    case at::kLong: return "I64";
+    case at::kInt: return "I32";
+    default: throw std::runtime_error(std::string("cannot write dtype ") + c10::toString(t) + " to safetensors");
+  }
+}
+
+SafetensorsFile::SafetensorsFile(std::string path) : path_(std::move(path)) {
+  Fd f(path_);
+  if (f.fd < 0) throw std::runtime_error(path_ + ": cannot open (" + std::strerror(errno) + ")");
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) throw std::runtime_error(path_ + ": cannot stat");
+  const uint64_t fileSize = static_cast<uint64_t>(st.st_size);
+  if (fileSize < 8) throw std::runtime_error(path_ + ": not a safetensors file (" + std::to_string(fileSize) + " bytes)");
+  unsigned char lenBytes[8];
+  preadAll(f.fd, lenBytes, 8, 0, path_);
+  uint64_t headerLen = 0;
+  for (int i = 7; i >= 0; --i) headerLen = (headerLen << 8) | lenBytes[i];
+  if (headerLen == 0 || headerLen > 100u * 1024 * 1024 || 8 + headerLen > fileSize)
+    throw std::runtime_error(path_ + ": corrupt or truncated safetensors header (header length " +
+                             std::to_string(headerLen) + ", file size " + std::to_string(fileSize) + ")");
+  std::string header(headerLen, '\0');
+  preadAll(f.fd, header.data(), headerLen, 8, path_);
+  Json doc;
+  try {
+    doc = Json::parse(header);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(path_ + ": safetensors header is not valid JSON: " + e.what());
+  }
+  if (!doc.isObject()) throw std::runtime_error(path_ + ": safetensors header is not a JSON object");
+  const uint64_t dataStart = 8 + headerLen;
+  const uint64_t dataSize = fileSize - dataStart;
+  for (const auto& kv : doc.members()) {
+    const std::string& name = kv.first;
+    if (name == "__metadata__") {
+      if (kv.second.isObject())
+        for (const auto& m : kv.second.members())
+          if (m.second.isString()) metadata_[m.first] = m.second.asString();
+      continue;
+    }
+    try {
+      TensorEntry e;
+      e.dtype = kv.second.at("dtype").asString();
+      for (const auto& d : kv.second.at("shape").items()) {
+        if (d.asInt() < 0) throw std::runtime_error("negative dimension");
+        e.shape.push_back(d.asInt());
+      }
+      const auto& offs = kv.second.at("data_offsets").items();
+      if (offs.size() != 2) throw std::runtime_error("data_offsets must have two entries");
+      const uint64_t b = static_cast<uint64_t>(offs[0].asInt()), en = static_cast<uint64_t>(offs[1].asInt());
+      const size_t es = elementSize(e.dtype);
+      if (es == 0) throw std::runtime_error("unknown dtype " + e.dtype);
+      uint64_t numel = 1;
+      for (int64_t d : e.shape) numel *= static_cast<uint64_t>(d);
+      if (en < b || en - b != numel * es)
+        throw std::runtime_error("data_offsets [" + std::to_string(b) + ", " + std::to_string(en) + ") do not match " +
+                                 e.dtype + " " + shapeString(e.shape));
+      if (en > dataSize)
+        throw std::runtime_error("data ends at byte " + std::to_string(dataStart + en) + " but the file has " +
+                                 std::to_string(fileSize) + " bytes (truncated file?)");
+      e.begin = dataStart + b;
+      e.end = dataStart + en;
+      entries_[name] = std::move(e);
+    } catch (const std::exception& err) {
+      throw std::runtime_error(path_ + ": tensor '" + name + "': " + err.what());
+    }
+  }
+}
+
+torch::Tensor SafetensorsFile::read(const std::string& name) const {
+  auto it = entries_.find(name);
+  if (it == entries_.end()) throw std::runtime_error(path_ + ": no tensor '" + name + "'");
+  const TensorEntry& e = it->second;
+  torch::Tensor t = torch::empty(e.shape, torch::TensorOptions().dtype(scalarTypeOf(e.dtype)));
+  Fd f(path_);
+  if (f.fd < 0) throw std::runtime_error(path_ + ": cannot open (" + std::strerror(errno) + ")");
+  preadAll(f.fd, t.data_ptr(), e.end - e.begin, e.begin, path_);
+  return t;
+}
+
+TensorStore::TensorStore(const std::vector<std::string>& files) {
+  if (files.empty()) throw std::runtime_error("no safetensors files given");
+  for (const auto& path : files) files_.emplace_back(path);
+  for (size_t i = 0; i < files_.size(); ++i) {
+    for (const auto& kv : files_[i].entries()) {
+      auto [it, inserted] = where_.emplace(kv.first, i);
+      if (!inserted)
+        throw std::runtime_error("tensor '" + kv.first + "' appears in both " + files_[it->second].path() + " and " +
+                                 files_[i].path());
+    }
+  }
+}
+
+const TensorEntry& TensorStore::entry(const std::string& name) const {
+  auto it = where_.find(name);
+  if (it == where_.end()) throw std::runtime_error("missing tensor '" + name + "'");
+  return files_[it->second].entries().at(name);
+}
+
+const std::string& TensorStore::fileOf(const std::string& name) const {
+  auto it = where_.find(name);
+  if (it == where_.end()) throw std::runtime_error("missing tensor '" + name + "'");
+  return files_[it->second].path();
+}
+
+std::vector<std::string> TensorStore::names() const {
+  std::vector<std::string> out;
+  for (const auto& kv : where_) out.push_back(kv.first);
+  return out;
+}
+
+torch::Tensor TensorStore::load(const std::string& name, const std::vector<int64_t>& expectedShape,
+                                at::ScalarType dtype) const {
+  auto it = where_.find(name);
+  if (it == where_.end()) {
+    std::string files;
+    for (const auto& f : files_) files += (files.empty() ? "" : ", ") + f.path();
+    throw std::runtime_error("missing tensor '" + name + "' (looked in " + files + ")");
+  }
+  const SafetensorsFile& file = files_[it->second];
+  const TensorEntry& e = file.entries().at(name);
+  if (e.shape != expectedShape)
+    throw std::runtime_error(file.path() + ": tensor '" + name + "' has shape " + shapeString(e.shape) +
+                             " but the config expects " + shapeString(expectedShape));
+  if (e.dtype != "F32" && e.dtype != "BF16" && e.dtype != "F16")
+    throw std::runtime_error(file.path() + ": tensor '" + name + "' has dtype " + e.dtype +
+                             "; expected F32, BF16 or F16");
+  torch::Tensor t = file.read(name);
+  return t.scalar_type() == dtype ? t : t.to(dtype);
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot open for reading");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void writeFileAtomic(const std::string& path, const std::string& contents) {
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error(tmp + ": cannot create (" + std::strerror(errno) + ")");
+  const char* p = contents.data();
+  size_t left = contents.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw std::runtime_error(tmp + ": write failed (" + std::strerror(errno) + ")");
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  ::fsync(fd);
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    throw std::runtime_error(path + ": rename failed (" + std::strerror(errno) + ")");
+  }
+}
+
+void writeSafetensors(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  Json header = Json::object();
+  if (!metadata.empty()) {
+    Json meta = Json::object();
+    for (const auto& kv : metadata) meta[kv.first] = kv.second;
+    header["__metadata__"] = meta;
+  }
+  std::vector<torch::Tensor> cpu;
+  uint64_t offset = 0;
+  for (const auto& [name, tensor] : tensors) {
+    torch::Tensor t = tensor.detach().to(torch::kCPU).contiguous();
+    Json entry = Json::object();
+    entry["dtype"] = dtypeName(t.scalar_type());
+    Json shape = Json::array();
+    for (int64_t d : t.sizes()) shape.push(d);
+    entry["shape"] = shape;
+    const uint64_t bytes = static_cast<uint64_t>(t.numel()) * t.element_size();
+    Json offs = Json::array();
+    offs.push(static_cast<int64_t>(offset));
+    offs.push(static_cast<int64_t>(offset + bytes));
+    entry["data_offsets"] = offs;
+    header[name] = entry;
+    offset += bytes;
+    cpu.push_back(t);
+  }
+  std::string h = header.dump();
+  while ((8 + h.size()) % 8 != 0) h += ' ';
+  std::string out;
+  out.reserve(8 + h.size() + offset);
+  uint64_t len = h.size();
+  for (int i = 0; i < 8; ++i) out += static_cast<char>((len >> (8 * i)) & 0xFF);
+  out += h;
+  for (const auto& t : cpu) out.append(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size());
+  writeFileAtomic(path, out);
+}
+
+}  // namespace q3

@@ -1,0 +1,66 @@
+// safetensors reading (header validated against the file size, tensors read with pread so the page cache,
+// not our RSS, holds the file) and atomic writing.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace q3 {
+
+struct TensorEntry {
+  std::string dtype;  // "F32", "BF16", "F16", ...
+  std::vector<int64_t> shape;
+  uint64_t begin = 0;  // absolute file offsets
+  uint64_t end = 0;
+};
+
+class SafetensorsFile {
+ public:
+  // Parses and validates the header; throws std::runtime_error naming the file on any inconsistency.
+  explicit SafetensorsFile(std::string path);
+  const std::string& path() const { return path_; }
+  const std::map<std::string, TensorEntry>& entries() const { return entries_; }
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  bool has(const std::string& name) const { return entries_.count(name) > 0; }
+  // Reads one tensor into CPU memory in its stored dtype.
+  torch::Tensor read(const std::string& name) const;
+
+ private:
+  std::string path_;
+  std::map<std::string, TensorEntry> entries_;
+  std::map<std::string, std::string> metadata_;
+};
+
+// A set of files (one checkpoint, possibly sharded) seen as one name -> tensor map.
+class TensorStore {
+ public:
+  explicit TensorStore(const std::vector<std::string>& files);
+  bool has(const std::string& name) const { return where_.count(name) > 0; }
+  const TensorEntry& entry(const std::string& name) const;
+  const std::string& fileOf(const std::string& name) const;
+  // Reads `name`, checks its shape, converts to dtype. Errors name the tensor and the file.
+  torch::Tensor load(const std::string& name, const std::vector<int64_t>& expectedShape, at::ScalarType dtype) const;
+  std::vector<std::string> names() const;
+
+ private:
+  std::vector<SafetensorsFile> files_;
+  std::map<std::string, size_t> where_;
+};
+
+at::ScalarType scalarTypeOf(const std::string& dtype);
+std::string dtypeName(at::ScalarType t);
+std::string shapeString(const std::vector<int64_t>& shape);
+
+// Writes tensors (any device/dtype among F32/BF16/F16/I64) to `path` via a temporary file and rename.
+void writeSafetensors(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                      const std::map<std::string, std::string>& metadata = {});
+
+// Writes text atomically (temporary file, fsync, rename).
+void writeFileAtomic(const std::string& path, const std::string& contents);
+std::string readFile(const std::string& path);
+
+}  // namespace q3

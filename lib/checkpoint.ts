@@ -1,0 +1,36 @@
+// Which safetensors files make up a checkpoint folder: one model.safetensors, or shards named by
+// model.safetensors.index.json (HF's save_pretrained layout).
+import * as fs from 'fs';
+import * as path from 'path';
+
+export class CheckpointError extends Error {}
+
+export function checkpointFiles(dir: string): string[] {
+  const index = path.join(dir, 'model.safetensors.index.json');
+  const single = path.join(dir, 'model.safetensors');
+  if (fs.existsSync(index)) {
+    let weightMap: Record<string, string>;
+    try {
+      weightMap = JSON.parse(fs.readFileSync(index, 'utf8')).weight_map;
+    } catch (e) {
+      throw new CheckpointError(`${index} is not valid JSON: ${(e as Error).message}`);
+    }
+    if (!weightMap || typeof weightMap !== 'object') {
+      throw new CheckpointError(`${index} has no weight_map`);
+    }
+    const shards = [...new Set(Object.values(weightMap))].sort();
+    const missing = shards.filter((s) => !fs.existsSync(path.join(dir, s)));
+    if (missing.length > 0) {
+      throw new CheckpointError(`${index} names shards that are missing from ${dir}: ${missing.join(', ')}`);
+    }
+    return shards.map((s) => path.join(dir, s));
+  }
+  if (fs.existsSync(single)) return [single];
+  const others = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors')) : [];
+  if (others.length > 0) return others.sort().map((f) => path.join(dir, f));
+  const hasBin = fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.endsWith('.bin') || f.endsWith('.pt'));
+  throw new CheckpointError(
+    `no safetensors weights in ${dir} (expected model.safetensors or model.safetensors.index.json)` +
+      (hasBin ? '; PyTorch .bin checkpoints are not supported: convert with save_pretrained(safe_serialization=True)' : '')
+  );
+}

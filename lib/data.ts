@@ -1,0 +1,474 @@
+// Labelled sentiment data from the formats Weibo corpora come in: `text<TAB>label` lines (weibo2018), CSV with a
+// header (weibo_senti_100k's `label,review`), and JSONL. Labels are 0 = negative (负面), 1 = positive (正面).
+// Every bad row is collected and reported at once as `file:line: reason`, so a user fixes a file in one pass.
+import * as fs from 'fs';
+import * as path from 'path';
+import { namedRandom } from './seeded-random';
+import {
+  expectNonEmptyString,
+  expectArray,
+  expectStringArray,
+  expectNonNegativeInteger,
+  expectPositiveInteger,
+  expectNumberBetweenExclusive,
+  expectPlainObject,
+  invalidRangeError,
+} from './is';
+
+export type LabelledFormat = 'tsv' | 'csv' | 'jsonl';
+/** 'lines': one unlabelled text per line */
+export type TextsFormat = LabelledFormat | 'lines';
+
+export interface LabelledData {
+  texts: string[];
+  /** 0 = negative, 1 = positive */
+  labels: number[];
+  /** the file as given to the loader */
+  source: string;
+  format: LabelledFormat;
+  /** 1-based line where each row starts, for messages that point back into the file */
+  lineNumbers: number[];
+}
+
+export interface TextsData {
+  texts: string[];
+  source: string;
+  format: TextsFormat;
+  lineNumbers: number[];
+}
+
+const MAX_REPORTED_PROBLEMS = 20;
+const TEXT_COLUMNS = ['review', 'text'];
+const LABEL_COLUMN = 'label';
+
+const LABEL_WORDS: Record<string, 0 | 1> = {
+  '0': 0,
+  '1': 1,
+  负面: 0,
+  正面: 1,
+  negative: 0,
+  positive: 1,
+};
+
+/** 0 or 1 for every accepted spelling of a label (0/1, "0"/"1", 负面/正面, negative/positive), else undefined. */
+export function parseLabel(raw: unknown): 0 | 1 | undefined {
+  if (raw === 0 || raw === 1) return raw;
+  if (typeof raw !== 'string') return undefined;
+  return LABEL_WORDS[raw.trim().toLowerCase()];
+}
+
+interface Row {
+  line: number;
+  text: string;
+  rawLabel?: unknown;
+}
+
+interface Problem {
+  line: number;
+  reason: string;
+}
+
+class ProblemList {
+  private readonly problems: Problem[] = [];
+  constructor(private readonly file: string) {}
+  add(line: number, reason: string): void {
+    this.problems.push({ line, reason });
+  }
+  throwIfAny(): void {
+    if (this.problems.length === 0) return;
+    const shown = this.problems.slice(0, MAX_REPORTED_PROBLEMS).map((p) => `  ${this.file}:${p.line}: ${p.reason}`);
+    const rest = this.problems.length - shown.length;
+    if (rest > 0) shown.push(`  … and ${rest} more bad row${rest === 1 ? '' : 's'}`);
+    const count = this.problems.length;
+    throw new Error(`${this.file}: ${count} bad row${count === 1 ? '' : 's'}:\n${shown.join('\n')}`);
+  }
+}
+
+async function readText(file: string): Promise<string> {
+  let text: string;
+  try {
+    text = await fs.promises.readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new Error(`Data file not found: ${path.resolve(file)}`);
+    if (code === 'EISDIR') throw new Error(`Data path is a directory, not a file: ${path.resolve(file)}`);
+    throw new Error(`Could not read data file ${path.resolve(file)}: ${(err as Error).message}`);
+  }
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+function splitLines(text: string): string[] {
+  return text.split(/\r?\n/);
+}
+
+function isBlank(line: string): boolean {
+  return line.trim().length === 0;
+}
+
+function firstNonBlankLine(text: string): string | undefined {
+  return splitLines(text).find((line) => !isBlank(line));
+}
+
+function looksLikeJsonObject(line: string | undefined): boolean {
+  if (!line || !line.trimStart().startsWith('{')) return false;
+  try {
+    const value = JSON.parse(line);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
+// ---- CSV (RFC 4180, with Python's csv module's leniency for stray quotes) ----
+
+interface CsvRecord {
+  line: number;
+  fields: string[];
+}
+
+function parseCsv(text: string, problems: ProblemList): CsvRecord[] {
+  const records: CsvRecord[] = [];
+  let fields: string[] = [];
+  let field = '';
+  let inQuotes = false;
+  let atFieldStart = true;
+  let sawQuote = false;
+  let line = 1;
+  let recordLine = 1;
+  const endRecord = () => {
+    fields.push(field);
+    // A line with nothing on it is a blank line, not a record with one empty field.
+    if (!(fields.length === 1 && fields[0] === '' && !sawQuote)) records.push({ line: recordLine, fields });
+    fields = [];
+    field = '';
+    atFieldStart = true;
+    sawQuote = false;
+    recordLine = line;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inQuotes) {
+      if (c === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else {
+          inQuotes = false;
+        }
+      } else if (c === '\r' && text[i + 1] === '\n') {
+        continue; // the \n that follows is kept: embedded line breaks become \n on every platform
+      } else {
+        if (c === '\n') line++;
+        field += c;
+      }
+      continue;
+    }
+    if (c === '"' && atFieldStart) {
+      inQuotes = true;
+      sawQuote = true;
+      atFieldStart = false;
+    } else if (c === ',') {
+      fields.push(field);
+      field = '';
+      atFieldStart = true;
+    } else if (c === '\n' || (c === '\r' && text[i + 1] === '\n')) {
+      if (c === '\r') i++;
+      line++;
+      endRecord();
+    } else {
+      field += c;
+      atFieldStart = false;
+    }
+  }
+  if (inQuotes) {
+    problems.add(recordLine, 'quoted field is never closed (a " is missing)');
+  } else if (field !== '' || fields.length > 0 || sawQuote) {
+    endRecord();
+  }
+  return records;
+}
+
+interface CsvColumns {
+  text: number;
+  label: number;
+  count: number;
+}
+
+function findCsvColumns(header: string[]): CsvColumns | undefined {
+  const names = header.map((name) => name.trim().toLowerCase());
+  const text = TEXT_COLUMNS.map((name) => names.indexOf(name)).find((index) => index >= 0);
+  if (text === undefined) return undefined;
+  return { text, label: names.indexOf(LABEL_COLUMN), count: names.length };
+}
+
+function csvRows(file: string, text: string, problems: ProblemList, needLabel: boolean): Row[] {
+  const records = parseCsv(text, problems);
+  if (records.length === 0) return [];
+  const columns: CsvColumns | undefined = findCsvColumns(records[0].fields);
+  if (!columns || (needLabel && columns.label < 0)) {
+    const wanted = needLabel ? 'review,label or text,label' : 'a review or text column';
+    throw new Error(`${file}:${records[0].line}: CSV header must name ${wanted} (found ${records[0].fields.join(',')})`);
+  }
+  const rows: Row[] = [];
+  const textIsLast = columns.text === columns.count - 1;
+  for (const { line, fields } of records.slice(1)) {
+    let textValue: string;
+    if (fields.length === columns.count) {
+      textValue = fields[columns.text];
+    } else if (fields.length > columns.count && textIsLast) {
+      // An unquoted comma in the last column: keep the text whole rather than reject the row.
+      textValue = fields.slice(columns.text).join(',');
+    } else {
+      problems.add(line, `expected ${columns.count} fields as in the header but found ${fields.length}`);
+      continue;
+    }
+    rows.push({ line, text: textValue, rawLabel: columns.label >= 0 ? fields[columns.label] : undefined });
+  }
+  return rows;
+}
+
+function looksLikeCsvHeader(line: string | undefined): boolean {
+  if (!line || line.includes('\t')) return false;
+  const names = line.split(',').map((name) => name.trim().replace(/^"|"$/g, '').toLowerCase());
+  // Header fields are identifiers; requiring that keeps a prose line containing ", text" from passing as one.
+  if (names.length < 2 || !names.every((name) => /^[a-z_][a-z0-9_]*$/.test(name))) return false;
+  return TEXT_COLUMNS.some((name) => names.includes(name));
+}
+
+// ---- JSONL ----
+
+function jsonlRows(text: string, problems: ProblemList): Row[] {
+  const rows: Row[] = [];
+  splitLines(text).forEach((content, index) => {
+    const line = index + 1;
+    if (isBlank(content)) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(content);
+    } catch (err) {
+      problems.add(line, `invalid JSON (${(err as Error).message})`);
+      return;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      problems.add(line, 'expected a JSON object like {"text": "…", "label": 1}');
+      return;
+    }
+    const record = value as Record<string, unknown>;
+    const textValue = record.text ?? record.review;
+    if (typeof textValue !== 'string') {
+      problems.add(line, `expected a string "text" field but found ${JSON.stringify(textValue) ?? 'none'}`);
+      return;
+    }
+    rows.push({ line, text: textValue, rawLabel: record.label });
+  });
+  return rows;
+}
+
+// ---- text<TAB>label ----
+
+function tsvRows(text: string, problems: ProblemList): Row[] {
+  const rows: Row[] = [];
+  let firstContentLine = true;
+  splitLines(text).forEach((content, index) => {
+    const line = index + 1;
+    if (isBlank(content)) return;
+    const isFirst = firstContentLine;
+    firstContentLine = false;
+    const tab = content.lastIndexOf('\t');
+    if (tab < 0) {
+      problems.add(line, 'expected text<TAB>label but the line has no tab');
+      return;
+    }
+    const rawLabel = content.slice(tab + 1);
+    // A header line such as `text<TAB>label` is not data.
+    if (isFirst && rawLabel.trim().toLowerCase() === LABEL_COLUMN) return;
+    rows.push({ line, text: content.slice(0, tab), rawLabel });
+  });
+  return rows;
+}
+
+function describeLabel(raw: unknown): string {
+  return raw === undefined ? 'missing' : JSON.stringify(raw) ?? String(raw);
+}
+
+function detectLabelledFormat(file: string, text: string): LabelledFormat {
+  const extension = path.extname(file).toLowerCase();
+  const firstLine = firstNonBlankLine(text);
+  if (extension === '.jsonl' || extension === '.ndjson') return 'jsonl';
+  if (extension === '.csv') return 'csv';
+  if (extension === '.tsv') return 'tsv';
+  if (extension === '.txt') return looksLikeCsvHeader(firstLine) ? 'csv' : 'tsv';
+  if (looksLikeJsonObject(firstLine)) return 'jsonl';
+  if (looksLikeCsvHeader(firstLine)) return 'csv';
+  if (firstLine?.includes('\t')) return 'tsv';
+  throw new Error(
+    `Cannot tell the format of ${file}: expected text<TAB>label lines (.txt/.tsv), ` +
+      'CSV with a review,label or text,label header (.csv), or JSON lines {"text": …, "label": …} (.jsonl)'
+  );
+}
+
+/** Loads texts with 0/1 labels; throws one Error listing every bad row as `file:line: reason`. */
+export async function loadLabelledFile(file: string): Promise<LabelledData> {
+  expectNonEmptyString(file, 'file');
+  const text = await readText(file);
+  const format = detectLabelledFormat(file, text);
+  const problems = new ProblemList(file);
+  const rows = format === 'jsonl' ? jsonlRows(text, problems) : format === 'csv' ? csvRows(file, text, problems, true) : tsvRows(text, problems);
+  const data: LabelledData = { texts: [], labels: [], source: file, format, lineNumbers: [] };
+  for (const row of rows) {
+    const label = parseLabel(row.rawLabel);
+    if (label === undefined) {
+      problems.add(row.line, `label must be 0/1, 负面/正面 or negative/positive but is ${describeLabel(row.rawLabel)}`);
+      continue;
+    }
+    if (isBlank(row.text)) {
+      problems.add(row.line, 'empty text');
+      continue;
+    }
+    data.texts.push(row.text);
+    data.labels.push(label);
+    data.lineNumbers.push(row.line);
+  }
+  problems.throwIfAny();
+  if (data.texts.length === 0) throw new Error(`${file}: no labelled rows found (the file is empty)`);
+  return data;
+}
+
+/**
+ * Loads texts to classify: one text per line, or any labelled format (labels are then ignored; a CSV needs only a
+ * review/text column and JSONL only a "text" field). A .txt/.tsv file counts as `text<TAB>label` only when every
+ * line ends in a tab and a valid label; otherwise each whole line is one text.
+ */
+export async function loadTextsFile(file: string): Promise<TextsData> {
+  expectNonEmptyString(file, 'file');
+  const text = await readText(file);
+  const extension = path.extname(file).toLowerCase();
+  const firstLine = firstNonBlankLine(text);
+  const problems = new ProblemList(file);
+  let format: TextsFormat;
+  let rows: Row[];
+  if (extension === '.jsonl' || extension === '.ndjson' || (!['.txt', '.tsv', '.csv'].includes(extension) && looksLikeJsonObject(firstLine))) {
+    format = 'jsonl';
+    rows = jsonlRows(text, problems);
+  } else if (extension === '.csv' || (extension !== '.tsv' && looksLikeCsvHeader(firstLine))) {
+    format = 'csv';
+    rows = csvRows(file, text, problems, false);
+  } else {
+    const lines = splitLines(text)
+      .map((content, index) => ({ line: index + 1, content }))
+      .filter(({ content }) => !isBlank(content));
+    const labelled =
+      lines.length > 0 &&
+      lines.every(({ content }) => {
+        const tab = content.lastIndexOf('\t');
+        return tab > 0 && parseLabel(content.slice(tab + 1)) !== undefined;
+      });
+    format = labelled ? 'tsv' : 'lines';
+    rows = lines.map(({ line, content }) => ({ line, text: labelled ? content.slice(0, content.lastIndexOf('\t')) : content }));
+  }
+  const data: TextsData = { texts: [], source: file, format, lineNumbers: [] };
+  for (const row of rows) {
+    if (isBlank(row.text)) {
+      problems.add(row.line, 'empty text');
+      continue;
+    }
+    data.texts.push(row.text);
+    data.lineNumbers.push(row.line);
+  }
+  problems.throwIfAny();
+  if (data.texts.length === 0) throw new Error(`${file}: no texts found (the file is empty)`);
+  return data;
+}
+
+// ---- splitting and sampling ----
+
+function expectLabels(labels: unknown, name: string): asserts labels is number[] {
+  expectArray(labels, name);
+  labels.forEach((label, index) => expectNonNegativeInteger(label, `${name}[${index}]`));
+}
+
+/** Indices of each class, classes in ascending label order. */
+function indicesByClass(labels: number[]): Map<number, number[]> {
+  const classes = new Map<number, number[]>();
+  for (const label of [...new Set(labels)].sort((a, b) => a - b)) classes.set(label, []);
+  labels.forEach((label, index) => classes.get(label)!.push(index));
+  return classes;
+}
+
+/**
+ * Deterministic stratified train/dev split: each class is shuffled with the seed and split in proportion, so both
+ * sides keep the class balance. A class with at least two rows always has one on each side. Indices come back in
+ * ascending order.
+ */
+export function stratifiedSplit(labels: number[], devFraction: number, seed: number): { train: number[]; dev: number[] } {
+  expectLabels(labels, 'labels');
+  expectNumberBetweenExclusive(devFraction, 'devFraction', 0, 1);
+  expectNonNegativeInteger(seed, 'seed');
+  const train: number[] = [];
+  const dev: number[] = [];
+  for (const [label, indices] of indicesByClass(labels)) {
+    namedRandom(seed, `class:${label}`).shuffle(indices);
+    let devCount = Math.round(indices.length * devFraction);
+    if (indices.length >= 2) devCount = Math.min(Math.max(devCount, 1), indices.length - 1);
+    dev.push(...indices.slice(0, devCount));
+    train.push(...indices.slice(devCount));
+  }
+  const ascending = (a: number, b: number) => a - b;
+  return { train: train.sort(ascending), dev: dev.sort(ascending) };
+}
+
+/** Splits `total` over classes in proportion to their counts (largest remainder), summing exactly to total. */
+function proportionalQuotas(counts: number[], total: number): number[] {
+  const all = counts.reduce((sum, count) => sum + count, 0);
+  const exact = counts.map((count) => (count * total) / all);
+  const quotas = exact.map(Math.floor);
+  let left = total - quotas.reduce((sum, quota) => sum + quota, 0);
+  const order = exact.map((value, index) => ({ index, remainder: value - Math.floor(value) }));
+  order.sort((a, b) => b.remainder - a.remainder || a.index - b.index);
+  for (const { index } of order) {
+    if (left === 0) break;
+    quotas[index]++;
+    left--;
+  }
+  return quotas;
+}
+
+export interface SampleableData {
+  texts: string[];
+  labels?: number[];
+}
+
+/**
+ * A deterministic random subset of at most `maxSamples` rows, stratified by label when labels are present; rows keep
+ * their file order. Every array field as long as `texts` (labels, lineNumbers, …) is sliced alike; other fields are
+ * copied. Returns a copy even when nothing needs dropping.
+ */
+export function sliceSample<T extends SampleableData>(data: T, maxSamples: number, seed: number): T {
+  expectPlainObject(data, 'data');
+  expectStringArray(data.texts, 'data.texts');
+  const count = data.texts.length;
+  if (data.labels !== undefined) {
+    expectLabels(data.labels, 'data.labels');
+    if (data.labels.length !== count) {
+      throw invalidRangeError(`array of ${count} labels (one per text)`, 'data.labels', data.labels);
+    }
+  }
+  expectPositiveInteger(maxSamples, 'maxSamples');
+  expectNonNegativeInteger(seed, 'seed');
+  let keep: number[];
+  if (count <= maxSamples) {
+    keep = data.texts.map((_, index) => index);
+  } else if (data.labels) {
+    const classes = [...indicesByClass(data.labels)];
+    const quotas = proportionalQuotas(classes.map(([, indices]) => indices.length), maxSamples);
+    keep = classes.flatMap(([label, indices], k) => namedRandom(seed, `class:${label}`).shuffle(indices).slice(0, quotas[k]));
+  } else {
+    keep = namedRandom(seed, 'all').shuffle(data.texts.map((_, index) => index)).slice(0, maxSamples);
+  }
+  keep.sort((a, b) => a - b);
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(data)) {
+    result[key] = Array.isArray(value) && value.length === count ? keep.map((index) => value[index]) : value;
+  }
+  return result as T;
+}

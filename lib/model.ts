@@ -1,0 +1,206 @@
+// Qwen3Model: a Hugging Face Qwen3 checkpoint loaded into the native core.
+import * as fs from 'fs';
+import * as path from 'path';
+import { checkpointFiles } from './checkpoint';
+import { readQwen3Config } from './config';
+import type { Qwen3HFConfig } from './config-types';
+import { ENDOFTEXT_ID } from './constants';
+import { DEFAULT_BATCH_LIMITS, packByLength, scatterRows } from './batching';
+import {
+  expectArray,
+  expectBoolean,
+  expectKnownKeys,
+  expectNonEmptyString,
+  expectOneOf,
+  expectOptionalOptions,
+  expectPositiveInteger,
+  invalidTypeError,
+} from './is';
+import { loadNative, type Device, type DType, type NativeModel, type RuntimeInfo } from './native';
+import { Qwen3Tokenizer } from './tokenizer';
+
+export type DeviceOption = 'auto' | Device;
+export type DTypeOption = 'auto' | DType;
+
+export interface LoadOptions {
+  device?: DeviceOption;
+  dtype?: DTypeOption;
+}
+
+export interface ForwardOptions {
+  /** how the batch is padded inside the core; results do not depend on it (default 'left') */
+  padding?: 'left' | 'right';
+  /** most sequences per native call (default 32) */
+  batchSize?: number;
+}
+
+export interface EmbedOptions extends ForwardOptions {
+  /** L2-normalise (default true, as Qwen3-Embedding) */
+  normalize?: boolean;
+  /** Qwen3-Embedding query instruction: text becomes `Instruct: {instruction}\nQuery:{text}` */
+  instruction?: string;
+}
+
+const DEVICES: readonly DeviceOption[] = ['auto', 'cpu', 'cuda'];
+const DTYPES: readonly DTypeOption[] = ['auto', 'float32', 'bfloat16', 'float16'];
+
+export function runtimeInfo(): RuntimeInfo {
+  return loadNative().runtimeInfo();
+}
+
+/** 'auto' device: CUDA when libtorch sees one. 'auto' dtype: bf16 on CUDA or on CPUs with native bf16, else f32. */
+export function resolveDeviceAndDtype(options: LoadOptions, info: RuntimeInfo = runtimeInfo()): { device: Device; dtype: DType } {
+  const device: Device = options.device === undefined || options.device === 'auto' ? (info.cudaAvailable ? 'cuda' : 'cpu') : options.device;
+  if (device === 'cuda' && !info.cudaAvailable) {
+    throw new Error(`device 'cuda' requested but this libtorch (${info.libtorchVersion}) sees no CUDA device; use device 'cpu' or 'auto'`);
+  }
+  let dtype: DType;
+  if (options.dtype === undefined || options.dtype === 'auto') {
+    dtype = device === 'cuda' || info.cpuBf16 ? 'bfloat16' : 'float32';
+  } else {
+    dtype = options.dtype;
+  }
+  const major = Number.parseInt(info.libtorchVersion, 10);
+  if (device === 'cpu' && dtype === 'float16' && major < 2) {
+    throw new Error(`dtype 'float16' on CPU needs libtorch 2.x (this is ${info.libtorchVersion}, which has no CPU float16 matmul); use 'bfloat16' or 'float32'`);
+  }
+  return { device, dtype };
+}
+
+function validateIds(ids: unknown, name: string, vocabSize: number): asserts ids is number[][] {
+  expectArray(ids, name);
+  ids.forEach((seq, i) => {
+    if (!Array.isArray(seq) || seq.length === 0) {
+      throw invalidTypeError('a non-empty array of token ids', `${name}[${i}]`, seq);
+    }
+    for (const id of seq) {
+      if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
+        throw invalidTypeError(`integer token ids in [0, ${vocabSize})`, `${name}[${i}]`, id);
+      }
+    }
+  });
+}
+
+function validateForwardOptions(options: ForwardOptions | undefined, extra: string[] = []): ForwardOptions {
+  const o = expectOptionalOptions(options);
+  expectKnownKeys(o, 'options', ['padding', 'batchSize', ...extra]);
+  if (o.padding !== undefined) expectOneOf(o.padding, 'options.padding', ['left', 'right'] as const);
+  if (o.batchSize !== undefined) expectPositiveInteger(o.batchSize, 'options.batchSize');
+  return o;
+}
+
+export class Qwen3Model {
+  readonly dir: string;
+  readonly config: Qwen3HFConfig;
+  readonly tokenizer: Qwen3Tokenizer;
+  readonly device: Device;
+  readonly dtype: DType;
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  /** false for embedding checkpoints (Qwen3Model layout): lastTokenLogits is unavailable */
+  readonly hasLmHead: boolean;
+  /** @internal */
+  native: NativeModel | null;
+
+  private constructor(init: {
+    dir: string;
+    config: Qwen3HFConfig;
+    tokenizer: Qwen3Tokenizer;
+    device: Device;
+    dtype: DType;
+    vocabSize: number;
+    hasLmHead: boolean;
+    native: NativeModel;
+  }) {
+    this.dir = init.dir;
+    this.config = init.config;
+    this.tokenizer = init.tokenizer;
+    this.device = init.device;
+    this.dtype = init.dtype;
+    this.vocabSize = init.vocabSize;
+    this.hiddenSize = init.config.hidden_size;
+    this.hasLmHead = init.hasLmHead;
+    this.native = init.native;
+  }
+
+  /** Loads a Hugging Face Qwen3 folder (config.json, model.safetensors or shards, tokenizer.json). */
+  static async load(dir: string, options?: LoadOptions): Promise<Qwen3Model> {
+    expectNonEmptyString(dir, 'dir');
+    const o = expectOptionalOptions(options);
+    expectKnownKeys(o, 'options', ['device', 'dtype']);
+    if (o.device !== undefined) expectOneOf(o.device, 'options.device', DEVICES);
+    if (o.dtype !== undefined) expectOneOf(o.dtype, 'options.dtype', DTYPES);
+    const folder = path.resolve(dir);
+    if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) {
+      throw new Error(`Model folder not found: ${folder}`);
+    }
+    const { hf, native: nativeConfig } = readQwen3Config(folder);
+    const files = checkpointFiles(folder);
+    const { device, dtype } = resolveDeviceAndDtype(o);
+    // Every Qwen3 size shares one tokenizer: fall back to the bundled copy for folders without tokenizer.json.
+    const tokenizer = fs.existsSync(path.join(folder, 'tokenizer.json')) ? Qwen3Tokenizer.fromDir(folder) : Qwen3Tokenizer.bundled();
+    const binding = loadNative();
+    const native = new binding.Model();
+    let result;
+    try {
+      result = await native.load({ files, config: nativeConfig, device, dtype });
+    } catch (e) {
+      native.dispose();
+      throw new Error(`Could not load the Qwen3 checkpoint in ${folder}: ${(e as Error).message}`);
+    }
+    return new Qwen3Model({ dir: folder, config: hf, tokenizer, device, dtype, vocabSize: result.vocabSize, hasLmHead: result.hasLmHead, native });
+  }
+
+  private live(operation: string): NativeModel {
+    if (!this.native) throw new Error(`${operation}: the model was disposed`);
+    return this.native;
+  }
+
+  /** Logits over the vocabulary at each sequence's last token (float32). */
+  async lastTokenLogits(ids: number[][], options?: ForwardOptions): Promise<Float32Array[]> {
+    const native = this.live('lastTokenLogits');
+    if (!this.hasLmHead) throw new Error('lastTokenLogits: this checkpoint has no lm_head (an embedding model); use embed()');
+    validateIds(ids, 'ids', this.vocabSize);
+    const o = validateForwardOptions(options);
+    const out: Float32Array[] = new Array(ids.length);
+    for (const batch of packByLength(ids, { ...DEFAULT_BATCH_LIMITS, maxBatchSize: o.batchSize ?? DEFAULT_BATCH_LIMITS.maxBatchSize })) {
+      const flat = await native.lastTokenLogits(batch.ids, batch.lengths, o.padding !== 'right');
+      scatterRows(out, flat, batch.indices, this.vocabSize);
+    }
+    return out;
+  }
+
+  /**
+   * Qwen3-Embedding pooling: the final hidden state of the last token, L2-normalised unless normalize is false.
+   * Text input gets <|endoftext|> appended, as Qwen3-Embedding's tokenizer does; token ids are used as given.
+   */
+  async embed(input: string[] | number[][], options?: EmbedOptions): Promise<Float32Array[]> {
+    const native = this.live('embed');
+    const o = validateForwardOptions(options, ['normalize', 'instruction']) as EmbedOptions;
+    if (o.normalize !== undefined) expectBoolean(o.normalize, 'options.normalize');
+    if (o.instruction !== undefined) expectNonEmptyString(o.instruction, 'options.instruction');
+    expectArray(input, 'input');
+    let ids: number[][];
+    if (input.every((x) => typeof x === 'string')) {
+      const texts = (input as string[]).map((t) => (o.instruction ? `Instruct: ${o.instruction}\nQuery:${t}` : t));
+      ids = (await this.tokenizer.encodeBatch(texts)).map((seq) => [...seq, ENDOFTEXT_ID]);
+    } else {
+      validateIds(input, 'input', this.vocabSize);
+      ids = input as number[][];
+    }
+    const out: Float32Array[] = new Array(ids.length);
+    for (const batch of packByLength(ids, { ...DEFAULT_BATCH_LIMITS, maxBatchSize: o.batchSize ?? DEFAULT_BATCH_LIMITS.maxBatchSize })) {
+      const flat = await native.lastTokenHidden(batch.ids, batch.lengths, o.padding !== 'right', o.normalize !== false);
+      scatterRows(out, flat, batch.indices, this.hiddenSize);
+    }
+    return out;
+  }
+
+  /** Frees the native weights now (idempotent). Later calls reject. */
+  dispose(): void {
+    if (this.native) {
+      this.native.dispose();
+      this.native = null;
+    }
+  }
+}

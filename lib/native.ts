@@ -1,0 +1,87 @@
+// The ONE typed description of what the native addon (csrc/binding) exports, and its loader.
+// Everything here is trusted input: lib/ validates user arguments before they reach these calls.
+import * as path from 'path';
+
+export type Device = 'cpu' | 'cuda';
+export type DType = 'float32' | 'bfloat16' | 'float16';
+
+export interface RuntimeInfo {
+  libtorchVersion: string;
+  cudaAvailable: boolean;
+  cudaDeviceCount: number;
+  /** intra-op threads libtorch uses */
+  threads: number;
+  /** the CPU has native bf16 arithmetic (AVX512-BF16 or AMX-BF16) */
+  cpuBf16: boolean;
+}
+
+/** Hugging Face config.json keys the core needs; validated in lib/config.ts. */
+export interface NativeQwen3Config {
+  hidden_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  num_key_value_heads: number;
+  head_dim: number;
+  intermediate_size: number;
+  rms_norm_eps: number;
+  rope_theta: number;
+  tie_word_embeddings: boolean;
+}
+
+export interface NativeLoadOptions {
+  /** safetensors files; all tensors of the model must be found in them */
+  files: string[];
+  config: NativeQwen3Config;
+  device: Device;
+  dtype: DType;
+}
+
+export interface NativeLoadResult {
+  vocabSize: number;
+  /** '' (Qwen3Model, embedding checkpoints) or 'model.' (Qwen3ForCausalLM) */
+  keyPrefix: string;
+  hasLmHead: boolean;
+  /** bytes of parameter storage the model holds */
+  parameterBytes: number;
+}
+
+/**
+ * A batch crosses the boundary as concatenated token ids plus per-sequence lengths.
+ * padLeft chooses how the core pads internally; results do not depend on it.
+ */
+export interface NativeModel {
+  load(options: NativeLoadOptions): Promise<NativeLoadResult>;
+  /** [batch * vocab] logits at each sequence's last token, float32 */
+  lastTokenLogits(ids: Int32Array, lengths: Int32Array, padLeft: boolean): Promise<Float32Array>;
+  /** [batch * hidden] final-norm hidden state at each sequence's last token, optionally L2-normalised */
+  lastTokenHidden(ids: Int32Array, lengths: Int32Array, padLeft: boolean, normalize: boolean): Promise<Float32Array>;
+  /** frees the weights; safe to call more than once; calls after it reject */
+  dispose(): void;
+}
+
+export interface NativeBinding {
+  runtimeInfo(): RuntimeInfo;
+  setNumThreads(threads: number): void;
+  Model: new () => NativeModel;
+}
+
+let cached: NativeBinding | undefined;
+
+/** Loads the addon built by cmake-js (build/Release) or a prebuilt one (prebuilds/), with a fix hint on failure. */
+export function loadNative(): NativeBinding {
+  if (cached) return cached;
+  const root = path.resolve(__dirname, '..');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    cached = require('node-gyp-build')(root) as NativeBinding;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `qwen3-native: could not load the native addon (${reason}).\n` +
+        'Fix: install libtorch and build the addon with `npm run build:native` ' +
+        '(on Debian/Ubuntu `bash scripts/setup.sh` installs libtorch-dev and libopenblas0-openmp first). ' +
+        'Set LIBTORCH to an unpacked libtorch to build against it instead.'
+    );
+  }
+  return cached;
+}

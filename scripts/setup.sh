@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sets up qwen3-native from a fresh clone: system packages (Debian/Ubuntu), npm dependencies, the native addon and
+# the TypeScript build. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+
+if command -v apt-get >/dev/null 2>&1; then
+  # libopenblas0-openmp: without it Debian's libtorch falls back to reference BLAS (measured 13x slower fp32 matmul).
+  PKGS="libtorch-dev libopenblas0-openmp cmake g++ make python3"
+  missing=""
+  for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+  if [ -n "$missing" ]; then
+    echo "qwen3-native setup: installing$missing"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  fi
+elif [ -z "${LIBTORCH:-}" ]; then
+  echo "qwen3-native setup: not a Debian/Ubuntu system; set LIBTORCH to an unpacked libtorch (or install Python torch) first." >&2
+fi
+
+npm ci --no-audit --no-fund
+npm run build:ts
+node -e "const r=require('./dist').runtimeInfo(); console.log('qwen3-native ready: libtorch', r.libtorchVersion, '| CUDA', r.cudaAvailable, '| threads', r.threads, '| fast bf16 CPU', r.cpuBf16)"

@@ -1,0 +1,43 @@
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+const WEIBO = path.resolve(ROOT, '..', 'shared', 'data', 'weibo2018', 'train.txt');
+
+function tmpDir(prefix = 'q3n-') {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+function maxAbsDiff(actual, expected) {
+  let m = 0;
+  for (let i = 0; i < expected.length; i++) m = Math.max(m, Math.abs(actual[i] - expected[i]));
+  if (actual.length !== expected.length) return Infinity;
+  return m;
+}
+
+function copyDir(src, dst) {
+  fs.mkdirSync(dst, { recursive: true });
+  for (const f of fs.readdirSync(src)) fs.copyFileSync(path.join(src, f), path.join(dst, f));
+  return dst;
+}
+
+function goldens(name) {
+  return JSON.parse(fs.readFileSync(path.join(FIXTURES, 'goldens', `${name}.json`), 'utf8'));
+}
+
+function fixtureModel(name) {
+  return path.join(FIXTURES, 'models', name);
+}
+
+function weiboLines(n) {
+  return fs
+    .readFileSync(WEIBO, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(0, n);
+}
+
+module.exports = { ROOT, FIXTURES, WEIBO, tmpDir, maxAbsDiff, copyDir, goldens, fixtureModel, weiboLines };
