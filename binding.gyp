@@ -11,7 +11,11 @@
         "csrc/core/linear.cpp",
         "csrc/core/qwen3.cpp",
         "csrc/core/runtime.cpp",
-        "csrc/core/engine.cpp"
+        "csrc/core/engine.cpp",
+        "csrc/core/lora.cpp",
+        "csrc/core/adamw.cpp",
+        "csrc/core/classifier.cpp",
+        "csrc/binding/classifier_wrap.cpp"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -59,10 +59,81 @@ export interface NativeModel {
   dispose(): void;
 }
 
+export type NativeMethod = 'lora' | 'lora-head' | 'full' | 'embedding';
+
+export interface NativeLoraSpec {
+  r: number;
+  alpha: number;
+  dropout: number;
+  rslora: boolean;
+  /** HF module names to wrap, e.g. ['q_proj', 'v_proj'] */
+  targetModules: string[];
+}
+
+export interface NativeClassifierSpec {
+  method: NativeMethod;
+  /** false: prediction only (no optimizer state) */
+  training: boolean;
+  /** base checkpoint (not for 'embedding') */
+  files?: string[];
+  config?: NativeQwen3Config;
+  device?: Device;
+  dtype?: DType;
+  lora?: NativeLoraSpec;
+  /** embedding method: 'linear' or 'mlp' head over featureDim-wide vectors */
+  head?: 'linear' | 'mlp';
+  featureDim?: number;
+  headDropout?: number;
+  numLabels: number;
+  /** lora method: the token id that answers each label (label 0 first) */
+  labelTokens?: number[];
+  /** lora method: the token that ends an answer */
+  endToken?: number;
+  gradientCheckpointing?: boolean;
+  seed: number;
+  adam?: { beta1: number; beta2: number; eps: number; weightDecay: number };
+}
+
+export interface NativeLoss {
+  /** mean loss of the micro-batch */
+  loss: number;
+  /** loss terms (answer tokens for lora, examples otherwise) */
+  terms: number;
+  /** real input tokens */
+  tokens: number;
+}
+
+/**
+ * Training and prediction for the four methods. Weights are saved in their on-disk names: PEFT keys for lora and
+ * lora-head (adapter_model.safetensors), HF keys plus score.weight for full, classifier.* for the embedding head.
+ */
+export interface NativeClassifier {
+  init(spec: NativeClassifierSpec): Promise<{ trainableParameters: number; parameterBytes: number }>;
+  /** forward + backward; gradients times lossScale accumulate until step() */
+  accumulate(ids: Int32Array, lengths: Int32Array, padLeft: boolean, labels: Int32Array, lossScale: number): Promise<NativeLoss>;
+  accumulateFeatures(features: Float32Array, rows: number, labels: Int32Array, lossScale: number): Promise<NativeLoss>;
+  /** AdamW step with global-norm clipping (maxGradNorm <= 0: none); returns the norm before clipping */
+  step(learningRate: number, maxGradNorm: number): Promise<number>;
+  /** [batch * numLabels] class probabilities */
+  predict(ids: Int32Array, lengths: Int32Array, padLeft: boolean): Promise<Float32Array>;
+  predictFeatures(features: Float32Array, rows: number): Promise<Float32Array>;
+  saveWeights(file: string): Promise<void>;
+  loadWeights(file: string): Promise<void>;
+  /** optimizer moments, step count and RNG state */
+  saveTrainingState(file: string): Promise<void>;
+  loadTrainingState(file: string): Promise<void>;
+  /** accumulated gradients by on-disk name */
+  gradients(): Promise<Record<string, Float32Array>>;
+  merge(): Promise<void>;
+  unmerge(): Promise<void>;
+  dispose(): void;
+}
+
 export interface NativeBinding {
   runtimeInfo(): RuntimeInfo;
   setNumThreads(threads: number): void;
   Model: new () => NativeModel;
+  Classifier: new () => NativeClassifier;
 }
 
 let cached: NativeBinding | undefined;

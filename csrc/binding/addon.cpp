@@ -6,51 +6,12 @@
 
 #include "../core/engine.h"
 #include "../core/runtime.h"
+#include "classifier_wrap.h"
+#include "convert.h"
 #include "worker.h"
 
 namespace q3js {
 namespace {
-
-q3::Qwen3Config configFromJs(const Napi::Object& o) {
-  q3::Qwen3Config c;
-  auto num = [&](const char* k) { return o.Get(k).As<Napi::Number>().DoubleValue(); };
-  c.hidden_size = static_cast<int64_t>(num("hidden_size"));
-  c.num_hidden_layers = static_cast<int64_t>(num("num_hidden_layers"));
-  c.num_attention_heads = static_cast<int64_t>(num("num_attention_heads"));
-  c.num_key_value_heads = static_cast<int64_t>(num("num_key_value_heads"));
-  c.head_dim = static_cast<int64_t>(num("head_dim"));
-  c.intermediate_size = static_cast<int64_t>(num("intermediate_size"));
-  c.rms_norm_eps = num("rms_norm_eps");
-  c.rope_theta = num("rope_theta");
-  c.tie_word_embeddings = o.Get("tie_word_embeddings").ToBoolean().Value();
-  return c;
-}
-
-std::vector<std::string> stringsFromJs(const Napi::Array& a) {
-  std::vector<std::string> out;
-  for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(a.Get(i).As<Napi::String>().Utf8Value());
-  return out;
-}
-
-q3::SequenceBatch batchFromJs(const Napi::CallbackInfo& info) {
-  if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsTypedArray())
-    throw Napi::TypeError::New(info.Env(), "expected (ids: Int32Array, lengths: Int32Array, padLeft: boolean)");
-  auto ids = info[0].As<Napi::Int32Array>();
-  auto lengths = info[1].As<Napi::Int32Array>();
-  q3::SequenceBatch b;
-  b.ids.assign(ids.Data(), ids.Data() + ids.ElementLength());
-  int64_t total = 0;
-  for (size_t i = 0; i < lengths.ElementLength(); ++i) {
-    if (lengths[i] <= 0) throw Napi::RangeError::New(info.Env(), "every sequence needs at least one token");
-    b.lengths.push_back(lengths[i]);
-    total += lengths[i];
-  }
-  if (b.lengths.empty()) throw Napi::RangeError::New(info.Env(), "empty batch");
-  if (total != static_cast<int64_t>(b.ids.size()))
-    throw Napi::RangeError::New(info.Env(), "lengths do not add up to the number of ids");
-  b.padLeft = info[2].ToBoolean().Value();
-  return b;
-}
 
 class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
  public:
@@ -180,6 +141,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("runtimeInfo", Napi::Function::New(env, RuntimeInfoJs, "runtimeInfo"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreadsJs, "setNumThreads"));
   exports.Set("Model", ModelWrap::Init(env));
+  exports.Set("Classifier", initClassifierClass(env));
   return exports;
 }
 

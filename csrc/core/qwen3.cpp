@@ -220,6 +220,10 @@ torch::Tensor Qwen3ModelImpl::forward(const TokenBatch& batch) {
   torch::Tensor h = embed_tokens(batch.ids);  // [B, T, hidden]
   AttentionInputs a = attentionInputs(batch, h.scalar_type());
   const bool checkpoint = gradient_checkpointing && is_training() && torch::GradMode::is_enabled();
+  // With frozen embeddings nothing entering layer 0 needs a gradient, and a checkpointed layer whose inputs need
+  // none is skipped by autograd (its LoRA weights would get no gradient): mark the input (HF's
+  // enable_input_require_grads does the same).
+  if (checkpoint && !h.requires_grad()) h = h.detach().requires_grad_(true);
   for (const auto& m : *layers) {
     auto* layer = m->as<Qwen3DecoderLayerImpl>();
     if (checkpoint) {

@@ -73,6 +73,7 @@ std::string dtypeName(at::ScalarType t) {
     case at::kDouble: return "F64";
     case at::kLong: return "I64";
     case at::kInt: return "I32";
+    case at::kByte: return "U8";
     default: throw std::runtime_error(std::string("cannot write dtype ") + c10::toString(t) + " to safetensors");
   }
 }

@@ -1,0 +1,97 @@
+// A sentiment classifier over Qwen3, for training and prediction, in four methods:
+//   lora       LoRA on the causal LM; the answer token (正面/负面) at the end of a prompt is the prediction
+//   lora-head  LoRA plus score = Linear(hidden, labels, bias=False) at the last real token (Qwen3ForSequenceClassification)
+//   full       every weight trainable plus the score head (float32)
+//   embedding  a head (linear or MLP) over frozen, precomputed Qwen3-Embedding vectors
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "adamw.h"
+#include "engine.h"
+#include "linear.h"
+
+namespace q3 {
+
+struct LoadedModel;
+
+struct ClassifierSpec {
+  std::string method;  // "lora" | "lora-head" | "full" | "embedding"
+  LoadRequest model;   // base checkpoint (unused for embedding)
+  bool training = true;
+  LoraSpec lora;
+  std::vector<std::string> targetModules;
+  std::string head = "linear";  // embedding: "linear" | "mlp"
+  int64_t featureDim = 0;       // embedding: width of the precomputed vectors
+  double headDropout = 0.3;     // embedding mlp head
+  int64_t numLabels = 2;
+  std::vector<int64_t> labelTokens;  // lora: token id per label (label 0 first)
+  int64_t endToken = 151645;         // lora: token after the answer (<|im_end|>)
+  bool gradientCheckpointing = false;
+  int64_t seed = 42;
+  AdamWOptions adam;
+};
+
+struct ClassifierBatch {
+  SequenceBatch sequences;      // token methods; for lora training each sequence ends with its label token
+  std::vector<float> features;  // embedding: rows * featureDim
+  int64_t rows = 0;
+  std::vector<int64_t> labels;  // training
+};
+
+struct LossResult {
+  double loss = 0;      // mean over the batch's loss terms
+  int64_t terms = 0;    // loss terms (answer tokens for lora, examples otherwise)
+  int64_t tokens = 0;   // real input tokens processed
+};
+
+class Classifier {
+ public:
+  explicit Classifier(const ClassifierSpec& spec);
+  ~Classifier();
+
+  // Forward and backward of one micro-batch; gradients (times lossScale) accumulate until step().
+  LossResult accumulate(const ClassifierBatch& batch, double lossScale);
+  // AdamW update with global-norm clipping; returns the gradient norm before clipping.
+  double step(double lr, double maxGradNorm);
+  // Class probabilities [rows * numLabels] (softmax over label logits), in inference mode.
+  std::vector<float> predict(const ClassifierBatch& batch);
+
+  // Trainable weights in their on-disk names: PEFT keys for lora/lora-head, HF keys + score.weight for full,
+  // classifier.* for the embedding head.
+  std::vector<std::pair<std::string, torch::Tensor>> trainableWeights();
+  void saveWeights(const std::string& file);
+  void loadWeights(const std::string& file);
+  // Optimizer moments, step and RNG state, for exact resumption.
+  void saveTrainingState(const std::string& file);
+  void loadTrainingState(const std::string& file);
+  // Gradients accumulated so far, by on-disk name (tests compare them with a float64 reference).
+  std::vector<std::pair<std::string, torch::Tensor>> gradients();
+
+  void merge();
+  void unmerge();
+  int64_t trainableParameterCount() const;
+  int64_t parameterBytes() const;
+  std::mutex& mutex() { return mutex_; }
+
+ private:
+  torch::Tensor forwardLogits(const ClassifierBatch& batch, bool training, torch::Tensor* targets, int64_t* tokens);
+  void setTrainMode(bool training);
+
+  ClassifierSpec spec_;
+  std::unique_ptr<LoadedModel> base_;
+  torch::nn::Linear score_{nullptr};        // lora-head, full
+  torch::nn::Sequential embeddingHead_{nullptr};
+  std::vector<std::pair<std::string, torch::Tensor>> trainable_;
+  std::unique_ptr<AdamW> optimizer_;
+  torch::Device device_{torch::kCPU};
+  std::mutex mutex_;
+};
+
+}  // namespace q3
