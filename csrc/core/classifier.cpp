@@ -68,7 +68,7 @@ Classifier::Classifier(const ClassifierSpec& spec) : spec_(spec) {
   } else {
     const at::ScalarType dtype = parseDtype(spec.model.dtype);
     device_ = parseDevice(spec.model.device);
-    if (m == "full" && dtype != torch::kFloat)
+    if (m == "full" && spec.training && dtype != torch::kFloat)
       throw std::invalid_argument("method 'full' trains every weight and needs dtype float32");
     TensorStore store(spec.model.files);
     base_ = std::make_unique<LoadedModel>(loadQwen3(store, spec.model.config, dtype, device_));

@@ -1,0 +1,248 @@
+// Predictor: serves a trained run folder. One forward pass per batch for every method (for lora, the label tokens'
+// logits at the answer position; no sampling, no generation loop).
+import * as fs from 'fs';
+import * as path from 'path';
+import { packByLength } from './batching';
+import { openBaseDir, type BaseModel } from './base-model';
+import { ExampleEncoder, METHODS, type Method } from './encoding';
+import {
+  expectKnownKeys,
+  expectNonEmptyString,
+  expectOneOf,
+  expectOptionalOptions,
+  expectPlainObject,
+  expectPositiveInteger,
+  expectString,
+  expectBoolean,
+  invalidTypeError,
+} from './is';
+import { resolveDeviceAndDtype, Qwen3Model, type DeviceOption, type DTypeOption } from './model';
+import { loadNative, type NativeClassifier } from './native';
+import { MODEL_SIZES, type ModelSize } from './presets';
+import { resolveModel } from './resolve';
+import { loraFromPeftConfig, readRunInfo, weightsFileFor, type RunInfo } from './run';
+import { defaultOutput } from './trainer-options';
+
+export interface Prediction {
+  text: string;
+  /** 1 positive, 0 negative */
+  label: 0 | 1;
+  sentiment: '正面' | '负面';
+  /** probability of the predicted label */
+  confidence: number;
+  /** [P(负面), P(正面)] */
+  probabilities: [number, number];
+  /** the run folder's name */
+  model: string;
+}
+
+export interface PredictorOptions {
+  method?: Method;
+  /** a run folder written by the Trainer / `qwen3-native train` */
+  checkpoint?: string;
+  /** base model override (folder, repo id or 'tiny'); default: the one recorded in run.json */
+  model?: string;
+  /** size preset used to find ./models/qwen3_<method>_<size> when no checkpoint is given */
+  modelSize?: ModelSize;
+  device?: DeviceOption;
+  dtype?: DTypeOption;
+  /** most texts per forward pass (default 32) */
+  batchSize?: number;
+  offline?: boolean;
+  /** folder holding run folders (default ./models) */
+  modelsDir?: string;
+}
+
+/** Methods tried, in order, when only a size is given. */
+export const DEFAULT_METHOD_ORDER: readonly Method[] = ['lora-head', 'lora', 'embedding', 'full'];
+
+/** Every run folder (with run.json) directly under `modelsDir`. */
+export function findRuns(modelsDir = path.resolve('models')): string[] {
+  if (!fs.existsSync(modelsDir)) return [];
+  return fs
+    .readdirSync(modelsDir)
+    .map((f) => path.join(modelsDir, f))
+    .filter((d) => fs.existsSync(path.join(d, 'run.json')))
+    .sort();
+}
+
+export class Predictor {
+  readonly options: PredictorOptions;
+  private loading?: Promise<void>;
+  private classifier?: NativeClassifier;
+  private embedder?: Qwen3Model;
+  private encoder?: ExampleEncoder;
+  private runInfo?: RunInfo;
+  private runDir?: string;
+  private disposed = false;
+
+  constructor(spec: ModelSize | PredictorOptions) {
+    let options: PredictorOptions;
+    if (typeof spec === 'string') {
+      expectOneOf(spec, 'size', MODEL_SIZES);
+      options = { modelSize: spec };
+    } else {
+      expectPlainObject(spec, 'options');
+      options = { ...spec };
+    }
+    expectKnownKeys(options, 'options', ['method', 'checkpoint', 'model', 'modelSize', 'device', 'dtype', 'batchSize', 'offline', 'modelsDir']);
+    if (options.method !== undefined) expectOneOf(options.method, 'method', METHODS);
+    if (options.checkpoint !== undefined) expectNonEmptyString(options.checkpoint, 'checkpoint');
+    if (options.model !== undefined) expectNonEmptyString(options.model, 'model');
+    if (options.modelSize !== undefined) expectOneOf(options.modelSize, 'modelSize', MODEL_SIZES);
+    if (options.device !== undefined) expectOneOf(options.device, 'device', ['auto', 'cpu', 'cuda'] as const);
+    if (options.dtype !== undefined) expectOneOf(options.dtype, 'dtype', ['auto', 'float32', 'bfloat16', 'float16'] as const);
+    if (options.batchSize !== undefined) expectPositiveInteger(options.batchSize, 'batchSize');
+    if (options.offline !== undefined) expectBoolean(options.offline, 'offline');
+    if (options.modelsDir !== undefined) expectNonEmptyString(options.modelsDir, 'modelsDir');
+    this.options = options;
+  }
+
+  /** run.json of the loaded run (after load()). */
+  get info(): RunInfo | undefined {
+    return this.runInfo;
+  }
+
+  get name(): string {
+    return this.runDir ? path.basename(this.runDir) : '';
+  }
+
+  /** The run folder this predictor serves (resolved from checkpoint, or method + size under ./models). */
+  runFolder(): string {
+    const o = this.options;
+    if (o.checkpoint) return path.resolve(o.checkpoint);
+    const size = o.modelSize ?? '0.6B';
+    const modelsDir = o.modelsDir ?? path.resolve('models');
+    const methods = o.method ? [o.method] : DEFAULT_METHOD_ORDER;
+    const candidates = methods.map((m) => path.join(modelsDir, path.basename(defaultOutput(m, size))));
+    const found = candidates.find((d) => fs.existsSync(path.join(d, 'run.json')));
+    if (!found) {
+      throw new Error(
+        `no trained model for size ${size}${o.method ? ` and method ${o.method}` : ''}: looked for ${candidates.join(', ')}. ` +
+          'Train one with `npx qwen3-native train`, or pass { checkpoint: <run folder> }.'
+      );
+    }
+    return found;
+  }
+
+  /** Loads the run (done lazily by predict/encode). */
+  async load(): Promise<void> {
+    if (this.disposed) throw new Error('load: the predictor was disposed');
+    this.loading ??= this.doLoad();
+    return this.loading;
+  }
+
+  private async base(info: RunInfo, runDir: string): Promise<BaseModel> {
+    if (info.method === 'full') return openBaseDir(runDir, runDir);
+    const spec = this.options.model ?? info.baseModel.spec;
+    if (!this.options.model && fs.existsSync(path.join(info.baseModel.dir, 'config.json'))) {
+      return openBaseDir(info.baseModel.spec, info.baseModel.dir, info.baseModel.repoId);
+    }
+    const resolved = await resolveModel(this.options.model ? spec : info.baseModel.repoId ?? spec, {
+      kind: info.method === 'embedding' ? 'embedding' : 'causal',
+      offline: this.options.offline,
+    });
+    return openBaseDir(spec, resolved.dir, resolved.repoId);
+  }
+
+  private async doLoad(): Promise<void> {
+    const runDir = this.runFolder();
+    const info = readRunInfo(runDir);
+    const base = await this.base(info, runDir);
+    const { device, dtype } = resolveDeviceAndDtype({ device: this.options.device, dtype: this.options.dtype });
+    this.encoder = new ExampleEncoder(base.tokenizer, {
+      method: info.method,
+      maxLength: info.maxLength,
+      prompt: info.prompt,
+      instruction: info.instruction,
+      labelTokens: info.labelTokens,
+    });
+    const classifier = new (loadNative().Classifier)();
+    try {
+      if (info.method === 'embedding') {
+        this.embedder = await Qwen3Model.load(base.dir, { device, dtype });
+      }
+      const lora = info.method === 'lora' || info.method === 'lora-head' ? loraFromPeftConfig(path.join(runDir, 'adapter_config.json')) : undefined;
+      await classifier.init({
+        method: info.method,
+        training: false,
+        files: info.method === 'embedding' ? undefined : base.files,
+        config: info.method === 'embedding' ? undefined : base.config,
+        device,
+        dtype,
+        lora: lora && { ...lora, dropout: 0 },
+        head: info.head,
+        featureDim: info.method === 'embedding' ? this.embedder!.hiddenSize : 0,
+        numLabels: 2,
+        labelTokens: info.labelTokens,
+        endToken: info.endToken,
+        seed: 0,
+      });
+      if (info.method !== 'full') await classifier.loadWeights(path.join(runDir, weightsFileFor(info.method)));
+      else await classifier.loadWeights(path.join(runDir, 'model.safetensors'));
+    } catch (e) {
+      classifier.dispose();
+      this.embedder?.dispose();
+      throw new Error(`could not load the trained model in ${runDir}: ${(e as Error).message}`);
+    }
+    this.classifier = classifier;
+    this.runInfo = info;
+    this.runDir = runDir;
+  }
+
+  /** The exact token ids the model reads for `text`. */
+  async encode(text: string): Promise<number[]> {
+    expectString(text, 'text');
+    await this.load();
+    return (await this.encoder!.encodeForPrediction([text]))[0];
+  }
+
+  predict(text: string): Promise<Prediction>;
+  predict(texts: string[]): Promise<Prediction[]>;
+  async predict(input: string | string[]): Promise<Prediction | Prediction[]> {
+    const single = typeof input === 'string';
+    const texts = single ? [input] : input;
+    if (!Array.isArray(texts)) throw invalidTypeError('a string or an array of strings', 'texts', input);
+    texts.forEach((t, i) => {
+      if (typeof t !== 'string') throw invalidTypeError('a string', `texts[${i}]`, t);
+    });
+    await this.load();
+    if (this.disposed || !this.classifier) throw new Error('predict: the predictor was disposed');
+    const probs = await this.probabilities(texts);
+    const name = this.name;
+    const out = texts.map((text, i): Prediction => {
+      const p: [number, number] = [probs[i * 2], probs[i * 2 + 1]];
+      const label = p[1] > p[0] ? 1 : 0;
+      return { text, label, sentiment: label === 1 ? '正面' : '负面', confidence: p[label], probabilities: p, model: name };
+    });
+    return single ? out[0] : out;
+  }
+
+  private async probabilities(texts: string[]): Promise<Float32Array> {
+    const c = this.classifier!;
+    const seqs = await this.encoder!.encodeForPrediction(texts);
+    if (this.embedder) {
+      const vectors = await this.embedder.embed(seqs, { batchSize: this.options.batchSize ?? 32 });
+      const dim = this.embedder.hiddenSize;
+      const features = new Float32Array(texts.length * dim);
+      vectors.forEach((v, i) => features.set(v, i * dim));
+      return c.predictFeatures(features, texts.length);
+    }
+    const out = new Float32Array(texts.length * 2);
+    const batchSize = this.options.batchSize ?? 32;
+    for (const b of packByLength(seqs, { maxBatchSize: batchSize, maxBatchTokens: batchSize * 256 })) {
+      const probs = await c.predict(b.ids, b.lengths, true);
+      b.indices.forEach((target, row) => out.set(probs.subarray(row * 2, row * 2 + 2), target * 2));
+    }
+    return out;
+  }
+
+  /** Frees native memory (idempotent). */
+  dispose(): void {
+    this.disposed = true;
+    this.classifier?.dispose();
+    this.embedder?.dispose();
+    this.classifier = undefined;
+    this.embedder = undefined;
+  }
+}

@@ -1,0 +1,227 @@
+// Trainer options: defaults per method and validation with messages naming the option.
+import * as path from 'path';
+import { DEFAULT_EMBEDDING_INSTRUCTION, DEFAULT_LORA_PROMPT, METHODS, type Method } from './encoding';
+import {
+  expectBoolean,
+  expectKnownKeys,
+  expectNonEmptyString,
+  expectNonNegativeInteger,
+  expectNumberBetweenExclusive,
+  expectNumberInRange,
+  expectOneOf,
+  expectOptionalOptions,
+  expectPlainObject,
+  expectPositiveInteger,
+  expectPositiveNumber,
+  expectString,
+  expectStringArray,
+  invalidRangeError,
+} from './is';
+import { MODEL_SIZES, repoIdFor, type ModelSize } from './presets';
+import { SCHEDULERS, type SchedulerKind } from './schedule';
+import type { DeviceOption, DTypeOption } from './model';
+
+export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+
+export interface LoraOptions {
+  /** rank (default 8) */
+  r?: number;
+  /** scale numerator (default 16): scale = alpha / r, or alpha / sqrt(r) with rslora */
+  alpha?: number;
+  /** dropout on the LoRA path's input (default 0.05) */
+  dropout?: number;
+  rslora?: boolean;
+  /** default q_proj, k_proj, v_proj, o_proj */
+  targetModules?: string[];
+}
+
+export interface TrainerOptions {
+  method: Method;
+  /** '0.6B' | '4B' | '8B' (default '0.6B'): picks Qwen/Qwen3-{size} or Qwen/Qwen3-Embedding-{size} */
+  modelSize?: ModelSize;
+  /** a model folder, a Hugging Face repo id, a name under ./models, or 'tiny' / 'tiny-embedding' */
+  model?: string;
+  /** run folder (default ./models/qwen3_<method>_<size>) */
+  output?: string;
+  epochs?: number;
+  /** examples per micro-batch */
+  batchSize?: number;
+  /** micro-batches per optimizer step (default 1) */
+  gradientAccumulation?: number;
+  learningRate?: number;
+  weightDecay?: number;
+  /** fraction of optimizer steps spent warming up (default 0.1) */
+  warmupRatio?: number;
+  scheduler?: SchedulerKind;
+  /** global gradient-norm clip (default 1; 0 turns it off) */
+  maxGradNorm?: number;
+  lora?: LoraOptions;
+  /** embedding method's head (default 'mlp', the old script's) */
+  head?: 'linear' | 'mlp';
+  /** embedding method: Qwen3-Embedding instruction ('' for none) */
+  instruction?: string;
+  /** lora method: the prompt, with {text} where the post goes */
+  prompt?: string;
+  /** most tokens per input (default 256; the longest weibo2018 post is about 250 tokens) */
+  maxLength?: number;
+  /** dev split taken from the training data when no evalData is given (default 0.1) */
+  devFraction?: number;
+  /** evaluate every N optimizer steps (default: at the end of each epoch) */
+  evalSteps?: number;
+  /** stop after this many evaluations without improvement (default 0: never) */
+  earlyStoppingPatience?: number;
+  /** which dev metric chooses the best checkpoint (default 'accuracy') */
+  bestMetric?: 'accuracy' | 'macroF1';
+  /** keep only this many training examples (stratified, seeded) */
+  maxSamples?: number;
+  seed?: number;
+  device?: DeviceOption;
+  dtype?: DTypeOption;
+  /** recompute layer activations in backward (saves memory on 4B/8B) */
+  gradientCheckpointing?: boolean;
+  /** continue from output/checkpoint with optimizer, scheduler, data order and RNG state */
+  resume?: boolean;
+  /** never download (also env HF_HUB_OFFLINE) */
+  offline?: boolean;
+  /** where embedding-method vectors are cached (default ~/.cache/qwen3-native/embeddings) */
+  cacheDir?: string;
+}
+
+export type ResolvedTrainerOptions = Required<Omit<TrainerOptions, 'lora' | 'model' | 'maxSamples' | 'evalSteps' | 'offline' | 'cacheDir'>> & {
+  model: string;
+  lora: Required<LoraOptions>;
+  maxSamples?: number;
+  evalSteps?: number;
+  offline?: boolean;
+  cacheDir?: string;
+};
+
+const KEYS = [
+  'method', 'modelSize', 'model', 'output', 'epochs', 'batchSize', 'gradientAccumulation', 'learningRate', 'weightDecay',
+  'warmupRatio', 'scheduler', 'maxGradNorm', 'lora', 'head', 'instruction', 'prompt', 'maxLength', 'devFraction',
+  'evalSteps', 'earlyStoppingPatience', 'bestMetric', 'maxSamples', 'seed', 'device', 'dtype', 'gradientCheckpointing',
+  'resume', 'offline', 'cacheDir',
+] as const;
+
+const METHOD_DEFAULTS: Record<Method, { epochs: number; batchSize: number; learningRate: number }> = {
+  embedding: { epochs: 10, batchSize: 64, learningRate: 1e-3 },
+  lora: { epochs: 2, batchSize: 8, learningRate: 2e-4 },
+  'lora-head': { epochs: 2, batchSize: 8, learningRate: 2e-4 },
+  full: { epochs: 3, batchSize: 32, learningRate: 5e-4 },
+};
+
+export function defaultOutput(method: Method, size: string): string {
+  return path.resolve('models', `qwen3_${method.replace('-', '_')}_${size}`);
+}
+
+export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerOptions {
+  expectPlainObject(options, 'options');
+  expectKnownKeys(options, 'options', KEYS);
+  expectOneOf(options.method, 'method', METHODS);
+  const method = options.method;
+  const d = METHOD_DEFAULTS[method];
+  const o = { ...options };
+  if (o.modelSize !== undefined) expectOneOf(o.modelSize, 'modelSize', MODEL_SIZES);
+  const modelSize = o.modelSize ?? '0.6B';
+  if (o.model !== undefined) expectNonEmptyString(o.model, 'model');
+  if (o.output !== undefined) expectNonEmptyString(o.output, 'output');
+  for (const k of ['epochs', 'batchSize', 'gradientAccumulation', 'maxLength'] as const) {
+    if (o[k] !== undefined) expectPositiveInteger(o[k], k);
+  }
+  if (o.maxSamples !== undefined) expectPositiveInteger(o.maxSamples, 'maxSamples');
+  if (o.evalSteps !== undefined) expectPositiveInteger(o.evalSteps, 'evalSteps');
+  if (o.earlyStoppingPatience !== undefined) expectNonNegativeInteger(o.earlyStoppingPatience, 'earlyStoppingPatience');
+  if (o.seed !== undefined) expectNonNegativeInteger(o.seed, 'seed');
+  if (o.learningRate !== undefined) expectPositiveNumber(o.learningRate, 'learningRate');
+  if (o.weightDecay !== undefined) expectNumberInRange(o.weightDecay, 'weightDecay', 0, 1);
+  if (o.warmupRatio !== undefined) expectNumberInRange(o.warmupRatio, 'warmupRatio', 0, 1);
+  if (o.maxGradNorm !== undefined) expectNumberInRange(o.maxGradNorm, 'maxGradNorm', 0, Number.MAX_VALUE);
+  if (o.devFraction !== undefined) expectNumberBetweenExclusive(o.devFraction, 'devFraction', 0, 1);
+  if (o.scheduler !== undefined) expectOneOf(o.scheduler, 'scheduler', SCHEDULERS);
+  if (o.head !== undefined) expectOneOf(o.head, 'head', ['linear', 'mlp'] as const);
+  if (o.bestMetric !== undefined) expectOneOf(o.bestMetric, 'bestMetric', ['accuracy', 'macroF1'] as const);
+  if (o.device !== undefined) expectOneOf(o.device, 'device', ['auto', 'cpu', 'cuda'] as const);
+  if (o.dtype !== undefined) expectOneOf(o.dtype, 'dtype', ['auto', 'float32', 'bfloat16', 'float16'] as const);
+  if (o.instruction !== undefined) expectString(o.instruction, 'instruction');
+  if (o.prompt !== undefined) {
+    expectNonEmptyString(o.prompt, 'prompt');
+    if (!o.prompt.includes('{text}')) throw invalidRangeError('a prompt containing {text}', 'prompt', o.prompt);
+  }
+  for (const k of ['gradientCheckpointing', 'resume', 'offline'] as const) {
+    if (o[k] !== undefined) expectBoolean(o[k], k);
+  }
+  if (o.cacheDir !== undefined) expectNonEmptyString(o.cacheDir, 'cacheDir');
+  if (method === 'full' && o.dtype !== undefined && o.dtype !== 'auto' && o.dtype !== 'float32') {
+    throw invalidRangeError("'float32' (method 'full' trains every weight in float32)", 'dtype', o.dtype);
+  }
+  const lora = expectOptionalOptions(o.lora, 'lora');
+  expectKnownKeys(lora, 'lora', ['r', 'alpha', 'dropout', 'rslora', 'targetModules']);
+  if (lora.r !== undefined) expectPositiveInteger(lora.r, 'lora.r');
+  if (lora.alpha !== undefined) expectPositiveNumber(lora.alpha, 'lora.alpha');
+  if (lora.dropout !== undefined) expectNumberInRange(lora.dropout, 'lora.dropout', 0, 0.99);
+  if (lora.rslora !== undefined) expectBoolean(lora.rslora, 'lora.rslora');
+  if (lora.targetModules !== undefined) {
+    expectStringArray(lora.targetModules, 'lora.targetModules');
+    if (lora.targetModules.length === 0) throw invalidRangeError('a non-empty list of module names', 'lora.targetModules', lora.targetModules);
+    for (const m of lora.targetModules) expectOneOf(m, 'lora.targetModules[]', LORA_TARGETS);
+  }
+  const family = method === 'embedding' ? 'embedding' : 'causal';
+  return {
+    method,
+    modelSize,
+    model: o.model ?? repoIdFor(modelSize, family),
+    output: path.resolve(o.output ?? defaultOutput(method, modelSize)),
+    epochs: o.epochs ?? d.epochs,
+    batchSize: o.batchSize ?? d.batchSize,
+    gradientAccumulation: o.gradientAccumulation ?? 1,
+    learningRate: o.learningRate ?? d.learningRate,
+    weightDecay: o.weightDecay ?? 0.01,
+    warmupRatio: o.warmupRatio ?? 0.1,
+    scheduler: o.scheduler ?? 'cosine',
+    maxGradNorm: o.maxGradNorm ?? 1,
+    lora: {
+      r: lora.r ?? 8,
+      alpha: lora.alpha ?? 16,
+      dropout: lora.dropout ?? 0.05,
+      rslora: lora.rslora ?? false,
+      targetModules: lora.targetModules ?? ['q_proj', 'k_proj', 'v_proj', 'o_proj'],
+    },
+    head: o.head ?? 'mlp',
+    instruction: o.instruction ?? DEFAULT_EMBEDDING_INSTRUCTION,
+    prompt: o.prompt ?? DEFAULT_LORA_PROMPT,
+    maxLength: o.maxLength ?? 256,
+    devFraction: o.devFraction ?? 0.1,
+    evalSteps: o.evalSteps,
+    earlyStoppingPatience: o.earlyStoppingPatience ?? 0,
+    bestMetric: o.bestMetric ?? 'accuracy',
+    maxSamples: o.maxSamples,
+    seed: o.seed ?? 42,
+    device: o.device ?? 'auto',
+    dtype: o.dtype ?? (method === 'full' ? 'float32' : 'auto'),
+    gradientCheckpointing: o.gradientCheckpointing ?? false,
+    resume: o.resume ?? false,
+    offline: o.offline,
+    cacheDir: o.cacheDir,
+  };
+}
+
+/** Settings that must match between a checkpoint and the run resuming it. */
+export function resumeFingerprint(o: ResolvedTrainerOptions): Record<string, unknown> {
+  return {
+    method: o.method,
+    model: o.model,
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    gradientAccumulation: o.gradientAccumulation,
+    learningRate: o.learningRate,
+    weightDecay: o.weightDecay,
+    warmupRatio: o.warmupRatio,
+    scheduler: o.scheduler,
+    lora: o.lora,
+    head: o.head,
+    maxLength: o.maxLength,
+    seed: o.seed,
+    maxSamples: o.maxSamples ?? null,
+    devFraction: o.devFraction,
+  };
+}

@@ -1,0 +1,446 @@
+// Trainer: fine-tunes a Qwen3 sentiment classifier with one of four methods. The loop runs here; every forward,
+// backward and optimizer step runs in the native core off the JS thread.
+import { EventEmitter } from 'events';
+import * as fs from 'fs';
+import * as path from 'path';
+import { DEFAULT_BATCH_LIMITS, packByLength } from './batching';
+import { readQwen3Config } from './config';
+import { DEFAULT_END_TOKEN, DEFAULT_LABEL_TOKENS, ExampleEncoder } from './encoding';
+import { cachedEmbeddings } from './embedding-cache';
+import { loadLabelledFile, sliceSample, stratifiedSplit } from './data';
+import { expectArray, expectOptionalOptions, expectKnownKeys, invalidRangeError } from './is';
+import { argmaxRows, computeMetrics, type Metrics } from './metrics';
+import { resolveDeviceAndDtype, runtimeInfo, Qwen3Model } from './model';
+import { loadNative, type NativeClassifier } from './native';
+import { resolveBase, type BaseModel } from './base-model';
+import {
+  existingCheckpoint,
+  peftAdapterConfig,
+  publishFiles,
+  RUN_FORMAT,
+  RUN_VERSION,
+  weightsFileFor,
+  writeFolderAtomic,
+  writeJsonAtomic,
+  type RunInfo,
+} from './run';
+import { learningRateAt } from './schedule';
+import { namedRandom } from './seeded-random';
+import { resolveTrainerOptions, resumeFingerprint, type ResolvedTrainerOptions, type TrainerOptions } from './trainer-options';
+
+export interface LabelledTexts {
+  texts: string[];
+  labels: number[];
+}
+
+export type TrainData = string | LabelledTexts;
+
+export interface ProgressEvent {
+  epoch: number;
+  epochs: number;
+  step: number;
+  totalSteps: number;
+  loss: number;
+  learningRate: number;
+  gradNorm: number;
+  tokensPerSecond: number;
+  examplesPerSecond: number;
+  elapsedMs: number;
+}
+
+export interface EvalEvent {
+  epoch: number;
+  step: number;
+  metrics: Metrics;
+  best: boolean;
+}
+
+export interface TrainResult {
+  output: string;
+  best?: RunInfo['best'];
+  history: RunInfo['history'];
+  stopped: boolean;
+  steps: number;
+}
+
+interface Split {
+  seqs: number[][];
+  features?: Float32Array;
+  labels: number[];
+}
+
+interface TrainerState {
+  fingerprint: Record<string, unknown>;
+  epoch: number;
+  /** micro-batches of `epoch` already consumed */
+  batchInEpoch: number;
+  globalStep: number;
+  evalsWithoutImprovement: number;
+  info: RunInfo;
+}
+
+const VERSION: string = (() => {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+})();
+
+function validateLabelled(data: unknown, name: string): asserts data is LabelledTexts {
+  const d = data as LabelledTexts;
+  expectArray(d?.texts, `${name}.texts`);
+  expectArray(d?.labels, `${name}.labels`);
+  if (d.texts.length !== d.labels.length) throw invalidRangeError(`${d.texts.length} labels`, `${name}.labels`, d.labels);
+  d.labels.forEach((l, i) => {
+    if (l !== 0 && l !== 1) throw invalidRangeError('label 0 or 1', `${name}.labels[${i}]`, l);
+  });
+}
+
+async function loadData(data: TrainData, name: string): Promise<LabelledTexts> {
+  if (typeof data === 'string') {
+    const d = await loadLabelledFile(data);
+    return { texts: d.texts, labels: d.labels };
+  }
+  validateLabelled(data, name);
+  return data;
+}
+
+/** Micro-batches of one epoch: a seeded shuffle, then similar lengths grouped so padding stays small. */
+export function planEpoch(lengths: readonly number[], batchSize: number, seed: number, epoch: number): number[][] {
+  const rng = namedRandom(seed, `epoch:${epoch}`);
+  const order = rng.shuffle(lengths.map((_, i) => i));
+  const window = batchSize * 32;
+  const batches: number[][] = [];
+  for (let w = 0; w < order.length; w += window) {
+    const chunk = order.slice(w, w + window).sort((a, b) => lengths[a] - lengths[b]);
+    for (let i = 0; i < chunk.length; i += batchSize) batches.push(chunk.slice(i, i + batchSize));
+  }
+  return rng.shuffle(batches);
+}
+
+export class Trainer extends EventEmitter {
+  readonly options: ResolvedTrainerOptions;
+  private stopRequested = false;
+  private lastResult?: TrainResult;
+
+  constructor(options: TrainerOptions) {
+    super();
+    this.options = resolveTrainerOptions(options);
+  }
+
+  /** Asks a running train() to stop after the current optimizer step; it saves a checkpoint and resolves. */
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  /** Copies the trained run (weights, adapter/model config, run.json) to `dir`. */
+  async save(dir: string): Promise<void> {
+    if (!this.lastResult) throw new Error('save: nothing trained yet (await trainer.train(...) first)');
+    const from = this.lastResult.output;
+    const target = path.resolve(dir);
+    if (target === from) return;
+    fs.mkdirSync(target, { recursive: true });
+    const staging = `${target}/.staging-${process.pid}`;
+    fs.mkdirSync(staging, { recursive: true });
+    for (const f of fs.readdirSync(from)) {
+      const src = path.join(from, f);
+      if (fs.statSync(src).isFile() && !f.startsWith('.')) fs.copyFileSync(src, path.join(staging, f));
+    }
+    publishFiles(staging, target);
+  }
+
+  async train(trainData: TrainData, options?: { evalData?: TrainData }): Promise<TrainResult> {
+    const extra = expectOptionalOptions(options);
+    expectKnownKeys(extra, 'options', ['evalData']);
+    this.stopRequested = false;
+    const o = this.options;
+    const all = await loadData(trainData, 'trainData');
+    let train: LabelledTexts = all;
+    let dev: LabelledTexts;
+    if (extra.evalData !== undefined) {
+      dev = await loadData(extra.evalData, 'evalData');
+    } else {
+      const split = stratifiedSplit(all.labels, o.devFraction, o.seed);
+      train = { texts: split.train.map((i) => all.texts[i]), labels: split.train.map((i) => all.labels[i]) };
+      dev = { texts: split.dev.map((i) => all.texts[i]), labels: split.dev.map((i) => all.labels[i]) };
+    }
+    if (o.maxSamples !== undefined && o.maxSamples < train.texts.length) train = sliceSample(train, o.maxSamples, o.seed);
+    if (train.texts.length === 0) throw new Error('no training examples');
+
+    const base = await resolveBase(o.model, o.method, { offline: o.offline, onProgress: (p) => this.emit('download', p) });
+    const { device, dtype } = resolveDeviceAndDtype({ device: o.device, dtype: o.dtype });
+    const tokenizer = base.tokenizer;
+    const encoder = new ExampleEncoder(tokenizer, {
+      method: o.method,
+      maxLength: o.maxLength,
+      prompt: o.prompt,
+      instruction: o.instruction,
+      labelTokens: DEFAULT_LABEL_TOKENS,
+    });
+    const trainSplit: Split = { seqs: await encoder.encodeForTraining(train.texts, train.labels), labels: train.labels };
+    const devSplit: Split = { seqs: await encoder.encodeForPrediction(dev.texts), labels: dev.labels };
+
+    const classifier = new (loadNative().Classifier)();
+    let featureDim = 0;
+    try {
+      if (o.method === 'embedding') {
+        const model = await Qwen3Model.load(base.dir, { device, dtype });
+        try {
+          const started = Date.now();
+          for (const split of [trainSplit, devSplit]) {
+            const r = await cachedEmbeddings(model, split.seqs, {
+              cacheDir: o.cacheDir,
+              onProgress: (done, total) => this.emit('embedding', { done, total }),
+            });
+            split.features = r.features;
+            featureDim = r.dim;
+            this.emit('log', `embeddings for ${split.labels.length} posts: ${r.source}`);
+          }
+          this.emit('embeddings-ready', { ms: Date.now() - started });
+        } finally {
+          model.dispose();
+        }
+      }
+      const init = await classifier.init({
+        method: o.method,
+        training: true,
+        files: o.method === 'embedding' ? undefined : base.files,
+        config: o.method === 'embedding' ? undefined : base.config,
+        device,
+        dtype,
+        lora: o.lora,
+        head: o.head,
+        featureDim,
+        numLabels: 2,
+        labelTokens: [...DEFAULT_LABEL_TOKENS],
+        endToken: DEFAULT_END_TOKEN,
+        gradientCheckpointing: o.gradientCheckpointing,
+        seed: o.seed,
+        adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay },
+      });
+      this.emit('log', `${o.method} on ${base.spec} (${dtype}, ${device}): ${init.trainableParameters} trainable parameters`);
+      const info = this.newRunInfo(base, dtype, train.texts.length, dev.texts.length);
+      const result = await this.loop(classifier, info, base, trainSplit, devSplit);
+      this.lastResult = result;
+      return result;
+    } finally {
+      classifier.dispose();
+    }
+  }
+
+  private newRunInfo(base: BaseModel, dtype: string, trainCount: number, devCount: number): RunInfo {
+    const o = this.options;
+    const now = new Date().toISOString();
+    return {
+      format: RUN_FORMAT,
+      version: RUN_VERSION,
+      method: o.method,
+      baseModel: { spec: o.model, dir: base.dir, repoId: base.repoId, hiddenSize: base.config.hidden_size },
+      labels: { '0': '负面', '1': '正面' },
+      maxLength: o.maxLength,
+      prompt: o.method === 'lora' ? o.prompt : undefined,
+      instruction: o.method === 'embedding' ? o.instruction : undefined,
+      labelTokens: o.method === 'lora' ? [...DEFAULT_LABEL_TOKENS] : undefined,
+      endToken: o.method === 'lora' ? DEFAULT_END_TOKEN : undefined,
+      lora: o.method === 'lora' || o.method === 'lora-head' ? o.lora : undefined,
+      head: o.method === 'embedding' ? o.head : undefined,
+      dtype,
+      hyperParameters: resumeFingerprint(o),
+      history: [],
+      trainExamples: trainCount,
+      devExamples: devCount,
+      createdAt: now,
+      updatedAt: now,
+      versions: { package: VERSION, libtorch: runtimeInfo().libtorchVersion },
+    };
+  }
+
+  private async accumulate(c: NativeClassifier, split: Split, batch: number[], scale: number) {
+    const labels = Int32Array.from(batch.map((i) => split.labels[i]));
+    if (split.features) {
+      const dim = split.features.length / split.labels.length;
+      const feats = new Float32Array(batch.length * dim);
+      batch.forEach((i, j) => feats.set(split.features!.subarray(i * dim, (i + 1) * dim), j * dim));
+      return c.accumulateFeatures(feats, batch.length, labels, scale);
+    }
+    const seqs = batch.map((i) => split.seqs[i]);
+    const lengths = Int32Array.from(seqs.map((s) => s.length));
+    return c.accumulate(Int32Array.from(seqs.flat()), lengths, true, labels, scale);
+  }
+
+  /** Dev-set class probabilities. */
+  private async predictSplit(c: NativeClassifier, split: Split): Promise<number[]> {
+    const n = split.labels.length;
+    if (split.features) return argmaxRows(await c.predictFeatures(split.features, n), 2);
+    const predictions = new Array<number>(n);
+    for (const b of packByLength(split.seqs, { maxBatchSize: Math.max(8, this.options.batchSize * 2), maxBatchTokens: DEFAULT_BATCH_LIMITS.maxBatchTokens * 2 })) {
+      const labels = argmaxRows(await c.predict(b.ids, b.lengths, true), 2);
+      b.indices.forEach((target, row) => (predictions[target] = labels[row]));
+    }
+    return predictions;
+  }
+
+  private async loop(c: NativeClassifier, info: RunInfo, base: BaseModel, train: Split, dev: Split): Promise<TrainResult> {
+    const o = this.options;
+    fs.mkdirSync(o.output, { recursive: true });
+    const lengths = train.seqs.map((s) => s.length);
+    const batchesPerEpoch = Math.ceil(train.labels.length / o.batchSize);
+    const stepsPerEpoch = Math.ceil(batchesPerEpoch / o.gradientAccumulation);
+    const totalSteps = stepsPerEpoch * o.epochs;
+    const warmupSteps = Math.round(totalSteps * o.warmupRatio);
+    let state: TrainerState = { fingerprint: resumeFingerprint(o), epoch: 0, batchInEpoch: 0, globalStep: 0, evalsWithoutImprovement: 0, info };
+
+    const checkpointDir = existingCheckpoint(o.output);
+    if (o.resume && checkpointDir) {
+      state = await this.restore(c, checkpointDir, state);
+      this.emit('log', `resumed from ${checkpointDir} at step ${state.globalStep}`);
+    } else if (o.resume) {
+      this.emit('log', `no checkpoint in ${o.output}; starting from scratch`);
+    }
+
+    const started = Date.now();
+    let stopped = false;
+    let lastEvalStep = -1;
+    outer: for (let epoch = state.epoch; epoch < o.epochs; epoch++) {
+      const batches = planEpoch(lengths, o.batchSize, o.seed, epoch);
+      let trainLossSum = 0;
+      let trainLossCount = 0;
+      for (let b = epoch === state.epoch ? state.batchInEpoch : 0; b < batches.length; b += o.gradientAccumulation) {
+        const group = batches.slice(b, b + o.gradientAccumulation);
+        const stepStart = Date.now();
+        let loss = 0;
+        let tokens = 0;
+        let examples = 0;
+        for (const batch of group) {
+          const r = await this.accumulate(c, train, batch, 1 / group.length);
+          loss += r.loss / group.length;
+          tokens += r.tokens;
+          examples += batch.length;
+        }
+        const lr = learningRateAt(state.globalStep, totalSteps, o.learningRate, warmupSteps, o.scheduler);
+        const gradNorm = await c.step(lr, o.maxGradNorm);
+        state.globalStep++;
+        trainLossSum += loss;
+        trainLossCount++;
+        const seconds = Math.max(1e-6, (Date.now() - stepStart) / 1000);
+        const progress: ProgressEvent = {
+          epoch: epoch + 1,
+          epochs: o.epochs,
+          step: state.globalStep,
+          totalSteps,
+          loss,
+          learningRate: lr,
+          gradNorm,
+          tokensPerSecond: tokens / seconds,
+          examplesPerSecond: examples / seconds,
+          elapsedMs: Date.now() - started,
+        };
+        this.emit('progress', progress);
+        state.epoch = epoch;
+        state.batchInEpoch = b + group.length;
+        const endOfEpoch = state.batchInEpoch >= batches.length;
+        if (endOfEpoch) {
+          state.epoch = epoch + 1;
+          state.batchInEpoch = 0;
+        }
+        const evalNow = o.evalSteps ? state.globalStep % o.evalSteps === 0 || (endOfEpoch && epoch === o.epochs - 1) : endOfEpoch;
+        if (evalNow) {
+          lastEvalStep = state.globalStep;
+          const improved = await this.evaluate(c, state, dev, base, epoch + 1, trainLossCount ? trainLossSum / trainLossCount : loss);
+          await this.saveCheckpoint(c, state);
+          if (!improved && o.earlyStoppingPatience > 0 && state.evalsWithoutImprovement >= o.earlyStoppingPatience) {
+            this.emit('log', `early stopping: ${state.evalsWithoutImprovement} evaluations without improvement`);
+            break outer;
+          }
+        }
+        if (this.stopRequested) {
+          if (lastEvalStep !== state.globalStep) await this.saveCheckpoint(c, state);
+          stopped = true;
+          break outer;
+        }
+      }
+    }
+    state.info.stopped = stopped;
+    state.info.updatedAt = new Date().toISOString();
+    if (!state.info.best) {
+      // Stopped before any evaluation: still leave usable weights.
+      await this.publish(c, state.info, base);
+    } else {
+      writeJsonAtomic(path.join(o.output, 'run.json'), state.info);
+    }
+    this.emit('done', { output: o.output, best: state.info.best, stopped });
+    return { output: o.output, best: state.info.best, history: state.info.history, stopped, steps: state.globalStep };
+  }
+
+  private async evaluate(c: NativeClassifier, state: TrainerState, dev: Split, base: BaseModel, epoch: number, trainLoss: number): Promise<boolean> {
+    const o = this.options;
+    const predictions = await this.predictSplit(c, dev);
+    const metrics = computeMetrics(dev.labels, predictions);
+    const value = metrics[o.bestMetric];
+    const best = state.info.best;
+    const improved = !best || value > best.value;
+    state.info.history.push({ epoch, step: state.globalStep, trainLoss, metrics });
+    if (improved) {
+      state.info.best = { epoch, step: state.globalStep, metric: o.bestMetric, value, metrics };
+      state.evalsWithoutImprovement = 0;
+      state.info.updatedAt = new Date().toISOString();
+      await this.publish(c, state.info, base);
+    } else {
+      state.evalsWithoutImprovement++;
+    }
+    this.emit('eval', { epoch, step: state.globalStep, metrics, best: improved } satisfies EvalEvent);
+    return improved;
+  }
+
+  /** Writes the current weights as the run's model, with run.json last. */
+  private async publish(c: NativeClassifier, info: RunInfo, base: BaseModel): Promise<void> {
+    const out = this.options.output;
+    const staging = path.join(out, `.publish-${process.pid}`);
+    fs.rmSync(staging, { recursive: true, force: true });
+    fs.mkdirSync(staging, { recursive: true });
+    await this.writeModelFiles(c, staging, info, base);
+    writeJsonAtomic(path.join(staging, 'run.json'), info);
+    publishFiles(staging, out);
+  }
+
+  private async writeModelFiles(c: NativeClassifier, dir: string, info: RunInfo, base: BaseModel): Promise<void> {
+    await c.saveWeights(path.join(dir, weightsFileFor(info.method)));
+    if (info.method === 'lora' || info.method === 'lora-head') {
+      writeJsonAtomic(path.join(dir, 'adapter_config.json'), peftAdapterConfig(info));
+    } else if (info.method === 'full') {
+      // A complete HF Qwen3ForSequenceClassification folder.
+      const hf = { ...readQwen3Config(base.dir).hf, architectures: ['Qwen3ForSequenceClassification'], id2label: { 0: '负面', 1: '正面' }, label2id: { 负面: 0, 正面: 1 }, pad_token_id: 151643, torch_dtype: 'float32' };
+      writeJsonAtomic(path.join(dir, 'config.json'), hf);
+      for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
+        const src = path.join(base.dir, f);
+        if (fs.existsSync(src)) fs.copyFileSync(src, path.join(dir, f));
+      }
+    }
+  }
+
+  private async saveCheckpoint(c: NativeClassifier, state: TrainerState): Promise<void> {
+    const o = this.options;
+    await writeFolderAtomic(path.join(o.output, 'checkpoint'), async (staging) => {
+      await c.saveWeights(path.join(staging, weightsFileFor(o.method)));
+      await c.saveTrainingState(path.join(staging, 'training_state.safetensors'));
+      writeJsonAtomic(path.join(staging, 'trainer_state.json'), state);
+    });
+    this.emit('checkpoint', { dir: path.join(o.output, 'checkpoint'), step: state.globalStep });
+  }
+
+  private async restore(c: NativeClassifier, dir: string, fresh: TrainerState): Promise<TrainerState> {
+    const saved = JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8')) as TrainerState;
+    const want = JSON.stringify(fresh.fingerprint);
+    if (JSON.stringify(saved.fingerprint) !== want) {
+      throw new Error(
+        `cannot resume from ${dir}: it was trained with different settings.\n  checkpoint: ${JSON.stringify(saved.fingerprint)}\n  now:        ${want}`
+      );
+    }
+    await c.loadWeights(path.join(dir, weightsFileFor(this.options.method)));
+    await c.loadTrainingState(path.join(dir, 'training_state.safetensors'));
+    return saved;
+  }
+}
+
+
