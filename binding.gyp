@@ -12,6 +12,7 @@
         "csrc/core/qwen3.cpp",
         "csrc/core/runtime.cpp",
         "csrc/core/engine.cpp",
+        "csrc/core/device.cpp",
         "csrc/core/lora.cpp",
         "csrc/core/adamw.cpp",
         "csrc/core/classifier.cpp",

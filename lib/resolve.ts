@@ -1,22 +1,32 @@
-// Model resolution (a folder, ./models/<name>, the Hugging Face cache, or a download into that cache) and the
-// resumable, verified HTTP(S) download helper it is built on, which scripts/fetch-data.js reuses.
-//
-// Why Node's http/https modules and not fetch() or @huggingface/hub: the Hub answers a request for a large file
-// with a 302 to a CDN on another host, and the headers of that redirect (x-linked-etag: the file's sha256,
-// x-linked-size) are what the cache layout and the verification need. Handling redirects by hand gives us those
-// headers, lets us drop Authorization when a redirect leaves the original host, sets a per-socket idle timeout
-// that also covers a stalled body, and streams straight to disk with `Range` resumption. fetch() hides the
-// intermediate response, and @huggingface/hub's downloads do not resume partial files. No dependency is needed.
-// HTTP(S)_PROXY is not honoured (neither Node's http nor its fetch do); where huggingface.co is unreachable or slow,
-// HF_ENDPOINT=https://hf-mirror.com is the usual route, and it works here as it does for huggingface_hub.
+// Model resolution: a folder, ./models/<name>, the Hugging Face cache (hub-cache.ts), or a download into that
+// cache: the repo download flow below picks the files and turns failures into errors that say what to do, on the
+// Hub API calls in hub-api.ts and the resumable, verified HTTP download in download.ts.
+// This is the entry point other modules import from; it re-exports the download and cache helpers it used to hold,
+// so `require('./resolve')` (scripts/fetch-data.js, the tests) still finds them here.
 import * as crypto from 'crypto';
 import * as fs from 'fs';
-import * as http from 'http';
-import * as https from 'https';
-import * as os from 'os';
 import * as path from 'path';
-import { Transform } from 'stream';
-import { pipeline } from 'stream/promises';
+import { DEFAULT_TIMEOUT_MS, DownloadError, describeNetworkError } from './download';
+import { encodeRepoId, fetchHubFile, fetchRevisionInfo } from './hub-api';
+import {
+  DEFAULT_ENDPOINT,
+  REVISION,
+  expandHome,
+  findCachedModel,
+  hfCacheDir,
+  hfEndpoint,
+  hfToken,
+  isDirectory,
+  isFile,
+  isOfflineEnv,
+  isRepoId,
+  missingModelFiles,
+  normalizeEndpoint,
+  repoCacheFolder,
+  shardNames,
+  snapshotFolder,
+  writeRef,
+} from './hub-cache';
 import {
   expectBoolean,
   expectKnownKeys,
@@ -25,508 +35,22 @@ import {
   expectOneOf,
   expectOptionalOptions,
   expectPositiveInteger,
-  invalidRangeError,
   invalidTypeError,
 } from './is';
 import { MODEL_SIZES, findPreset } from './presets';
 import { createTinyQwen3 } from './tiny';
 
-// ---------------------------------------------------------------------------------------------------------------
-// Downloads
-// ---------------------------------------------------------------------------------------------------------------
-
-export type DownloadErrorKind = 'network' | 'http' | 'verify' | 'io';
-
-/** A failed download; `kind` says whether the network, the server (with `status`), verification or the disk failed. */
-export class DownloadError extends Error {
-  readonly kind: DownloadErrorKind;
-  readonly url: string;
-  /** HTTP status for kind 'http' */
-  readonly status?: number;
-  /** Node's error code for kind 'network' (ECONNREFUSED, ENOTFOUND, ETIMEDOUT, …) or the Hub's x-error-code */
-  readonly code?: string;
-  /** whether trying again later may succeed */
-  readonly retryable: boolean;
-  /** the response headers, for kind 'http' */
-  readonly headers?: http.IncomingHttpHeaders;
-  /** the start of the response body, for kind 'http' */
-  readonly body?: string;
-
-  constructor(
-    message: string,
-    details: {
-      kind: DownloadErrorKind;
-      url: string;
-      status?: number;
-      code?: string;
-      retryable?: boolean;
-      headers?: http.IncomingHttpHeaders;
-      body?: string;
-      cause?: unknown;
-    }
-  ) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.name = 'DownloadError';
-    this.kind = details.kind;
-    this.url = details.url;
-    this.status = details.status;
-    this.code = details.code;
-    this.retryable = details.retryable ?? false;
-    this.headers = details.headers;
-    this.body = details.body;
-  }
-}
-
-export interface RequestOptions {
-  method?: 'GET' | 'HEAD';
-  headers?: Record<string, string>;
-  /** sent as `Authorization: Bearer <token>` to the original host only, never after a redirect to another host */
-  token?: string;
-  /** idle socket timeout in ms: connecting, waiting for headers, and any pause in the body (default 30 s) */
-  timeoutMs?: number;
-  /** 'all' (default), 'same-host' (stop at the first redirect to another host and return it), or 'none' */
-  redirects?: 'all' | 'same-host' | 'none';
-  maxRedirects?: number;
-}
-
-export interface HttpResponse {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  /** the URL that produced this response, after redirects */
-  url: string;
-  /** the headers of every response on the way, first (the URL asked for) to last */
-  chain: http.IncomingHttpHeaders[];
-  body: http.IncomingMessage;
-}
-
-export const DEFAULT_TIMEOUT_MS = 30_000;
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-const RETRYABLE_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
-// Refused connections and unknown hosts fail at once: they mean a wrong or unreachable endpoint, not a hiccup.
-const RETRYABLE_CODES = new Set([
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ECONNABORTED',
-  'EAI_AGAIN',
-  'ENETRESET',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ERR_STREAM_PREMATURE_CLOSE',
-  'UND_ERR_SOCKET',
-  'ETRUNCATED',
-]);
-export const USER_AGENT = `qwen3-native; node/${process.versions.node}`;
-
-/** Performs one request, following redirects by hand. The caller must consume or discard `body`. */
-export async function httpRequest(url: string, options: RequestOptions = {}): Promise<HttpResponse> {
-  const { method = 'GET', token, timeoutMs = DEFAULT_TIMEOUT_MS, redirects = 'all', maxRedirects = 10 } = options;
-  const origin = new URL(url);
-  const chain: http.IncomingHttpHeaders[] = [];
-  let current = origin;
-  for (let hop = 0; ; hop++) {
-    const headers: Record<string, string> = {
-      'user-agent': USER_AGENT,
-      // Byte counts and hashes refer to the stored bytes, so never let a proxy or server compress.
-      'accept-encoding': 'identity',
-      ...options.headers,
-    };
-    if (token && current.host === origin.host && current.protocol === origin.protocol) {
-      headers.authorization = `Bearer ${token}`;
-    }
-    const response = await requestOnce(method, current, headers, timeoutMs);
-    chain.push(response.headers);
-    const status = response.statusCode ?? 0;
-    const location = response.headers.location;
-    if (REDIRECT_STATUSES.has(status) && location && redirects !== 'none') {
-      const next = new URL(location, current);
-      const crossHost = next.host !== origin.host || next.protocol !== origin.protocol;
-      if (!(redirects === 'same-host' && crossHost)) {
-        response.resume();
-        if (hop >= maxRedirects) {
-          throw new DownloadError(`Too many redirects (more than ${maxRedirects}) for ${url}`, {
-            kind: 'http',
-            url,
-            status,
-          });
-        }
-        current = next;
-        continue;
-      }
-    }
-    return { status, headers: response.headers, url: current.toString(), chain, body: response };
-  }
-}
-
-function requestOnce(
-  method: string,
-  url: URL,
-  headers: Record<string, string>,
-  timeoutMs: number
-): Promise<http.IncomingMessage> {
-  const transport = url.protocol === 'https:' ? https : url.protocol === 'http:' ? http : undefined;
-  if (!transport) {
-    return Promise.reject(
-      new DownloadError(`Unsupported URL protocol ${url.protocol} in ${url}`, { kind: 'http', url: url.toString() })
-    );
-  }
-  return new Promise((resolve, reject) => {
-    const request = transport.request(url, { method, headers }, (response) => resolve(response));
-    request.setTimeout(timeoutMs, () => {
-      const error = Object.assign(new Error(`no data for ${Math.round(timeoutMs / 1000)} s`), { code: 'ETIMEDOUT' });
-      request.destroy(error);
-    });
-    request.on('error', (error) => reject(networkError(error, url.toString())));
-    request.end();
-  });
-}
-
-/** Wraps a socket-level error (or passes a DownloadError through). */
-export function networkError(error: unknown, url: string): DownloadError {
-  if (error instanceof DownloadError) return error;
-  const code = errorCode(error);
-  return new DownloadError(`${describeNetworkError(error, url)} (${url})`, {
-    kind: 'network',
-    url,
-    code,
-    retryable: code !== undefined && RETRYABLE_CODES.has(code),
-    cause: error,
-  });
-}
-
-function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') return code;
-  const causeCode = ((error as { cause?: { code?: unknown } } | null)?.cause as { code?: unknown } | undefined)?.code;
-  return typeof causeCode === 'string' ? causeCode : undefined;
-}
-
-/** A human sentence for a socket-level failure: "connection refused by 127.0.0.1:9", "host not found: x.y". */
-export function describeNetworkError(error: unknown, url: string): string {
-  let host = url;
-  try {
-    host = new URL(url).host;
-  } catch {
-    // keep the raw string
-  }
-  const code = errorCode(error);
-  const message = error instanceof Error ? error.message : String(error);
-  switch (code) {
-    case 'ECONNREFUSED':
-      return `connection refused by ${host}`;
-    case 'ENOTFOUND':
-      return `host not found (DNS lookup failed): ${host}`;
-    case 'EAI_AGAIN':
-      return `DNS lookup for ${host} failed temporarily`;
-    case 'ETIMEDOUT':
-      return `timed out talking to ${host}: ${message}`;
-    case 'ECONNRESET':
-      return `connection to ${host} was reset`;
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return `network unreachable: ${host}`;
-    case 'ERR_STREAM_PREMATURE_CLOSE':
-    case 'ETRUNCATED':
-      return `connection to ${host} closed before the transfer finished`;
-    default:
-      if (code && /CERT|SSL|TLS/i.test(code)) return `TLS certificate problem with ${host} (${code}: ${message})`;
-      return code ? `network error with ${host} (${code}: ${message})` : `network error with ${host}: ${message}`;
-  }
-}
-
-/** Reads at most `limit` bytes of a body as text (for error messages and small JSON documents). */
-export async function readBody(body: http.IncomingMessage, limit = 1 << 20): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    if (size < limit) chunks.push(chunk.subarray(0, limit - size));
-    size += chunk.length;
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** A DownloadError for a non-success status; reads the start of the body for the server's own words. */
-export async function httpStatusError(response: HttpResponse, what: string): Promise<DownloadError> {
-  let body = '';
-  try {
-    body = await readBody(response.body, 4096);
-  } catch {
-    // the status is the message; the body is a bonus
-  }
-  const serverSays = serverMessage(body);
-  const errorCode = headerValue(response.headers, 'x-error-code');
-  return new DownloadError(
-    `${what}: HTTP ${response.status}${errorCode ? ` ${errorCode}` : ''}` +
-      `${serverSays ? ` (${serverSays})` : ''} from ${response.url}`,
-    {
-      kind: 'http',
-      url: response.url,
-      status: response.status,
-      code: errorCode,
-      retryable: RETRYABLE_STATUSES.has(response.status),
-      headers: response.headers,
-      body,
-    }
-  );
-}
-
-function serverMessage(body: string): string {
-  const text = body.trim();
-  if (!text) return '';
-  try {
-    const parsed = JSON.parse(text) as { error?: unknown; message?: unknown };
-    const message = parsed.error ?? parsed.message;
-    if (typeof message === 'string') return message.slice(0, 300);
-  } catch {
-    // not JSON
-  }
-  return /^</.test(text) ? '' : text.replace(/\s+/g, ' ').slice(0, 300);
-}
-
-export function headerValue(headers: http.IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name.toLowerCase()];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** An ETag without the weak prefix and quotes, as huggingface_hub names blobs: W/"abc" -> abc. */
-export function normalizeEtag(etag: string | undefined): string | undefined {
-  if (!etag) return undefined;
-  const stripped = etag.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
-  return stripped || undefined;
-}
-
-export function isSha256Hex(value: string | undefined): value is string {
-  return typeof value === 'string' && /^[0-9a-f]{64}$/i.test(value);
-}
-
-export interface DownloadOptions {
-  /** extra request headers */
-  headers?: Record<string, string>;
-  /** bearer token, sent only to the URL's own host */
-  token?: string;
-  /** sha256 (hex) the finished file must have; a mismatch deletes the partial file and throws kind 'verify' */
-  expectedSha256?: string;
-  /** size in bytes the finished file must have */
-  expectedSize?: number;
-  /** called as bytes arrive; total is 0 while unknown */
-  onProgress?: (downloaded: number, total: number) => void;
-  /** tries after the first for retryable failures without progress (default 5); progress resets the count */
-  retries?: number;
-  /** first retry delay in ms, doubled each time up to 15 s (default 500) */
-  retryDelayMs?: number;
-  /** idle socket timeout in ms (default 30 s) */
-  timeoutMs?: number;
-}
-
-export interface DownloadResult {
-  /** the finished file (`dest`) */
-  file: string;
-  size: number;
-  /** sha256 of the finished file, hex */
-  sha256: string;
-  /** bytes already present in `<dest>.incomplete` when the call started */
-  resumedFrom: number;
-}
-
-/**
- * Downloads `url` to `dest`, through `<dest>.incomplete`: an interrupted transfer (this call's, or an earlier
- * process's) continues with `Range: bytes=<have>-` and appends on 206; a server that ignores Range (200) restarts
- * the file. Checks Content-Length on every response and, when given, the final size and sha256; only a complete,
- * verified file is renamed to `dest`.
- */
-export async function downloadFile(url: string, dest: string, options: DownloadOptions = {}): Promise<DownloadResult> {
-  const { expectedSize, onProgress, retries = 5, retryDelayMs = 500, timeoutMs = DEFAULT_TIMEOUT_MS } = options;
-  const expectedSha256 = options.expectedSha256?.toLowerCase();
-  const partial = `${dest}.incomplete`;
-  let resumedFrom = -1;
-  let hash = crypto.createHash('sha256');
-  let hashed = 0;
-  let failures = 0;
-  let total = expectedSize ?? 0;
-
-  for (;;) {
-    let have = fileSize(partial);
-    if (resumedFrom < 0) resumedFrom = have;
-    if (expectedSize !== undefined && have > expectedSize) {
-      await truncate(partial);
-      have = 0;
-    }
-    if (hashed !== have) ({ hash, hashed } = await hashPrefix(partial, have));
-    if (expectedSize !== undefined && have === expectedSize && have > 0) break;
-
-    let received = 0;
-    try {
-      const response = await httpRequest(url, {
-        headers: { ...options.headers, ...(have > 0 ? { range: `bytes=${have}-` } : {}) },
-        token: options.token,
-        timeoutMs,
-      });
-      let append = false;
-      let expectedBytes: number | undefined;
-      const contentLength = parseLength(headerValue(response.headers, 'content-length'));
-      if (response.status === 206 && have > 0) {
-        const range = parseContentRange(headerValue(response.headers, 'content-range'));
-        if (!range || range.start !== have) {
-          // A range we did not ask for: start again from zero rather than guess.
-          response.body.resume();
-          await truncate(partial);
-          ({ hash, hashed } = { hash: crypto.createHash('sha256'), hashed: 0 });
-          throw new DownloadError(`Unexpected Content-Range from ${response.url}`, {
-            kind: 'network',
-            url,
-            code: 'ETRUNCATED',
-            retryable: true,
-          });
-        }
-        append = true;
-        if (range.total !== undefined) total = range.total;
-        expectedBytes = range.end !== undefined ? range.end - range.start + 1 : contentLength;
-      } else if (response.status === 416 && have > 0) {
-        response.body.resume();
-        const range = parseContentRange(headerValue(response.headers, 'content-range'));
-        if (range?.total === have) break; // the partial file already holds everything
-        await truncate(partial);
-        ({ hash, hashed } = { hash: crypto.createHash('sha256'), hashed: 0 });
-        throw new DownloadError(`Server refused to resume ${url} (HTTP 416)`, {
-          kind: 'http',
-          url,
-          status: 416,
-          retryable: true,
-        });
-      } else if (response.status === 200) {
-        if (have > 0) ({ hash, hashed } = { hash: crypto.createHash('sha256'), hashed: 0 });
-        have = 0;
-        expectedBytes = contentLength;
-        if (contentLength !== undefined) total = contentLength;
-      } else {
-        throw await httpStatusError(response, `Download of ${url} failed`);
-      }
-
-      if (expectedSize !== undefined && total !== expectedSize && total !== 0) {
-        response.body.resume();
-        throw new DownloadError(
-          `Size mismatch for ${url}: the server sends ${total} bytes but ${expectedSize} were expected`,
-          { kind: 'verify', url }
-        );
-      }
-      const startAt = have;
-      const counter = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          hash.update(chunk);
-          hashed += chunk.length;
-          received += chunk.length;
-          if (onProgress) onProgress(startAt + received, total);
-          callback(null, chunk);
-        },
-      });
-      onProgress?.(startAt, total);
-      await pipeline(response.body, counter, fs.createWriteStream(partial, { flags: append ? 'a' : 'w' }));
-      if (expectedBytes !== undefined && received !== expectedBytes) {
-        throw new DownloadError(`Connection closed after ${received} of ${expectedBytes} bytes of ${url}`, {
-          kind: 'network',
-          url,
-          code: 'ETRUNCATED',
-          retryable: true,
-        });
-      }
-      break;
-    } catch (error) {
-      const failure = error instanceof DownloadError ? error : toDownloadError(error, url);
-      if (failure.kind === 'verify') await removeQuietly(partial);
-      if (!failure.retryable) throw failure;
-      failures = received > 0 ? 1 : failures + 1;
-      if (failures > retries) throw failure;
-      await sleep(Math.min(15_000, retryDelayMs * 2 ** (failures - 1)));
-    }
-  }
-
-  const size = fileSize(partial);
-  if (hashed !== size) ({ hash, hashed } = await hashPrefix(partial, size));
-  const sha256 = hash.digest('hex');
-  if (expectedSize !== undefined && size !== expectedSize) {
-    await removeQuietly(partial);
-    throw new DownloadError(`Size mismatch for ${url}: received ${size} bytes, expected ${expectedSize}`, {
-      kind: 'verify',
-      url,
-    });
-  }
-  if (expectedSha256 !== undefined && sha256 !== expectedSha256) {
-    await removeQuietly(partial);
-    throw new DownloadError(
-      `Checksum mismatch for ${url}: sha256 ${sha256}, expected ${expectedSha256}. ` +
-        'The partial file was deleted; run again to download it afresh.',
-      { kind: 'verify', url }
-    );
-  }
-  await fs.promises.rename(partial, dest);
-  return { file: dest, size, sha256, resumedFrom };
-}
-
-function toDownloadError(error: unknown, url: string): DownloadError {
-  const code = errorCode(error);
-  if (code && /^E(NOSPC|ACCES|PERM|ROFS|DQUOT|NOENT|ISDIR|MFILE)$/.test(code)) {
-    return new DownloadError(`Could not write the download of ${url}: ${(error as Error).message}`, {
-      kind: 'io',
-      url,
-      code,
-      cause: error,
-    });
-  }
-  return networkError(error, url);
-}
-
-function fileSize(file: string): number {
-  try {
-    return fs.statSync(file).size;
-  } catch {
-    return 0;
-  }
-}
-
-async function truncate(file: string): Promise<void> {
-  await fs.promises.writeFile(file, '');
-}
-
-async function removeQuietly(file: string): Promise<void> {
-  await fs.promises.rm(file, { force: true });
-}
-
-/** A sha256 state over the first `length` bytes of `file` (the part an interrupted transfer left). */
-async function hashPrefix(file: string, length: number): Promise<{ hash: crypto.Hash; hashed: number }> {
-  const hash = crypto.createHash('sha256');
-  if (length > 0) {
-    for await (const chunk of fs.createReadStream(file, { start: 0, end: length - 1 })) hash.update(chunk as Buffer);
-  }
-  return { hash, hashed: length };
-}
-
-function parseLength(value: string | undefined): number | undefined {
-  if (value === undefined || !/^\d+$/.test(value.trim())) return undefined;
-  return Number(value.trim());
-}
-
-// "bytes 100-199/1000" -> {start: 100, end: 199, total: 1000};
-// "bytes *" + "/1000" (what a 416 carries) -> {start: NaN, total: 1000}.
-export function parseContentRange(
-  value: string | undefined
-): { start: number; end?: number; total?: number } | undefined {
-  if (!value) return undefined;
-  const match = /^bytes\s+(?:(\d+)-(\d+)|\*)\/(\d+|\*)$/i.exec(value.trim());
-  if (!match) return undefined;
-  return {
-    start: match[1] === undefined ? Number.NaN : Number(match[1]),
-    end: match[2] === undefined ? undefined : Number(match[2]),
-    total: match[3] === '*' ? undefined : Number(match[3]),
-  };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Model resolution: a folder, ./models/<name>, the Hugging Face cache, or a download into that cache.
-// ---------------------------------------------------------------------------------------------------------------
+export * from './download';
+export {
+  DEFAULT_ENDPOINT,
+  findCachedModel,
+  hfCacheDir,
+  hfEndpoint,
+  isOfflineEnv,
+  isRepoId,
+  missingModelFiles,
+  repoCacheFolder,
+} from './hub-cache';
 
 export type ModelSource = 'local' | 'models' | 'cache' | 'download';
 export type ModelKind = 'causal' | 'embedding';
@@ -608,7 +132,6 @@ export class ModelDownloadError extends Error {
   }
 }
 
-export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 const RESOLVE_OPTION_KEYS = [
   'offline',
   'cacheDir',
@@ -622,161 +145,6 @@ const RESOLVE_OPTION_KEYS = [
 ] as const;
 const MODEL_KINDS: readonly ModelKind[] = ['causal', 'embedding'];
 const TINY_SPECS: Record<string, ModelKind> = { tiny: 'causal', 'tiny-embedding': 'embedding' };
-const REVISION = 'main';
-
-/** HF_HUB_OFFLINE as huggingface_hub reads it: 1, true, yes, on (any case). */
-export function isOfflineEnv(env: NodeJS.ProcessEnv = process.env): boolean {
-  return /^(1|true|yes|on)$/i.test((env.HF_HUB_OFFLINE ?? '').trim());
-}
-
-/** The hub cache huggingface_hub uses: HF_HUB_CACHE, HF_HOME/hub, $XDG_CACHE_HOME/huggingface/hub, ~/.cache/… */
-export function hfCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.HF_HUB_CACHE) return path.resolve(expandHome(env.HF_HUB_CACHE));
-  if (env.HUGGINGFACE_HUB_CACHE) return path.resolve(expandHome(env.HUGGINGFACE_HUB_CACHE));
-  return path.join(hfHome(env), 'hub');
-}
-
-function hfHome(env: NodeJS.ProcessEnv): string {
-  if (env.HF_HOME) return path.resolve(expandHome(env.HF_HOME));
-  const xdg = env.XDG_CACHE_HOME ? expandHome(env.XDG_CACHE_HOME) : path.join(os.homedir(), '.cache');
-  return path.resolve(xdg, 'huggingface');
-}
-
-/** HF_ENDPOINT without trailing slashes (https://huggingface.co when unset). */
-export function hfEndpoint(env: NodeJS.ProcessEnv = process.env): string {
-  return normalizeEndpoint(env.HF_ENDPOINT || DEFAULT_ENDPOINT, 'HF_ENDPOINT');
-}
-
-function normalizeEndpoint(value: string, name: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw invalidRangeError('http(s) URL', name, value);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidRangeError('http(s) URL', name, value);
-  return value.replace(/\/+$/, '');
-}
-
-/** options.token, else HF_TOKEN (or the older HUGGING_FACE_HUB_TOKEN), else the file `huggingface-cli login` wrote. */
-function hfToken(env: NodeJS.ProcessEnv): string | undefined {
-  const fromEnv = env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN;
-  if (fromEnv) return fromEnv.trim();
-  const tokenFile = env.HF_TOKEN_PATH ? expandHome(env.HF_TOKEN_PATH) : path.join(hfHome(env), 'token');
-  try {
-    const token = fs.readFileSync(tokenFile, 'utf8').trim();
-    return token || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function expandHome(file: string): string {
-  const home = file === '~' || file.startsWith('~/') || file.startsWith('~\\');
-  return home ? path.join(os.homedir(), file.slice(1)) : file;
-}
-
-/** 'Org/Name' with Hugging Face's allowed characters. */
-export function isRepoId(spec: string): boolean {
-  return (
-    typeof spec === 'string' &&
-    /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(spec) &&
-    !spec.includes('--') &&
-    !spec.includes('..') &&
-    spec.length <= 96
-  );
-}
-
-/** The cache folder of a repo: <cacheDir>/models--Org--Name. */
-export function repoCacheFolder(repoId: string, cacheDir: string): string {
-  return path.join(cacheDir, `models--${repoId.split('/').join('--')}`);
-}
-
-/** What a folder lacks to be loadable: config.json, tokenizer.json, and the safetensors weights (all shards). */
-export function missingModelFiles(dir: string): string[] {
-  const missing: string[] = [];
-  for (const file of ['config.json', 'tokenizer.json']) if (!isFile(path.join(dir, file))) missing.push(file);
-  if (isFile(path.join(dir, 'model.safetensors'))) return missing;
-  const index = path.join(dir, 'model.safetensors.index.json');
-  if (!isFile(index)) return [...missing, 'model.safetensors'];
-  try {
-    for (const shard of shardNames(JSON.parse(fs.readFileSync(index, 'utf8')))) {
-      if (!isFile(path.join(dir, shard))) missing.push(shard);
-    }
-  } catch {
-    missing.push('model.safetensors.index.json (unreadable)');
-  }
-  return missing;
-}
-
-function shardNames(index: unknown): string[] {
-  const weightMap = (index as { weight_map?: unknown } | null)?.weight_map;
-  if (!weightMap || typeof weightMap !== 'object') throw new Error('model.safetensors.index.json has no weight_map');
-  const names = [...new Set(Object.values(weightMap as Record<string, unknown>))];
-  for (const name of names) {
-    if (typeof name !== 'string' || !isSafeRepoPath(name)) throw new Error(`bad shard name ${JSON.stringify(name)}`);
-  }
-  return (names as string[]).sort();
-}
-
-function isSafeRepoPath(name: string): boolean {
-  return name.length > 0 && !path.isAbsolute(name) && !name.split(/[\\/]/).some((part) => part === '..' || part === '');
-}
-
-function isFile(file: string): boolean {
-  try {
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function isDirectory(file: string): boolean {
-  try {
-    return fs.statSync(file).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-/**
- * A complete snapshot of `repoId` in the hub cache, or undefined. Prefers refs/main; otherwise the newest complete
- * snapshot (a `huggingface-cli download --revision <sha>` leaves no refs/main). Also accepts a plain model folder
- * copied to <cacheDir>/models--Org--Name.
- */
-export function findCachedModel(repoId: string, cacheDir: string): { dir: string; commit?: string } | undefined {
-  const repoFolder = repoCacheFolder(repoId, cacheDir);
-  const snapshots = path.join(repoFolder, 'snapshots');
-  const commit = readRef(repoFolder, REVISION);
-  if (commit && missingModelFiles(path.join(snapshots, commit)).length === 0) {
-    return { dir: path.join(snapshots, commit), commit };
-  }
-  let candidates: { name: string; mtime: number }[] = [];
-  try {
-    candidates = fs
-      .readdirSync(snapshots)
-      .filter((name) => isDirectory(path.join(snapshots, name)))
-      .map((name) => ({ name, mtime: fs.statSync(path.join(snapshots, name)).mtimeMs }))
-      .sort((a, b) => b.mtime - a.mtime);
-  } catch {
-    // no snapshots folder
-  }
-  for (const { name } of candidates) {
-    const dir = path.join(snapshots, name);
-    if (missingModelFiles(dir).length === 0) return { dir, commit: name };
-  }
-  if (missingModelFiles(repoFolder).length === 0) return { dir: repoFolder };
-  return undefined;
-}
-
-function readRef(repoFolder: string, revision: string): string | undefined {
-  try {
-    const commit = fs.readFileSync(path.join(repoFolder, 'refs', revision), 'utf8').trim();
-    return /^[0-9a-f]{40}$/i.test(commit) ? commit : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Finds a Qwen3 checkpoint folder, in this order:
@@ -978,7 +346,7 @@ async function downloadModel(repoId: string, options: DownloadModelOptions): Pro
   }
 
   const repoFolder = repoCacheFolder(repoId, cacheDir);
-  const snapshot = path.join(repoFolder, 'snapshots', info.sha);
+  const snapshot = snapshotFolder(repoFolder, info.sha);
   const fetchOne = async (file: string): Promise<void> => {
     try {
       await fetchHubFile(repoId, info.sha, file, { ...options, repoFolder, snapshot });
@@ -1010,117 +378,8 @@ async function downloadModel(repoId: string, options: DownloadModelOptions): Pro
     }
     for (const shard of shards) await fetchOne(shard);
   }
-  await fs.promises.mkdir(path.join(repoFolder, 'refs'), { recursive: true });
-  await fs.promises.writeFile(path.join(repoFolder, 'refs', REVISION), info.sha);
+  await writeRef(repoFolder, REVISION, info.sha);
   return snapshot;
-}
-
-function encodeRepoId(repoId: string): string {
-  return repoId.split('/').map(encodeURIComponent).join('/');
-}
-
-function encodeRepoPath(file: string): string {
-  return file.split('/').map(encodeURIComponent).join('/');
-}
-
-async function fetchRevisionInfo(
-  url: string,
-  token: string | undefined,
-  timeoutMs: number,
-  retries: number
-): Promise<{ sha: string; siblings: string[] }> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const response = await httpRequest(url, { token, timeoutMs, headers: { accept: 'application/json' } });
-      if (response.status !== 200) throw await httpStatusError(response, 'Repository lookup failed');
-      const text = await readBody(response.body, 64 << 20);
-      let parsed: { sha?: unknown; siblings?: unknown };
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        throw new DownloadError(`The answer from ${url} is not JSON (is HF_ENDPOINT a Hugging Face mirror?)`, {
-          kind: 'http',
-          url,
-          status: 200,
-        });
-      }
-      const sha = parsed.sha;
-      const siblings = Array.isArray(parsed.siblings)
-        ? parsed.siblings.map((entry) => (entry as { rfilename?: unknown })?.rfilename).filter(isString)
-        : undefined;
-      if (typeof sha !== 'string' || !/^[0-9a-f]{40}$/i.test(sha) || !siblings) {
-        throw new DownloadError(`The answer from ${url} lacks a commit sha or a file list`, {
-          kind: 'http',
-          url,
-          status: 200,
-        });
-      }
-      return { sha: sha.toLowerCase(), siblings: siblings.filter(isSafeRepoPath) };
-    } catch (error) {
-      const failure = error instanceof DownloadError ? error : networkError(error, url);
-      if (!failure.retryable || attempt >= retries) throw failure;
-      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
-    }
-  }
-}
-
-/**
- * One file into the cache: HEAD (following same-host redirects only, like huggingface_hub) for the etag and size
- * the Hub puts on its CDN redirect; the blob is `blobs/<etag>`, downloaded unless present, sha256-verified when
- * the etag is one (LFS files), size-verified otherwise; then `snapshots/<commit>/<file>` links to it.
- */
-async function fetchHubFile(
-  repoId: string,
-  commit: string,
-  file: string,
-  options: DownloadModelOptions & { repoFolder: string; snapshot: string }
-): Promise<void> {
-  const { endpoint, token, timeoutMs, repoFolder, snapshot, onProgress } = options;
-  const target = path.join(snapshot, file);
-  if (isFile(target)) return;
-  const url = `${endpoint}/${encodeRepoId(repoId)}/resolve/${commit}/${encodeRepoPath(file)}`;
-
-  const head = await httpRequest(url, { method: 'HEAD', token, timeoutMs, redirects: 'same-host' });
-  head.body.resume();
-  if (head.status >= 400) throw await httpStatusError(head, `Download of ${file} failed`);
-  const etag = normalizeEtag(headerValue(head.headers, 'x-linked-etag') ?? headerValue(head.headers, 'etag'));
-  const sizeHeader = headerValue(head.headers, 'x-linked-size') ?? headerValue(head.headers, 'content-length');
-  const expectedSize = sizeHeader !== undefined && /^\d+$/.test(sizeHeader) ? Number(sizeHeader) : undefined;
-  if (!etag || !/^[\w.-]+$/.test(etag)) {
-    throw new DownloadError(
-      `${url} sent no usable ETag, which the cache needs to name the file (is HF_ENDPOINT a Hugging Face mirror?)`,
-      { kind: 'http', url, status: head.status }
-    );
-  }
-
-  const blob = path.join(repoFolder, 'blobs', etag);
-  if (!isFile(blob)) {
-    await fs.promises.mkdir(path.dirname(blob), { recursive: true });
-    const report = onProgress
-      ? (downloaded: number, total: number) => onProgress({ file, downloaded, total: total || expectedSize || 0 })
-      : undefined;
-    await downloadFile(url, blob, {
-      token,
-      timeoutMs,
-      retries: options.retries,
-      expectedSha256: isSha256Hex(etag) ? etag : undefined,
-      // Sizes from a HEAD are exact for LFS files (x-linked-size); for small files only when not compressed.
-      expectedSize: file.endsWith('.safetensors') || isSha256Hex(etag) ? expectedSize : undefined,
-      onProgress: report,
-    });
-  }
-  await linkIntoSnapshot(blob, target);
-}
-
-/** snapshots/<commit>/<file> -> ../../blobs/<etag> as a relative symlink, or a copy where symlinks fail. */
-async function linkIntoSnapshot(blob: string, target: string): Promise<void> {
-  await fs.promises.mkdir(path.dirname(target), { recursive: true });
-  await fs.promises.rm(target, { force: true });
-  try {
-    await fs.promises.symlink(path.relative(path.dirname(target), blob), target);
-  } catch {
-    await fs.promises.copyFile(blob, target);
-  }
 }
 
 function toModelDownloadError(
@@ -1194,8 +453,4 @@ function toModelDownloadError(
       'If the Hub is failing, try again later or set HF_ENDPOINT to a mirror (for example https://hf-mirror.com).',
     { ...common, reason: 'http' }
   );
-}
-
-function isString(value: unknown): value is string {
-  return typeof value === 'string';
 }

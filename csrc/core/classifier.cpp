@@ -3,6 +3,7 @@
 #include <map>
 
 #include "lora.h"
+#include "device.h"
 #include "qwen3.h"
 #include "runtime.h"
 #include "safetensors.h"
@@ -10,36 +11,8 @@
 namespace q3 {
 namespace {
 
-constexpr int64_t kPadTokenId = 0;  // padding slots are never attended to
 const char* kRngCpu = "__rng_cpu__";
 const char* kRngCuda = "__rng_cuda__";
-
-at::ScalarType parseDtype(const std::string& dtype) {
-  if (dtype == "float32") return torch::kFloat;
-  if (dtype == "bfloat16") return torch::kBFloat16;
-  if (dtype == "float16") return torch::kHalf;
-  throw std::invalid_argument("unknown dtype " + dtype);
-}
-
-torch::Device parseDevice(const std::string& device) {
-  if (device == "cuda") {
-    if (!torch::cuda::is_available()) throw std::runtime_error("CUDA was requested but this libtorch sees no CUDA device");
-    return torch::Device(torch::kCUDA, 0);
-  }
-  return torch::kCPU;
-}
-
-std::vector<float> toVector(const torch::Tensor& t) {
-  torch::Tensor c = t.to(torch::kCPU, torch::kFloat).contiguous();
-  const float* p = c.data_ptr<float>();
-  return std::vector<float>(p, p + c.numel());
-}
-
-// Hidden states of each sequence's last real token, and of the token before it.
-torch::Tensor rowsAt(const torch::Tensor& hidden, const torch::Tensor& index) {
-  torch::Tensor rows = torch::arange(hidden.size(0), torch::TensorOptions().dtype(torch::kLong).device(hidden.device()));
-  return hidden.index({rows, index});  // [B, hidden]
-}
 
 }  // namespace
 
@@ -177,7 +150,7 @@ std::vector<float> Classifier::predict(const ClassifierBatch& batch) {
   setTrainMode(false);
   c10::InferenceMode inference;
   torch::Tensor logits = forwardLogits(batch, false, nullptr, nullptr);
-  return toVector(torch::softmax(logits, -1));
+  return toFloatVector(torch::softmax(logits, -1));
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> Classifier::trainableWeights() { return trainable_; }

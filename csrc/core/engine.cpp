@@ -2,40 +2,12 @@
 
 #include <torch/torch.h>
 
+#include "device.h"
 #include "qwen3.h"
 #include "runtime.h"
 #include "safetensors.h"
 
 namespace q3 {
-namespace {
-
-// Padding slots are never attended to; id 0 exists in every vocabulary, however small.
-constexpr int64_t kPadTokenId = 0;
-
-at::ScalarType parseDtype(const std::string& dtype) {
-  if (dtype == "float32") return torch::kFloat;
-  if (dtype == "bfloat16") return torch::kBFloat16;
-  if (dtype == "float16") return torch::kHalf;
-  throw std::invalid_argument("unknown dtype " + dtype);
-}
-
-torch::Device parseDevice(const std::string& device) {
-  if (device == "cpu") return torch::kCPU;
-  if (device == "cuda") {
-    if (!torch::cuda::is_available()) throw std::runtime_error("CUDA was requested but this libtorch sees no CUDA device");
-    return torch::Device(torch::kCUDA, 0);
-  }
-  throw std::invalid_argument("unknown device " + device);
-}
-
-std::vector<float> toVector(const torch::Tensor& t) {
-  torch::Tensor c = t.to(torch::kCPU, torch::kFloat).contiguous();
-  const float* p = c.data_ptr<float>();
-  return std::vector<float>(p, p + c.numel());
-}
-
-}  // namespace
-
 Engine::Engine() { initRuntime(); }
 Engine::~Engine() = default;
 
@@ -68,8 +40,7 @@ torch::Tensor lastHidden(LoadedModel& m, const SequenceBatch& batch) {
   const torch::Device device = m.net->model->embed_tokens->weight.device();
   TokenBatch tb = makeTokenBatch(batch.ids.data(), batch.lengths, batch.padLeft, kPadTokenId, device);
   torch::Tensor hidden = m.net->model->forward(tb);  // [B, T, hidden]
-  torch::Tensor rows = torch::arange(hidden.size(0), torch::TensorOptions().dtype(torch::kLong).device(device));
-  return hidden.index({rows, tb.last});  // [B, hidden]
+  return rowsAt(hidden, tb.last);  // [B, hidden]
 }
 
 }  // namespace
@@ -79,7 +50,7 @@ std::vector<float> Engine::lastTokenLogits(const SequenceBatch& batch) {
   LoadedModel& m = model();
   c10::InferenceMode inference;
   torch::Tensor h = lastHidden(m, batch);
-  return toVector(m.net->logits(h));
+  return toFloatVector(m.net->logits(h));
 }
 
 std::vector<float> Engine::lastTokenHidden(const SequenceBatch& batch, bool normalize) {
@@ -88,7 +59,7 @@ std::vector<float> Engine::lastTokenHidden(const SequenceBatch& batch, bool norm
   c10::InferenceMode inference;
   torch::Tensor h = lastHidden(m, batch).to(torch::kFloat);
   if (normalize) h = h / h.norm(2, -1, true).clamp_min(1e-12);
-  return toVector(h);
+  return toFloatVector(h);
 }
 
 }  // namespace q3

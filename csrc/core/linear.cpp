@@ -21,7 +21,8 @@ torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
 
 void LinearImpl::addLora(const LoraSpec& spec) {
   if (spec.r <= 0) throw std::invalid_argument("LoRA r must be positive");
-  removeLora();
+  // libtorch modules cannot unregister a parameter, so a layer is adapted once.
+  if (hasLora()) throw std::logic_error("this layer already has a LoRA adapter");
   lora = spec;
   auto opts = torch::TensorOptions().dtype(torch::kFloat).device(weight.device());
   torch::Tensor a = torch::empty({spec.r, in_features}, opts);
@@ -30,15 +31,6 @@ void LinearImpl::addLora(const LoraSpec& spec) {
   torch::nn::init::kaiming_uniform_(a, std::sqrt(5.0));
   lora_A = register_parameter("lora_A", a, true);
   lora_B = register_parameter("lora_B", torch::zeros({out_features, spec.r}, opts), true);
-}
-
-void LinearImpl::removeLora() {
-  if (!hasLora()) return;
-  if (merged_) unmerge();
-  // Module has no unregister: replace with empty placeholders by re-registering is not possible, so we keep
-  // the names and drop the storage. Callers only remove before re-adding.
-  lora_A = register_parameter("lora_A", torch::Tensor(), false);
-  lora_B = register_parameter("lora_B", torch::Tensor(), false);
 }
 
 torch::Tensor LinearImpl::delta() const {

@@ -22,7 +22,6 @@ class LinearImpl : public torch::nn::Module {
 
   // Adds lora_A [r, in] (Kaiming-uniform, a = sqrt(5), as nn.Linear/PEFT) and lora_B [out, r] (zeros).
   void addLora(const LoraSpec& spec);
-  void removeLora();
   bool hasLora() const { return lora_A.defined(); }
   // Folds scale * B A into the base weight (inference speed) and back out.
   void merge();

@@ -40,6 +40,9 @@ struct TokenBatch {
   int64_t tokens = 0;       // real tokens in the batch
 };
 
+// Fills padding slots: they are never attended to, and id 0 exists in every vocabulary, however small.
+constexpr int64_t kPadTokenId = 0;
+
 // ids: lengths.size() sequences concatenated. padId fills the padding (never attended to).
 TokenBatch makeTokenBatch(const int32_t* ids, const std::vector<int64_t>& lengths, bool padLeft, int64_t padId,
                           const torch::Device& device);
