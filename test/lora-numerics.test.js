@@ -96,7 +96,8 @@ test('gradient accumulation over micro-batches equals one batch; padding side do
   c.dispose();
 });
 
-test('gradient checkpointing gives the same gradients', async (t) => {
+// Serial: the dropout RNG is process-wide, and concurrent tests would draw from it in between.
+test.serial('gradient checkpointing gives the same gradients', async (t) => {
   const g = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'grad', 'lora.json'), 'utf8'));
   const dir = path.join(FIXTURES, 'grad', 'lora');
   const c = await openClassifier(g.base, {
