@@ -167,6 +167,9 @@ export class Trainer extends EventEmitter {
     }
     if (o.maxSamples !== undefined && o.maxSamples < train.texts.length) train = sliceSample(train, o.maxSamples, o.seed);
     if (train.texts.length === 0) throw new Error('no training examples');
+    if (dev.texts.length === 0) {
+      throw new Error('no dev examples: the training data needs at least 2 posts of each label, or pass { evalData }');
+    }
 
     const base = await resolveBase(o.model, o.method, { offline: o.offline, onProgress: (p) => this.emit('download', p) });
     const { device, dtype } = resolveDeviceAndDtype({ device: o.device, dtype: o.dtype });
@@ -269,7 +272,7 @@ export class Trainer extends EventEmitter {
     return c.accumulate(Int32Array.from(seqs.flat()), lengths, true, labels, scale);
   }
 
-  /** Dev-set class probabilities. */
+  /** Predicted labels for a split, batched by length. */
   private async predictSplit(c: NativeClassifier, split: Split): Promise<number[]> {
     const n = split.labels.length;
     if (split.features) return argmaxRows(await c.predictFeatures(split.features, n), 2);

@@ -1,0 +1,104 @@
+// Flag groups the commands share and helpers for running Predictor over many texts with a progress bar.
+import * as fs from 'fs';
+import * as path from 'path';
+import { METHODS, type Method } from '../encoding';
+import type { DeviceOption, DTypeOption } from '../model';
+import type { Prediction, Predictor } from '../predictor';
+import { MODEL_SIZES, type ModelSize } from '../presets';
+import { createProgress } from '../progress';
+import { Flags, METHOD_ALIASES } from './args';
+import { CliError, flagError } from './errors';
+import { isRunFolder } from './select';
+
+export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
+
+export function packageVersion(): string {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export interface CommonSettings {
+  method?: Method;
+  size?: ModelSize;
+  model?: string;
+  checkpoint?: string;
+  checkpointFlag?: string;
+  device?: DeviceOption;
+  dtype?: DTypeOption;
+  offline?: boolean;
+  json: boolean;
+}
+
+/**
+ * Flags every command reads. --model_path (old) means --checkpoint when it names a trained run folder
+ * (for train: the run to resume or --eval-only), else --model.
+ */
+export function commonSettings(flags: Flags, command: 'train' | 'predict' | 'eval'): CommonSettings {
+  const s: CommonSettings = {
+    method: flags.oneOf('method', METHODS, METHOD_ALIASES),
+    size: flags.oneOf('model-size', MODEL_SIZES, { '0.6': '0.6B', '4': '4B', '8': '8B' }),
+    model: flags.string('model'),
+    checkpoint: command === 'train' && !flags.bool('eval-only') ? undefined : flags.string('checkpoint'),
+    checkpointFlag: flags.has('checkpoint') ? flags.spelling('checkpoint') : undefined,
+    device: flags.oneOf('device', ['auto', 'cpu', 'cuda'] as const),
+    dtype: flags.oneOf('dtype', ['auto', 'float32', 'bfloat16', 'float16'] as const),
+    offline: flags.bool('offline') || undefined,
+    json: flags.bool('json'),
+  };
+  if (command === 'train' && flags.has('checkpoint') && !flags.bool('eval-only')) {
+    throw new CliError(`${flags.spelling('checkpoint')} goes with --eval-only; to continue a run use --output <dir> --resume`);
+  }
+  const modelPath = flags.string('model-path');
+  if (modelPath !== undefined) {
+    if (isRunFolder(path.resolve(modelPath))) {
+      if (s.checkpoint === undefined && command !== 'train') {
+        s.checkpoint = modelPath;
+        s.checkpointFlag = flags.spelling('model-path');
+      }
+    } else if (s.model === undefined) {
+      s.model = modelPath;
+    }
+  }
+  return s;
+}
+
+/** A file flag: it must exist and be a file. */
+export function existingFile(flags: Flags, flag: string): string | undefined {
+  const file = flags.string(flag);
+  if (file === undefined) return undefined;
+  if (!fs.existsSync(file)) throw flagError(flags.spelling(flag), 'an existing file', file);
+  if (!fs.statSync(file).isFile()) throw flagError(flags.spelling(flag), 'a file (not a folder)', file);
+  return file;
+}
+
+/** Rejects extra positional arguments (commands other than predict take none). */
+export function noPositionals(positionals: string[], command: string): void {
+  if (positionals.length) {
+    throw new CliError(`unexpected argument ${JSON.stringify(positionals[0])} for \`${command}\` (flags start with --; see qwen3-native ${command} --help)`);
+  }
+}
+
+const CHUNK = 256;
+
+/**
+ * predictor.predict over `texts` in chunks so a progress bar can move (the Predictor batches each chunk itself).
+ * The bar is shown only for more than one chunk's worth.
+ */
+export async function predictAll(predictor: Predictor, texts: string[], label: string, showProgress: boolean): Promise<Prediction[]> {
+  if (texts.length <= CHUNK || !showProgress) return predictor.predict(texts);
+  const progress = createProgress({ total: texts.length, label });
+  const out: Prediction[] = [];
+  for (let i = 0; i < texts.length; i += CHUNK) {
+    out.push(...(await predictor.predict(texts.slice(i, i + CHUNK))));
+    progress.update(out.length);
+  }
+  progress.done();
+  return out;
+}
+
+/** Writes a line to stdout (results) or stderr (logs, notes). */
+export const out = (text: string): void => void process.stdout.write(`${text}\n`);
+export const err = (text: string): void => void process.stderr.write(`${text}\n`);

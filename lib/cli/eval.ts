@@ -1,0 +1,75 @@
+// `qwen3-native eval` (and `train --eval-only`): metrics of trained run(s) on a labelled file.
+import * as path from 'path';
+import { loadLabelledFile, sliceSample } from '../data';
+import { computeMetrics, type Metrics } from '../metrics';
+import { Predictor } from '../predictor';
+import { Flags } from './args';
+import { commonSettings, err, existingFile, noPositionals, out, predictAll, type CommonSettings } from './common';
+import { CliError } from './errors';
+import { defaultIo, type Io } from './prompt';
+import { formatComparison, formatMetrics, metricsJson } from './report';
+import { chooseRuns, isTinySpec, TINY_NOTE } from './select';
+
+export interface EvalTarget {
+  runs: string[];
+  test: string;
+  maxSamples?: number;
+  seed?: number;
+  batchSize?: number;
+  settings: CommonSettings;
+  /** with --json, an "event" key for each object (train's final test: 'test') */
+  jsonEvent?: string;
+  /** the caller already printed the tiny-model note */
+  tinyNoted?: boolean;
+}
+
+export interface EvalResult {
+  model: string;
+  checkpoint: string;
+  metrics: Metrics;
+}
+
+/** Evaluates each run on the test file; prints tables (or JSON Lines) and returns the metrics. */
+export async function evaluateRuns(t: EvalTarget): Promise<EvalResult[]> {
+  let data = await loadLabelledFile(t.test);
+  if (t.maxSamples !== undefined && t.maxSamples < data.texts.length) data = sliceSample(data, t.maxSamples, t.seed ?? 42);
+  const results: EvalResult[] = [];
+  let noted = t.tinyNoted ?? false;
+  for (const checkpoint of t.runs) {
+    const s = t.settings;
+    const predictor = new Predictor({ checkpoint, model: s.model, device: s.device, dtype: s.dtype, offline: s.offline, batchSize: t.batchSize });
+    try {
+      await predictor.load();
+      if (!noted && isTinySpec(predictor.info?.baseModel.spec)) {
+        err(TINY_NOTE);
+        noted = true;
+      }
+      const predictions = await predictAll(predictor, data.texts, `eval ${predictor.name}`, true);
+      const metrics = computeMetrics(data.labels, predictions.map((p) => p.label));
+      const result = { model: predictor.name, checkpoint, metrics };
+      results.push(result);
+      if (s.json) out(JSON.stringify({ ...(t.jsonEvent ? { event: t.jsonEvent } : {}), ...metricsJson(result.model, checkpoint, t.test, metrics) }));
+      else out(`${formatMetrics(metrics, `${result.model} on ${t.test}`)}\n`);
+    } finally {
+      predictor.dispose();
+    }
+  }
+  if (!t.settings.json && results.length > 1) out(formatComparison(results));
+  return results;
+}
+
+export async function runEval(flags: Flags, positionals: string[], io: Io = defaultIo()): Promise<number> {
+  noPositionals(positionals, 'eval');
+  const settings = commonSettings(flags, 'eval');
+  const test = existingFile(flags, 'test');
+  const batchSize = flags.positiveInt('batch-size');
+  const maxSamples = flags.positiveInt('max-samples');
+  const seed = flags.nonNegativeInt('seed');
+  const loadAll = flags.bool('load-all');
+  if (loadAll && settings.checkpoint) throw new CliError(`--load-all and ${settings.checkpointFlag ?? '--checkpoint'} exclude each other`);
+  if (!test) throw new CliError('--test is required: a labelled file (text<TAB>label lines, CSV label,review, or JSONL)');
+  const modelsDir = path.resolve(flags.string('models-dir') ?? 'models');
+  const runs = await chooseRuns(io, { ...settings, modelsDir, loadAll });
+  await evaluateRuns({ runs, test, maxSamples, seed, batchSize, settings });
+  return 0;
+}

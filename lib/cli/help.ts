@@ -1,0 +1,102 @@
+// --help texts. Flag lines come from args.ts, so help and parser never disagree.
+import { COMMAND_FLAGS, FLAGS, type Command } from './args';
+
+const INTRO: Record<Command, string> = {
+  train: `Usage: qwen3-native train --method <m> (--model-size <size> | --model <spec>) [flags]
+
+Fine-tunes Qwen3 to tell positive (1 正面) from negative (0 负面) Weibo posts and writes a run folder
+(./models/qwen3_<method>_<size> unless --output). Without --train it trains on the bundled sample
+data/weibo_sample.txt. A missing --method or --model-size is asked for on a terminal; without one it is an error.
+--model tiny trains a tiny random model (no download): a smoke test, not a sentiment model.
+Ctrl-C stops after the current step and saves a checkpoint; run the same command with --resume to continue.`,
+  predict: `Usage: qwen3-native predict [--checkpoint <dir> | --method <m> --model-size <size> | --load-all] [--text <t>]... [--file <f>] [flags]
+
+Classifies posts with a trained run. Texts come from --text (repeatable), extra arguments, --file (one post per line,
+or any training format), or stdin lines when stdin is piped; with none of these on a terminal it asks for posts one
+at a time (empty line or Ctrl-D ends). Without --checkpoint the run is found under --models-dir (./models): by
+--method and/or --model-size, else asked for on a terminal.`,
+  eval: `Usage: qwen3-native eval --test <file> [--checkpoint <dir> | --method <m> --model-size <size> | --load-all] [flags]
+
+Evaluates trained run(s) on a labelled file: accuracy, macro-F1, per-class precision/recall/F1 and the confusion
+matrix.`,
+};
+
+const EXAMPLES: Record<Command, string> = {
+  train: `Examples:
+  qwen3-native train --method lora --model tiny                      # no download, seconds on a CPU
+  qwen3-native train --method lora-head --model-size 0.6B --train data/weibo_senti_100k.txt --test test.txt
+  qwen3-native train --method lora --model-size 0.6B --resume         # continue after Ctrl-C
+  qwen3-native train --eval-only --checkpoint models/qwen3_lora_0.6B --test test.txt`,
+  predict: `Examples:
+  qwen3-native predict --checkpoint models/qwen3_lora_tiny --text '今天天气真好' --text '太失望了'
+  qwen3-native predict --method lora --model-size 0.6B --file posts.txt --out predictions.csv
+  qwen3-native predict --load-all --text '这个电影太棒了' --json
+  cat posts.txt | qwen3-native predict --checkpoint models/qwen3_lora_0.6B --json`,
+  eval: `Examples:
+  qwen3-native eval --checkpoint models/qwen3_lora_0.6B --test data/weibo_sample_test.txt
+  qwen3-native eval --load-all --test test.txt --json`,
+};
+
+const OUTPUT: Record<Command, string> = {
+  train: `Output: progress on stderr (one line redrawn on a terminal, plain lines every 2 s otherwise), a metrics table after
+each evaluation and a summary on stdout. --json: JSON Lines on stdout, one object per event
+({"event":"progress"|"eval"|"log"|"checkpoint"|"done"|"test", ...}).`,
+  predict: `Output: an aligned table (model, label, sentiment, confidence, text). --json: JSON Lines on stdout, one object per
+prediction: {"text","label":0|1,"sentiment":"正面"|"负面","confidence","probabilities":[p负面,p正面],"model"}.
+--out f.jsonl writes the same objects; --out f.csv writes model,label,sentiment,confidence,p_negative,p_positive,text.`,
+  eval: `Output: metrics tables; with --load-all also a comparison table. --json: JSON Lines, one object per model:
+{"model","checkpoint","test","count","accuracy","macroF1","macroPrecision","macroRecall",
+ "perClass":[{"label","sentiment","precision","recall","f1","support"}],"confusion":[[..],[..]]} (confusion[true][predicted]).`,
+};
+
+export const OLD_SPELLINGS = `Old spellings (the Python scripts' flags) still work:
+  any flag with underscores (--model_size, --batch_size, --learning_rate, --lora_r, --max_samples, --eval_only,
+  --load_all, ...); --model_type = --method (values embedding, qwen3-embedding -> embedding; lora, qwen3-lora -> lora;
+  lora-head, lora_head, seq-cls -> lora-head; full, finetune -> full); --train_path = --train; --test_path = --test;
+  --output_dir = --output; --model_path = --checkpoint when the folder holds a trained run (run.json), else --model.`;
+
+function flagLines(command: Command): string {
+  const names = COMMAND_FLAGS[command].filter((f) => !FLAGS[f].hidden);
+  const left = names.map((f) => `  --${f}${FLAGS[f].value ? ` ${FLAGS[f].value}` : ''}${FLAGS[f].multiple ? ' ...' : ''}`);
+  const width = Math.max(...left.map((l) => l.length)) + 2;
+  return names.map((f, i) => `${left[i].padEnd(width)}${help(command, f)}`).join('\n');
+}
+
+function help(command: Command, flag: string): string {
+  if (command === 'predict' && flag === 'batch-size') return 'texts per forward pass (default 32)';
+  if (command === 'eval' && flag === 'batch-size') return 'texts per forward pass (default 32)';
+  if (command === 'eval' && flag === 'max-samples') return 'evaluate on at most n posts (stratified, seeded)';
+  if (command !== 'train' && flag === 'model') return 'override the base model recorded in the run (folder, hub id)';
+  if (command === 'train' && flag === 'test') return 'labelled test file: the best model is evaluated on it at the end';
+  if (command === 'train' && flag === 'checkpoint') return 'with --eval-only: the run folder to evaluate (default --output)';
+  if (command === 'train' && flag === 'epochs') return 'passes over the data (default: lora 2, lora-head 2, embedding 10, full 3)';
+  if (command === 'train' && flag === 'batch-size') return 'examples per batch (default: lora 8, lora-head 8, embedding 64, full 32)';
+  if (command === 'train' && flag === 'learning-rate') return 'peak learning rate (default: lora 2e-4, embedding 1e-3, full 5e-4)';
+  return FLAGS[flag].help;
+}
+
+export function commandHelp(command: Command): string {
+  return [INTRO[command], '', 'Flags:', flagLines(command), '', OUTPUT[command], '', EXAMPLES[command], '', OLD_SPELLINGS, ''].join('\n');
+}
+
+export function mainHelp(version: string): string {
+  return `qwen3-native ${version}: fine-tune Qwen3 (0.6B / 4B / 8B) to classify Chinese Weibo sentiment, on libtorch.
+
+Usage: qwen3-native <command> [flags]
+
+Commands:
+  train     fine-tune a classifier (methods: embedding, lora, lora-head, full)
+  predict   classify posts with trained run(s)
+  eval      accuracy, macro-F1, per-class scores and confusion matrix on a labelled file
+
+Run qwen3-native <command> --help for its flags.
+
+Quick start (no download: 'tiny' is a tiny random model, a smoke test):
+  qwen3-native train --method lora --model tiny
+  qwen3-native predict --checkpoint models/qwen3_lora_tiny --text '今天天气真好'
+
+Flags: --help, --version. Environment: HF_HUB_OFFLINE=1 (never download), HF_ENDPOINT (a mirror), HF_TOKEN,
+HF_HOME, QWEN3_NATIVE_DEBUG=1 (print stack traces with errors).
+Exit codes: 0 ok, 1 failure, 2 bad usage (flag, value, or a missing choice without a terminal), 130 interrupted.
+`;
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// qwen3-native: the command-line interface. Parses flags, runs one command, and ends with one clear message on
+// error (exit 1, or 2 for bad usage); stack traces only with QWEN3_NATIVE_DEBUG=1. Model logic lives in the API
+// (Trainer, Predictor, metrics); this layer only asks, calls and prints.
+import { Flags, parseCommandLine, type Command } from './args';
+import { packageVersion } from './common';
+import { EXIT, exitCodeFor, formatError } from './errors';
+import { commandHelp, mainHelp } from './help';
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const parsed = parseCommandLine(argv);
+  if (parsed.version && !parsed.command) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return EXIT.ok;
+  }
+  if (!parsed.command) {
+    if (parsed.help) {
+      process.stdout.write(mainHelp(packageVersion()));
+      return EXIT.ok;
+    }
+    process.stderr.write(mainHelp(packageVersion()));
+    return EXIT.usage;
+  }
+  const command: Command = parsed.command;
+  const flags = new Flags(parsed);
+  if (parsed.help || flags.bool('help')) {
+    process.stdout.write(commandHelp(command));
+    return EXIT.ok;
+  }
+  // Commands load lazily so --help and flag errors never load the native addon.
+  const rest = argv.slice(argv.indexOf(command) + 1);
+  switch (command) {
+    case 'train':
+      return (await import('./train')).runTrain(flags, parsed.positionals, rest);
+    case 'predict':
+      return (await import('./predict')).runPredict(flags, parsed.positionals);
+    case 'eval':
+      return (await import('./eval')).runEval(flags, parsed.positionals);
+  }
+}
+
+function fail(error: unknown): void {
+  try {
+    // Leave a progress bar's half-drawn line behind a fresh line.
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  } catch {
+    // ignore
+  }
+  process.stderr.write(`${formatError(error)}\n`);
+  process.exitCode = exitCodeFor(error);
+}
+
+if (require.main === module) {
+  process.on('unhandledRejection', (reason) => {
+    fail(reason);
+    process.exit(process.exitCode ?? EXIT.failure);
+  });
+  // A closed stdout (e.g. `| head`) is not an error worth a message.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(EXIT.ok);
+  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error) => fail(error)
+  );
+}

@@ -1,0 +1,135 @@
+// What the CLI prints: prediction tables, metrics tables, JSON Lines objects, and --out files (JSONL / CSV).
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Metrics } from '../metrics';
+import type { Prediction } from '../predictor';
+import { CliError, flagError } from './errors';
+import { displayWidth, formatTable, remainingWidth, truncate } from './table';
+
+export const SENTIMENT = ['负面', '正面'] as const;
+
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+const fixed = (x: number) => x.toFixed(4);
+
+/** Aligned table: model, label, sentiment, confidence, text (cut to the terminal width). */
+export function formatPredictions(rows: Prediction[], stream: { columns?: number } = process.stdout): string {
+  const modelWidth = Math.max(5, ...rows.map((r) => displayWidth(r.model)));
+  const textWidth = remainingWidth(modelWidth + 2 + 5 + 2 + 9 + 2 + 10 + 2, stream, 24);
+  return formatTable(
+    ['model', 'label', 'sentiment', 'confidence', 'text'],
+    rows.map((r) => [r.model, String(r.label), r.sentiment, pct(r.confidence), truncate(r.text, textWidth)]),
+    { align: ['left', 'right', 'left', 'right', 'left'] }
+  );
+}
+
+/** Accuracy and macro scores, per-class precision/recall/F1/support, and the confusion matrix. */
+export function formatMetrics(m: Metrics, title?: string): string {
+  const lines: string[] = [];
+  if (title) lines.push(title);
+  lines.push(`accuracy ${pct(m.accuracy)}   macro-F1 ${pct(m.macroF1)}   macro-precision ${pct(m.macroPrecision)}   macro-recall ${pct(m.macroRecall)}   (${m.count} posts)`);
+  lines.push('');
+  lines.push(
+    formatTable(
+      ['class', 'precision', 'recall', 'f1', 'support'],
+      m.perClass.map((c) => [`${c.label} ${SENTIMENT[c.label] ?? ''}`, fixed(c.precision), fixed(c.recall), fixed(c.f1), String(c.support)]),
+      { align: ['left', 'right', 'right', 'right', 'right'], indent: '  ' }
+    )
+  );
+  lines.push('');
+  lines.push('  confusion matrix (rows: true label, columns: predicted)');
+  lines.push(
+    formatTable(
+      ['true \\ predicted', ...m.confusion.map((_, p) => `${p} ${SENTIMENT[p] ?? ''}`)],
+      m.confusion.map((row, t) => [`${t} ${SENTIMENT[t] ?? ''}`, ...row.map(String)]),
+      { align: ['left', ...m.confusion.map(() => 'right' as const)], indent: '  ' }
+    )
+  );
+  return lines.join('\n');
+}
+
+/** One line per model comparing them (eval --load-all). */
+export function formatComparison(results: { model: string; metrics: Metrics }[]): string {
+  return formatTable(
+    ['model', 'accuracy', 'macro-F1', 'P(负面)', 'R(负面)', 'P(正面)', 'R(正面)', 'posts'],
+    results.map(({ model, metrics: m }) => [
+      model,
+      pct(m.accuracy),
+      pct(m.macroF1),
+      fixed(m.perClass[0].precision),
+      fixed(m.perClass[0].recall),
+      fixed(m.perClass[1].precision),
+      fixed(m.perClass[1].recall),
+      String(m.count),
+    ]),
+    { align: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'] }
+  );
+}
+
+/** The JSON object `eval --json` prints per model. */
+export function metricsJson(model: string, checkpoint: string, test: string, m: Metrics): Record<string, unknown> {
+  return {
+    model,
+    checkpoint,
+    test,
+    count: m.count,
+    accuracy: m.accuracy,
+    macroF1: m.macroF1,
+    macroPrecision: m.macroPrecision,
+    macroRecall: m.macroRecall,
+    perClass: m.perClass.map((c) => ({ ...c, sentiment: SENTIMENT[c.label] })),
+    confusion: m.confusion,
+  };
+}
+
+/** The JSON object `predict --json` prints per prediction (and --out .jsonl writes). */
+export function predictionJson(p: Prediction): Record<string, unknown> {
+  return { text: p.text, label: p.label, sentiment: p.sentiment, confidence: p.confidence, probabilities: p.probabilities, model: p.model };
+}
+
+export type OutFormat = 'jsonl' | 'csv';
+
+/** Checks --out before any work: a .jsonl/.ndjson or .csv file in a folder that exists. */
+export function outFormat(file: string, flag = '--out'): OutFormat {
+  const ext = path.extname(file).toLowerCase();
+  const format = ext === '.jsonl' || ext === '.ndjson' ? 'jsonl' : ext === '.csv' ? 'csv' : undefined;
+  if (!format) throw flagError(flag, 'a file ending in .jsonl or .csv', file);
+  const dir = path.dirname(path.resolve(file));
+  if (!fs.existsSync(dir)) throw new CliError(`${flag}: the folder ${dir} does not exist`);
+  return format;
+}
+
+function csvCell(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/** Writes predictions as JSON Lines or CSV (header: model,label,sentiment,confidence,p_negative,p_positive,text). */
+export function writePredictions(file: string, rows: Prediction[]): void {
+  const format = outFormat(file);
+  let body: string;
+  if (format === 'jsonl') {
+    body = rows.map((r) => JSON.stringify(predictionJson(r))).join('\n') + (rows.length ? '\n' : '');
+  } else {
+    const header = 'model,label,sentiment,confidence,p_negative,p_positive,text';
+    const lines = rows.map((r) =>
+      [r.model, String(r.label), r.sentiment, String(r.confidence), String(r.probabilities[0]), String(r.probabilities[1]), r.text]
+        .map(csvCell)
+        .join(',')
+    );
+    // RFC 4180 quoting; UTF-8 without a byte-order mark.
+    body = `${[header, ...lines].join('\n')}\n`;
+  }
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, body, 'utf8');
+  fs.renameSync(tmp, file);
+}
+
+/** "model-a: 12 正面, 8 负面" per model, for runs whose rows went to --out. */
+export function summarizePredictions(rows: Prediction[]): string {
+  const byModel = new Map<string, [number, number]>();
+  for (const r of rows) {
+    const counts = byModel.get(r.model) ?? [0, 0];
+    counts[r.label]++;
+    byModel.set(r.model, counts);
+  }
+  return [...byModel].map(([model, [neg, pos]]) => `${model}: ${pos} 正面, ${neg} 负面`).join('\n');
+}

@@ -1,0 +1,181 @@
+// Choosing what to work on: the method and model size for `train`, the trained run(s) for `predict` / `eval`.
+// A missing choice is asked for on a terminal, otherwise it is an error listing the valid choices.
+import * as fs from 'fs';
+import * as path from 'path';
+import { METHODS, type Method } from '../encoding';
+import { DEFAULT_METHOD_ORDER, findRuns } from '../predictor';
+import { describePreset, findPreset, MODEL_SIZES, modelPreset, type ModelFamily, type ModelSize } from '../presets';
+import { readRunInfo, type RunInfo } from '../run';
+import { defaultOutput } from '../trainer-options';
+import { CliError, EXIT } from './errors';
+import { requireChoice, type Choice, type Io } from './prompt';
+
+export const METHOD_DETAILS: Record<Method, string> = {
+  lora: 'LoRA adapters; the model answers 正面/负面 (label-word logits, PEFT CAUSAL_LM)',
+  'lora-head': 'LoRA adapters + a 2-way score head (PEFT SEQ_CLS)',
+  embedding: 'frozen Qwen3-Embedding + a small MLP head: fastest, fine on CPU',
+  full: 'every weight + score head, float32 (needs the most memory)',
+};
+
+export const METHOD_CHOICES: Choice<Method>[] = METHODS.map((m) => ({ value: m, name: m, detail: METHOD_DETAILS[m] }));
+
+export function familyFor(method: Method | undefined): ModelFamily {
+  return method === 'embedding' ? 'embedding' : 'causal';
+}
+
+export function sizeChoices(family: ModelFamily): Choice<ModelSize>[] {
+  return MODEL_SIZES.map((size) => {
+    const preset = modelPreset(size, family);
+    return { value: size, name: size, detail: describePreset(preset).slice(size.padEnd(5).length + 1) };
+  });
+}
+
+const TINY_SPECS = new Set(['tiny', 'tiny-embedding']);
+
+/** The `tiny` / `tiny-embedding` specs: tiny random models generated locally. */
+export function isTinySpec(spec: string | undefined): boolean {
+  return spec !== undefined && TINY_SPECS.has(spec.trim());
+}
+
+export const TINY_NOTE =
+  'note: a tiny random model is a smoke test of the whole pipeline, not a sentiment model: its predictions are noise.';
+
+/**
+ * The <size> part of the default run folder ./models/qwen3_<method>_<size>: the --model-size, 'tiny' for the tiny
+ * models, the preset a repo id names (Qwen/Qwen3-4B -> 4B), else the model folder's name.
+ */
+export function sizeLabel(size: ModelSize | undefined, model: string | undefined, family: ModelFamily): string {
+  if (size) return size;
+  if (!model) return '0.6B';
+  if (isTinySpec(model)) return 'tiny';
+  const preset = findPreset(model, family) ?? findPreset(model, family === 'causal' ? 'embedding' : 'causal');
+  if (preset) return preset.size;
+  return path.basename(path.resolve(model)).replace(/[^\w.-]+/g, '_') || 'custom';
+}
+
+export function defaultRunFolder(method: Method, size: ModelSize | undefined, model: string | undefined): string {
+  return defaultOutput(method, sizeLabel(size, model, familyFor(method)));
+}
+
+/** The method and model size for `train`; --model makes the size optional. */
+export async function chooseTrainTarget(
+  io: Io,
+  given: { method?: Method; size?: ModelSize; model?: string }
+): Promise<{ method: Method; size?: ModelSize }> {
+  const method =
+    given.method ??
+    (await requireChoice(io, '--method', 'Which training method?', METHOD_CHOICES, 'e.g. qwen3-native train --method lora --model-size 0.6B'));
+  let size = given.size;
+  if (!size && !given.model) {
+    size = await requireChoice(
+      io,
+      '--model-size',
+      `Which model size? (memory each needs; ${method === 'embedding' ? 'Qwen3-Embedding' : 'Qwen3'} weights are downloaded once)`,
+      sizeChoices(familyFor(method)),
+      "or give a base model with --model <folder | hub id | tiny> ('tiny' trains a tiny random model, no download)"
+    );
+  }
+  return { method, size };
+}
+
+export interface RunSummary {
+  dir: string;
+  info?: RunInfo;
+}
+
+export function readRun(dir: string): RunSummary {
+  try {
+    return { dir, info: readRunInfo(dir) };
+  } catch {
+    return { dir };
+  }
+}
+
+function describeRun(run: RunSummary): string {
+  const i = run.info;
+  if (!i) return 'unreadable run.json';
+  const best = i.best ? `, dev accuracy ${(i.best.metrics.accuracy * 100).toFixed(1)}%` : '';
+  return `${i.method} on ${i.baseModel.repoId ?? i.baseModel.spec}${best}${i.stopped ? ' (stopped early)' : ''}`;
+}
+
+function displayDir(dir: string): string {
+  const rel = path.relative(process.cwd(), dir);
+  if (rel === '') return '.';
+  return !rel.startsWith('..') && !path.isAbsolute(rel) ? `.${path.sep}${rel}` : dir;
+}
+
+export function runChoices(runs: RunSummary[]): Choice<string>[] {
+  return runs.map((r) => ({ value: r.dir, name: displayDir(r.dir), detail: describeRun(r) }));
+}
+
+export function isRunFolder(dir: string): boolean {
+  return fs.existsSync(path.join(dir, 'run.json'));
+}
+
+export interface RunQuery {
+  checkpoint?: string;
+  checkpointFlag?: string;
+  method?: Method;
+  size?: ModelSize;
+  loadAll?: boolean;
+  modelsDir: string;
+}
+
+function noRunsError(modelsDir: string): CliError {
+  return new CliError(
+    `no trained model under ${displayDir(modelsDir)}. Train one first, e.g.\n` +
+      '  qwen3-native train --method lora --model tiny        (tiny random model, no download: a smoke test)\n' +
+      '  qwen3-native train --method lora --model-size 0.6B   (downloads Qwen/Qwen3-0.6B once)\n' +
+      'or point at a run folder with --checkpoint <dir>.',
+    EXIT.failure
+  );
+}
+
+/** The run folder(s) predict/eval use. */
+export async function chooseRuns(io: Io, q: RunQuery): Promise<string[]> {
+  const all = () => findRuns(q.modelsDir).map(readRun);
+  if (q.checkpoint) {
+    const dir = path.resolve(q.checkpoint);
+    if (isRunFolder(dir)) return [dir];
+    const found = all();
+    const why = fs.existsSync(dir) ? 'has no run.json (it is not a trained run folder)' : 'does not exist';
+    throw new CliError(
+      `${q.checkpointFlag ?? '--checkpoint'}: ${dir} ${why}` +
+        (found.length ? `; trained runs under ${displayDir(q.modelsDir)}:\n${runChoices(found).map((c) => `  ${c.name}  ${c.detail}`).join('\n')}` : '')
+    );
+  }
+  if (q.loadAll) {
+    const runs = findRuns(q.modelsDir);
+    if (!runs.length) throw noRunsError(q.modelsDir);
+    return runs;
+  }
+  const runs = all();
+  if (q.size) {
+    const methods = q.method ? [q.method] : DEFAULT_METHOD_ORDER;
+    const names = methods.map((m) => path.join(q.modelsDir, path.basename(defaultOutput(m, q.size!))));
+    const hit = names.find(isRunFolder);
+    if (hit) return [hit];
+    throw new CliError(
+      `no trained model for --model-size ${q.size}${q.method ? ` and --method ${q.method}` : ''}: looked for ${names.map(displayDir).join(', ')}` +
+        (runs.length ? `\ntrained runs found:\n${runChoices(runs).map((c) => `  ${c.name}  ${c.detail}`).join('\n')}\nuse one with --checkpoint <dir>` : ''),
+      EXIT.failure
+    );
+  }
+  const matching = q.method ? runs.filter((r) => r.info?.method === q.method) : runs;
+  if (!runs.length) throw noRunsError(q.modelsDir);
+  if (q.method && matching.length === 0) {
+    throw new CliError(
+      `no trained ${q.method} model under ${displayDir(q.modelsDir)}; trained runs:\n${runChoices(runs).map((c) => `  ${c.name}  ${c.detail}`).join('\n')}`,
+      EXIT.failure
+    );
+  }
+  if (q.method && matching.length === 1) return [matching[0].dir];
+  const dir = await requireChoice(
+    io,
+    '--checkpoint',
+    'Which trained model?',
+    runChoices(matching),
+    'pass --checkpoint <run folder>, or --method/--model-size, or --load-all for every run'
+  );
+  return [dir];
+}

@@ -1,0 +1,128 @@
+// How `train` shows the Trainer's events: progress bars and metric rows for people, JSON Lines with --json.
+import type { EventEmitter } from 'events';
+import type { Metrics } from '../metrics';
+import { createProgress, formatBytes, type Progress } from '../progress';
+import { err, out } from './common';
+
+interface ProgressEvent {
+  epoch: number;
+  epochs: number;
+  step: number;
+  totalSteps: number;
+  loss: number;
+  learningRate: number;
+  gradNorm: number;
+  tokensPerSecond: number;
+  examplesPerSecond: number;
+  elapsedMs: number;
+}
+
+interface EvalEvent {
+  epoch: number;
+  step: number;
+  metrics: Metrics;
+  best: boolean;
+}
+
+function isCI(): boolean {
+  const ci = process.env.CI;
+  return ci !== undefined && ci !== '' && !/^(0|false|no)$/i.test(ci);
+}
+
+/** True when progress bars redraw one terminal line (the same rule as lib/progress.ts). */
+export function progressIsTTY(): boolean {
+  return Boolean(process.stderr.isTTY) && !isCI();
+}
+
+/** Clears a progress bar's unfinished line before other output lands on the terminal. */
+export function clearProgressLine(): void {
+  if (progressIsTTY()) process.stderr.write('\r\x1b[K');
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`.padStart(7);
+const EVAL_HEADER = `${'epoch'.padStart(5)}  ${'step'.padStart(6)}  accuracy  macro-F1  P(负面)  R(负面)  P(正面)  R(正面)`;
+
+export function evalRow(e: EvalEvent): string {
+  const c = e.metrics.perClass;
+  const num = (x: number) => x.toFixed(4).padStart(7);
+  return (
+    `${String(e.epoch).padStart(5)}  ${String(e.step).padStart(6)}  ${pct(e.metrics.accuracy).padStart(8)}  ${pct(e.metrics.macroF1).padStart(8)}` +
+    `  ${num(c[0].precision)}  ${num(c[0].recall)}  ${num(c[1].precision)}  ${num(c[1].recall)}${e.best ? '  * best' : ''}`
+  );
+}
+
+export interface TrainView {
+  /** steps seen so far (0 until the first optimizer step) */
+  readonly steps: number;
+  readonly totalSteps: number;
+}
+
+/** Wires trainer events to the terminal (or JSON Lines); returns what the SIGINT handler needs to know. */
+export function attachTrainView(trainer: EventEmitter, json: boolean): TrainView {
+  const state = { steps: 0, totalSteps: 0 };
+  if (json) {
+    const emit = (event: string) => (payload: unknown) =>
+      out(JSON.stringify(typeof payload === 'string' ? { event, message: payload } : { event, ...(payload as object) }));
+    for (const event of ['eval', 'log', 'checkpoint', 'done', 'download', 'embedding']) trainer.on(event, emit(event));
+    trainer.on('progress', (p: ProgressEvent) => {
+      state.steps = p.step;
+      state.totalSteps = p.totalSteps;
+      out(JSON.stringify({ event: 'progress', ...p }));
+    });
+    return state;
+  }
+
+  let download: { file: string; bar: Progress } | undefined;
+  trainer.on('download', (d: { file: string; downloaded: number; total: number }) => {
+    if (!download || download.file !== d.file) {
+      download?.bar.done();
+      download = { file: d.file, bar: createProgress({ label: d.file, unit: 'bytes', total: d.total }) };
+    }
+    if (d.total) download.bar.setTotal(d.total);
+    download.bar.update(d.downloaded);
+    if (d.total && d.downloaded >= d.total) download.bar.done(formatBytes(d.total));
+  });
+
+  let embedding: { total: number; last: number; bar: Progress } | undefined;
+  trainer.on('embedding', (e: { done: number; total: number }) => {
+    if (!embedding || embedding.total !== e.total || e.done < embedding.last) {
+      embedding?.bar.done();
+      embedding = { total: e.total, last: 0, bar: createProgress({ label: 'embedding posts', total: e.total }) };
+    }
+    embedding.last = e.done;
+    embedding.bar.update(e.done);
+    if (e.done >= e.total) embedding.bar.done();
+  });
+
+  let bar: Progress | undefined;
+  trainer.on('progress', (p: ProgressEvent) => {
+    state.steps = p.step;
+    state.totalSteps = p.totalSteps;
+    bar ??= createProgress({ label: 'train', total: p.totalSteps });
+    const extra =
+      `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)} lr ${p.learningRate.toExponential(2)} ` +
+      `${Math.round(p.tokensPerSecond)} tok/s`;
+    bar.update(p.step, extra);
+    if (p.step >= p.totalSteps) bar.done();
+  });
+
+  let headerShown = false;
+  trainer.on('eval', (e: EvalEvent) => {
+    clearProgressLine();
+    if (!headerShown) {
+      out(`dev-set evaluation (the best one is kept):\n${EVAL_HEADER}`);
+      headerShown = true;
+    }
+    out(evalRow(e));
+  });
+
+  trainer.on('log', (line: string) => {
+    clearProgressLine();
+    err(line);
+  });
+
+  trainer.on('done', () => {
+    bar?.done();
+  });
+  return state;
+}
