@@ -135,6 +135,7 @@ export class Predictor {
   private async base(info: RunInfo, runDir: string): Promise<BaseModel> {
     if (info.method === 'full') return openBaseDir(runDir, runDir);
     const spec = this.options.model ?? info.baseModel.spec;
+    if (!spec) throw new Error(`${runDir} does not name its base model (adapter_config.json has no base_model_name_or_path): pass { model }`);
     if (!this.options.model && fs.existsSync(path.join(info.baseModel.dir, 'config.json'))) {
       return openBaseDir(info.baseModel.spec, info.baseModel.dir, info.baseModel.repoId);
     }

@@ -8,7 +8,7 @@
 // never leaves a half-written checkpoint.
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Method } from './encoding';
+import { DEFAULT_END_TOKEN, DEFAULT_LABEL_TOKENS, DEFAULT_LORA_PROMPT, type Method } from './encoding';
 import type { Metrics } from './metrics';
 
 export const RUN_FORMAT = 'qwen3-native-run';
@@ -78,6 +78,7 @@ export function writeJsonAtomic(file: string, value: unknown): void {
 
 export function readRunInfo(dir: string): RunInfo {
   const file = path.join(dir, 'run.json');
+  if (!fs.existsSync(file) && fs.existsSync(path.join(dir, 'adapter_config.json'))) return runInfoFromPeft(dir);
   if (!fs.existsSync(file)) {
     throw new Error(`${dir} is not a qwen3-native run folder (no run.json); train one with \`qwen3-native train\``);
   }
@@ -160,4 +161,38 @@ export function publishFiles(staging: string, dir: string): void {
   const files = fs.readdirSync(staging).sort((a, b) => (a === 'run.json' ? 1 : b === 'run.json' ? -1 : a.localeCompare(b)));
   for (const f of files) fs.renameSync(path.join(staging, f), path.join(dir, f));
   fs.rmSync(staging, { recursive: true, force: true });
+}
+
+/**
+ * A run description for a bare PEFT adapter folder (e.g. trained in Python): CAUSAL_LM adapters are served as
+ * `lora` with the default prompt and label tokens, SEQ_CLS adapters (with base_model.model.score.weight) as
+ * `lora-head`. The base model is the adapter's base_model_name_or_path unless the caller overrides it.
+ */
+export function runInfoFromPeft(dir: string): RunInfo {
+  const file = path.join(dir, 'adapter_config.json');
+  const cfg = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const lora = loraFromPeftConfig(file);
+  const method: Method = cfg.task_type === 'SEQ_CLS' ? 'lora-head' : 'lora';
+  const base = typeof cfg.base_model_name_or_path === 'string' ? cfg.base_model_name_or_path : '';
+  const now = new Date().toISOString();
+  return {
+    format: RUN_FORMAT,
+    version: RUN_VERSION,
+    method,
+    baseModel: { spec: base, dir: base, hiddenSize: 0 },
+    labels: { '0': '负面', '1': '正面' },
+    maxLength: 256,
+    prompt: method === 'lora' ? DEFAULT_LORA_PROMPT : undefined,
+    labelTokens: method === 'lora' ? [...DEFAULT_LABEL_TOKENS] : undefined,
+    endToken: method === 'lora' ? DEFAULT_END_TOKEN : undefined,
+    lora,
+    dtype: 'auto',
+    hyperParameters: {},
+    history: [],
+    trainExamples: 0,
+    devExamples: 0,
+    createdAt: now,
+    updatedAt: now,
+    versions: { package: 'peft', libtorch: '' },
+  };
 }

@@ -173,3 +173,18 @@ test('training data files are read in every format, with bad rows reported as fi
   fs.writeFileSync(bad, '好\t1\n坏\t7\n');
   await t.throwsAsync(new Trainer(common('embedding', { epochs: 1 })).train(bad), { message: /bad\.txt:2/ });
 });
+
+test('a bare PEFT adapter folder (trained elsewhere) is served by Predictor', async (t) => {
+  const { FIXTURES, fixtureModel } = require('./helpers/util');
+  const adapter = path.join(FIXTURES, 'peft', 'tiny-tied-f32-seqcls');
+  // Single ASCII letters are byte-level tokens, inside the fixture's 256-token vocabulary.
+  const p = new Predictor({ checkpoint: adapter, model: fixtureModel('tiny-tied-f32'), device: 'cpu', dtype: 'float32' });
+  const r = await p.predict(['a', 'b']);
+  t.is(p.info.method, 'lora-head');
+  t.is(r.length, 2);
+  t.true(Math.abs(r[0].probabilities[0] + r[0].probabilities[1] - 1) < 1e-5);
+  t.true(Math.abs(r[0].probabilities[0] - r[1].probabilities[0]) > 1e-6);
+  p.dispose();
+  const noBase = new Predictor({ checkpoint: adapter, device: 'cpu', dtype: 'float32' });
+  await t.throwsAsync(noBase.predict('a'), { message: /tiny-tied-f32|model/ });
+});
