@@ -8,7 +8,7 @@ const { Trainer } = require('../dist/trainer');
 
 (async () => {
   const data = process.argv[2] || path.resolve(__dirname, '..', '..', 'shared', 'data', 'weibo2018', 'train.txt');
-  const epochs = Number(process.argv[3] || 4);
+  const epochs = Number(process.argv[3] || 2);
   const dir = path.join(os.tmpdir(), 'qwen3-native-scratch-4x128');
   await createTinyQwen3(dir, {
     seed: 1,

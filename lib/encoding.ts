@@ -22,6 +22,17 @@ export interface EncodingSpec {
   instruction?: string;
   /** lora: token id of each label's answer, label 0 first */
   labelTokens?: readonly number[];
+  /** lora-head/full: a token appended to every post, so the pooled last position is always the same token */
+  appendToken?: number;
+}
+
+/**
+ * `full` trains from scratch: a fixed final token (<|im_end|>, not the pad token HF's pooling skips) gives
+ * last-token pooling one consistent query position. Measured on weibo2018 (4 layers, hidden 128, 3 epochs, one
+ * seed): 82.4-82.9% dev accuracy without it, 83.4% with it.
+ */
+export function defaultAppendToken(method: Method): number | undefined {
+  return method === 'full' ? IM_END_ID : undefined;
 }
 
 export class ExampleEncoder {
@@ -46,7 +57,8 @@ export class ExampleEncoder {
 
   /** token budget left for the post's own text */
   private textBudget(): number {
-    const reserved = this.spec.method === 'lora' ? this.prefix.length + this.suffix.length + 1 : this.spec.method === 'embedding' ? 1 : 0;
+    const appended = this.spec.appendToken === undefined ? 0 : 1;
+    const reserved = this.spec.method === 'lora' ? this.prefix.length + this.suffix.length + 1 : this.spec.method === 'embedding' ? 1 : appended;
     const budget = this.spec.maxLength - reserved;
     if (budget < 1) throw new Error(`maxLength ${this.spec.maxLength} leaves no room for the text after the prompt (${reserved} tokens)`);
     return budget;
@@ -69,6 +81,7 @@ export class ExampleEncoder {
         case 'embedding':
           return [...text, ENDOFTEXT_ID];
         default:
+          if (this.spec.appendToken !== undefined) return [...text, this.spec.appendToken];
           // An empty post still needs one token to pool.
           return text.length > 0 ? text : [ENDOFTEXT_ID];
       }

@@ -157,6 +157,7 @@ export class Predictor {
       prompt: info.prompt,
       instruction: info.instruction,
       labelTokens: info.labelTokens,
+      appendToken: info.appendToken,
     });
     const classifier = new (loadNative().Classifier)();
     try {

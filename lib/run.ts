@@ -34,6 +34,8 @@ export interface RunInfo {
   instruction?: string;
   labelTokens?: number[];
   endToken?: number;
+  /** token appended to every post before pooling (full) */
+  appendToken?: number;
   lora?: LoraSettings;
   head?: 'linear' | 'mlp';
   dtype: string;

@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULT_BATCH_LIMITS, packByLength } from './batching';
 import { readQwen3Config } from './config';
-import { DEFAULT_END_TOKEN, DEFAULT_LABEL_TOKENS, ExampleEncoder } from './encoding';
+import { DEFAULT_END_TOKEN, DEFAULT_LABEL_TOKENS, defaultAppendToken, ExampleEncoder } from './encoding';
 import { cachedEmbeddings } from './embedding-cache';
 import { loadLabelledFile, sliceSample, stratifiedSplit } from './data';
 import { expectArray, expectOptionalOptions, expectKnownKeys, invalidRangeError } from './is';
@@ -180,6 +180,7 @@ export class Trainer extends EventEmitter {
       prompt: o.prompt,
       instruction: o.instruction,
       labelTokens: DEFAULT_LABEL_TOKENS,
+      appendToken: defaultAppendToken(o.method),
     });
     const trainSplit: Split = { seqs: await encoder.encodeForTraining(train.texts, train.labels), labels: train.labels };
     const devSplit: Split = { seqs: await encoder.encodeForPrediction(dev.texts), labels: dev.labels };
@@ -246,6 +247,7 @@ export class Trainer extends EventEmitter {
       instruction: o.method === 'embedding' ? o.instruction : undefined,
       labelTokens: o.method === 'lora' ? [...DEFAULT_LABEL_TOKENS] : undefined,
       endToken: o.method === 'lora' ? DEFAULT_END_TOKEN : undefined,
+      appendToken: defaultAppendToken(o.method),
       lora: o.method === 'lora' || o.method === 'lora-head' ? o.lora : undefined,
       head: o.method === 'embedding' ? o.head : undefined,
       dtype,

@@ -447,3 +447,17 @@ test.serial('on a terminal it asks for the method, and predict reads posts inter
   t.is(p.code, 0, p.output);
   t.regex(p.output, row);
 });
+
+test('info reports libtorch, CUDA, threads and bf16 support', (t) => {
+  const { spawnSync } = require('child_process');
+  const bin = require('path').resolve(__dirname, '..', 'dist', 'cli', 'main.js');
+  const r = spawnSync(process.execPath, [bin, 'info', '--json'], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  t.is(r.status, 0, r.stderr);
+  const info = JSON.parse(r.stdout);
+  t.regex(info.libtorchVersion, /^\d+\.\d+/);
+  t.is(typeof info.cudaAvailable, 'boolean');
+  t.true(info.threads >= 1);
+  t.is(typeof info.cpuBf16, 'boolean');
+  t.true(['float32', 'bfloat16'].includes(info.defaultDtype));
+  t.true(Array.isArray(info.runs));
+});

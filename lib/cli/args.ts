@@ -4,7 +4,7 @@
 import { parseArgs } from 'util';
 import { CliError, flagError } from './errors';
 
-export const COMMANDS = ['train', 'predict', 'eval'] as const;
+export const COMMANDS = ['train', 'predict', 'eval', 'info'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface FlagSpec {
@@ -66,6 +66,7 @@ export const COMMAND_FLAGS: Record<Command, readonly string[]> = {
     'method', 'model-size', 'checkpoint', 'test', 'load-all', 'models-dir', 'batch-size', 'max-samples', 'seed', ...COMMON,
     'model-path',
   ],
+  info: ['models-dir', 'json', 'help'],
 };
 
 /** Old names (after `_` -> `-`) mapped to today's flags. Any flag may also be written with underscores. */

@@ -19,6 +19,10 @@ at a time (empty line or Ctrl-D ends). Without --checkpoint the run is found und
 
 Evaluates trained run(s) on a labelled file: accuracy, macro-F1, per-class precision/recall/F1 and the confusion
 matrix.`,
+  info: `Usage: qwen3-native info [--models-dir <dir>] [--json]
+
+Shows what this machine's libtorch offers (version, CUDA devices, threads, whether the CPU has native bf16) and the
+trained runs under --models-dir (./models).`,
 };
 
 const EXAMPLES: Record<Command, string> = {
@@ -35,6 +39,9 @@ const EXAMPLES: Record<Command, string> = {
   eval: `Examples:
   qwen3-native eval --checkpoint models/qwen3_lora_0.6B --test data/weibo_sample_test.txt
   qwen3-native eval --load-all --test test.txt --json`,
+  info: `Examples:
+  qwen3-native info
+  qwen3-native info --json`,
 };
 
 const OUTPUT: Record<Command, string> = {
@@ -47,6 +54,7 @@ prediction: {"text","label":0|1,"sentiment":"正面"|"负面","confidence","prob
   eval: `Output: metrics tables; with --load-all also a comparison table. --json: JSON Lines, one object per model:
 {"model","checkpoint","test","count","accuracy","macroF1","macroPrecision","macroRecall",
  "perClass":[{"label","sentiment","precision","recall","f1","support"}],"confusion":[[..],[..]]} (confusion[true][predicted]).`,
+  info: `Output: a short report. --json: {"libtorchVersion","cudaAvailable","cudaDeviceCount","threads","cpuBf16","defaultDtype","runs":[{"dir","method","accuracy"}]}.`,
 };
 
 export const OLD_SPELLINGS = `Old spellings (the Python scripts' flags) still work:
@@ -88,6 +96,7 @@ Commands:
   train     fine-tune a classifier (methods: embedding, lora, lora-head, full)
   predict   classify posts with trained run(s)
   eval      accuracy, macro-F1, per-class scores and confusion matrix on a labelled file
+  info      libtorch version, CUDA, threads, native bf16, and the trained runs found
 
 Run qwen3-native <command> --help for its flags.
 
