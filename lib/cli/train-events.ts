@@ -1,28 +1,8 @@
 // How `train` shows the Trainer's events: progress bars and metric rows for people, JSON Lines with --json.
 import type { EventEmitter } from 'events';
-import type { Metrics } from '../metrics';
+import type { EvalEvent, ProgressEvent } from '../trainer';
 import { createProgress, formatBytes, type Progress } from '../progress';
 import { err, out } from './common';
-
-interface ProgressEvent {
-  epoch: number;
-  epochs: number;
-  step: number;
-  totalSteps: number;
-  loss: number;
-  learningRate: number;
-  gradNorm: number;
-  tokensPerSecond: number;
-  examplesPerSecond: number;
-  elapsedMs: number;
-}
-
-interface EvalEvent {
-  epoch: number;
-  step: number;
-  metrics: Metrics;
-  best: boolean;
-}
 
 function isCI(): boolean {
   const ci = process.env.CI;
