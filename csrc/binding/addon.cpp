@@ -32,6 +32,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 
  private:
   std::shared_ptr<q3::Engine> engine_;
+  std::shared_ptr<SerialThread> thread_ = std::make_shared<SerialThread>();
   int64_t reportedBytes_ = 0;
 
   std::shared_ptr<q3::Engine> live(const Napi::Env& env, const char* op) {
@@ -74,7 +75,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
               return out;
             };
           },
-          Value());
+          Value(), thread_);
     });
   }
 
@@ -88,7 +89,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
             auto logits = std::make_shared<std::vector<float>>(engine->lastTokenLogits(batch));
             return [logits](Napi::Env env) -> Napi::Value { return toFloat32Array(env, std::move(*logits)); };
           },
-          Value());
+          Value(), thread_);
     });
   }
 
@@ -103,7 +104,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
             auto h = std::make_shared<std::vector<float>>(engine->lastTokenHidden(batch, normalize));
             return [h](Napi::Env env) -> Napi::Value { return toFloat32Array(env, std::move(*h)); };
           },
-          Value());
+          Value(), thread_);
     });
   }
 

@@ -95,6 +95,7 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
 
  private:
   std::shared_ptr<q3::Classifier> core_;
+  std::shared_ptr<SerialThread> thread_ = std::make_shared<SerialThread>();
   bool disposed_ = false;
   int64_t reportedBytes_ = 0;
 
@@ -124,7 +125,7 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
             auto result = std::make_shared<R>(f(*core));
             return [result, toJs](Napi::Env env) { return toJs(env, *result); };
           },
-          Value());
+          Value(), thread_);
     });
   }
 
@@ -157,7 +158,7 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
               return o;
             };
           },
-          Value());
+          Value(), thread_);
     });
   }
 

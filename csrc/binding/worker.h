@@ -7,7 +7,10 @@
 #include <c10/util/Exception.h>
 
 #include <functional>
+#include <memory>
 #include <string>
+
+#include "serial_thread.h"
 
 namespace q3js {
 
@@ -15,12 +18,15 @@ using ToJs = std::function<Napi::Value(Napi::Env)>;
 
 class PromiseWorker : public Napi::AsyncWorker {
  public:
-  // `work` runs on a libuv pool thread and returns how to build the JS result on the JS thread.
-  PromiseWorker(Napi::Env env, std::string operation, std::function<ToJs()> work, Napi::Object keepAlive)
+  // `work` runs off the JS thread (on `thread` when given, else on a libuv pool thread) and returns how to build the
+  // JS result on the JS thread.
+  PromiseWorker(Napi::Env env, std::string operation, std::function<ToJs()> work, Napi::Object keepAlive,
+                std::shared_ptr<SerialThread> thread)
       : Napi::AsyncWorker(env, operation.c_str()),
         deferred_(Napi::Promise::Deferred::New(env)),
         operation_(std::move(operation)),
-        work_(std::move(work)) {
+        work_(std::move(work)),
+        thread_(std::move(thread)) {
     // Pins the wrapping JS object (and so its native engine) until the work settles.
     if (!keepAlive.IsEmpty()) keepAlive_ = Napi::Persistent(keepAlive);
   }
@@ -28,8 +34,8 @@ class PromiseWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   static Napi::Promise Start(Napi::Env env, std::string operation, std::function<ToJs()> work,
-                             Napi::Object keepAlive = Napi::Object()) {
-    auto* w = new PromiseWorker(env, std::move(operation), std::move(work), keepAlive);
+                             Napi::Object keepAlive = Napi::Object(), std::shared_ptr<SerialThread> thread = nullptr) {
+    auto* w = new PromiseWorker(env, std::move(operation), std::move(work), keepAlive, std::move(thread));
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;
@@ -38,7 +44,11 @@ class PromiseWorker : public Napi::AsyncWorker {
  protected:
   void Execute() override {
     try {
-      toJs_ = work_();
+      if (thread_) {
+        thread_->run([this] { toJs_ = work_(); });
+      } else {
+        toJs_ = work_();
+      }
     } catch (const c10::Error& e) {
       SetError(operation_ + ": " + e.what_without_backtrace());
     } catch (const std::exception& e) {
@@ -66,6 +76,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   std::string operation_;
   std::function<ToJs()> work_;
   ToJs toJs_;
+  std::shared_ptr<SerialThread> thread_;
   Napi::ObjectReference keepAlive_;
 };
 

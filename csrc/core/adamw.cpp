@@ -21,12 +21,13 @@ void AdamW::zeroGrad() {
 
 double AdamW::step(double lr, double maxGradNorm) {
   torch::NoGradGuard noGrad;
-  // Global L2 norm over every gradient, as torch.nn.utils.clip_grad_norm_.
-  double sq = 0;
+  // Global L2 norm over every gradient, as torch.nn.utils.clip_grad_norm_: per-tensor norms in float32, one host
+  // sync for all of them.
+  std::vector<torch::Tensor> norms;
   for (auto& p : params_) {
-    if (p.second.grad().defined()) sq += p.second.grad().to(torch::kDouble).pow(2).sum().item<double>();
+    if (p.second.grad().defined()) norms.push_back(p.second.grad().to(torch::kFloat).norm(2));
   }
-  const double norm = std::sqrt(sq);
+  const double norm = norms.empty() ? 0.0 : torch::stack(norms).norm(2).item<double>();
   const double clip = (maxGradNorm > 0 && norm > maxGradNorm) ? maxGradNorm / (norm + 1e-6) : 1.0;
   ++step_;
   const double bc1 = 1.0 - std::pow(options_.beta1, static_cast<double>(step_));

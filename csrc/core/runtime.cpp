@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <atomic>
 #include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -29,22 +30,35 @@ bool cpuHasFastBf16() {
 #endif
 }
 
+namespace {
+// 0 until initRuntime or setNumThreads chose a count. OpenMP's thread count is a per-thread setting, so every thread
+// that runs libtorch work applies it (applyThreadSetting) before it starts.
+std::atomic<int> wantedThreads{0};
+}  // namespace
+
 void initRuntime() {
-  static bool done = false;
-  if (done) return;
-  done = true;
+  int expected = 0;
   const unsigned int cores = std::thread::hardware_concurrency();
-  if (cores > 0 && at::get_num_threads() < static_cast<int>(cores)) at::set_num_threads(static_cast<int>(cores));
+  wantedThreads.compare_exchange_strong(expected, cores > 0 ? static_cast<int>(cores) : 1);
+  applyThreadSetting();
 }
 
-void setNumThreads(int threads) { at::set_num_threads(threads); }
+void applyThreadSetting() {
+  const int n = wantedThreads.load();
+  if (n > 0 && at::get_num_threads() != n) at::set_num_threads(n);
+}
+
+void setNumThreads(int threads) {
+  wantedThreads.store(threads);
+  applyThreadSetting();
+}
 
 RuntimeInfo runtimeInfo() {
   RuntimeInfo info;
   info.libtorchVersion = TORCH_VERSION;
   info.cudaAvailable = torch::cuda::is_available();
   info.cudaDeviceCount = static_cast<int>(torch::cuda::device_count());
-  info.threads = at::get_num_threads();
+  info.threads = wantedThreads.load() > 0 ? wantedThreads.load() : at::get_num_threads();
   info.cpuBf16 = cpuHasFastBf16();
   return info;
 }

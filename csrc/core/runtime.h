@@ -13,9 +13,13 @@ struct RuntimeInfo {
   bool cpuBf16 = false;
 };
 
-// Sets intra-op threads to the machine's cores once (Debian's libtorch starts at 1 on some machines).
+// Chooses intra-op threads = the machine's cores unless setNumThreads chose already (Debian's libtorch starts at 1
+// on some machines), and applies the choice on the calling thread.
 void initRuntime();
+// Applies the chosen thread count on the calling thread (OpenMP keeps it per thread).
+void applyThreadSetting();
 RuntimeInfo runtimeInfo();
+// Chooses the intra-op thread count for all later work.
 void setNumThreads(int threads);
 // AVX512-BF16 or AMX-BF16, read from CPUID (never assumed: many x86 CPUs lack both).
 bool cpuHasFastBf16();
