@@ -232,7 +232,8 @@ export class Predictor {
     }
     const out = new Float32Array(texts.length * 2);
     const batchSize = this.options.batchSize ?? 32;
-    for (const b of packByLength(seqs, { maxBatchSize: batchSize, maxBatchTokens: batchSize * 256 })) {
+    // At most 4,096 padded tokens per forward pass: activations stay small next to the weights.
+    for (const b of packByLength(seqs, { maxBatchSize: batchSize, maxBatchTokens: 4096 })) {
       const probs = await c.predict(b.ids, b.lengths, true);
       b.indices.forEach((target, row) => out.set(probs.subarray(row * 2, row * 2 + 2), target * 2));
     }

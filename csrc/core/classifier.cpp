@@ -44,7 +44,7 @@ Classifier::Classifier(const ClassifierSpec& spec) : spec_(spec) {
     if (m == "full" && spec.training && dtype != torch::kFloat)
       throw std::invalid_argument("method 'full' trains every weight and needs dtype float32");
     TensorStore store(spec.model.files);
-    base_ = std::make_unique<LoadedModel>(loadQwen3(store, spec.model.config, dtype, device_));
+    base_ = std::make_unique<LoadedModel>(loadQwen3(store, spec.model.config, dtype, device_, /*mapEmbeddings=*/!spec.training));
     auto& net = base_->net;
     if (base_->net->headless && m == "lora")
       throw std::runtime_error("method 'lora' needs a causal LM with an lm_head; this checkpoint is an embedding model");

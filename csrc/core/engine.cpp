@@ -24,7 +24,7 @@ LoadResult Engine::load(const LoadRequest& request) {
   const at::ScalarType dtype = parseDtype(request.dtype);
   const torch::Device device = parseDevice(request.device);
   TensorStore store(request.files);
-  auto loaded = std::make_unique<LoadedModel>(loadQwen3(store, request.config, dtype, device));
+  auto loaded = std::make_unique<LoadedModel>(loadQwen3(store, request.config, dtype, device, /*mapEmbeddings=*/true));
   model_ = std::move(loaded);
   LoadResult r;
   r.vocabSize = model_->net->config.vocab_size;

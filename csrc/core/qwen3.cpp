@@ -80,14 +80,21 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
     return at::scaled_dot_product_attention(q, k, v, a.allowed, 0.0, /*is_causal=*/false);
   return at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true);
 #else
-  const int64_t T = q.size(2);
-  torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)).to(torch::kFloat) * scale;  // [B, nh, T, T]
-  torch::Tensor allowed = a.allowed;
-  if (!allowed.defined())
-    allowed = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(q.device())).tril();
-  scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity());
-  torch::Tensor probs = torch::softmax(scores, -1).to(q.scalar_type());
-  return torch::matmul(probs, v);
+  // As HF's eager attention: scores in the activation dtype, softmax in float32, back to the activation dtype. Done
+  // a slice of the batch at a time so the float32 scores of long posts never dominate peak memory.
+  const int64_t B = q.size(0), perSequence = q.size(1) * q.size(2) * k.size(2);
+  const int64_t chunk = std::max<int64_t>(1, (int64_t(16) << 20) / std::max<int64_t>(1, perSequence));
+  const torch::Tensor notAllowed = a.allowed.logical_not();
+  std::vector<torch::Tensor> outs;
+  for (int64_t b0 = 0; b0 < B; b0 += chunk) {
+    const int64_t n = std::min(chunk, B - b0);
+    torch::Tensor scores = torch::matmul(q.narrow(0, b0, n), k.narrow(0, b0, n).transpose(-2, -1)).mul_(scale);
+    scores.masked_fill_(notAllowed.size(0) == 1 ? notAllowed : notAllowed.narrow(0, b0, n),
+                        -std::numeric_limits<float>::infinity());
+    torch::Tensor probs = torch::softmax(scores, -1, torch::kFloat).to(q.scalar_type());
+    outs.push_back(torch::matmul(probs, v.narrow(0, b0, n)));
+  }
+  return outs.size() == 1 ? outs[0] : torch::cat(outs, 0);
 #endif
 }
 
@@ -213,6 +220,13 @@ AttentionInputs Qwen3ModelImpl::attentionInputs(const TokenBatch& batch, at::Sca
     torch::Tensor self = torch::eye(T, boolOpts);
     a.allowed = ((causal.unsqueeze(0) & batch.valid.unsqueeze(1)) | self.unsqueeze(0)).unsqueeze(1);  // [B,1,T,T]
   }
+#if TORCH_VERSION_MAJOR < 2
+  else {
+    // The fallback attention takes an explicit causal mask (libtorch 2.x's fused kernel uses is_causal instead).
+    const int64_t T = batch.ids.size(1);
+    a.allowed = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(batch.ids.device())).tril().view({1, 1, T, T});
+  }
+#endif
   return a;
 }
 
@@ -259,7 +273,7 @@ torch::Tensor Qwen3ForCausalLMImpl::logitsFor(const torch::Tensor& hidden, const
 }
 
 LoadedModel loadQwen3(const TensorStore& store, Qwen3Config config, at::ScalarType dtype,
-                      const torch::Device& device) {
+                      const torch::Device& device, bool mapEmbeddings) {
   LoadedModel out;
   if (store.has("model.embed_tokens.weight")) {
     out.keyPrefix = "model.";
@@ -292,7 +306,9 @@ LoadedModel loadQwen3(const TensorStore& store, Qwen3Config config, at::ScalarTy
     const std::string& name = item.key();
     std::string key = name;
     if (out.keyPrefix.empty() && name.rfind("model.", 0) == 0) key = name.substr(6);
-    torch::Tensor t = store.load(key, item.value().sizes().vec(), dtype);
+    const bool map = mapEmbeddings && device.is_cpu() && name == "model.embed_tokens.weight";
+    torch::Tensor t = map ? store.loadMapped(key, item.value().sizes().vec(), dtype)
+                          : store.load(key, item.value().sizes().vec(), dtype);
     item.value().set_data(t.to(device));
     out.parameterBytes += t.numel() * t.element_size();
   }

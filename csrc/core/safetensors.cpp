@@ -1,6 +1,7 @@
 #include "safetensors.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -151,6 +152,28 @@ torch::Tensor SafetensorsFile::read(const std::string& name) const {
   return t;
 }
 
+torch::Tensor SafetensorsFile::map(const std::string& name) const {
+  auto it = entries_.find(name);
+  if (it == entries_.end()) throw std::runtime_error(path_ + ": no tensor '" + name + "'");
+  if (!mapping_) {
+    Fd f(path_);
+    if (f.fd < 0) throw std::runtime_error(path_ + ": cannot open (" + std::strerror(errno) + ")");
+    struct stat st {};
+    if (::fstat(f.fd, &st) != 0) throw std::runtime_error(path_ + ": cannot stat");
+    const size_t size = static_cast<size_t>(st.st_size);
+    // MAP_PRIVATE with write permission: a caller that writes (LoRA merge, fine-tuning) gets private copies of the
+    // touched pages and never changes the file.
+    void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, f.fd, 0);
+    if (base == MAP_FAILED) throw std::runtime_error(path_ + ": mmap failed (" + std::strerror(errno) + ")");
+    mapping_ = std::shared_ptr<void>(base, [size](void* p) { ::munmap(p, size); });
+  }
+  const TensorEntry& e = it->second;
+  auto keep = mapping_;
+  char* data = static_cast<char*>(mapping_.get()) + e.begin;
+  return torch::from_blob(data, e.shape, [keep](void*) mutable { keep.reset(); },
+                          torch::TensorOptions().dtype(scalarTypeOf(e.dtype)));
+}
+
 TensorStore::TensorStore(const std::vector<std::string>& files) {
   if (files.empty()) throw std::runtime_error("no safetensors files given");
   for (const auto& path : files) files_.emplace_back(path);
@@ -200,6 +223,17 @@ torch::Tensor TensorStore::load(const std::string& name, const std::vector<int64
                              "; expected F32, BF16 or F16");
   torch::Tensor t = file.read(name);
   return t.scalar_type() == dtype ? t : t.to(dtype);
+}
+
+torch::Tensor TensorStore::loadMapped(const std::string& name, const std::vector<int64_t>& expectedShape,
+                                      at::ScalarType dtype) const {
+  auto it = where_.find(name);
+  if (it == where_.end()) return load(name, expectedShape, dtype);  // load() explains what is missing
+  const SafetensorsFile& file = files_[it->second];
+  const TensorEntry& e = file.entries().at(name);
+  const size_t align = static_cast<size_t>(c10::elementSize(dtype));
+  if (e.dtype != dtypeName(dtype) || e.shape != expectedShape || e.begin % align != 0) return load(name, expectedShape, dtype);
+  return file.map(name);
 }
 
 std::string readFile(const std::string& path) {

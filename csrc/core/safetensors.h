@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,9 +29,13 @@ class SafetensorsFile {
   bool has(const std::string& name) const { return entries_.count(name) > 0; }
   // Reads one tensor into CPU memory in its stored dtype.
   torch::Tensor read(const std::string& name) const;
+  // A CPU tensor backed by a private mapping of the file: pages load on first touch (an embedding table used for
+  // lookups stays mostly on disk) and writes stay private. The mapping lives as long as any tensor from it.
+  torch::Tensor map(const std::string& name) const;
 
  private:
   std::string path_;
+  mutable std::shared_ptr<void> mapping_;
   std::map<std::string, TensorEntry> entries_;
   std::map<std::string, std::string> metadata_;
 };
@@ -44,6 +49,8 @@ class TensorStore {
   const std::string& fileOf(const std::string& name) const;
   // Reads `name`, checks its shape, converts to dtype. Errors name the tensor and the file.
   torch::Tensor load(const std::string& name, const std::vector<int64_t>& expectedShape, at::ScalarType dtype) const;
+  // As load, but memory-mapped when the stored dtype is `dtype` (falls back to load otherwise).
+  torch::Tensor loadMapped(const std::string& name, const std::vector<int64_t>& expectedShape, at::ScalarType dtype) const;
   std::vector<std::string> names() const;
 
  private:
