@@ -2,9 +2,6 @@
 // Argument checking lives in lib/ (TypeScript validates, C++ trusts); here we only guard against crashes.
 #include <napi.h>
 
-#include <malloc.h>
-
-#include <cstdlib>
 #include <memory>
 
 #include "../core/engine.h"
@@ -141,21 +138,7 @@ Napi::Value SetNumThreadsJs(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-// glibc raises its mmap threshold to the largest block freed so far; after one forward pass, activation-sized
-// tensors come from arenas that never shrink (measured: +0.5 GB RSS for Qwen3-0.6B bf16 prediction of 64 posts).
-// A fixed 1 MiB threshold returns them to the system (peak 1.84 -> 1.58 GB). Users' own MALLOC_* settings win, and
-// QWEN3_NATIVE_MALLOC_TUNING=0 leaves glibc's defaults.
-void tuneAllocator() {
-#if defined(__GLIBC__)
-  const char* optOut = std::getenv("QWEN3_NATIVE_MALLOC_TUNING");
-  if (optOut && std::string(optOut) == "0") return;
-  if (!std::getenv("MALLOC_MMAP_THRESHOLD_")) mallopt(M_MMAP_THRESHOLD, 1 << 20);
-  if (!std::getenv("MALLOC_TRIM_THRESHOLD_")) mallopt(M_TRIM_THRESHOLD, 4 << 20);
-#endif
-}
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  tuneAllocator();
   exports.Set("runtimeInfo", Napi::Function::New(env, RuntimeInfoJs, "runtimeInfo"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreadsJs, "setNumThreads"));
   exports.Set("Model", ModelWrap::Init(env));

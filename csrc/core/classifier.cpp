@@ -148,9 +148,14 @@ double Classifier::step(double lr, double maxGradNorm) {
 std::vector<float> Classifier::predict(const ClassifierBatch& batch) {
   std::lock_guard<std::mutex> lock(mutex_);
   setTrainMode(false);
-  c10::InferenceMode inference;
-  torch::Tensor logits = forwardLogits(batch, false, nullptr, nullptr);
-  return toFloatVector(torch::softmax(logits, -1));
+  std::vector<float> out;
+  {
+    c10::InferenceMode inference;
+    torch::Tensor logits = forwardLogits(batch, false, nullptr, nullptr);
+    out = toFloatVector(torch::softmax(logits, -1));
+  }
+  if (!optimizer_) releaseFreedMemory();  // serving; a training process reuses the memory next step
+  return out;
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> Classifier::trainableWeights() { return trainable_; }

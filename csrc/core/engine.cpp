@@ -49,17 +49,27 @@ std::vector<float> Engine::lastTokenLogits(const SequenceBatch& batch) {
   std::lock_guard<std::mutex> lock(mutex_);
   LoadedModel& m = model();
   c10::InferenceMode inference;
-  torch::Tensor h = lastHidden(m, batch);
-  return toFloatVector(m.net->logits(h));
+  std::vector<float> out;
+  {
+    torch::Tensor h = lastHidden(m, batch);
+    out = toFloatVector(m.net->logits(h));
+  }
+  releaseFreedMemory();
+  return out;
 }
 
 std::vector<float> Engine::lastTokenHidden(const SequenceBatch& batch, bool normalize) {
   std::lock_guard<std::mutex> lock(mutex_);
   LoadedModel& m = model();
   c10::InferenceMode inference;
-  torch::Tensor h = lastHidden(m, batch).to(torch::kFloat);
-  if (normalize) h = h / h.norm(2, -1, true).clamp_min(1e-12);
-  return toFloatVector(h);
+  std::vector<float> out;
+  {
+    torch::Tensor h = lastHidden(m, batch).to(torch::kFloat);
+    if (normalize) h = h / h.norm(2, -1, true).clamp_min(1e-12);
+    out = toFloatVector(h);
+  }
+  releaseFreedMemory();
+  return out;
 }
 
 }  // namespace q3

@@ -4,6 +4,10 @@
 #include <torch/version.h>
 
 #include <atomic>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -46,6 +50,12 @@ void initRuntime() {
 void applyThreadSetting() {
   const int n = wantedThreads.load();
   if (n > 0 && at::get_num_threads() != n) at::set_num_threads(n);
+}
+
+void releaseFreedMemory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
 }
 
 void setNumThreads(int threads) {
