@@ -52,6 +52,21 @@ def memory_status():
     return out
 
 
+def start_job():
+    """Entry of every Python case: `--job <json> --out <json>`; applies the job's threads and seed.
+    Returns (job, out_path, threads)."""
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--job", required=True)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    job = read_json(a.job)
+    threads = setup_threads(job.get("threads"))
+    torch.manual_seed(job.get("seed", 0))
+    return job, a.out, threads
+
+
 def read_json(path):
     with open(path, encoding="utf-8") as f:
         return json.load(f)

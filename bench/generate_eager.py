@@ -7,13 +7,12 @@ Also reports the greedy first-token label: at the answer position, 正面 vs 负
 job: {model_dir, adapter_dir, dtype, device, seqs: [[ids]], latency: n, batch, max_new_tokens, temperature, top_k,
       top_p, seed, label_tokens: [neg, pos], eos: [...], pad_id}
 """
-import argparse
 import json
 import os
 
 import torch
 
-from bench_util import device_of, dtype_of, log, now, read_json, read_safetensors, setup_threads, sync, write_json
+from bench_util import start_job, device_of, dtype_of, log, now, read_safetensors, sync, write_json
 from qwen3_eager import load_model, pad_left
 
 
@@ -75,13 +74,7 @@ def generate(model, seqs, job, device):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--job", required=True)
-    ap.add_argument("--out", required=True)
-    a = ap.parse_args()
-    job = read_json(a.job)
-    setup_threads(job.get("threads"))
-    torch.manual_seed(job.get("seed", 0))
+    job, out, threads = start_job()
     device = device_of(job.get("device", "cpu"))
     t0 = now()
     model, _ = load_model(job["model_dir"], dtype_of(job["dtype"]), device)
@@ -116,7 +109,7 @@ def main():
             log(f"generate: batch {k // job['batch'] + 1}/{(len(order) + job['batch'] - 1) // job['batch']}")
         sync(device)
         seconds = now() - t
-    write_json(a.out, {"load_s": load_s, "latency": latency, "seconds": seconds, "texts": len(seqs),
+    write_json(out, {"load_s": load_s, "latency": latency, "seconds": seconds, "texts": len(seqs),
                        "prompt_tokens": sum(len(s) for s in seqs), "generated_tokens": generated,
                        "labels": labels, "margins": margins})
 

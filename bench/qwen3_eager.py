@@ -7,14 +7,13 @@ As a script: the forward benchmark (all-token hidden states of padded batches, f
   python3 bench/qwen3_eager.py --job job.json --out result.json
 job: {model_dir, dtype, device, warmup, batches: [[[ids], ...], ...], pad_id}
 """
-import argparse
 import json
 import os
 
 import torch
 from torch import nn
 
-from bench_util import device_of, dtype_of, load_checkpoint, log, now, read_json, setup_threads, sync, write_json
+from bench_util import start_job, device_of, dtype_of, load_checkpoint, log, now, sync, write_json
 
 
 class Qwen3RMSNorm(nn.Module):
@@ -267,13 +266,8 @@ def forward_bench(job):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--job", required=True)
-    ap.add_argument("--out", required=True)
-    a = ap.parse_args()
-    job = read_json(a.job)
-    setup_threads(job.get("threads"))
-    write_json(a.out, forward_bench(job))
+    job, out, threads = start_job()
+    write_json(out, forward_bench(job))
 
 
 if __name__ == "__main__":

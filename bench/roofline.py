@@ -3,11 +3,10 @@ float32 and bfloat16 on this machine, for the model's own shapes and a large squ
 
 job: {device, dtypes: [...], shapes: [[M, K, N], ...], min_seconds}
 """
-import argparse
 
 import torch
 
-from bench_util import device_of, dtype_of, log, now, read_json, setup_threads, sync, write_json
+from bench_util import start_job, device_of, dtype_of, log, now, sync, write_json
 
 
 def gflops(m, k, n, dtype, device, min_seconds):
@@ -28,12 +27,7 @@ def gflops(m, k, n, dtype, device, min_seconds):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--job", required=True)
-    ap.add_argument("--out", required=True)
-    a = ap.parse_args()
-    job = read_json(a.job)
-    threads = setup_threads(job.get("threads"))
+    job, out, threads = start_job()
     device = device_of(job.get("device", "cpu"))
     rows = []
     for dt in job["dtypes"]:
@@ -41,7 +35,7 @@ def main():
             g = gflops(m, k, n, dtype_of(dt), device, job.get("min_seconds", 1.0))
             log(f"roofline {dt} [{m}x{k}] x [{k}x{n}]: {g:.1f} GFLOPS")
             rows.append({"dtype": dt, "m": m, "k": k, "n": n, "gflops": g})
-    write_json(a.out, {"rows": rows, "threads": threads, "torch": torch.__version__})
+    write_json(out, {"rows": rows, "threads": threads, "torch": torch.__version__})
 
 
 if __name__ == "__main__":

@@ -12,12 +12,11 @@ AdamW (torch.optim), clip_grad_norm_ 1.0, zero_grad(set_to_none) each step, as T
 job: {model_dir, dtype, device, method, batches: [{ids: [[...]], labels: [...]}], warmup, lora: {r, alpha, dropout,
       targets}, lr, weight_decay, pad_id, end_token, seed}
 """
-import argparse
 
 import torch
 from torch import nn
 
-from bench_util import device_of, dtype_of, log, memory_status, now, read_json, setup_threads, sync, write_json
+from bench_util import start_job, device_of, dtype_of, log, memory_status, now, sync, write_json
 from qwen3_eager import load_model
 
 
@@ -88,13 +87,7 @@ def seq_cls_loss(model, score, seqs, labels, pad_id, device):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--job", required=True)
-    ap.add_argument("--out", required=True)
-    a = ap.parse_args()
-    job = read_json(a.job)
-    setup_threads(job.get("threads"))
-    torch.manual_seed(job.get("seed", 0))
+    job, out, threads = start_job()
     device = device_of(job.get("device", "cpu"))
     dtype = dtype_of(job["dtype"])
     method = job["method"]
@@ -137,7 +130,7 @@ def main():
             examples.append(len(b["ids"]))
             losses.append(float(loss))
         log(f"eager {method} step {i + 1}/{len(job['batches'])}{' (warm-up)' if i < warm else ''}: {dt:.2f}s, loss {float(loss):.3f}")
-    write_json(a.out, {"times": times, "tokens": tokens, "examples": examples, "losses": losses, "memory": memory_status()})
+    write_json(out, {"times": times, "tokens": tokens, "examples": examples, "losses": losses, "memory": memory_status()})
 
 
 if __name__ == "__main__":

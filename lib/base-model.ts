@@ -6,7 +6,7 @@ import { checkpointFiles } from './checkpoint';
 import { readQwen3Config } from './config';
 import type { Qwen3HFConfig } from './config-types';
 import type { Method } from './encoding';
-import type { NativeQwen3Config } from './native';
+import type { NativeClassifierSpec, NativeQwen3Config } from './native';
 import { resolveModel, type ResolveProgress } from './resolve';
 import { Qwen3Tokenizer } from './tokenizer';
 
@@ -37,4 +37,9 @@ export async function resolveBase(
     onProgress: options.onProgress,
   });
   return openBaseDir(spec, resolved.dir, resolved.repoId);
+}
+
+/** The base-checkpoint part of a native classifier spec: none for `embedding`, which reads precomputed vectors. */
+export function nativeBaseSpec(method: Method, base: BaseModel): Pick<NativeClassifierSpec, 'files' | 'config'> {
+  return method === 'embedding' ? {} : { files: base.files, config: base.config };
 }

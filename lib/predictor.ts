@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { packByLength } from './batching';
-import { openBaseDir, type BaseModel } from './base-model';
+import { nativeBaseSpec, openBaseDir, type BaseModel } from './base-model';
 import { ExampleEncoder, METHODS, type Method } from './encoding';
 import {
   expectKnownKeys,
@@ -168,8 +168,7 @@ export class Predictor {
       await classifier.init({
         method: info.method,
         training: false,
-        files: info.method === 'embedding' ? undefined : base.files,
-        config: info.method === 'embedding' ? undefined : base.config,
+        ...nativeBaseSpec(info.method, base),
         device,
         dtype,
         lora: lora && { ...lora, dropout: 0 },
@@ -180,8 +179,7 @@ export class Predictor {
         endToken: info.endToken,
         seed: 0,
       });
-      if (info.method !== 'full') await classifier.loadWeights(path.join(runDir, weightsFileFor(info.method)));
-      else await classifier.loadWeights(path.join(runDir, 'model.safetensors'));
+      await classifier.loadWeights(path.join(runDir, weightsFileFor(info.method)));
     } catch (e) {
       classifier.dispose();
       this.embedder?.dispose();

@@ -12,7 +12,7 @@ import { expectArray, expectOptionalOptions, expectKnownKeys, invalidRangeError 
 import { argmaxRows, computeMetrics, type Metrics } from './metrics';
 import { resolveDeviceAndDtype, runtimeInfo, Qwen3Model } from './model';
 import { loadNative, type NativeClassifier } from './native';
-import { resolveBase, type BaseModel } from './base-model';
+import { nativeBaseSpec, resolveBase, type BaseModel } from './base-model';
 import {
   existingCheckpoint,
   peftAdapterConfig,
@@ -209,8 +209,7 @@ export class Trainer extends EventEmitter {
       const init = await classifier.init({
         method: o.method,
         training: true,
-        files: o.method === 'embedding' ? undefined : base.files,
-        config: o.method === 'embedding' ? undefined : base.config,
+        ...nativeBaseSpec(o.method, base),
         device,
         dtype,
         lora: o.lora,
