@@ -16,6 +16,7 @@
         "csrc/core/lora.cpp",
         "csrc/core/adamw.cpp",
         "csrc/core/classifier.cpp",
+        "csrc/core/prompt_cache.cpp",
         "csrc/binding/classifier_wrap.cpp"
       ],
       "include_dirs": [

@@ -16,7 +16,7 @@ import {
   expectPositiveInteger,
   invalidTypeError,
 } from './is';
-import { loadNative, type Device, type DType, type NativeModel, type RuntimeInfo } from './native';
+import { loadNative, type Device, type DType, type NativeModel, type RunStats, type RuntimeInfo } from './native';
 import { Qwen3Tokenizer } from './tokenizer';
 
 export type DeviceOption = 'auto' | Device;
@@ -194,6 +194,14 @@ export class Qwen3Model {
       scatterRows(out, flat, batch.indices, this.hiddenSize);
     }
     return out;
+  }
+
+  /**
+   * Work done so far: tokens run through the layers, and tokens of a prompt that every sequence of a batch starts
+   * with (an instruction) whose keys and values were reused instead of run again.
+   */
+  stats(): RunStats {
+    return this.live('stats').stats();
   }
 
   /** Frees the native weights now (idempotent). Later calls reject. */

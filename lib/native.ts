@@ -49,12 +49,20 @@ export interface NativeLoadResult {
  * A batch crosses the boundary as concatenated token ids plus per-sequence lengths.
  * padLeft chooses how the core pads internally; results do not depend on it.
  */
+/** Work counters since creation: tokens run through the layers, and shared-prompt tokens reused instead */
+export interface RunStats {
+  tokensRun: number;
+  /** a cached prompt's length, counted once for every sequence that started with it */
+  tokensReused: number;
+}
+
 export interface NativeModel {
   load(options: NativeLoadOptions): Promise<NativeLoadResult>;
   /** [batch * vocab] logits at each sequence's last token, float32 */
   lastTokenLogits(ids: Int32Array, lengths: Int32Array, padLeft: boolean): Promise<Float32Array>;
   /** [batch * hidden] final-norm hidden state at each sequence's last token, optionally L2-normalised */
   lastTokenHidden(ids: Int32Array, lengths: Int32Array, padLeft: boolean, normalize: boolean): Promise<Float32Array>;
+  stats(): RunStats;
   /** frees the weights; safe to call more than once; calls after it reject */
   dispose(): void;
 }
@@ -126,6 +134,8 @@ export interface NativeClassifier {
   gradients(): Promise<Record<string, Float32Array>>;
   merge(): Promise<void>;
   unmerge(): Promise<void>;
+  /** prediction's counters */
+  stats(): RunStats;
   dispose(): void;
 }
 

@@ -17,7 +17,7 @@ import {
   invalidTypeError,
 } from './is';
 import { resolveDeviceAndDtype, Qwen3Model, type DeviceOption, type DTypeOption } from './model';
-import { loadNative, type NativeClassifier } from './native';
+import { loadNative, type NativeClassifier, type RunStats } from './native';
 import { MODEL_SIZES, type ModelSize } from './presets';
 import { resolveModel } from './resolve';
 import { loraFromPeftConfig, readRunInfo, weightsFileFor, type RunInfo } from './run';
@@ -236,6 +236,16 @@ export class Predictor {
       b.indices.forEach((target, row) => out.set(probs.subarray(row * 2, row * 2 + 2), target * 2));
     }
     return out;
+  }
+
+  /**
+   * Work done so far: tokens run through the model, and tokens of the prompt (the part every input starts with)
+   * reused from the first batch instead of run again for each text.
+   */
+  stats(): RunStats {
+    if (this.disposed) throw new Error('stats: the predictor was disposed');
+    const parts = [this.classifier?.stats(), this.embedder?.stats()].filter((x): x is RunStats => x !== undefined);
+    return { tokensRun: parts.reduce((n, x) => n + x.tokensRun, 0), tokensReused: parts.reduce((n, x) => n + x.tokensReused, 0) };
   }
 
   /** Frees native memory (idempotent). */

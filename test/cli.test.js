@@ -395,9 +395,15 @@ test.serial('lora predict is one forward pass per batch (in-process count of nat
     const rows = await p.predict(texts);
     t.is(calls, 1, 'five texts, batch size 32: one native forward');
     for (const row of rows) assertPrediction(t, row);
+    const [a, b] = [await p.encode('一'), await p.encode('好')];
+    let promptTokens = 0; // the prompt before the text
+    while (a[promptTokens] === b[promptTokens]) promptTokens++;
+    const first = p.stats();
+    t.true(first.tokensReused >= 5 * promptTokens, `the lora prompt is run once, not for each text: ${JSON.stringify(first)}`);
     calls = 0;
     await p.predict(Array.from({ length: 70 }, (_, i) => `第${i}条`));
     t.is(calls, 3, '70 texts, batch size 32: three forwards');
+    t.true(p.stats().tokensReused >= first.tokensReused + 70 * promptTokens);
   } finally {
     p.dispose();
     process.chdir(cwd);

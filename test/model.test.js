@@ -78,6 +78,42 @@ test('a sequence gives the same result alone as inside a padded batch', async (t
   model.dispose();
 });
 
+for (const padding of ['left', 'right']) {
+  test(`sequences sharing a prompt reuse its keys and values and match each run alone (${padding} padding)`, async (t) => {
+    for (const name of ['tiny-sharded-f32-gqa2', 'tiny-untied-bf16-gqa3']) {
+      const cached = await Qwen3Model.load(fixtureModel(name), { device: 'cpu', dtype: 'float32' });
+      const alone = await Qwen3Model.load(fixtureModel(name), { device: 'cpu', dtype: 'float32' });
+      const prompt = [11, 12, 13, 14, 15, 16, 17, 18, 19, 20];
+      const other = [31, 32, 33, 34, 35, 36, 37, 38, 39];
+      const calls = [
+        [[...prompt, 5], [...prompt, 40, 41, 42, 43, 44], [...prompt, 7, 8]], // first batch: the prompt is run once
+        [[...prompt, 9, 9, 9]], // one text: reuses the cached prompt
+        [[...other, 1, 2], [...other, 3]], // another prompt replaces it
+        [[...other, 4], [1, 2, 3]], // nothing shared: a plain forward
+      ];
+      for (const seqs of calls) {
+        const logits = await cached.lastTokenLogits(seqs, { padding });
+        const hidden = await cached.embed(seqs, { padding, normalize: false });
+        for (let i = 0; i < seqs.length; i++) {
+          const [l] = await alone.lastTokenLogits([seqs[i]]);
+          const [h] = await alone.embed([seqs[i]], { normalize: false });
+          t.true(maxAbsDiff(logits[i], l) < 1e-5, `${name} logits of ${JSON.stringify(seqs[i])}`);
+          t.true(maxAbsDiff(hidden[i], h) < 1e-5, `${name} hidden state of ${JSON.stringify(seqs[i])}`);
+        }
+      }
+      const stats = cached.stats();
+      // lastTokenLogits and embed each: 3 x 10 + 1 x 10 + 2 x 9 prompt tokens reused.
+      t.is(stats.tokensReused, 2 * (3 * prompt.length + prompt.length + 2 * other.length));
+      t.is(alone.stats().tokensReused, 0);
+      // Every token is run or reused, plus each prompt once, by the call that cached it.
+      const total = 2 * calls.flat().reduce((n, s) => n + s.length, 0);
+      t.is(stats.tokensRun + stats.tokensReused, total + prompt.length + other.length);
+      cached.dispose();
+      alone.dispose();
+    }
+  });
+}
+
 test('embed(text) appends <|endoftext|> and pools the last token; instructions change the input', async (t) => {
   const dir = tmpDir();
   await createTinyQwen3(dir, { kind: 'embedding', seed: 3 });

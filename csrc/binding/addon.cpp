@@ -20,6 +20,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                        {InstanceMethod("load", &ModelWrap::Load),
                         InstanceMethod("lastTokenLogits", &ModelWrap::LastTokenLogits),
                         InstanceMethod("lastTokenHidden", &ModelWrap::LastTokenHidden),
+                        InstanceMethod("stats", &ModelWrap::Stats),
                         InstanceMethod("dispose", &ModelWrap::Dispose)});
   }
 
@@ -106,6 +107,11 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
           },
           Value(), thread_);
     });
+  }
+
+  // Counters only (atomics): safe to read while a call runs on the worker thread.
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    return guarded(info, "stats", [&]() -> Napi::Value { return statsToJs(info.Env(), live(info.Env(), "stats")->stats()); });
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {

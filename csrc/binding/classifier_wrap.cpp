@@ -87,6 +87,7 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
                         InstanceMethod("gradients", &ClassifierWrap::Gradients),
                         InstanceMethod("merge", &ClassifierWrap::Merge),
                         InstanceMethod("unmerge", &ClassifierWrap::Unmerge),
+                        InstanceMethod("stats", &ClassifierWrap::Stats),
                         InstanceMethod("dispose", &ClassifierWrap::Dispose)});
   }
 
@@ -250,6 +251,11 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
   }
   Napi::Value Unmerge(const Napi::CallbackInfo& info) {
     return runVoid(info, "unmerge", [](q3::Classifier& c) { c.unmerge(); });
+  }
+
+  // Counters only (atomics): safe to read while a call runs on the worker thread.
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    return guarded(info, "stats", [&]() -> Napi::Value { return statsToJs(info.Env(), live(info.Env(), "stats")->stats()); });
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {

@@ -25,6 +25,13 @@ inline q3::Qwen3Config configFromJs(const Napi::Object& o) {
   return c;
 }
 
+inline Napi::Object statsToJs(Napi::Env env, const q3::RunStats& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("tokensRun", Napi::Number::New(env, static_cast<double>(s.tokensRun)));
+  o.Set("tokensReused", Napi::Number::New(env, static_cast<double>(s.tokensReused)));
+  return o;
+}
+
 inline std::vector<std::string> stringsFromJs(const Napi::Array& a) {
   std::vector<std::string> out;
   for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(a.Get(i).As<Napi::String>().Utf8Value());

@@ -2,8 +2,9 @@
 
 #include <map>
 
-#include "lora.h"
 #include "device.h"
+#include "lora.h"
+#include "prompt_cache.h"
 #include "qwen3.h"
 #include "runtime.h"
 #include "safetensors.h"
@@ -16,7 +17,7 @@ const char* kRngCuda = "__rng_cuda__";
 
 }  // namespace
 
-Classifier::Classifier(const ClassifierSpec& spec) : spec_(spec) {
+Classifier::Classifier(const ClassifierSpec& spec) : spec_(spec), promptCache_(std::make_unique<PromptCache>()) {
   initRuntime();
   torch::manual_seed(static_cast<uint64_t>(spec.seed));
   const std::string& m = spec.method;
@@ -99,26 +100,30 @@ torch::Tensor Classifier::forwardLogits(const ClassifierBatch& batch, bool train
     return embeddingHead_->forward(x);
   }
   auto& net = base_->net;
+  if (!training) {
+    torch::Tensor last = promptCache_->lastHidden(*net->model, batch.sequences);  // [B, hidden]
+    if (m == "lora") {
+      torch::Tensor rows = torch::tensor(spec_.labelTokens, torch::kLong).to(device_);
+      return net->logitsFor(last, rows).to(torch::kFloat);  // [B, labels]
+    }
+    return score_->forward(last.to(torch::kFloat));  // [B, labels]
+  }
   TokenBatch tb = makeTokenBatch(batch.sequences.ids.data(), batch.sequences.lengths, batch.sequences.padLeft,
                                  kPadTokenId, device_);
   if (tokens) *tokens = tb.tokens;
   torch::Tensor hidden = net->model->forward(tb);  // [B, T, hidden]
   if (m == "lora") {
-    if (training) {
-      // Each sequence is prompt + label token: the logits before the label must give the label token, the logits
-      // at the label must give the end token. Only these answer positions touch lm_head.
-      for (int64_t len : batch.sequences.lengths)
-        if (len < 2) throw std::invalid_argument("a lora training sequence needs the prompt and the label token");
-      torch::Tensor answerPos = tb.last - 1;
-      torch::Tensor h = torch::cat({rowsAt(hidden, answerPos), rowsAt(hidden, tb.last)}, 0);  // [2B, hidden]
-      if (targets) {
-        torch::Tensor labelTokens = rowsAt(tb.ids, tb.last);
-        *targets = torch::cat({labelTokens, torch::full_like(labelTokens, spec_.endToken)}, 0);
-      }
-      return net->logits(h).to(torch::kFloat);  // [2B, vocab]
+    // Each sequence is prompt + label token: the logits before the label must give the label token, the logits at
+    // the label must give the end token. Only these answer positions touch lm_head.
+    for (int64_t len : batch.sequences.lengths)
+      if (len < 2) throw std::invalid_argument("a lora training sequence needs the prompt and the label token");
+    torch::Tensor answerPos = tb.last - 1;
+    torch::Tensor h = torch::cat({rowsAt(hidden, answerPos), rowsAt(hidden, tb.last)}, 0);  // [2B, hidden]
+    if (targets) {
+      torch::Tensor labelTokens = rowsAt(tb.ids, tb.last);
+      *targets = torch::cat({labelTokens, torch::full_like(labelTokens, spec_.endToken)}, 0);
     }
-    torch::Tensor rows = torch::tensor(spec_.labelTokens, torch::kLong).to(device_);
-    return net->logitsFor(rowsAt(hidden, tb.last), rows).to(torch::kFloat);  // [B, labels]
+    return net->logits(h).to(torch::kFloat);  // [2B, vocab]
   }
   if (targets) *targets = torch::tensor(batch.labels, torch::kLong).to(device_);
   return score_->forward(rowsAt(hidden, tb.last).to(torch::kFloat));  // [B, labels]
@@ -142,6 +147,7 @@ LossResult Classifier::accumulate(const ClassifierBatch& batch, double lossScale
 double Classifier::step(double lr, double maxGradNorm) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!optimizer_) throw std::runtime_error("this classifier was opened for prediction only");
+  promptCache_->clear();
   return optimizer_->step(lr, maxGradNorm);
 }
 
@@ -154,7 +160,8 @@ std::vector<float> Classifier::predict(const ClassifierBatch& batch) {
     torch::Tensor logits = forwardLogits(batch, false, nullptr, nullptr);
     out = toFloatVector(torch::softmax(logits, -1));
   }
-  if (!optimizer_) releaseFreedMemory();  // serving; a training process reuses the memory next step
+  // Serving; a training process reuses the memory next step.
+  if (!optimizer_ && base_) releaseFreedMemory(transientBytes(batch.sequences.lengths, base_->net->config));
   return out;
 }
 
@@ -168,6 +175,7 @@ void Classifier::saveWeights(const std::string& file) {
 void Classifier::loadWeights(const std::string& file) {
   std::lock_guard<std::mutex> lock(mutex_);
   SafetensorsFile f(file);
+  promptCache_->clear();
   std::map<std::string, bool> known;
   torch::NoGradGuard noGrad;
   for (auto& [name, tensor] : trainable_) {
@@ -227,13 +235,17 @@ std::vector<std::pair<std::string, torch::Tensor>> Classifier::gradients() {
 
 void Classifier::merge() {
   std::lock_guard<std::mutex> lock(mutex_);
+  promptCache_->clear();
   if (base_) mergeLora(*base_->net);
 }
 
 void Classifier::unmerge() {
   std::lock_guard<std::mutex> lock(mutex_);
+  promptCache_->clear();
   if (base_) unmergeLora(*base_->net);
 }
+
+RunStats Classifier::stats() const { return promptCache_->stats(); }
 
 int64_t Classifier::trainableParameterCount() const {
   int64_t n = 0;

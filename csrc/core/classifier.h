@@ -20,6 +20,7 @@
 namespace q3 {
 
 struct LoadedModel;
+class PromptCache;
 
 struct ClassifierSpec {
   std::string method;  // "lora" | "lora-head" | "full" | "embedding"
@@ -76,6 +77,8 @@ class Classifier {
 
   void merge();
   void unmerge();
+  // Tokens run for prediction, and prompt tokens reused instead (see PromptCache).
+  RunStats stats() const;
   int64_t trainableParameterCount() const;
   int64_t parameterBytes() const;
   std::mutex& mutex() { return mutex_; }
@@ -90,6 +93,8 @@ class Classifier {
   torch::nn::Sequential embeddingHead_{nullptr};
   std::vector<std::pair<std::string, torch::Tensor>> trainable_;
   std::unique_ptr<AdamW> optimizer_;
+  // Prediction reuses a shared prompt's keys and values; cleared whenever the weights change.
+  std::unique_ptr<PromptCache> promptCache_;
   torch::Device device_{torch::kCPU};
   std::mutex mutex_;
 };

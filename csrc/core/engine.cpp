@@ -3,12 +3,13 @@
 #include <torch/torch.h>
 
 #include "device.h"
+#include "prompt_cache.h"
 #include "qwen3.h"
 #include "runtime.h"
 #include "safetensors.h"
 
 namespace q3 {
-Engine::Engine() { initRuntime(); }
+Engine::Engine() : promptCache_(std::make_unique<PromptCache>()) { initRuntime(); }
 Engine::~Engine() = default;
 
 LoadedModel& Engine::model() {
@@ -16,6 +17,7 @@ LoadedModel& Engine::model() {
   return *model_;
 }
 
+RunStats Engine::stats() const { return promptCache_->stats(); }
 int64_t Engine::hiddenSize() const { return model_ ? model_->net->config.hidden_size : 0; }
 int64_t Engine::vocabSize() const { return model_ ? model_->net->config.vocab_size : 0; }
 
@@ -26,6 +28,7 @@ LoadResult Engine::load(const LoadRequest& request) {
   TensorStore store(request.files);
   auto loaded = std::make_unique<LoadedModel>(loadQwen3(store, request.config, dtype, device, /*mapEmbeddings=*/true));
   model_ = std::move(loaded);
+  promptCache_->clear();
   LoadResult r;
   r.vocabSize = model_->net->config.vocab_size;
   r.keyPrefix = model_->keyPrefix;
@@ -34,27 +37,16 @@ LoadResult Engine::load(const LoadRequest& request) {
   return r;
 }
 
-namespace {
-
-torch::Tensor lastHidden(LoadedModel& m, const SequenceBatch& batch) {
-  const torch::Device device = m.net->model->embed_tokens->weight.device();
-  TokenBatch tb = makeTokenBatch(batch.ids.data(), batch.lengths, batch.padLeft, kPadTokenId, device);
-  torch::Tensor hidden = m.net->model->forward(tb);  // [B, T, hidden]
-  return rowsAt(hidden, tb.last);  // [B, hidden]
-}
-
-}  // namespace
-
 std::vector<float> Engine::lastTokenLogits(const SequenceBatch& batch) {
   std::lock_guard<std::mutex> lock(mutex_);
   LoadedModel& m = model();
   c10::InferenceMode inference;
   std::vector<float> out;
   {
-    torch::Tensor h = lastHidden(m, batch);
+    torch::Tensor h = promptCache_->lastHidden(*m.net->model, batch);
     out = toFloatVector(m.net->logits(h));
   }
-  releaseFreedMemory();
+  releaseFreedMemory(transientBytes(batch.lengths, m.net->config));
   return out;
 }
 
@@ -64,11 +56,11 @@ std::vector<float> Engine::lastTokenHidden(const SequenceBatch& batch, bool norm
   c10::InferenceMode inference;
   std::vector<float> out;
   {
-    torch::Tensor h = lastHidden(m, batch).to(torch::kFloat);
+    torch::Tensor h = promptCache_->lastHidden(*m.net->model, batch).to(torch::kFloat);
     if (normalize) h = h / h.norm(2, -1, true).clamp_min(1e-12);
     out = toFloatVector(h);
   }
-  releaseFreedMemory();
+  releaseFreedMemory(transientBytes(batch.lengths, m.net->config));
   return out;
 }
 

@@ -12,6 +12,7 @@
 namespace q3 {
 
 struct LoadedModel;
+class PromptCache;
 
 struct LoadRequest {
   std::vector<std::string> files;
@@ -33,6 +34,11 @@ struct SequenceBatch {
   bool padLeft = true;
 };
 
+struct RunStats {
+  int64_t tokensRun = 0;     // tokens that went through the layers
+  int64_t tokensReused = 0;  // tokens of a shared prompt not run again: its length for each sequence that reused it
+};
+
 class Engine {
  public:
   Engine();
@@ -42,6 +48,7 @@ class Engine {
   std::vector<float> lastTokenLogits(const SequenceBatch& batch);
   // [B * hidden] final hidden state at each sequence's last token (Qwen3-Embedding pooling).
   std::vector<float> lastTokenHidden(const SequenceBatch& batch, bool normalize);
+  RunStats stats() const;
   int64_t hiddenSize() const;
   int64_t vocabSize() const;
   LoadedModel& model();
@@ -49,6 +56,7 @@ class Engine {
 
  private:
   std::unique_ptr<LoadedModel> model_;
+  std::unique_ptr<PromptCache> promptCache_;
   std::mutex mutex_;
 };
 

@@ -26,18 +26,32 @@ EmbeddingImpl::EmbeddingImpl(int64_t vocab, int64_t dim, const torch::TensorOpti
   weight = register_parameter("weight", torch::empty({vocab, dim}, options), false);
 }
 
+torch::Tensor EmbeddingImpl::forward(const torch::Tensor& ids) {
+  if (rowReader && ids.device().is_cpu() && !weight.requires_grad()) return rowReader->rows(ids);
+  return torch::embedding(weight, ids);
+}
+
 TokenBatch makeTokenBatch(const int32_t* ids, const std::vector<int64_t>& lengths, bool padLeft, int64_t padId,
                           const torch::Device& device) {
   TokenBatch b;
   const int64_t B = static_cast<int64_t>(lengths.size());
-  int64_t T = 0;
-  for (int64_t len : lengths) T = std::max(T, len);
+  int64_t T = 0, N = 0;
+  for (int64_t len : lengths) {
+    T = std::max(T, len);
+    N += len;
+  }
   torch::Tensor idsCpu = torch::full({B, T}, padId, torch::kLong);
   torch::Tensor validCpu = torch::zeros({B, T}, torch::kBool);
   torch::Tensor lastCpu = torch::empty({B}, torch::kLong);
+  torch::Tensor packedIds = torch::empty({N}, torch::kLong);
+  torch::Tensor packedPositions = torch::empty({N}, torch::kLong);
+  torch::Tensor packedIndex = torch::empty({N}, torch::kLong);
   auto idsA = idsCpu.accessor<int64_t, 2>();
   auto validA = validCpu.accessor<bool, 2>();
   auto lastA = lastCpu.accessor<int64_t, 1>();
+  int64_t* pIds = packedIds.data_ptr<int64_t>();
+  int64_t* pPos = packedPositions.data_ptr<int64_t>();
+  int64_t* pIdx = packedIndex.data_ptr<int64_t>();
   int64_t offset = 0;
   for (int64_t i = 0; i < B; ++i) {
     const int64_t len = lengths[i];
@@ -45,18 +59,21 @@ TokenBatch makeTokenBatch(const int32_t* ids, const std::vector<int64_t>& length
     for (int64_t t = 0; t < len; ++t) {
       idsA[i][start + t] = ids[offset + t];
       validA[i][start + t] = true;
+      pIds[offset + t] = ids[offset + t];
+      pPos[offset + t] = t;
+      pIdx[offset + t] = i * T + start + t;
     }
     lastA[i] = start + len - 1;
     offset += len;
     if (len != T) b.padded = true;
   }
-  b.tokens = offset;
-  // Padding slots get position 0; they are never attended to, so their value does not matter.
-  torch::Tensor positions = (validCpu.to(torch::kLong).cumsum(1) - 1).clamp_min(0);
+  b.tokens = N;
   b.ids = idsCpu.to(device);
   b.valid = validCpu.to(device);
-  b.positions = positions.to(device);
   b.last = lastCpu.to(device);
+  b.packedIds = packedIds.to(device);
+  b.packedPositions = packedPositions.to(device);
+  if (b.padded) b.packedIndex = packedIndex.to(device);
   return b;
 }
 
@@ -69,6 +86,21 @@ torch::Tensor rotateHalf(const torch::Tensor& x) {
 
 torch::Tensor applyRope(const torch::Tensor& x, const AttentionInputs& a) {
   return x * a.cos + rotateHalf(x) * a.sin;
+}
+
+// [N, heads, hd] (real tokens) -> [B, heads, T, hd] (padded, zeros at padding slots) for batched attention.
+torch::Tensor toPadded(const torch::Tensor& x, const AttentionInputs& a) {
+  const int64_t heads = x.size(1), hd = x.size(2);
+  torch::Tensor full = x;
+  if (a.packedIndex.defined())
+    full = torch::zeros({a.batch * a.time, heads, hd}, x.options()).index_copy(0, a.packedIndex, x);
+  return full.view({a.batch, a.time, heads, hd}).transpose(1, 2);  // [B, heads, T, hd]
+}
+
+// [B, heads, T, hd] -> [N, heads * hd], the real tokens only.
+torch::Tensor toPacked(const torch::Tensor& x, const AttentionInputs& a) {
+  torch::Tensor rows = x.transpose(1, 2).reshape({a.batch * a.time, x.size(1) * x.size(3)});  // [B*T, heads*hd]
+  return a.packedIndex.defined() ? rows.index_select(0, a.packedIndex) : rows;
 }
 
 // softmax(q k^T * scale + mask) v with the softmax in float32, as HF's eager attention.
@@ -100,8 +132,8 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
 
 }  // namespace
 
-Qwen3AttentionImpl::Qwen3AttentionImpl(const Qwen3Config& c, const torch::TensorOptions& o)
-    : heads_(c.num_attention_heads), kvHeads_(c.num_key_value_heads), headDim_(c.head_dim) {
+Qwen3AttentionImpl::Qwen3AttentionImpl(const Qwen3Config& c, const torch::TensorOptions& o, int64_t layerIndex)
+    : heads_(c.num_attention_heads), kvHeads_(c.num_key_value_heads), headDim_(c.head_dim), layerIndex_(layerIndex) {
   q_proj = register_module("q_proj", Linear(c.hidden_size, heads_ * headDim_, o));
   k_proj = register_module("k_proj", Linear(c.hidden_size, kvHeads_ * headDim_, o));
   v_proj = register_module("v_proj", Linear(c.hidden_size, kvHeads_ * headDim_, o));
@@ -111,21 +143,31 @@ Qwen3AttentionImpl::Qwen3AttentionImpl(const Qwen3Config& c, const torch::Tensor
 }
 
 torch::Tensor Qwen3AttentionImpl::forward(const torch::Tensor& x, const AttentionInputs& a) {
-  const int64_t B = x.size(0), T = x.size(1);
-  // Per-head norm before RoPE; v has no norm.
-  torch::Tensor q = q_norm(q_proj(x).view({B, T, heads_, headDim_})).transpose(1, 2);    // [B, nh, T, hd]
-  torch::Tensor k = k_norm(k_proj(x).view({B, T, kvHeads_, headDim_})).transpose(1, 2);  // [B, nkv, T, hd]
-  torch::Tensor v = v_proj(x).view({B, T, kvHeads_, headDim_}).transpose(1, 2);          // [B, nkv, T, hd]
-  q = applyRope(q, a);
-  k = applyRope(k, a);
+  const int64_t N = x.size(0), B = a.batch;
+  // Per-head norm before RoPE; v has no norm. Projections, norms and RoPE run on real tokens only.
+  torch::Tensor q = applyRope(q_norm(q_proj(x).view({N, heads_, headDim_})), a);    // [N, nh, hd]
+  torch::Tensor k = applyRope(k_norm(k_proj(x).view({N, kvHeads_, headDim_})), a);  // [N, nkv, hd]
+  torch::Tensor v = v_proj(x).view({N, kvHeads_, headDim_});                        // [N, nkv, hd]
+  q = toPadded(q, a);  // [B, nh, T, hd]
+  k = toPadded(k, a);  // [B, nkv, T, hd]
+  v = toPadded(v, a);
+  if (a.capture) {
+    a.capture->keys[layerIndex_] = k;
+    a.capture->values[layerIndex_] = v;
+  }
+  if (a.prefix) {
+    const torch::Tensor& pk = a.prefix->keys[layerIndex_];  // [1, nkv, P, hd]
+    k = torch::cat({pk.expand({B, kvHeads_, pk.size(2), headDim_}), k}, 2);  // [B, nkv, P + T, hd]
+    v = torch::cat({a.prefix->values[layerIndex_].expand({B, kvHeads_, pk.size(2), headDim_}), v}, 2);
+  }
   if (kvHeads_ != heads_) {
     // Query head h reads kv head h / (nh / nkv), as HF's repeat_kv.
-    const int64_t rep = heads_ / kvHeads_;
-    k = k.unsqueeze(2).expand({B, kvHeads_, rep, T, headDim_}).reshape({B, heads_, T, headDim_});
-    v = v.unsqueeze(2).expand({B, kvHeads_, rep, T, headDim_}).reshape({B, heads_, T, headDim_});
+    const int64_t rep = heads_ / kvHeads_, S = k.size(2);
+    k = k.unsqueeze(2).expand({B, kvHeads_, rep, S, headDim_}).reshape({B, heads_, S, headDim_});
+    v = v.unsqueeze(2).expand({B, kvHeads_, rep, S, headDim_}).reshape({B, heads_, S, headDim_});
   }
   torch::Tensor out = attention(q, k, v, a, 1.0 / std::sqrt(static_cast<double>(headDim_)));  // [B, nh, T, hd]
-  return o_proj(out.transpose(1, 2).reshape({B, T, heads_ * headDim_}));
+  return o_proj(toPacked(out, a));  // [N, hidden]
 }
 
 Qwen3MLPImpl::Qwen3MLPImpl(const Qwen3Config& c, const torch::TensorOptions& o) {
@@ -138,8 +180,8 @@ torch::Tensor Qwen3MLPImpl::forward(const torch::Tensor& x) {
   return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
 }
 
-Qwen3DecoderLayerImpl::Qwen3DecoderLayerImpl(const Qwen3Config& c, const torch::TensorOptions& o) {
-  self_attn = register_module("self_attn", Qwen3Attention(c, o));
+Qwen3DecoderLayerImpl::Qwen3DecoderLayerImpl(const Qwen3Config& c, const torch::TensorOptions& o, int64_t layerIndex) {
+  self_attn = register_module("self_attn", Qwen3Attention(c, o, layerIndex));
   mlp = register_module("mlp", Qwen3MLP(c, o));
   input_layernorm = register_module("input_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps, o));
   post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps, o));
@@ -158,21 +200,28 @@ namespace {
 
 struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor x, torch::Tensor cos,
-                               torch::Tensor sin, torch::Tensor allowed, int64_t layerAddress) {
+                               torch::Tensor sin, torch::Tensor allowed, torch::Tensor packedIndex, int64_t batch,
+                               int64_t time, int64_t layerAddress) {
     auto* layer = reinterpret_cast<Qwen3DecoderLayerImpl*>(layerAddress);
     at::Generator gen = at::globalContext().defaultGenerator(x.device());
     ctx->saved_data["rng"] = gen.get_state();
     ctx->saved_data["layer"] = layerAddress;
     ctx->saved_data["has_mask"] = allowed.defined();
-    ctx->save_for_backward({x, cos, sin, allowed.defined() ? allowed : cos});
-    return layer->forward(x, AttentionInputs{cos, sin, allowed});
+    ctx->saved_data["has_index"] = packedIndex.defined();
+    ctx->saved_data["batch"] = batch;
+    ctx->saved_data["time"] = time;
+    // Undefined tensors cannot be saved: a placeholder takes their slot.
+    ctx->save_for_backward({x, cos, sin, allowed.defined() ? allowed : cos, packedIndex.defined() ? packedIndex : cos});
+    return layer->forward(x, AttentionInputs{cos, sin, allowed, packedIndex, batch, time});
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     auto saved = ctx->get_saved_variables();
     auto* layer = reinterpret_cast<Qwen3DecoderLayerImpl*>(ctx->saved_data["layer"].toInt());
-    AttentionInputs a{saved[1], saved[2], ctx->saved_data["has_mask"].toBool() ? saved[3] : torch::Tensor()};
+    AttentionInputs a{saved[1], saved[2], ctx->saved_data["has_mask"].toBool() ? saved[3] : torch::Tensor(),
+                      ctx->saved_data["has_index"].toBool() ? saved[4] : torch::Tensor(),
+                      ctx->saved_data["batch"].toInt(), ctx->saved_data["time"].toInt()};
     torch::Tensor x = saved[0].detach().requires_grad_(true);
     at::Generator gen = at::globalContext().defaultGenerator(x.device());
     torch::Tensor rngNow = gen.get_state();
@@ -184,7 +233,8 @@ struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
     }
     gen.set_state(rngNow);
     torch::autograd::backward({out}, {grads[0]});
-    return {x.grad(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    return {x.grad(),        torch::Tensor(), torch::Tensor(), torch::Tensor(),
+            torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -196,7 +246,7 @@ struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
 Qwen3ModelImpl::Qwen3ModelImpl(const Qwen3Config& c, const torch::TensorOptions& o) : config_(c) {
   embed_tokens = register_module("embed_tokens", Embedding(c.vocab_size, c.hidden_size, o));
   layers = register_module("layers", torch::nn::ModuleList());
-  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(Qwen3DecoderLayer(c, o));
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(Qwen3DecoderLayer(c, o, i));
   norm = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps, o));
   // inv_freq = 1 / theta^(2j / head_dim), in float32 as HF computes it.
   invFreq_ = 1.0 / torch::pow(c.rope_theta,
@@ -205,34 +255,42 @@ Qwen3ModelImpl::Qwen3ModelImpl(const Qwen3Config& c, const torch::TensorOptions&
   invFreq_ = invFreq_.to(torch::kFloat);
 }
 
-AttentionInputs Qwen3ModelImpl::attentionInputs(const TokenBatch& batch, at::ScalarType dtype) const {
+AttentionInputs Qwen3ModelImpl::attentionInputs(const TokenBatch& batch, at::ScalarType dtype,
+                                                int64_t prefixLength) const {
   AttentionInputs a;
-  torch::Tensor invFreq = invFreq_.to(batch.positions.device());
-  torch::Tensor freqs = batch.positions.to(torch::kFloat).unsqueeze(-1) * invFreq;  // [B, T, hd/2]
-  torch::Tensor emb = torch::cat({freqs, freqs}, -1);                              // [B, T, hd]
-  a.cos = emb.cos().to(dtype).unsqueeze(1);                                        // [B, 1, T, hd]
+  a.batch = batch.ids.size(0);
+  a.time = batch.ids.size(1);
+  a.packedIndex = batch.packedIndex;
+  torch::Tensor invFreq = invFreq_.to(batch.packedPositions.device());
+  torch::Tensor positions = (batch.packedPositions + prefixLength).to(torch::kFloat);
+  torch::Tensor freqs = positions.unsqueeze(-1) * invFreq;  // [N, hd/2]
+  torch::Tensor emb = torch::cat({freqs, freqs}, -1);       // [N, hd]
+  a.cos = emb.cos().to(dtype).unsqueeze(1);                 // [N, 1, hd]
   a.sin = emb.sin().to(dtype).unsqueeze(1);
+  const int64_t T = a.time;
+  auto boolOpts = torch::TensorOptions().dtype(torch::kBool).device(batch.ids.device());
+  torch::Tensor causal = torch::ones({T, T}, boolOpts).tril();
   if (batch.padded) {
-    const int64_t T = batch.ids.size(1);
-    auto boolOpts = torch::TensorOptions().dtype(torch::kBool).device(batch.ids.device());
-    torch::Tensor causal = torch::ones({T, T}, boolOpts).tril();
-    // A padding query row would see no key at all; letting it see itself keeps softmax finite.
+    // A padding query row would see no key at all; letting it see itself keeps softmax finite (and its gradient,
+    // which is zero, free of NaN).
     torch::Tensor self = torch::eye(T, boolOpts);
     a.allowed = ((causal.unsqueeze(0) & batch.valid.unsqueeze(1)) | self.unsqueeze(0)).unsqueeze(1);  // [B,1,T,T]
+  } else if (TORCH_VERSION_MAJOR < 2 || prefixLength > 0) {
+    // libtorch 2.x's fused kernel takes is_causal for a plain causal batch; the fallback and a prefix need the mask.
+    a.allowed = causal.view({1, 1, T, T});
   }
-#if TORCH_VERSION_MAJOR < 2
-  else {
-    // The fallback attention takes an explicit causal mask (libtorch 2.x's fused kernel uses is_causal instead).
-    const int64_t T = batch.ids.size(1);
-    a.allowed = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(batch.ids.device())).tril().view({1, 1, T, T});
+  if (prefixLength > 0) {
+    // Every token sees the whole prefix.
+    torch::Tensor seePrefix = torch::ones({a.allowed.size(0), 1, T, prefixLength}, boolOpts);
+    a.allowed = torch::cat({seePrefix, a.allowed}, -1);  // [B, 1, T, P + T]
   }
-#endif
   return a;
 }
 
-torch::Tensor Qwen3ModelImpl::forward(const TokenBatch& batch) {
-  torch::Tensor h = embed_tokens(batch.ids);  // [B, T, hidden]
-  AttentionInputs a = attentionInputs(batch, h.scalar_type());
+torch::Tensor Qwen3ModelImpl::forward(const TokenBatch& batch, const PrefixKV* prefix) {
+  torch::Tensor h = embed_tokens(batch.packedIds);  // [N, hidden]
+  AttentionInputs a = attentionInputs(batch, h.scalar_type(), prefix ? prefix->length() : 0);
+  a.prefix = prefix;
   const bool checkpoint = gradient_checkpointing && is_training() && torch::GradMode::is_enabled();
   // With frozen embeddings nothing entering layer 0 needs a gradient, and a checkpointed layer whose inputs need
   // none is skipped by autograd (its LoRA weights would get no gradient): mark the input (HF's
@@ -241,12 +299,31 @@ torch::Tensor Qwen3ModelImpl::forward(const TokenBatch& batch) {
   for (const auto& m : *layers) {
     auto* layer = m->as<Qwen3DecoderLayerImpl>();
     if (checkpoint) {
-      h = CheckpointedLayer::apply(h, a.cos, a.sin, a.allowed, reinterpret_cast<int64_t>(layer));
+      h = CheckpointedLayer::apply(h, a.cos, a.sin, a.allowed, a.packedIndex, a.batch, a.time,
+                                   reinterpret_cast<int64_t>(layer));
     } else {
       h = layer->forward(h, a);
     }
   }
-  return norm(h);
+  h = norm(h);  // [N, hidden]
+  const int64_t H = h.size(1);
+  if (a.packedIndex.defined()) h = torch::zeros({a.batch * a.time, H}, h.options()).index_copy(0, a.packedIndex, h);
+  return h.view({a.batch, a.time, H});  // [B, T, hidden]
+}
+
+PrefixKV Qwen3ModelImpl::prefill(const std::vector<int64_t>& ids) {
+  PrefixKV out;
+  out.ids = ids;
+  out.keys.resize(layers->size());
+  out.values.resize(layers->size());
+  const std::vector<int32_t> narrow(ids.begin(), ids.end());
+  TokenBatch batch = makeTokenBatch(narrow.data(), {static_cast<int64_t>(ids.size())}, /*padLeft=*/false,
+                                    kPadTokenId, embed_tokens->weight.device());
+  torch::Tensor h = embed_tokens(batch.packedIds);
+  AttentionInputs a = attentionInputs(batch, h.scalar_type(), 0);
+  a.capture = &out;
+  for (const auto& m : *layers) h = m->as<Qwen3DecoderLayerImpl>()->forward(h, a);
+  return out;
 }
 
 Qwen3ForCausalLMImpl::Qwen3ForCausalLMImpl(const Qwen3Config& c, const torch::TensorOptions& o) : config(c) {
@@ -269,7 +346,9 @@ torch::Tensor Qwen3ForCausalLMImpl::logits(const torch::Tensor& hidden) {
 
 torch::Tensor Qwen3ForCausalLMImpl::logitsFor(const torch::Tensor& hidden, const torch::Tensor& rows) {
   // Only the needed rows of the vocabulary projection (no LoRA is ever placed on lm_head).
-  return torch::nn::functional::linear(hidden, lmHeadWeight().index_select(0, rows));
+  const bool tied = config.tie_word_embeddings || headless;
+  torch::Tensor head = tied ? model->embed_tokens->forward(rows) : lmHeadWeight().index_select(0, rows);
+  return torch::nn::functional::linear(hidden, head);
 }
 
 LoadedModel loadQwen3(const TensorStore& store, Qwen3Config config, at::ScalarType dtype,
@@ -311,6 +390,7 @@ LoadedModel loadQwen3(const TensorStore& store, Qwen3Config config, at::ScalarTy
                           : store.load(key, item.value().sizes().vec(), dtype);
     item.value().set_data(t.to(device));
     out.parameterBytes += t.numel() * t.element_size();
+    if (map && t.is_cpu()) out.net->model->embed_tokens->rowReader = store.rowReader(key, dtype);
   }
   out.net->to(device);
   out.net->eval();

@@ -9,6 +9,7 @@
 
 namespace q3 {
 
+class RowReader;
 class TensorStore;
 
 class RMSNormImpl : public torch::nn::Module {
@@ -24,20 +25,27 @@ TORCH_MODULE(RMSNorm);
 class EmbeddingImpl : public torch::nn::Module {
  public:
   EmbeddingImpl(int64_t vocab, int64_t dim, const torch::TensorOptions& options);
-  torch::Tensor forward(const torch::Tensor& ids) { return torch::embedding(weight, ids); }
+  // Rows of weight for ids: [..., dim].
+  torch::Tensor forward(const torch::Tensor& ids);
   torch::Tensor weight;  // [vocab, dim]
+  // Set for CPU inference from a mapped checkpoint: rows are read from the file, so lookups leave weight's pages
+  // unmapped (only a full-vocabulary product touches them).
+  std::shared_ptr<RowReader> rowReader;
 };
 TORCH_MODULE(Embedding);
 
-// A padded batch of token ids with what attention needs. Positions come from the mask's cumulative sum, so a
-// sequence gets the same positions (and the same result) whether it is padded left, right, or not at all.
+// A batch of sequences, padded to [B, T] for attention and packed (real tokens only, [N]) for everything else:
+// projections, norms and the MLP never see a padding slot. Positions count real tokens, so a sequence gets the same
+// positions (and the same result) whether it is padded left, right, or not at all.
 struct TokenBatch {
-  torch::Tensor ids;        // [B, T] int64
-  torch::Tensor valid;      // [B, T] bool, true at real tokens
-  torch::Tensor positions;  // [B, T] int64
-  torch::Tensor last;       // [B] int64, index of each sequence's last real token
-  bool padded = false;      // false when every sequence has length T (pure causal attention)
-  int64_t tokens = 0;       // real tokens in the batch
+  torch::Tensor ids;              // [B, T] int64
+  torch::Tensor valid;            // [B, T] bool, true at real tokens
+  torch::Tensor last;             // [B] int64, index of each sequence's last real token
+  torch::Tensor packedIds;        // [N] int64, the real tokens in sequence order
+  torch::Tensor packedPositions;  // [N] int64
+  torch::Tensor packedIndex;      // [N] int64, b * T + t of each real token; undefined when nothing is padded
+  bool padded = false;            // false when every sequence has length T (pure causal attention)
+  int64_t tokens = 0;             // real tokens in the batch (N)
 };
 
 // Fills padding slots: they are never attended to, and id 0 exists in every vocabulary, however small.
@@ -47,20 +55,42 @@ constexpr int64_t kPadTokenId = 0;
 TokenBatch makeTokenBatch(const int32_t* ids, const std::vector<int64_t>& lengths, bool padLeft, int64_t padId,
                           const torch::Device& device);
 
+// Rough size of a forward's largest transient tensors (the MLP's activations of every token, as float32), for
+// sequences of these lengths.
+inline int64_t transientBytes(const std::vector<int64_t>& lengths, const Qwen3Config& c) {
+  int64_t tokens = 0;
+  for (int64_t len : lengths) tokens += len;
+  return tokens * c.intermediate_size * 4;
+}
+
+// Keys and values of a prompt prefix that every sequence of a batch starts with, per layer ([1, nkv, P, hd], after
+// k_norm and RoPE). Computed once (Qwen3ModelImpl::prefill); a batch then runs only the tokens after it. Inference
+// only: training changes the weights the keys came from.
+struct PrefixKV {
+  std::vector<int64_t> ids;
+  std::vector<torch::Tensor> keys, values;
+  int64_t length() const { return static_cast<int64_t>(ids.size()); }
+};
+
 struct AttentionInputs {
-  torch::Tensor cos, sin;  // [B, 1, T, head_dim] in the activation dtype
-  torch::Tensor allowed;   // [B, 1, T, T] bool (true = attend), undefined for an unpadded batch (causal only)
+  torch::Tensor cos, sin;      // [N, 1, head_dim] in the activation dtype (one row per real token)
+  torch::Tensor allowed;       // [B, 1, T, P + T] bool (true = attend); undefined when plain causal attention will do
+  torch::Tensor packedIndex;   // TokenBatch::packedIndex
+  int64_t batch = 0, time = 0;  // B, T of the padded layout attention runs in
+  const PrefixKV* prefix = nullptr;  // keys/values every sequence attends to before its own tokens
+  PrefixKV* capture = nullptr;       // prefill: where each layer leaves its keys/values
 };
 
 class Qwen3AttentionImpl : public torch::nn::Module {
  public:
-  Qwen3AttentionImpl(const Qwen3Config& c, const torch::TensorOptions& options);
+  Qwen3AttentionImpl(const Qwen3Config& c, const torch::TensorOptions& options, int64_t layerIndex);
+  // x: [N, hidden], real tokens only.
   torch::Tensor forward(const torch::Tensor& x, const AttentionInputs& a);
   Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   RMSNorm q_norm{nullptr}, k_norm{nullptr};
 
  private:
-  int64_t heads_, kvHeads_, headDim_;
+  int64_t heads_, kvHeads_, headDim_, layerIndex_;
 };
 TORCH_MODULE(Qwen3Attention);
 
@@ -74,7 +104,7 @@ TORCH_MODULE(Qwen3MLP);
 
 class Qwen3DecoderLayerImpl : public torch::nn::Module {
  public:
-  Qwen3DecoderLayerImpl(const Qwen3Config& c, const torch::TensorOptions& options);
+  Qwen3DecoderLayerImpl(const Qwen3Config& c, const torch::TensorOptions& options, int64_t layerIndex);
   torch::Tensor forward(const torch::Tensor& x, const AttentionInputs& a);
   Qwen3Attention self_attn{nullptr};
   Qwen3MLP mlp{nullptr};
@@ -86,9 +116,11 @@ TORCH_MODULE(Qwen3DecoderLayer);
 class Qwen3ModelImpl : public torch::nn::Module {
  public:
   Qwen3ModelImpl(const Qwen3Config& c, const torch::TensorOptions& options);
-  // [B, T, hidden] after the final norm.
-  torch::Tensor forward(const TokenBatch& batch);
-  AttentionInputs attentionInputs(const TokenBatch& batch, at::ScalarType dtype) const;
+  // [B, T, hidden] after the final norm (zeros at padding slots). With a prefix, the batch holds the tokens after it.
+  torch::Tensor forward(const TokenBatch& batch, const PrefixKV* prefix = nullptr);
+  // Keys and values of every layer for one token sequence (inference).
+  PrefixKV prefill(const std::vector<int64_t>& ids);
+  AttentionInputs attentionInputs(const TokenBatch& batch, at::ScalarType dtype, int64_t prefixLength) const;
   Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
   RMSNorm norm{nullptr};

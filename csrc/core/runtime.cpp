@@ -52,9 +52,12 @@ void applyThreadSetting() {
   if (n > 0 && at::get_num_threads() != n) at::set_num_threads(n);
 }
 
-void releaseFreedMemory() {
+void releaseFreedMemory(int64_t transientBytes) {
 #if defined(__GLIBC__)
-  malloc_trim(0);
+  constexpr int64_t kWorthTrimming = int64_t(4) << 20;
+  if (transientBytes >= kWorthTrimming) malloc_trim(0);
+#else
+  (void)transientBytes;
 #endif
 }
 

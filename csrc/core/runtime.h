@@ -1,6 +1,7 @@
 // What this process's libtorch can do, and thread setup.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace q3 {
@@ -23,8 +24,9 @@ RuntimeInfo runtimeInfo();
 void setNumThreads(int threads);
 // Hands memory freed by an inference call back to the system. glibc keeps activation-sized blocks in its arenas
 // once its mmap threshold has grown; trimming after a call (not fixing the threshold, which made every forward pay
-// page faults: measured 25-40% slower) keeps a serving process near the size of its weights.
-void releaseFreedMemory();
+// page faults: measured 25-40% slower) keeps a serving process near the size of its weights. A trim costs 1-2 ms, as
+// much as a whole forward of a tiny model, so calls whose transient memory was small skip it.
+void releaseFreedMemory(int64_t transientBytes);
 // AVX512-BF16 or AMX-BF16, read from CPUID (never assumed: many x86 CPUs lack both).
 bool cpuHasFastBf16();
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
 
 #include "json.h"
 
@@ -234,6 +235,50 @@ torch::Tensor TensorStore::loadMapped(const std::string& name, const std::vector
   const size_t align = static_cast<size_t>(c10::elementSize(dtype));
   if (e.dtype != dtypeName(dtype) || e.shape != expectedShape || e.begin % align != 0) return load(name, expectedShape, dtype);
   return file.map(name);
+}
+
+std::shared_ptr<RowReader> TensorStore::rowReader(const std::string& name, at::ScalarType dtype) const {
+  auto it = where_.find(name);
+  if (it == where_.end()) return nullptr;
+  const SafetensorsFile& file = files_[it->second];
+  const TensorEntry& e = file.entries().at(name);
+  if (e.dtype != dtypeName(dtype) || e.shape.size() != 2) return nullptr;
+  return std::make_shared<RowReader>(file.path(), e);
+}
+
+RowReader::RowReader(std::string path, TensorEntry entry) : path_(std::move(path)), entry_(std::move(entry)) {
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(path_ + ": cannot open (" + std::strerror(errno) + ")");
+  fd_ = std::shared_ptr<const int>(new int(fd), [](const int* p) {
+    ::close(*p);
+    delete p;
+  });
+}
+
+torch::Tensor RowReader::rows(const torch::Tensor& ids) const {
+  const int64_t count = entry_.shape[0], columns = entry_.shape[1];
+  const torch::Tensor flat = ids.to(torch::kLong).contiguous().view({-1});
+  const int64_t* id = flat.data_ptr<int64_t>();
+  const int64_t n = flat.numel();
+  // Each distinct row is read once; `slot` maps a row number to its place among the distinct rows.
+  std::unordered_map<int64_t, int64_t> slot;
+  std::vector<int64_t> inverse(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    if (id[i] < 0 || id[i] >= count)
+      throw std::out_of_range("token id " + std::to_string(id[i]) + " is outside the vocabulary [0, " +
+                              std::to_string(count) + ")");
+    inverse[i] = slot.emplace(id[i], static_cast<int64_t>(slot.size())).first->second;
+  }
+  torch::Tensor distinct = torch::empty({static_cast<int64_t>(slot.size()), columns},
+                                        torch::TensorOptions().dtype(scalarTypeOf(entry_.dtype)));
+  const uint64_t rowBytes = static_cast<uint64_t>(columns) * distinct.element_size();
+  auto* out = static_cast<char*>(distinct.data_ptr());
+  for (const auto& [row, place] : slot)
+    preadAll(*fd_, out + place * rowBytes, rowBytes, entry_.begin + static_cast<uint64_t>(row) * rowBytes, path_);
+  torch::Tensor picked = distinct.index_select(0, torch::tensor(inverse, torch::kLong));  // [n, columns]
+  std::vector<int64_t> shape = ids.sizes().vec();
+  shape.push_back(columns);
+  return picked.view(shape);
 }
 
 std::string readFile(const std::string& path) {

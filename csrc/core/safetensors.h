@@ -40,6 +40,21 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
+// Reads chosen rows of a 2-D tensor with pread. Lookups into a big table (the embedding) then never map its pages:
+// through a mapping, the kernel maps the whole page-cache folio around each touched row (measured: 0.19 GB resident
+// for the rows of 64 posts with Qwen3-0.6B).
+class RowReader {
+ public:
+  RowReader(std::string path, TensorEntry entry);
+  // ids: int64 CPU tensor (any shape) of row numbers -> [..., columns] in the stored dtype.
+  torch::Tensor rows(const torch::Tensor& ids) const;
+
+ private:
+  std::string path_;
+  TensorEntry entry_;
+  std::shared_ptr<const int> fd_;
+};
+
 // A set of files (one checkpoint, possibly sharded) seen as one name -> tensor map.
 class TensorStore {
  public:
@@ -51,6 +66,8 @@ class TensorStore {
   torch::Tensor load(const std::string& name, const std::vector<int64_t>& expectedShape, at::ScalarType dtype) const;
   // As load, but memory-mapped when the stored dtype is `dtype` (falls back to load otherwise).
   torch::Tensor loadMapped(const std::string& name, const std::vector<int64_t>& expectedShape, at::ScalarType dtype) const;
+  // A row reader for a 2-D tensor stored in `dtype`; null when it is stored otherwise.
+  std::shared_ptr<RowReader> rowReader(const std::string& name, at::ScalarType dtype) const;
   std::vector<std::string> names() const;
 
  private:
