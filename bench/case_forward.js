@@ -13,8 +13,8 @@ async function postBatches(ctx) {
   const posts = L.samplePosts(n + ctx.settings.forwardBatch, 11);
   const ids = (await tok.encodeBatch(posts.map((p) => p.text))).map((s) => (s.length ? s.slice(0, 256) : [L.PAD_ID]));
   const warm = ids.slice(n);
-  // One full batch, then small ones: each native call may land on another libuv worker thread (4 by default), and
-  // the first call on a thread pays for its OpenMP team; every side gets the same warm-up.
+  // One full batch, then small ones: the first calls pay for thread, allocator and kernel setup; every side gets the
+  // same warm-up.
   const small = [warm[0].slice(0, 8), warm[1].slice(0, 8)];
   return { batches: L.bucketed(ids.slice(0, n), ctx.settings.forwardBatch), warmup: [warm, small, small, small, small] };
 }
@@ -123,7 +123,7 @@ async function run(ctx) {
           rows,
         },
         notes: [
-          `${lengths.length} posts sampled from train.txt (seed 11), tokenized with the Qwen3 tokenizer (mean ${(L.sum(lengths) / lengths.length).toFixed(1)}, median ${L.median(lengths)}, max ${Math.max(...lengths)} tokens), sorted by length and cut into ${data.batches.length} batches of ${bs}; both sides left-pad each batch to its longest post (${L.fmt(padded, 0)} padded tokens for ${L.fmt(L.sum(lengths), 0)} real). Warm-up first: a batch of ${bs} other posts, then 4 small batches (each native call may run on another of libuv's worker threads, and the first call on each pays for thread setup). On the tiny model every batch is run 10 times ("x 10").`,
+          `${lengths.length} posts sampled from train.txt (seed 11), tokenized with the Qwen3 tokenizer (mean ${(L.sum(lengths) / lengths.length).toFixed(1)}, median ${L.median(lengths)}, max ${Math.max(...lengths)} tokens), sorted by length and cut into ${data.batches.length} batches of ${bs}; both sides get the same left-padded batches (${L.fmt(padded, 0)} padded tokens for ${L.fmt(L.sum(lengths), 0)} real): eager (as HF) runs every layer on the padding too; ours runs projections, norms and the MLP on the real tokens only and pads just inside attention. Warm-up first: a batch of ${bs} other posts, then 4 small batches. On the tiny model every batch is run 10 times ("x 10").`,
           'ours: `Qwen3Model.embed(ids, { normalize: false })` (all layers for every token, final norm, last token returned). eager: bench/qwen3_eager.py, HF modeling_qwen3 math with eager attention, `torch.inference_mode()`, same threads. Both load the same generated bf16 checkpoint and cast to the dtype.',
           'model GFLOPS = (2 x non-embedding parameters x real tokens + 4 x heads x head_dim x L^2 x layers per post) / time; the roofline is the fastest `F.linear` of the same dtype in the roofline table.',
           'max rel. diff: largest |ours - eager| over the last-token hidden states of the first batch, divided by the largest |eager| value.',

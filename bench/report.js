@@ -25,7 +25,10 @@ function goals(results) {
     for (const [key, v] of Object.entries(fwd)) {
       if (!key.endsWith('/ours')) continue;
       const name = key.replace('/ours', '');
-      rows.push([`forward ${name}: ours/eager, % of matmul roofline`, `${L.ratio(v.ratio)}, ${L.pct(v.roofline)}`, '', '']);
+      rows.push(goal(`forward ${name}: ours/eager`, L.ratio(v.ratio), '>= 1x', v.ratio === undefined ? undefined : v.ratio >= 1));
+      // A tiny model (hidden 64) is bound by per-operation overhead, not matmuls: the roofline goal is for real shapes.
+      if (name.startsWith('tiny')) rows.push([`forward ${name}: % of matmul roofline`, L.pct(v.roofline), '', '']);
+      else rows.push(goal(`forward ${name}: % of matmul roofline`, L.pct(v.roofline), '>= 70%', v.roofline === undefined ? undefined : v.roofline >= 0.7));
     }
   }
   const tr = results.train && results.train.result && results.train.result.summary;
@@ -40,9 +43,13 @@ function goals(results) {
   }
   const pr = results.predict && results.predict.result && results.predict.result.summary;
   if (pr) {
-    for (const [key, v] of Object.entries(pr)) {
-      rows.push([`predict ${key}: throughput ours/generation`, L.ratio(v.speedup), '', '']);
-      rows.push(goal(`predict ${key}: labels agree with greedy first token`, L.pct(v.agreement), '100%', v.agreement === undefined ? undefined : v.agreement === 1));
+    const names = { old: "the old script's way (float32, one text at a time)", bf16: 'bfloat16, one text at a time', 'bf16-batched': 'bfloat16, batches of 16' };
+    for (const [key, byBaseline] of Object.entries(pr)) {
+      for (const [b, v] of Object.entries(byBaseline)) {
+        const label = `predict ${key}: throughput ours / generation, ${names[b] || b}`;
+        rows.push(b === 'old' ? goal(label, L.ratio(v.speedup), '>= 10x', v.speedup >= 10) : [label, L.ratio(v.speedup), '', '']);
+        rows.push(goal(`predict ${key}: labels agree with greedy first token (${names[b] || b})`, L.pct(v.agreement), '100%', v.agreement === undefined ? undefined : v.agreement === 1));
+      }
     }
   }
   const em = results.embedding && results.embedding.result && results.embedding.result.summary;

@@ -13,6 +13,16 @@ LinearImpl::LinearImpl(int64_t inFeatures, int64_t outFeatures, const torch::Ten
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
   torch::Tensor y = torch::nn::functional::linear(x, weight);
   if (!hasLora() || merged_) return y;
+  if (!torch::GradMode::is_enabled() && x.scalar_type() != torch::kFloat) {
+    // Inference in bf16/fp16: the low-rank product stays in the activation dtype and is accumulated into y by one
+    // rank-r GEMM, without the float32 [tokens, out] temporaries of the training path (measured 10-20% of a 0.6B
+    // forward). Rounding is relative to the adapter's own contribution, unlike merging B A into bf16 weights.
+    const auto dtype = x.scalar_type();
+    torch::Tensor t = torch::nn::functional::linear(x, lora_A.to(dtype)).reshape({-1, lora.r});  // [tokens, r]
+    torch::Tensor y2 = y.view({-1, out_features});                                                  // [tokens, out]
+    y2.addmm_(t, lora_B.to(dtype).t(), /*beta=*/1.0, /*alpha=*/lora.scale());
+    return y;
+  }
   torch::Tensor h = x.to(torch::kFloat);
   if (lora.dropout > 0 && is_training()) h = torch::dropout(h, lora.dropout, /*train=*/true);
   torch::Tensor update = torch::nn::functional::linear(torch::nn::functional::linear(h, lora_A), lora_B);

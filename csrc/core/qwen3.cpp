@@ -2,6 +2,7 @@
 
 #include <torch/version.h>
 
+#include <cstdlib>
 #include <limits>
 
 #include "safetensors.h"
@@ -351,6 +352,25 @@ torch::Tensor Qwen3ForCausalLMImpl::logitsFor(const torch::Tensor& hidden, const
   return torch::nn::functional::linear(hidden, head);
 }
 
+namespace {
+
+// Whether an embedding table of this size stays in the file (rows read per lookup) rather than in memory.
+// QWEN3_NATIVE_MAP_EMBEDDINGS=always|never overrides the size rule.
+bool keepOnDisk(int64_t bytes) {
+  const char* env = std::getenv("QWEN3_NATIVE_MAP_EMBEDDINGS");
+  const std::string mode = env ? env : "auto";
+  if (mode == "always") return true;
+  if (mode == "never") return false;
+  if (mode != "auto" && !mode.empty())
+    throw std::runtime_error("QWEN3_NATIVE_MAP_EMBEDDINGS is '" + mode + "'; expected always, never or auto");
+  // Reading rows one pread at a time costs ~1 us each (a millisecond per call for a batch of Weibo posts): worth it
+  // only where it keeps hundreds of MB out of memory.
+  constexpr int64_t kWorthBytes = int64_t(64) << 20;
+  return bytes >= kWorthBytes;
+}
+
+}  // namespace
+
 LoadedModel loadQwen3(const TensorStore& store, Qwen3Config config, at::ScalarType dtype,
                       const torch::Device& device, bool mapEmbeddings) {
   LoadedModel out;
@@ -385,7 +405,8 @@ LoadedModel loadQwen3(const TensorStore& store, Qwen3Config config, at::ScalarTy
     const std::string& name = item.key();
     std::string key = name;
     if (out.keyPrefix.empty() && name.rfind("model.", 0) == 0) key = name.substr(6);
-    const bool map = mapEmbeddings && device.is_cpu() && name == "model.embed_tokens.weight";
+    const bool map = mapEmbeddings && device.is_cpu() && name == "model.embed_tokens.weight" &&
+                     keepOnDisk(item.value().numel() * static_cast<int64_t>(c10::elementSize(dtype)));
     torch::Tensor t = map ? store.loadMapped(key, item.value().sizes().vec(), dtype)
                           : store.load(key, item.value().sizes().vec(), dtype);
     item.value().set_data(t.to(device));
