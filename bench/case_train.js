@@ -41,10 +41,9 @@ async function run(ctx) {
       rows.push([shape, '', '', 'weights', `error: ${L.errorText(e)}`]);
       continue;
     }
-    // The tiny model's steps take milliseconds: more warm-up (the first call on each libuv worker thread pays for
-    // thread setup) and more measured steps.
+    // The tiny model's steps take milliseconds: more warm-up and more measured steps.
     const warmup = shape === 'tiny' ? 4 : st.trainWarmup;
-    const count = warmup + (shape === 'tiny' ? Math.max(st.trainSteps, 8) : st.trainSteps);
+    const count = warmup + (shape === 'tiny' ? Math.max(st.trainSteps, 24) : st.trainSteps);
     for (const method of methods) {
       const dtype = method === 'full' ? 'float32' : 'bfloat16';
       try {
@@ -92,7 +91,7 @@ async function run(ctx) {
       {
         table: { columns: ['model', 'method', 'base dtype', 'impl', 'steps', 's/step', 'examples/s', 'tokens/s', 'ours/eager', 'peak RSS GB'], rows },
         notes: [
-          `${st.trainPosts} posts sampled from train.txt (seed 5), encoded as the Trainer encodes them (lora: prompt + post + label token; lora-head/full: the post), max 256 tokens. Batches of ${st.trainBatch}; ${st.trainWarmup} warm-up step, then ${st.trainSteps} measured steps (accumulate + step), each configuration (tiny model: 4 warm-up and ${Math.max(st.trainSteps, 8)} measured steps).`,
+          `${st.trainPosts} posts sampled from train.txt (seed 5), encoded as the Trainer encodes them (lora: prompt + post + label token; lora-head/full: the post), max 256 tokens. Batches of ${st.trainBatch}; ${st.trainWarmup} warm-up step, then ${st.trainSteps} measured steps (accumulate + step), each configuration (tiny model: 4 warm-up and ${Math.max(st.trainSteps, 24)} measured steps).`,
           '"same batches": random batches (as a DataCollator gets them), identical on both sides; "length-bucketed": the batches our Trainer plans (planEpoch), which pad less. tokens/s counts real tokens of the examples (prompt + post + label).',
           `LoRA r ${LORA.r}, alpha ${LORA.alpha}, dropout ${LORA.dropout} on ${LORA.targetModules.join('/')}, fp32 adapters over a bf16 base; lora-head adds a fp32 score head; full trains every weight in fp32 (tiny model only). AdamW lr 2e-4, weight decay 0.01, clip 1.0.`,
           'peak RSS: VmHWM of the process that ran the side (ours: bench/train_ours.js, both batch plans; eager: the Python process), GB = 10^9 bytes.',

@@ -36,7 +36,10 @@ function goals(results) {
     for (const [key, v] of Object.entries(tr)) {
       // The issue's goal is task level: our Trainer's step (its length-bucketed batches, lm_head only at the answer)
       // against an HF-style step that pads to the longest and projects the vocabulary everywhere.
-      rows.push(goal(`train ${key}: ours (Trainer's step)/HF-style eager step`, L.ratio(v.bucketed), '>= 1.3x', v.bucketed === undefined ? undefined : v.bucketed >= 1.3));
+      const label = `train ${key}: ours (Trainer's step)/HF-style eager step`;
+      // The goal names lora and lora-head; full (tiny model only) is reported without one.
+      if (key.endsWith('/full')) rows.push([label, L.ratio(v.bucketed), '', '']);
+      else rows.push(goal(label, L.ratio(v.bucketed), '>= 1.3x', v.bucketed === undefined ? undefined : v.bucketed >= 1.3));
       rows.push([`train ${key}: ours/eager on identical batches (like for like)`, L.ratio(v.same), '', '']);
       if (v.oursPeakRss) rows.push([`train ${key}: peak RSS ours / eager`, `${(v.oursPeakRss / 1e9).toFixed(1)} / ${v.eagerPeakRss ? (v.eagerPeakRss / 1e9).toFixed(1) : '–'} GB`, '', '']);
     }

@@ -10,7 +10,8 @@ if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 if command -v apt-get >/dev/null 2>&1; then
   # libopenblas0-openmp: without it Debian's libtorch falls back to reference BLAS (measured 13x slower fp32 matmul).
   # python3-numpy runs the float64 reference (scripts/reference) that the tests check trained adapters against.
-  PKGS="libtorch-dev libopenblas0-openmp cmake g++ make python3 python3-numpy"
+  # python3-torch (Debian's, on the same libtorch) runs the PyTorch eager baselines of `npm run bench`.
+  PKGS="libtorch-dev libopenblas0-openmp cmake g++ make python3 python3-numpy python3-torch"
   missing=""
   for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
   if [ -n "$missing" ]; then
