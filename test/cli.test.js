@@ -368,6 +368,13 @@ test.serial('README main job: the bundled sample, default output, then predict b
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('npx qwen3-native runs the built command from the package root, as the README does', (t) => {
+  const { spawnSync } = require('child_process');
+  const r = spawnSync('npx', ['qwen3-native', '--version'], { cwd: ROOT, encoding: 'utf8', env: ENV });
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /^\d+\.\d+\.\d+/);
+});
+
 test.serial('lora predict is one forward pass per batch (in-process count of native predict calls)', async (t) => {
   const native = require('../dist/native');
   const original = native.loadNative;
