@@ -33,7 +33,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 
  private:
   std::shared_ptr<q3::Engine> engine_;
-  std::shared_ptr<SerialThread> thread_ = std::make_shared<SerialThread>();
+  std::shared_ptr<SerialThread> thread_ = SerialThread::shared();
   int64_t reportedBytes_ = 0;
 
   std::shared_ptr<q3::Engine> live(const Napi::Env& env, const char* op) {

@@ -96,7 +96,7 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
 
  private:
   std::shared_ptr<q3::Classifier> core_;
-  std::shared_ptr<SerialThread> thread_ = std::make_shared<SerialThread>();
+  std::shared_ptr<SerialThread> thread_ = SerialThread::shared();
   bool disposed_ = false;
   int64_t reportedBytes_ = 0;
 

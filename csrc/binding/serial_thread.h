@@ -1,11 +1,13 @@
-// One thread per native object. libtorch keeps per-thread state (OpenMP team and thread count, the allocator's
-// arena), so running every call of a model on the same thread avoids one arena per libuv pool thread (measured: 20 GB
-// peak instead of 8 GB for a 0.6B LoRA step) and a first-use cost on each thread.
+// The thread all native work runs on. libtorch keeps per-thread state (OpenMP team and thread count, the allocator's
+// arena): running every call on one thread avoids one arena per libuv pool thread (measured: 20 GB peak instead of
+// 8 GB for a 0.6B LoRA step) and one OpenMP team per model (two teams oversubscribe the cores, and their threads stop
+// spinning between parallel regions: measured 2x slower small forwards once a second model had run).
 #pragma once
 
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -27,6 +29,13 @@ class SerialThread {
   }
   SerialThread(const SerialThread&) = delete;
   SerialThread& operator=(const SerialThread&) = delete;
+
+  // The process's compute thread. Never destroyed: joining it while the process exits could wait on a call in
+  // flight; the OS ends it with the process.
+  static std::shared_ptr<SerialThread> shared() {
+    static auto* instance = new std::shared_ptr<SerialThread>(std::make_shared<SerialThread>());
+    return *instance;
+  }
 
   // Runs `f` on this thread and waits; exceptions thrown by `f` are rethrown to the caller.
   void run(std::function<void()> f) {
