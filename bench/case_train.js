@@ -25,6 +25,16 @@ function row(shape, method, dtype, impl, r, vs, memory) {
   return [shape, method, dtype, impl, r.times.length, L.fmt(s / r.times.length, 2), L.fmt(L.sum(r.examples) / s, 1), L.fmt(L.sum(r.tokens) / s, 0), vs === undefined ? '' : L.ratio(vs), memory ? (memory.vmHWM / 1e9).toFixed(2) : ''];
 }
 
+/**
+ * Millisecond steps (tiny model): each step's time becomes its tokens x the median seconds per token over the steps,
+ * on both sides, so that one scheduler hiccup of a shared machine does not decide the ratio.
+ */
+function robustTimes(r) {
+  if (!r || r.error) return r;
+  const perToken = L.median(r.times.map((t, i) => t / r.tokens[i]));
+  return { ...r, times: r.tokens.map((n) => n * perToken) };
+}
+
 async function run(ctx) {
   const st = { trainWarmup: 1, ...ctx.settings };
   ctx.settings = st;
@@ -69,6 +79,10 @@ async function run(ctx) {
         } catch (err) {
           e = { error: L.errorText(err) };
         }
+        if (shape === 'tiny') {
+          if (!o.error) o = { ...o, random: robustTimes(o.random), bucketed: robustTimes(o.bucketed) };
+          e = robustTimes(e);
+        }
         const tps = (r) => L.sum(r.tokens) / L.sum(r.times);
         const vs = !o.error && !e.error ? tps(o.random) / tps(e) : undefined;
         summary[`${shape}/${method}`] = { same: vs, bucketed: !o.error && !e.error ? tps(o.bucketed) / tps(e) : undefined, oursPeakRss: o.memory && o.memory.vmHWM, eagerPeakRss: e.memory && e.memory.vmHWM };
@@ -91,7 +105,7 @@ async function run(ctx) {
       {
         table: { columns: ['model', 'method', 'base dtype', 'impl', 'steps', 's/step', 'examples/s', 'tokens/s', 'ours/eager', 'peak RSS GB'], rows },
         notes: [
-          `${st.trainPosts} posts sampled from train.txt (seed 5), encoded as the Trainer encodes them (lora: prompt + post + label token; lora-head/full: the post), max 256 tokens. Batches of ${st.trainBatch}; ${st.trainWarmup} warm-up step, then ${st.trainSteps} measured steps (accumulate + step), each configuration (tiny model: 4 warm-up and ${Math.max(st.trainSteps, 24)} measured steps).`,
+          `${st.trainPosts} posts sampled from train.txt (seed 5), encoded as the Trainer encodes them (lora: prompt + post + label token; lora-head/full: the post), max 256 tokens. Batches of ${st.trainBatch}; ${st.trainWarmup} warm-up step, then ${st.trainSteps} measured steps (accumulate + step), each configuration (tiny model: 4 warm-up and ${Math.max(st.trainSteps, 24)} measured steps, each step's time taken as its tokens x the median seconds per token of its side's steps, as a hiccup of this shared machine would otherwise outweigh millisecond steps).`,
           '"same batches": random batches (as a DataCollator gets them), identical on both sides; "length-bucketed": the batches our Trainer plans (planEpoch), which pad less. tokens/s counts real tokens of the examples (prompt + post + label).',
           `LoRA r ${LORA.r}, alpha ${LORA.alpha}, dropout ${LORA.dropout} on ${LORA.targetModules.join('/')}, fp32 adapters over a bf16 base; lora-head adds a fp32 score head; full trains every weight in fp32 (tiny model only). AdamW lr 2e-4, weight decay 0.01, clip 1.0.`,
           'peak RSS: VmHWM of the process that ran the side (ours: bench/train_ours.js, both batch plans; eager: the Python process), GB = 10^9 bytes.',
