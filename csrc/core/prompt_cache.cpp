@@ -5,7 +5,9 @@
 #include "device.h"
 
 namespace q3 {
+namespace {
 
+// Tokens every sequence starts with, leaving each at least one token of its own.
 int64_t sharedPrefixLength(const SequenceBatch& batch) {
   if (batch.lengths.empty()) return 0;
   int64_t shared = *std::min_element(batch.lengths.begin(), batch.lengths.end()) - 1;
@@ -18,8 +20,6 @@ int64_t sharedPrefixLength(const SequenceBatch& batch) {
   }
   return std::max<int64_t>(shared, 0);
 }
-
-namespace {
 
 bool startsWith(const SequenceBatch& batch, const std::vector<int64_t>& prefix) {
   const int64_t p = static_cast<int64_t>(prefix.size());

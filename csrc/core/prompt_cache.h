@@ -30,7 +30,4 @@ class PromptCache {
   std::atomic<int64_t> tokensRun_{0}, tokensReused_{0};
 };
 
-// Tokens every sequence starts with, leaving each at least one token of its own.
-int64_t sharedPrefixLength(const SequenceBatch& batch);
-
 }  // namespace q3

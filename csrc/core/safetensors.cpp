@@ -247,12 +247,9 @@ std::shared_ptr<RowReader> TensorStore::rowReader(const std::string& name, at::S
 }
 
 RowReader::RowReader(std::string path, TensorEntry entry) : path_(std::move(path)), entry_(std::move(entry)) {
-  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error(path_ + ": cannot open (" + std::strerror(errno) + ")");
-  fd_ = std::shared_ptr<const int>(new int(fd), [](const int* p) {
-    ::close(*p);
-    delete p;
-  });
+  auto file = std::make_shared<Fd>(path_);
+  if (file->fd < 0) throw std::runtime_error(path_ + ": cannot open (" + std::strerror(errno) + ")");
+  fd_ = std::shared_ptr<const int>(file, &file->fd);  // the descriptor, kept open (and closed) by its Fd
 }
 
 torch::Tensor RowReader::rows(const torch::Tensor& ids) const {
