@@ -7,7 +7,7 @@ const L = require('./lib');
 
 async function run(ctx) {
   const st = ctx.settings;
-  const { Trainer } = L.dist('trainer');
+  const { Trainer } = L.dist('index');
   const posts = L.samplePosts(st.embeddingPosts + st.embeddingEval, 17);
   const pick = (xs) => ({ texts: xs.map((p) => p.text), labels: xs.map((p) => p.label) });
   const train = pick(posts.slice(0, st.embeddingPosts));
@@ -23,11 +23,17 @@ async function run(ctx) {
       fs.rmSync(cacheDir, { recursive: true, force: true }); // a cold cache: the first epoch really computes
       const trainer = new Trainer({ method: 'embedding', model: dir, output: out, epochs: st.embeddingEpochs, device: ctx.device, dtype: 'bfloat16', cacheDir, seed: 3 });
       const marks = [];
+      // 'embedding' progress runs from done 0 of the train posts to done = total of the eval posts.
+      let embeddingStart;
       let embeddingsMs;
       let steps = 0;
-      trainer.on('embeddings-ready', (e) => {
-        embeddingsMs = e.ms;
-        L.log(`  embedding ${shape}: vectors for ${train.texts.length + evalData.texts.length} posts in ${(e.ms / 1000).toFixed(1)} s`);
+      trainer.on('embedding', (e) => {
+        const now = Date.now();
+        if (embeddingStart === undefined) embeddingStart = now;
+        if (e.done >= e.total) embeddingsMs = now - embeddingStart;
+      });
+      trainer.once('progress', () => {
+        L.log(`  embedding ${shape}: vectors for ${train.texts.length + evalData.texts.length} posts in ${(embeddingsMs / 1000).toFixed(1)} s`);
       });
       trainer.on('progress', () => steps++);
       trainer.on('eval', (e) => {
@@ -57,7 +63,7 @@ async function run(ctx) {
         table: { columns: ['model', 'train posts', 'embeddings s', 'epoch 1 s', 'later epochs s', 'epoch 1 / mean later', 'steps per epoch'], rows },
         notes: [
           `Trainer({ method: 'embedding', dtype: 'bfloat16', epochs: ${st.embeddingEpochs} }) (default mlp head, batch 64) on ${st.embeddingPosts} posts sampled from train.txt (seed 17), evalData ${st.embeddingEval} other posts, on the generated Qwen3-Embedding-shaped checkpoint (Qwen3Model keys, vocab 151,669), with an empty cacheDir.`,
-          'epoch 1 = from train() to the end of epoch 1\'s evaluation: model load, tokenization, embedding every train and eval post (the "embeddings s" column, from the embeddings-ready event), then the head\'s steps. A later epoch = from one evaluation to the next (head steps + evaluation + checkpoint).',
+          'epoch 1 = from train() to the end of epoch 1\'s evaluation: model load, tokenization, embedding every train and eval post (the "embeddings s" column: from the first 'embedding' progress event, done 0, to the last), then the head\'s steps. A later epoch = from one evaluation to the next (head steps + evaluation + checkpoint).',
         ],
       },
     ],

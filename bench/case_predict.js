@@ -14,7 +14,7 @@ const BASELINES = [
 
 async function run(ctx) {
   const st = ctx.settings;
-  const { Predictor } = L.dist('predictor');
+  const { Predictor } = L.dist('index');
   const rows = [];
   const summary = {};
   const posts = L.samplePosts(st.predictTexts, 13);

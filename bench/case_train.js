@@ -7,7 +7,8 @@ const LORA = L.LORA;
 
 async function encode(method, posts) {
   const { Qwen3Tokenizer } = L.dist('index');
-  const { ExampleEncoder, DEFAULT_LORA_PROMPT } = L.dist('encoding');
+  const { ExampleEncoder } = L.dist('classifier/encoding');
+  const { DEFAULT_LORA_PROMPT } = L.dist('classifier/methods');
   const enc = new ExampleEncoder(Qwen3Tokenizer.bundled(), { method, maxLength: 256, prompt: DEFAULT_LORA_PROMPT, labelTokens: L.LABEL_TOKENS });
   return enc.encodeForTraining(posts.map((p) => p.text), posts.map((p) => p.label));
 }
@@ -41,7 +42,7 @@ async function run(ctx) {
   const posts = L.samplePosts(st.trainPosts, 5);
   const rows = [];
   const summary = {};
-  const { planEpoch } = L.dist('trainer');
+  const { planEpoch } = L.dist('classifier/trainer');
   for (const shape of ctx.shapes) {
     const methods = shape === 'tiny' ? ['lora', 'lora-head', 'full'] : ['lora', 'lora-head'];
     let dir;

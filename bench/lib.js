@@ -192,7 +192,7 @@ function modelConfig(dir) {
 
 /** What Classifier.init needs about a checkpoint folder. */
 function nativeBase(dir) {
-  return { files: dist('checkpoint').checkpointFiles(dir), config: dist('config').readQwen3Config(dir).native };
+  return { files: dist('qwen3/checkpoint').checkpointFiles(dir), config: dist('qwen3/config').readQwen3Config(dir).native };
 }
 
 /** A lora run folder trained for a few steps with the Trainer (created once per shape and reused). */
@@ -200,7 +200,7 @@ async function ensureLoraRun(shape, ctx) {
   const out = path.join(WORK, 'runs', `lora-${shape}`);
   if (fs.existsSync(path.join(out, 'run.json'))) return out;
   const base = await ensureWeights(shape, 'causal');
-  const { Trainer } = dist('trainer');
+  const { Trainer } = dist('index');
   const posts = samplePosts(40, 7);
   const train = { texts: posts.slice(0, 32).map((p) => p.text), labels: posts.slice(0, 32).map((p) => p.label) };
   const evalData = { texts: posts.slice(32).map((p) => p.text), labels: posts.slice(32).map((p) => p.label) };

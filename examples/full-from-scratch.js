@@ -4,7 +4,7 @@
 const os = require('os');
 const path = require('path');
 const { createTinyQwen3 } = require('..');
-const { Trainer } = require('../dist/trainer');
+const { Trainer } = require('../dist');
 
 (async () => {
   const data = process.argv[2] || path.resolve(__dirname, '..', '..', 'shared', 'data', 'weibo2018', 'train.txt');

@@ -1,25 +1,38 @@
 // Public API of qwen3-native.
-export { Qwen3Model, runtimeInfo, resolveDeviceAndDtype } from './model';
-export type { LoadOptions, ForwardOptions, EmbedOptions, DeviceOption, DTypeOption } from './model';
+export { Qwen3Model, runtimeInfo, resolveDeviceAndDtype } from './qwen3/model';
+export type { LoadOptions, ForwardOptions, EmbedOptions, DeviceOption, DTypeOption } from './qwen3/model';
 export type { RunStats } from './native';
-export { createTinyQwen3 } from './tiny';
-export { Qwen3Tokenizer } from './tokenizer';
-export type { Qwen3HFConfig } from './config-types';
-export * from './constants';
-export { Trainer } from './trainer';
-export type { TrainData, LabelledTexts, ProgressEvent, EvalEvent, TrainResult } from './trainer';
-export { defaultOutput } from './trainer-options';
-export type { TrainerOptions, LoraOptions } from './trainer-options';
-export { Predictor, findRuns } from './predictor';
-export type { Prediction, PredictorOptions } from './predictor';
-export { computeMetrics } from './metrics';
-export type { Metrics, ClassMetrics } from './metrics';
-export { loadLabelledFile, loadTextsFile } from './data';
-export type { LabelledData, TextsData } from './data';
-export { MODEL_SIZES, modelPreset, describePreset } from './presets';
-export type { ModelSize, ModelPreset } from './presets';
-export { resolveModel, ModelNotFoundError, ModelDownloadError } from './resolve';
-export type { ResolveOptions, ResolvedModel } from './resolve';
-export { METHODS } from './encoding';
-export type { Method } from './encoding';
-export { createProgress } from './progress';
+export { createTinyQwen3 } from './qwen3/tiny';
+export { Qwen3Tokenizer } from './qwen3/tokenizer';
+export type { Qwen3HFConfig } from './qwen3/config';
+export * from './qwen3/tokens';
+export { NEGATIVE_LABEL_TEXT, POSITIVE_LABEL_TEXT } from './classifier/methods';
+export { Trainer } from './classifier/trainer';
+export type {
+  TrainData,
+  LabelledTexts,
+  ProgressEvent,
+  EvalEvent,
+  CheckpointEvent,
+  EmbeddingEvent,
+  DoneEvent,
+  TrainerEvents,
+  TrainResult,
+} from './classifier/trainer';
+export { defaultOutput } from './classifier/methods';
+export type { TrainerOptions, LoraOptions } from './classifier/trainer-options';
+export { Predictor } from './classifier/predictor';
+export { findRuns } from './classifier/run-folder';
+export type { Prediction, PredictorOptions } from './classifier/predictor';
+export { computeMetrics } from './classifier/metrics';
+export type { Metrics, ClassMetrics } from './classifier/metrics';
+export { loadLabelledFile, loadTextsFile } from './classifier/data';
+export type { LabelledData, TextsData } from './classifier/data';
+export { MODEL_SIZES, modelPreset, describePreset } from './qwen3/presets';
+export type { ModelSize, ModelPreset } from './qwen3/presets';
+export { resolveModel } from './hub/resolve';
+export { ModelNotFoundError, ModelDownloadError } from './hub/errors';
+export type { ResolveOptions, ResolvedModel } from './hub/resolve';
+export { METHODS } from './classifier/methods';
+export type { Method } from './classifier/methods';
+export { createProgress } from './util/progress';

@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Downloads the public weibo_senti_100k corpus (119,988 Sina Weibo posts labelled 1 positive / 0 negative, from
-// github.com/SophonPlus/ChineseNlpCorpus) and converts it to this package's `text<TAB>label` format.
+// github.com/SophonPlus/ChineseNlpCorpus) and checks that the package's data loader reads it (the loader reads its
+// `label,review` CSV as it is: no conversion).
 //
-//   node scripts/fetch-data.js [URL] [--out DIR] [--from github|hf] [--sha256 HEX] [--force] [--no-convert]
+//   node scripts/fetch-data.js [URL] [--out DIR] [--from github|hf] [--sha256 HEX] [--force]
 //
 // URL defaults to the GitHub copy (--from github). --from hf takes a copy on the Hugging Face Hub through
 // HF_ENDPOINT, so HF_ENDPOINT=https://hf-mirror.com works where GitHub is slow or blocked. The download resumes
 // where an interrupted one stopped (data/<name>.csv.incomplete) and uses the same helper as model downloads.
-// Writes DIR/weibo_senti_100k.csv (as downloaded) and DIR/weibo_senti_100k.txt (text<TAB>label, one post a line);
-// DIR defaults to ./data. Needs the compiled package (npm run build:ts).
+// Writes DIR/weibo_senti_100k.csv (as downloaded); DIR defaults to ./data. Needs the compiled package
+// (npm run build:ts).
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -25,7 +26,7 @@ const SOURCES = {
 function usage(message) {
   if (message) process.stderr.write(`${message}\n\n`);
   process.stderr.write(
-    'Usage: node scripts/fetch-data.js [URL] [--out DIR] [--from github|hf] [--sha256 HEX] [--force] [--no-convert]\n' +
+    'Usage: node scripts/fetch-data.js [URL] [--out DIR] [--from github|hf] [--sha256 HEX] [--force]\n' +
       `Default URL (--from github): ${SOURCES.github()}\n` +
       `--from hf: ${SOURCES.hf()} (honours HF_ENDPOINT, e.g. https://hf-mirror.com)\n`
   );
@@ -33,7 +34,7 @@ function usage(message) {
 }
 
 function parseArgs(argv) {
-  const args = { url: undefined, out: 'data', from: 'github', sha256: undefined, force: false, convert: true };
+  const args = { url: undefined, out: 'data', from: 'github', sha256: undefined, force: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -45,7 +46,6 @@ function parseArgs(argv) {
     else if (arg === '--from') args.from = value();
     else if (arg === '--sha256') args.sha256 = value().toLowerCase();
     else if (arg === '--force') args.force = true;
-    else if (arg === '--no-convert') args.convert = false;
     else if (arg.startsWith('--')) usage(`Unknown option ${arg}`);
     else if (args.url === undefined) args.url = arg;
     else usage(`Unexpected argument ${arg}`);
@@ -60,7 +60,12 @@ function parseArgs(argv) {
 function loadPackage() {
   const dist = path.join(__dirname, '..', 'dist');
   try {
-    return { ...require(path.join(dist, 'resolve')), ...require(path.join(dist, 'progress')) };
+    return {
+      ...require(path.join(dist, 'hub', 'download')),
+      ...require(path.join(dist, 'hub', 'http')),
+      ...require(path.join(dist, 'util', 'progress')),
+      ...require(path.join(dist, 'classifier', 'data')),
+    };
   } catch (error) {
     if (error && error.code === 'MODULE_NOT_FOUND') {
       process.stderr.write('The compiled package is missing: run `npm run build:ts` first.\n');
@@ -70,80 +75,24 @@ function loadPackage() {
   }
 }
 
-/** RFC 4180 CSV: quoted fields may hold commas, doubled quotes and line breaks. Yields arrays of fields. */
-function* parseCsv(text) {
-  let field = '';
-  let row = [];
-  let quoted = false;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; // byte order mark
-  for (; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += c;
-    } else if (c === '"' && field === '') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      yield row;
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (field !== '' || row.length) {
-    row.push(field);
-    yield row;
-  }
-}
-
-/** label,review CSV -> `text<TAB>label` lines; tabs and line breaks inside a post become spaces. */
-function convert(csvFile, txtFile) {
-  const text = fs.readFileSync(csvFile, 'utf8');
-  if (text.startsWith('version https://git-lfs')) {
+/** The downloaded file must be the CSV itself, which the package's loader reads (it lists every bad row). */
+async function check(csvFile, loadLabelledFile) {
+  const head = fs.readFileSync(csvFile, { encoding: 'utf8', flag: 'r' }).slice(0, 200);
+  if (head.startsWith('version https://git-lfs')) {
     throw new Error(`${csvFile} is a Git LFS pointer, not the data: use another URL (for example --from hf)`);
   }
-  if (/^\s*</.test(text)) throw new Error(`${csvFile} is an HTML page, not CSV: check the URL`);
-  const rows = parseCsv(text);
-  const header = (rows.next().value || []).map((name) => name.trim().toLowerCase());
-  const labelAt = header.indexOf('label');
-  const textAt = header.indexOf('review') >= 0 ? header.indexOf('review') : header.indexOf('text');
-  if (labelAt < 0 || textAt < 0) {
-    throw new Error(`${csvFile}: expected a header with label and review columns, found ${JSON.stringify(header)}`);
-  }
-  const lines = [];
-  const counts = { 0: 0, 1: 0 };
-  let skipped = 0;
-  for (const row of rows) {
-    if (row.length === 1 && row[0].trim() === '') continue; // blank line
-    const label = (row[labelAt] || '').trim();
-    const post = (row[textAt] || '').replace(/[\t\r\n]+/g, ' ').trim();
-    if ((label !== '0' && label !== '1') || !post) {
-      skipped++;
-      continue;
-    }
-    counts[label]++;
-    lines.push(`${post}\t${label}`);
-  }
-  const temporary = `${txtFile}.tmp`;
-  fs.writeFileSync(temporary, lines.length ? `${lines.join('\n')}\n` : '');
-  fs.renameSync(temporary, txtFile);
-  return { posts: lines.length, positive: counts[1], negative: counts[0], skipped };
+  if (/^\s*</.test(head)) throw new Error(`${csvFile} is an HTML page, not CSV: check the URL`);
+  const data = await loadLabelledFile(csvFile);
+  const positive = data.labels.filter((label) => label === 1).length;
+  return { posts: data.texts.length, positive, negative: data.texts.length - positive };
 }
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const { downloadFile, DownloadError, createProgress } = loadPackage();
+  const { downloadFile, DownloadError, createProgress, loadLabelledFile } = loadPackage();
   const outDir = path.resolve(args.out);
   fs.mkdirSync(outDir, { recursive: true });
   const csvFile = path.join(outDir, `${NAME}.csv`);
-  const txtFile = path.join(outDir, `${NAME}.txt`);
 
   if (fs.existsSync(csvFile) && !args.force) {
     process.stderr.write(`${csvFile} already exists (--force downloads it again)\n`);
@@ -167,7 +116,7 @@ async function main() {
           error.kind === 'network'
             ? ' Check the connection; where GitHub is unreachable try `--from hf`' +
               ' with HF_ENDPOINT=https://hf-mirror.com,' +
-              ` or save the CSV from a browser as ${csvFile} and run this again (it then only converts).`
+              ` or save the CSV from a browser as ${csvFile} and run this again (it then only checks it).`
             : '';
         process.stderr.write(`Download failed: ${error.message}.${hint} Run again to resume.\n`);
         process.exit(1);
@@ -176,13 +125,11 @@ async function main() {
     }
   }
 
-  if (args.convert) {
-    const stats = convert(csvFile, txtFile);
-    process.stderr.write(
-      `Wrote ${txtFile}: ${stats.posts} posts (${stats.positive} positive, ${stats.negative} negative` +
-        `${stats.skipped ? `, ${stats.skipped} rows skipped` : ''})\n`
-    );
-  }
+  const stats = await check(csvFile, loadLabelledFile);
+  process.stderr.write(
+    `${csvFile}: ${stats.posts} posts (${stats.positive} positive, ${stats.negative} negative); ` +
+      `train on it with --train ${path.relative(process.cwd(), csvFile) || csvFile}\n`
+  );
 }
 
 if (require.main === module) {
@@ -192,4 +139,4 @@ if (require.main === module) {
   });
 }
 
-module.exports = { parseCsv, convert, SOURCES };
+module.exports = { SOURCES };

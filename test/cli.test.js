@@ -393,7 +393,7 @@ test.serial('lora predict is one forward pass per batch (in-process count of nat
     };
     return { Model: binding.Model, Classifier: Counted, runtimeInfo: binding.runtimeInfo, setNumThreads: binding.setNumThreads };
   };
-  const { Predictor } = require('../dist/predictor');
+  const { Predictor } = require('../dist');
   const cwd = process.cwd();
   process.chdir(WORK);
   const p = new Predictor({ checkpoint: run('qwen3_lora_tiny'), batchSize: 32 });

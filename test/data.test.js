@@ -2,7 +2,8 @@ const test = require('ava');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { loadLabelledFile, loadTextsFile, stratifiedSplit, sliceSample, parseLabel } = require('../dist/data');
+const { loadLabelledFile, loadTextsFile, parseLabel } = require('../dist/classifier/data');
+const { stratifiedSplit, sliceSample } = require('../dist/classifier/split');
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen3-native-data-'));
 test.after.always(() => fs.rmSync(root, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 'use strict';
 const test = require('ava');
-const { createProgress, formatBytes, formatDuration } = require('../dist/progress');
+const { createProgress, formatBytes, formatDuration } = require('../dist/util/progress');
 
 /** A stream that records writes; isTTY undefined, like a pipe or a CI log. */
 function recorder(extra = {}) {

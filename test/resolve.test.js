@@ -8,19 +8,11 @@ const http = require('http');
 const os = require('os');
 const path = require('path');
 const { execFile } = require('child_process');
-const {
-  resolveModel,
-  downloadFile,
-  DownloadError,
-  ModelNotFoundError,
-  ModelDownloadError,
-  hfCacheDir,
-  isRepoId,
-  missingModelFiles,
-  repoCacheFolder,
-} = require('../dist/resolve');
-const { MODEL_SIZES, MODEL_PRESETS, repoIdFor, findPreset, modelPreset } = require('../dist/presets');
-const { createTinyQwen3 } = require('../dist/tiny');
+const { resolveModel, ModelNotFoundError, ModelDownloadError, createTinyQwen3 } = require('../dist');
+const { downloadFile } = require('../dist/hub/download');
+const { DownloadError } = require('../dist/hub/http');
+const { hfCacheDir, isRepoId, missingModelFiles, repoCacheFolder } = require('../dist/hub/cache');
+const { MODEL_SIZES, MODEL_PRESETS, repoIdFor, findPreset, modelPreset } = require('../dist/qwen3/presets');
 
 const ROOT = path.resolve(__dirname, '..');
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen3-native-resolve-'));
@@ -591,14 +583,13 @@ test.serial('downloadFile restarts when the server ignores Range after a dropped
 
 // ---- scripts/fetch-data.js ----
 
-test.serial('scripts/fetch-data.js downloads a CSV and converts it to text<TAB>label', async (t) => {
+test.serial('scripts/fetch-data.js downloads a CSV and checks that the loader reads it', async (t) => {
   const csv =
     '\ufefflabel,review\r\n' +
     '1,今天天气真好[太阳]\r\n' +
     '0,"排队两小时, 结果卖完了[怒]"\r\n' +
     '1,"他说""值了""，我也觉得\n真的值"\r\n' +
-    '0,"有\t制表符"\r\n' +
-    'x,坏行\r\n';
+    '0,"有\t制表符"\r\n';
   const body = Buffer.from(csv, 'utf8');
   const { server, url } = await listen((req, res) => {
     res.writeHead(200, { 'content-length': String(body.length) });
@@ -615,11 +606,8 @@ test.serial('scripts/fetch-data.js downloads a CSV and converts it to text<TAB>l
   const first = await run([`${url}/weibo.csv`, '--out', out, '--sha256', sha256(body)]);
   t.is(first.code, 0, first.stderr);
   t.true(fs.readFileSync(path.join(out, 'weibo_senti_100k.csv')).equals(body));
-  t.is(
-    fs.readFileSync(path.join(out, 'weibo_senti_100k.txt'), 'utf8'),
-    '今天天气真好[太阳]\t1\n排队两小时, 结果卖完了[怒]\t0\n他说"值了"，我也觉得 真的值\t1\n有 制表符\t0\n'
-  );
-  t.regex(first.stderr, /4 posts \(2 positive, 2 negative, 1 rows skipped\)/);
+  t.false(fs.existsSync(path.join(out, 'weibo_senti_100k.txt')));
+  t.regex(first.stderr, /4 posts \(2 positive, 2 negative\)/);
 
   const bad = await run([`${url}/weibo.csv`, '--out', tempDir('data'), '--sha256', 'f'.repeat(64)]);
   t.is(bad.code, 1);

@@ -10,7 +10,7 @@ const {
   float32ToFloat16Bits,
   bfloat16BitsToFloat32,
   float16BitsToFloat32,
-} = require('../dist/safetensors-writer');
+} = require('../dist/qwen3/safetensors');
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen3-native-st-'));
 test.after.always(() => fs.rmSync(root, { recursive: true, force: true }));

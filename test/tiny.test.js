@@ -2,9 +2,9 @@ const test = require('ava');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { createTinyQwen3, TINY_QWEN3_DEFAULTS } = require('../dist/tiny');
-const { readSafetensorsHeader, readSafetensors } = require('../dist/safetensors-writer');
-const { qwen3TokenizerFiles } = require('../dist/tokenizer');
+const { createTinyQwen3, TINY_QWEN3_DEFAULTS } = require('../dist/qwen3/tiny');
+const { readSafetensorsHeader, readSafetensors } = require('../dist/qwen3/safetensors');
+const { qwen3TokenizerFiles } = require('../dist/qwen3/tokenizer');
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen3-native-tiny-'));
 test.after.always(() => fs.rmSync(root, { recursive: true, force: true }));

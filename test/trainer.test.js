@@ -3,10 +3,8 @@
 const test = require('ava');
 const fs = require('fs');
 const path = require('path');
-const { createTinyQwen3 } = require('../dist');
-const { Trainer } = require('../dist/trainer');
-const { Predictor } = require('../dist/predictor');
-const { readSafetensors } = require('../dist/safetensors-writer');
+const { createTinyQwen3, Trainer, Predictor } = require('../dist');
+const { readSafetensors } = require('../dist/qwen3/safetensors');
 const { tmpDir, weiboLines } = require('./helpers/util');
 
 const lines = weiboLines(160);

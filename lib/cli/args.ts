@@ -2,6 +2,10 @@
 // (--model_size, --batch_size, --model_type, ...), "did you mean" for unknown flags, and one message shape for bad
 // values: "--epochs: expected a positive integer but received -1".
 import { parseArgs } from 'util';
+import { METHODS, type Method } from '../classifier/methods';
+import { TRAINER_DEFAULTS } from '../classifier/trainer-options';
+import { DEVICE_OPTIONS, DTYPE_OPTIONS } from '../qwen3/model';
+import { MODEL_SIZES } from '../qwen3/presets';
 import { CliError, flagError } from './errors';
 
 export const COMMANDS = ['train', 'predict', 'eval', 'info'] as const;
@@ -19,27 +23,35 @@ export interface FlagSpec {
 
 /** Every flag of every command. Which command takes which: COMMAND_FLAGS. */
 export const FLAGS: Record<string, FlagSpec> = {
-  method: { kind: 'string', value: '<m>', help: 'embedding | lora | lora-head | full' },
-  'model-size': { kind: 'string', value: '<size>', help: '0.6B | 4B | 8B (picks Qwen/Qwen3-<size> or Qwen/Qwen3-Embedding-<size>)' },
+  method: { kind: 'string', value: '<m>', help: METHODS.join(' | ') },
+  'model-size': {
+    kind: 'string',
+    value: '<size>',
+    help: `${MODEL_SIZES.join(' | ')} (picks Qwen/Qwen3-<size> or Qwen/Qwen3-Embedding-<size>)`,
+  },
   model: { kind: 'string', value: '<spec>', help: "base model: a folder, a Hugging Face repo id, a name under ./models, or 'tiny'" },
   train: { kind: 'string', value: '<file>', help: 'training data: text<TAB>label lines, CSV (label,review) or JSONL' },
   test: { kind: 'string', value: '<file>', help: 'labelled test data (same formats)' },
   epochs: { kind: 'string', value: '<n>', help: 'passes over the training data' },
   'batch-size': { kind: 'string', value: '<n>', help: 'examples per batch' },
   'learning-rate': { kind: 'string', value: '<x>', help: 'peak learning rate (AdamW, warmup then cosine decay)' },
-  'lora-r': { kind: 'string', value: '<n>', help: 'LoRA rank (default 8)' },
-  'lora-alpha': { kind: 'string', value: '<x>', help: 'LoRA alpha (default 16; scale = alpha / r)' },
+  'lora-r': { kind: 'string', value: '<n>', help: `LoRA rank (default ${TRAINER_DEFAULTS.lora.r})` },
+  'lora-alpha': { kind: 'string', value: '<x>', help: `LoRA alpha (default ${TRAINER_DEFAULTS.lora.alpha}; scale = alpha / r)` },
   'max-samples': { kind: 'string', value: '<n>', help: 'use at most n examples (stratified, seeded)' },
-  'max-length': { kind: 'string', value: '<n>', help: 'most tokens per post (default 256)' },
-  'gradient-accumulation': { kind: 'string', value: '<n>', help: 'batches per optimizer step (default 1)' },
+  'max-length': { kind: 'string', value: '<n>', help: `most tokens per post (default ${TRAINER_DEFAULTS.maxLength})` },
+  'gradient-accumulation': {
+    kind: 'string',
+    value: '<n>',
+    help: `batches per optimizer step (default ${TRAINER_DEFAULTS.gradientAccumulation})`,
+  },
   'gradient-checkpointing': { kind: 'boolean', help: 'recompute activations in backward (less memory for 4B/8B)' },
   output: { kind: 'string', value: '<dir>', help: 'run folder (default ./models/qwen3_<method>_<size>)' },
   checkpoint: { kind: 'string', value: '<dir>', help: 'a trained run folder (holds run.json)' },
   'eval-only': { kind: 'boolean', help: 'skip training: evaluate the run in --output/--checkpoint on --test' },
   resume: { kind: 'boolean', help: 'continue an interrupted run from <output>/checkpoint' },
-  seed: { kind: 'string', value: '<n>', help: 'random seed (default 42)' },
-  device: { kind: 'string', value: '<d>', help: 'auto | cpu | cuda (default auto)' },
-  dtype: { kind: 'string', value: '<t>', help: 'auto | float32 | bfloat16 | float16 (default auto)' },
+  seed: { kind: 'string', value: '<n>', help: `random seed (default ${TRAINER_DEFAULTS.seed})` },
+  device: { kind: 'string', value: '<d>', help: `${DEVICE_OPTIONS.join(' | ')} (default ${TRAINER_DEFAULTS.device})` },
+  dtype: { kind: 'string', value: '<t>', help: `${DTYPE_OPTIONS.join(' | ')} (default auto; full: float32)` },
   offline: { kind: 'boolean', help: 'never download (also env HF_HUB_OFFLINE=1)' },
   text: { kind: 'string', multiple: true, value: '<text>', help: 'a post to classify (repeatable)' },
   file: { kind: 'string', value: '<file>', help: 'posts to classify: one per line, or any training format' },
@@ -79,7 +91,7 @@ export const FLAG_ALIASES: Record<string, string> = {
 };
 
 /** Old --model_type / --method values and what they mean now (case-insensitive, `_` = `-`). */
-export const METHOD_ALIASES: Record<string, 'embedding' | 'lora' | 'lora-head' | 'full'> = {
+export const METHOD_ALIASES: Record<string, Method> = {
   embedding: 'embedding',
   embed: 'embedding',
   'qwen3-embedding': 'embedding',

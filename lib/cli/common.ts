@@ -1,24 +1,14 @@
 // Flag groups the commands share and helpers for running Predictor over many texts with a progress bar.
 import * as fs from 'fs';
 import * as path from 'path';
-import { METHODS, type Method } from '../encoding';
-import type { DeviceOption, DTypeOption } from '../model';
-import type { Prediction, Predictor } from '../predictor';
-import { MODEL_SIZES, type ModelSize } from '../presets';
-import { createProgress } from '../progress';
+import { METHODS, type Method } from '../classifier/methods';
+import type { Prediction, Predictor } from '../classifier/predictor';
+import { isRunFolder } from '../classifier/run-folder';
+import { DEVICE_OPTIONS, DTYPE_OPTIONS, type DeviceOption, type DTypeOption } from '../qwen3/model';
+import { MODEL_SIZES, type ModelSize } from '../qwen3/presets';
+import { createProgress } from '../util/progress';
 import { Flags, METHOD_ALIASES } from './args';
 import { CliError, flagError } from './errors';
-import { isRunFolder } from './select';
-
-export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
-
-export function packageVersion(): string {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 export interface CommonSettings {
   method?: Method;
@@ -43,8 +33,8 @@ export function commonSettings(flags: Flags, command: 'train' | 'predict' | 'eva
     model: flags.string('model'),
     checkpoint: command === 'train' && !flags.bool('eval-only') ? undefined : flags.string('checkpoint'),
     checkpointFlag: flags.has('checkpoint') ? flags.spelling('checkpoint') : undefined,
-    device: flags.oneOf('device', ['auto', 'cpu', 'cuda'] as const),
-    dtype: flags.oneOf('dtype', ['auto', 'float32', 'bfloat16', 'float16'] as const),
+    device: flags.oneOf('device', DEVICE_OPTIONS),
+    dtype: flags.oneOf('dtype', DTYPE_OPTIONS),
     offline: flags.bool('offline') || undefined,
     json: flags.bool('json'),
   };

@@ -1,14 +1,16 @@
 // `qwen3-native eval` (and `train --eval-only`): metrics of trained run(s) on a labelled file.
 import * as path from 'path';
-import { loadLabelledFile, sliceSample } from '../data';
-import { computeMetrics, type Metrics } from '../metrics';
-import { Predictor } from '../predictor';
+import { loadLabelledFile } from '../classifier/data';
+import { computeMetrics, type Metrics } from '../classifier/metrics';
+import { Predictor } from '../classifier/predictor';
+import { sliceSample } from '../classifier/split';
+import { isTinySpec } from '../qwen3/tiny';
 import { Flags } from './args';
 import { commonSettings, err, existingFile, noPositionals, out, predictAll, type CommonSettings } from './common';
 import { CliError } from './errors';
 import { defaultIo, type Io } from './prompt';
 import { formatComparison, formatMetrics, metricsJson } from './report';
-import { chooseRuns, isTinySpec, TINY_NOTE } from './select';
+import { chooseRuns, TINY_NOTE } from './select';
 
 export interface EvalTarget {
   runs: string[];

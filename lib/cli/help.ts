@@ -1,4 +1,8 @@
-// --help texts. Flag lines come from args.ts, so help and parser never disagree.
+// --help texts. Flag lines come from args.ts and defaults from the code that applies them, so help, parser and
+// behaviour never disagree.
+import { METHOD_DEFAULTS, METHODS, type MethodDefaults } from '../classifier/methods';
+import { DEFAULT_BATCH_LIMITS } from '../qwen3/batching';
+import { MODEL_SIZES } from '../qwen3/presets';
 import { COMMAND_FLAGS, FLAGS, type Command } from './args';
 
 const INTRO: Record<Command, string> = {
@@ -70,16 +74,21 @@ function flagLines(command: Command): string {
   return names.map((f, i) => `${left[i].padEnd(width)}${help(command, f)}`).join('\n');
 }
 
+/** "lora 2, lora-head 2, embedding 10, full 2": one default per method. */
+export function perMethod(key: keyof MethodDefaults): string {
+  const show = (v: number) => (v < 0.01 ? v.toExponential() : String(v)); // 2e-4, not 0.0002
+  return METHODS.map((m) => `${m} ${show(METHOD_DEFAULTS[m][key])}`).join(', ');
+}
+
 function help(command: Command, flag: string): string {
-  if (command === 'predict' && flag === 'batch-size') return 'texts per forward pass (default 32)';
-  if (command === 'eval' && flag === 'batch-size') return 'texts per forward pass (default 32)';
+  if (command !== 'train' && flag === 'batch-size') return `texts per forward pass (default ${DEFAULT_BATCH_LIMITS.maxBatchSize})`;
   if (command === 'eval' && flag === 'max-samples') return 'evaluate on at most n posts (stratified, seeded)';
   if (command !== 'train' && flag === 'model') return 'override the base model recorded in the run (folder, hub id)';
   if (command === 'train' && flag === 'test') return 'labelled test file: the best model is evaluated on it at the end';
   if (command === 'train' && flag === 'checkpoint') return 'with --eval-only: the run folder to evaluate (default --output)';
-  if (command === 'train' && flag === 'epochs') return 'passes over the data (default: lora 2, lora-head 2, embedding 10, full 3)';
-  if (command === 'train' && flag === 'batch-size') return 'examples per batch (default: lora 8, lora-head 8, embedding 64, full 32)';
-  if (command === 'train' && flag === 'learning-rate') return 'peak learning rate (default: lora 2e-4, embedding 1e-3, full 5e-4)';
+  if (command === 'train' && flag === 'epochs') return `passes over the data (default: ${perMethod('epochs')})`;
+  if (command === 'train' && flag === 'batch-size') return `examples per batch (default: ${perMethod('batchSize')})`;
+  if (command === 'train' && flag === 'learning-rate') return `peak learning rate (default: ${perMethod('learningRate')})`;
   return FLAGS[flag].help;
 }
 
@@ -88,12 +97,12 @@ export function commandHelp(command: Command): string {
 }
 
 export function mainHelp(version: string): string {
-  return `qwen3-native ${version}: fine-tune Qwen3 (0.6B / 4B / 8B) to classify Chinese Weibo sentiment, on libtorch.
+  return `qwen3-native ${version}: fine-tune Qwen3 (${MODEL_SIZES.join(' / ')}) to classify Chinese Weibo sentiment, on libtorch.
 
 Usage: qwen3-native <command> [flags]
 
 Commands:
-  train     fine-tune a classifier (methods: embedding, lora, lora-head, full)
+  train     fine-tune a classifier (methods: ${METHODS.join(', ')})
   predict   classify posts with trained run(s)
   eval      accuracy, macro-F1, per-class scores and confusion matrix on a labelled file
   info      libtorch version, CUDA, threads, native bf16, and the trained runs found

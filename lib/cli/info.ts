@@ -1,8 +1,7 @@
 // `qwen3-native info`: what this machine's libtorch can do, and the trained runs found.
 import * as path from 'path';
-import { resolveDeviceAndDtype, runtimeInfo } from '../model';
-import { findRuns } from '../predictor';
-import { readRunInfo } from '../run';
+import { findRuns, readRunInfo } from '../classifier/run-folder';
+import { resolveDeviceAndDtype, runtimeInfo } from '../qwen3/model';
 import type { Flags } from './args';
 import { EXIT } from './errors';
 

@@ -3,7 +3,7 @@
 // error (exit 1, or 2 for bad usage); stack traces only with QWEN3_NATIVE_DEBUG=1. Model logic lives in the API
 // (Trainer, Predictor, metrics); this layer only asks, calls and prints.
 import { Flags, parseCommandLine, type Command } from './args';
-import { packageVersion } from './common';
+import { packageVersion } from '../util/paths';
 import { EXIT, exitCodeFor, formatError } from './errors';
 import { commandHelp, mainHelp } from './help';
 

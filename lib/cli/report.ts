@@ -1,12 +1,14 @@
 // What the CLI prints: prediction tables, metrics tables, JSON Lines objects, and --out files (JSONL / CSV).
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Metrics } from '../metrics';
-import type { Prediction } from '../predictor';
+import { LABEL_TEXTS } from '../classifier/methods';
+import type { Metrics } from '../classifier/metrics';
+import type { Prediction } from '../classifier/predictor';
+import { writeFileAtomic } from '../util/atomic-write';
 import { CliError, flagError } from './errors';
 import { displayWidth, formatTable, remainingWidth, truncate } from './table';
 
-export const SENTIMENT = ['负面', '正面'] as const;
+const SENTIMENT = LABEL_TEXTS;
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 const fixed = (x: number) => x.toFixed(4);
@@ -50,7 +52,7 @@ export function formatMetrics(m: Metrics, title?: string): string {
 /** One line per model comparing them (eval --load-all). */
 export function formatComparison(results: { model: string; metrics: Metrics }[]): string {
   return formatTable(
-    ['model', 'accuracy', 'macro-F1', 'P(负面)', 'R(负面)', 'P(正面)', 'R(正面)', 'posts'],
+    ['model', 'accuracy', 'macro-F1', ...SENTIMENT.flatMap((s) => [`P(${s})`, `R(${s})`]), 'posts'],
     results.map(({ model, metrics: m }) => [
       model,
       pct(m.accuracy),
@@ -118,9 +120,7 @@ export function writePredictions(file: string, rows: Prediction[]): void {
     // RFC 4180 quoting; UTF-8 without a byte-order mark.
     body = `${[header, ...lines].join('\n')}\n`;
   }
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, body, 'utf8');
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, body);
 }
 
 /** "model-a: 12 正面, 8 负面" per model, for runs whose rows went to --out. */
@@ -131,5 +131,5 @@ export function summarizePredictions(rows: Prediction[]): string {
     counts[r.label]++;
     byModel.set(r.model, counts);
   }
-  return [...byModel].map(([model, [neg, pos]]) => `${model}: ${pos} 正面, ${neg} 负面`).join('\n');
+  return [...byModel].map(([model, [neg, pos]]) => `${model}: ${pos} ${SENTIMENT[1]}, ${neg} ${SENTIMENT[0]}`).join('\n');
 }

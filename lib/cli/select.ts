@@ -2,39 +2,21 @@
 // A missing choice is asked for on a terminal, otherwise it is an error listing the valid choices.
 import * as fs from 'fs';
 import * as path from 'path';
-import { METHODS, type Method } from '../encoding';
-import { DEFAULT_METHOD_ORDER, findRuns } from '../predictor';
-import { describePreset, findPreset, MODEL_SIZES, modelPreset, type ModelFamily, type ModelSize } from '../presets';
-import { readRunInfo, type RunInfo } from '../run';
-import { defaultOutput } from '../trainer-options';
+import { defaultOutput, familyFor, METHOD_DESCRIPTIONS, METHODS, type Method } from '../classifier/methods';
+import { findRunFor, findRuns, isRunFolder, readRunInfo, type RunInfo } from '../classifier/run-folder';
+import { describePreset, findPreset, MODEL_SIZES, modelPreset, type ModelFamily, type ModelSize } from '../qwen3/presets';
+import { isTinySpec } from '../qwen3/tiny';
+import { displayPath } from '../util/paths';
 import { CliError, EXIT } from './errors';
 import { requireChoice, type Choice, type Io } from './prompt';
 
-export const METHOD_DETAILS: Record<Method, string> = {
-  lora: 'LoRA adapters; the model answers 正面/负面 (label-word logits, PEFT CAUSAL_LM)',
-  'lora-head': 'LoRA adapters + a 2-way score head (PEFT SEQ_CLS)',
-  embedding: 'frozen Qwen3-Embedding + a small MLP head: fastest, fine on CPU',
-  full: 'every weight + score head, float32 (needs the most memory)',
-};
-
-export const METHOD_CHOICES: Choice<Method>[] = METHODS.map((m) => ({ value: m, name: m, detail: METHOD_DETAILS[m] }));
-
-export function familyFor(method: Method | undefined): ModelFamily {
-  return method === 'embedding' ? 'embedding' : 'causal';
-}
+export const METHOD_CHOICES: Choice<Method>[] = METHODS.map((m) => ({ value: m, name: m, detail: METHOD_DESCRIPTIONS[m] }));
 
 export function sizeChoices(family: ModelFamily): Choice<ModelSize>[] {
   return MODEL_SIZES.map((size) => {
     const preset = modelPreset(size, family);
     return { value: size, name: size, detail: describePreset(preset).slice(size.padEnd(5).length + 1) };
   });
-}
-
-const TINY_SPECS = new Set(['tiny', 'tiny-embedding']);
-
-/** The `tiny` / `tiny-embedding` specs: tiny random models generated locally. */
-export function isTinySpec(spec: string | undefined): boolean {
-  return spec !== undefined && TINY_SPECS.has(spec.trim());
 }
 
 export const TINY_NOTE =
@@ -98,18 +80,8 @@ function describeRun(run: RunSummary): string {
   return `${i.method} on ${i.baseModel.repoId ?? i.baseModel.spec}${best}${i.stopped ? ' (stopped early)' : ''}`;
 }
 
-function displayDir(dir: string): string {
-  const rel = path.relative(process.cwd(), dir);
-  if (rel === '') return '.';
-  return !rel.startsWith('..') && !path.isAbsolute(rel) ? `.${path.sep}${rel}` : dir;
-}
-
 export function runChoices(runs: RunSummary[]): Choice<string>[] {
-  return runs.map((r) => ({ value: r.dir, name: displayDir(r.dir), detail: describeRun(r) }));
-}
-
-export function isRunFolder(dir: string): boolean {
-  return fs.existsSync(path.join(dir, 'run.json'));
+  return runs.map((r) => ({ value: r.dir, name: displayPath(r.dir), detail: describeRun(r) }));
 }
 
 export interface RunQuery {
@@ -123,7 +95,7 @@ export interface RunQuery {
 
 function noRunsError(modelsDir: string): CliError {
   return new CliError(
-    `no trained model under ${displayDir(modelsDir)}. Train one first, e.g.\n` +
+    `no trained model under ${displayPath(modelsDir)}. Train one first, e.g.\n` +
       '  qwen3-native train --method lora --model tiny        (tiny random model, no download: a smoke test)\n' +
       '  qwen3-native train --method lora --model-size 0.6B   (downloads Qwen/Qwen3-0.6B once)\n' +
       'or point at a run folder with --checkpoint <dir>.',
@@ -141,7 +113,7 @@ export async function chooseRuns(io: Io, q: RunQuery): Promise<string[]> {
     const why = fs.existsSync(dir) ? 'has no run.json (it is not a trained run folder)' : 'does not exist';
     throw new CliError(
       `${q.checkpointFlag ?? '--checkpoint'}: ${dir} ${why}` +
-        (found.length ? `; trained runs under ${displayDir(q.modelsDir)}:\n${runChoices(found).map((c) => `  ${c.name}  ${c.detail}`).join('\n')}` : '')
+        (found.length ? `; trained runs under ${displayPath(q.modelsDir)}:\n${runChoices(found).map((c) => `  ${c.name}  ${c.detail}`).join('\n')}` : '')
     );
   }
   if (q.loadAll) {
@@ -151,12 +123,10 @@ export async function chooseRuns(io: Io, q: RunQuery): Promise<string[]> {
   }
   const runs = all();
   if (q.size) {
-    const methods = q.method ? [q.method] : DEFAULT_METHOD_ORDER;
-    const names = methods.map((m) => path.join(q.modelsDir, path.basename(defaultOutput(m, q.size!))));
-    const hit = names.find(isRunFolder);
+    const { candidates: names, found: hit } = findRunFor(q.modelsDir, q.size, q.method);
     if (hit) return [hit];
     throw new CliError(
-      `no trained model for --model-size ${q.size}${q.method ? ` and --method ${q.method}` : ''}: looked for ${names.map(displayDir).join(', ')}` +
+      `no trained model for --model-size ${q.size}${q.method ? ` and --method ${q.method}` : ''}: looked for ${names.map(displayPath).join(', ')}` +
         (runs.length ? `\ntrained runs found:\n${runChoices(runs).map((c) => `  ${c.name}  ${c.detail}`).join('\n')}\nuse one with --checkpoint <dir>` : ''),
       EXIT.failure
     );
@@ -165,7 +135,7 @@ export async function chooseRuns(io: Io, q: RunQuery): Promise<string[]> {
   if (!runs.length) throw noRunsError(q.modelsDir);
   if (q.method && matching.length === 0) {
     throw new CliError(
-      `no trained ${q.method} model under ${displayDir(q.modelsDir)}; trained runs:\n${runChoices(runs).map((c) => `  ${c.name}  ${c.detail}`).join('\n')}`,
+      `no trained ${q.method} model under ${displayPath(q.modelsDir)}; trained runs:\n${runChoices(runs).map((c) => `  ${c.name}  ${c.detail}`).join('\n')}`,
       EXIT.failure
     );
   }

@@ -1,16 +1,18 @@
 // `qwen3-native train`: fine-tune with the Trainer, show its progress, stop cleanly on Ctrl-C, test at the end.
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Method } from '../encoding';
-import { existingCheckpoint } from '../run';
-import type { TrainerOptions } from '../trainer-options';
+import { needsFloat32, type Method } from '../classifier/methods';
+import { existingCheckpoint, isRunFolder } from '../classifier/run-folder';
+import type { TrainerOptions } from '../classifier/trainer-options';
+import { isTinySpec } from '../qwen3/tiny';
+import { PACKAGE_ROOT } from '../util/paths';
 import { Flags } from './args';
-import { commonSettings, err, existingFile, noPositionals, out, PACKAGE_ROOT, type CommonSettings } from './common';
+import { commonSettings, err, existingFile, noPositionals, out, type CommonSettings } from './common';
 import { CliError, EXIT, flagError } from './errors';
 import { evaluateRuns } from './eval';
 import { defaultIo, type Io } from './prompt';
-import { chooseRuns, chooseTrainTarget, defaultRunFolder, isRunFolder, isTinySpec, TINY_NOTE } from './select';
-import { attachTrainView, clearProgressLine } from './train-events';
+import { chooseRuns, chooseTrainTarget, defaultRunFolder, TINY_NOTE } from './select';
+import { attachTrainView, clearProgressLine } from './train-view';
 
 export const SAMPLE_TRAIN = path.join(PACKAGE_ROOT, 'data', 'weibo_sample.txt');
 
@@ -89,8 +91,8 @@ export async function runTrain(flags: Flags, positionals: string[], argv: readon
   if (s.evalOnly) return evalOnly(s, flags, io);
   const c = s.common;
   const { method, size } = await chooseTrainTarget(io, c);
-  if (method === 'full' && c.dtype !== undefined && c.dtype !== 'auto' && c.dtype !== 'float32') {
-    throw flagError(flags.spelling('dtype'), "float32 or auto (method full trains every weight in float32)", c.dtype);
+  if (needsFloat32(method) && c.dtype !== undefined && c.dtype !== 'auto' && c.dtype !== 'float32') {
+    throw flagError(flags.spelling('dtype'), `float32 or auto (method ${method} trains every weight in float32)`, c.dtype);
   }
   const output = path.resolve(s.output ?? defaultRunFolder(method, size, c.model));
   const trainFile = s.train ?? SAMPLE_TRAIN;
@@ -106,7 +108,7 @@ export async function runTrain(flags: Flags, positionals: string[], argv: readon
   const options: TrainerOptions = { method: method as Method, ...s.options, output };
   if (size) options.modelSize = size;
   if (c.model) options.model = c.model;
-  const { Trainer } = await import('../trainer');
+  const { Trainer } = await import('../classifier/trainer');
   let trainer: InstanceType<typeof Trainer>;
   try {
     trainer = new Trainer(options);

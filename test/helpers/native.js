@@ -2,8 +2,8 @@
 // Direct access to the native Classifier for numerics tests.
 const path = require('path');
 const { loadNative } = require('../../dist/native');
-const { readQwen3Config } = require('../../dist/config');
-const { checkpointFiles } = require('../../dist/checkpoint');
+const { readQwen3Config } = require('../../dist/qwen3/config');
+const { checkpointFiles } = require('../../dist/qwen3/checkpoint');
 const { fixtureModel } = require('./util');
 
 function pack(sequences) {

@@ -1,15 +1,24 @@
-// Model resolution: a folder, ./models/<name>, the Hugging Face cache (hub-cache.ts), or a download into that
-// cache: the repo download flow below picks the files and turns failures into errors that say what to do, on the
-// Hub API calls in hub-api.ts and the resumable, verified HTTP download in download.ts.
-// This is the entry point other modules import from; it re-exports the download and cache helpers it used to hold,
-// so `require('./resolve')` (scripts/fetch-data.js, the tests) still finds them here.
+// Model resolution: a folder, ./models/<name>, the Hugging Face cache (cache.ts), or a download into that cache
+// (the repo download flow below picks the files; api.ts fetches them; errors.ts turns failures into messages that
+// say what to do).
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { DEFAULT_TIMEOUT_MS, DownloadError, describeNetworkError } from './download';
-import { encodeRepoId, fetchHubFile, fetchRevisionInfo } from './hub-api';
+import { MODEL_FAMILIES, MODEL_SIZES, findPreset, type ModelFamily } from '../qwen3/presets';
+import { createTinyQwen3, tinyFamily } from '../qwen3/tiny';
 import {
-  DEFAULT_ENDPOINT,
+  expectBoolean,
+  expectKnownKeys,
+  expectNonEmptyString,
+  expectNonNegativeInteger,
+  expectOneOf,
+  expectOptionalOptions,
+  expectPositiveInteger,
+  invalidTypeError,
+} from '../util/is';
+import { displayPath } from '../util/paths';
+import { encodeRepoId, fetchHubFile, fetchRevisionInfo, type ResolveProgress } from './api';
+import {
   REVISION,
   expandHome,
   findCachedModel,
@@ -26,42 +35,11 @@ import {
   shardNames,
   snapshotFolder,
   writeRef,
-} from './hub-cache';
-import {
-  expectBoolean,
-  expectKnownKeys,
-  expectNonEmptyString,
-  expectNonNegativeInteger,
-  expectOneOf,
-  expectOptionalOptions,
-  expectPositiveInteger,
-  invalidTypeError,
-} from './is';
-import { MODEL_SIZES, findPreset } from './presets';
-import { createTinyQwen3 } from './tiny';
-
-export * from './download';
-export {
-  DEFAULT_ENDPOINT,
-  findCachedModel,
-  hfCacheDir,
-  hfEndpoint,
-  isOfflineEnv,
-  isRepoId,
-  missingModelFiles,
-  repoCacheFolder,
-} from './hub-cache';
+} from './cache';
+import { ModelDownloadError, ModelNotFoundError, offlineMessage, toModelDownloadError } from './errors';
+import { DEFAULT_TIMEOUT_MS } from './http';
 
 export type ModelSource = 'local' | 'models' | 'cache' | 'download';
-export type ModelKind = 'causal' | 'embedding';
-
-export interface ResolveProgress {
-  /** the repo file being downloaded, e.g. 'model-00001-of-00003.safetensors' */
-  file: string;
-  downloaded: number;
-  /** 0 while unknown */
-  total: number;
-}
 
 export interface ResolveOptions {
   /** never touch the network (default: env HF_HUB_OFFLINE is 1/true/yes/on) */
@@ -76,7 +54,7 @@ export interface ResolveOptions {
   token?: string;
   onProgress?: (progress: ResolveProgress) => void;
   /** which family a bare size ('0.6B') or 'tiny' means (default 'causal') */
-  kind?: ModelKind;
+  kind?: ModelFamily;
   /** idle socket timeout in ms (default: HF_HUB_DOWNLOAD_TIMEOUT seconds, else 30 s) */
   timeoutMs?: number;
   /** retries of a stalled or dropped transfer (default 5; a retry that makes progress resets the count) */
@@ -91,47 +69,6 @@ export interface ResolvedModel {
   repoId?: string;
 }
 
-/** The model is not where the spec says, and could not (or may not) be fetched. The message says what to do. */
-export class ModelNotFoundError extends Error {
-  readonly spec: string;
-  readonly repoId?: string;
-  constructor(message: string, spec: string, repoId?: string) {
-    super(message);
-    this.name = 'ModelNotFoundError';
-    this.spec = spec;
-    this.repoId = repoId;
-  }
-}
-
-/** Fetching from the Hub (or the mirror in HF_ENDPOINT) failed; the message names endpoint, repo, cause and a fix. */
-export class ModelDownloadError extends Error {
-  readonly repoId: string;
-  readonly endpoint: string;
-  /** 'network' (unreachable, reset, timed out), 'auth' (401/403: gated or private), 'http', 'verify', 'io' */
-  readonly reason: 'network' | 'auth' | 'http' | 'verify' | 'io';
-  readonly status?: number;
-  readonly code?: string;
-  constructor(
-    message: string,
-    details: {
-      repoId: string;
-      endpoint: string;
-      reason: ModelDownloadError['reason'];
-      status?: number;
-      code?: string;
-      cause?: unknown;
-    }
-  ) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.name = 'ModelDownloadError';
-    this.repoId = details.repoId;
-    this.endpoint = details.endpoint;
-    this.reason = details.reason;
-    this.status = details.status;
-    this.code = details.code;
-  }
-}
-
 const RESOLVE_OPTION_KEYS = [
   'offline',
   'cacheDir',
@@ -143,8 +80,6 @@ const RESOLVE_OPTION_KEYS = [
   'timeoutMs',
   'retries',
 ] as const;
-const MODEL_KINDS: readonly ModelKind[] = ['causal', 'embedding'];
-const TINY_SPECS: Record<string, ModelKind> = { tiny: 'causal', 'tiny-embedding': 'embedding' };
 
 /**
  * Finds a Qwen3 checkpoint folder, in this order:
@@ -163,7 +98,7 @@ export async function resolveModel(spec: string, options?: ResolveOptions): Prom
   const settings = expectOptionalOptions(options);
   expectKnownKeys(settings, 'options', RESOLVE_OPTION_KEYS);
   const { kind = 'causal', onProgress } = settings;
-  expectOneOf(kind, 'options.kind', MODEL_KINDS);
+  expectOneOf(kind, 'options.kind', MODEL_FAMILIES);
   if (settings.offline !== undefined) expectBoolean(settings.offline, 'options.offline');
   for (const key of ['cacheDir', 'modelsDir', 'endpoint', 'token'] as const) {
     if (settings[key] !== undefined) expectNonEmptyString(settings[key], `options.${key}`);
@@ -182,11 +117,10 @@ export async function resolveModel(spec: string, options?: ResolveOptions): Prom
   const trimmed = spec.trim();
 
   // tiny models: generated, never downloaded
-  const tinyKind = TINY_SPECS[trimmed];
-  if (tinyKind) {
-    const effectiveKind = trimmed === 'tiny' ? kind : tinyKind;
-    const name = effectiveKind === 'causal' ? 'tiny' : 'tiny-embedding';
-    return { dir: await ensureTinyModel(path.join(modelsDir, name), effectiveKind), source: 'local' };
+  const tiny = tinyFamily(trimmed, kind);
+  if (tiny) {
+    const name = tiny === 'causal' ? 'tiny' : 'tiny-embedding';
+    return { dir: await ensureTinyModel(path.join(modelsDir, name), tiny), source: 'local' };
   }
 
   // 1. a folder
@@ -260,32 +194,8 @@ function listModelFolders(modelsDir: string): string[] {
   }
 }
 
-/** './models' for folders under the working directory, the absolute path otherwise. */
-function displayPath(dir: string): string {
-  const relative = path.relative(process.cwd(), dir);
-  if (relative === '') return '.';
-  return relative.startsWith('..') || path.isAbsolute(relative) ? dir : `.${path.sep}${relative}`;
-}
-
-function offlineMessage(
-  repoId: string,
-  where: { modelsDir: string; cacheDir: string; endpoint: string },
-  reason = 'is not available offline'
-): string {
-  const name = repoId.slice(repoId.indexOf('/') + 1);
-  const repoFolder = repoCacheFolder(repoId, where.cacheDir);
-  const partial = fs.existsSync(repoFolder) ? ` (${repoFolder} exists but holds no complete snapshot)` : '';
-  return (
-    `${repoId} ${reason}${partial}. Download it on a connected machine ` +
-    `(\`huggingface-cli download ${repoId}\` or from ${where.endpoint}/${repoId}), then copy the folder to ` +
-    `${displayPath(path.join(where.modelsDir, name))} or into ${where.cacheDir}${path.sep}` +
-    `models--${repoId.split('/').join('--')} (copy that whole folder from the other machine's Hugging Face cache, ` +
-    'usually ~/.cache/huggingface/hub).'
-  );
-}
-
 /** Creates the tiny model in a sibling temp folder and renames it into place, so concurrent first uses are safe. */
-async function ensureTinyModel(dir: string, kind: ModelKind): Promise<string> {
+async function ensureTinyModel(dir: string, kind: ModelFamily): Promise<string> {
   if (missingModelFiles(dir).length === 0) return dir;
   await fs.promises.mkdir(path.dirname(dir), { recursive: true });
   const temporary = `${dir}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
@@ -382,75 +292,3 @@ async function downloadModel(repoId: string, options: DownloadModelOptions): Pro
   return snapshot;
 }
 
-function toModelDownloadError(
-  error: unknown,
-  repoId: string,
-  context: DownloadModelOptions & { hadToken: boolean; file?: string }
-): ModelDownloadError | ModelNotFoundError {
-  if (error instanceof ModelDownloadError || error instanceof ModelNotFoundError) return error;
-  const { endpoint, modelsDir } = context;
-  const name = repoId.slice(repoId.indexOf('/') + 1);
-  const what = context.file ? `${context.file} of ${repoId}` : repoId;
-  const localHint = `${displayPath(path.join(modelsDir, name))}`;
-  if (!(error instanceof DownloadError)) {
-    const message = error instanceof Error ? error.message : String(error);
-    const code = (error as { code?: unknown } | null)?.code;
-    return new ModelDownloadError(`Could not store ${what} in ${context.cacheDir}: ${message}`, {
-      repoId,
-      endpoint,
-      reason: 'io',
-      code: typeof code === 'string' ? code : undefined,
-      cause: error,
-    });
-  }
-  const common = { repoId, endpoint, status: error.status, code: error.code, cause: error };
-  switch (error.kind) {
-    case 'network':
-      return new ModelDownloadError(
-        `Could not download ${what} from ${endpoint}: ${describeNetworkError(error.cause ?? error, error.url)}. ` +
-          (endpoint === DEFAULT_ENDPOINT
-            ? 'If huggingface.co is blocked or slow where you are, set HF_ENDPOINT to a mirror '
-            : `Check HF_ENDPOINT (now ${endpoint}), unset it for https://huggingface.co, or set it to a mirror `) +
-          '(for example HF_ENDPOINT=https://hf-mirror.com); or copy the model to ' +
-          `${localHint} on this machine and run with --offline (HF_HUB_OFFLINE=1).` +
-          (context.file ? ' The part already downloaded is kept and resumed on the next try.' : ''),
-        { ...common, reason: 'network' }
-      );
-    case 'verify':
-      return new ModelDownloadError(`Downloaded ${what} from ${endpoint} is corrupt: ${error.message}`, {
-        ...common,
-        reason: 'verify',
-      });
-    case 'io':
-      return new ModelDownloadError(`Could not store ${what}: ${error.message}`, { ...common, reason: 'io' });
-    case 'http':
-      break;
-  }
-  const status = error.status ?? 0;
-  if (error.code === 'RepoNotFound' || (status === 404 && !context.file)) {
-    return new ModelNotFoundError(
-      `${repoId} was not found on ${endpoint}` +
-        `${context.hadToken ? '' : ' (or it is private: set HF_TOKEN to a token that can read it)'}. ` +
-        'Check the spelling (for example Qwen/Qwen3-0.6B or Qwen/Qwen3-Embedding-0.6B).',
-      repoId,
-      repoId
-    );
-  }
-  if (status === 401 || status === 403) {
-    const gated = error.code === 'GatedRepo' || /gated|restricted|access/i.test(error.body ?? '');
-    const fix = context.hadToken
-      ? 'The token given (options.token / HF_TOKEN) was refused: check it has read access and, for a gated repo, ' +
-        `that its account accepted the conditions at ${endpoint}/${repoId}.`
-      : `Accept the conditions at ${endpoint}/${repoId} while logged in, create a read token at ` +
-        `${endpoint}/settings/tokens and set HF_TOKEN to it.`;
-    return new ModelDownloadError(
-      `Access to ${what} on ${endpoint} was denied (HTTP ${status}${gated ? ', gated repo' : ''}). ${fix}`,
-      { ...common, reason: 'auth' }
-    );
-  }
-  return new ModelDownloadError(
-    `Could not download ${what} from ${endpoint}: ${error.message}. ` +
-      'If the Hub is failing, try again later or set HF_ENDPOINT to a mirror (for example https://hf-mirror.com).',
-    { ...common, reason: 'http' }
-  );
-}

@@ -1,4 +1,5 @@
-// A run folder: the trained adapter or head, its metadata (run.json), and a resumable checkpoint.
+// A run folder: the trained adapter or head, its metadata (run.json), and a resumable checkpoint. This file owns the
+// format, both reading and writing:
 //   run.json                                   method, base model, prompt, label tokens, hyper-parameters, metrics
 //   adapter_config.json, adapter_model.safetensors   lora, lora-head (PEFT format, loads in Python PEFT)
 //   model.safetensors, config.json             full (HF Qwen3ForSequenceClassification keys: model.*, score.weight)
@@ -8,8 +9,22 @@
 // never leaves a half-written checkpoint.
 import * as fs from 'fs';
 import * as path from 'path';
-import { DEFAULT_END_TOKEN, DEFAULT_LABEL_TOKENS, DEFAULT_LORA_PROMPT, type Method } from './encoding';
+import type { Qwen3Checkpoint } from '../qwen3/checkpoint';
+import { PAD_TOKEN_ID } from '../qwen3/tokens';
+import { temporaryName, writeJsonAtomic } from '../util/atomic-write';
 import type { Metrics } from './metrics';
+import {
+  DEFAULT_END_TOKEN,
+  DEFAULT_LABEL_TOKENS,
+  DEFAULT_LORA_PROMPT,
+  DEFAULT_METHOD_ORDER,
+  ID2LABEL,
+  LABEL2ID,
+  runFolderName,
+  usesLora,
+  weightsFileFor,
+  type Method,
+} from './methods';
 
 export const RUN_FORMAT = 'qwen3-native-run';
 export const RUN_VERSION = 1;
@@ -48,34 +63,6 @@ export interface RunInfo {
   createdAt: string;
   updatedAt: string;
   versions: { package: string; libtorch: string };
-}
-
-export function weightsFileFor(method: Method): string {
-  switch (method) {
-    case 'lora':
-    case 'lora-head':
-      return 'adapter_model.safetensors';
-    case 'full':
-      return 'model.safetensors';
-    default:
-      return 'head.safetensors';
-  }
-}
-
-export function writeFileAtomic(file: string, contents: string | Buffer): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, typeof contents === "string" ? Buffer.from(contents, "utf8") : contents);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}
-
-export function writeJsonAtomic(file: string, value: unknown): void {
-  writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 export function readRunInfo(dir: string): RunInfo {
@@ -138,7 +125,7 @@ export function loraFromPeftConfig(file: string): LoraSettings {
  * until the new one is complete, and a crash between the two renames leaves `<target>.old`, which readers accept.
  */
 export async function writeFolderAtomic(target: string, fill: (staging: string) => Promise<void>): Promise<void> {
-  const staging = `${target}.staging-${process.pid}`;
+  const staging = temporaryName(`${target}.staging`);
   const old = `${target}.old`;
   fs.rmSync(staging, { recursive: true, force: true });
   fs.mkdirSync(staging, { recursive: true });
@@ -182,7 +169,7 @@ export function runInfoFromPeft(dir: string): RunInfo {
     version: RUN_VERSION,
     method,
     baseModel: { spec: base, dir: base, hiddenSize: 0 },
-    labels: { '0': '负面', '1': '正面' },
+    labels: { ...ID2LABEL },
     maxLength: 256,
     prompt: method === 'lora' ? DEFAULT_LORA_PROMPT : undefined,
     labelTokens: method === 'lora' ? [...DEFAULT_LABEL_TOKENS] : undefined,
@@ -197,4 +184,115 @@ export function runInfoFromPeft(dir: string): RunInfo {
     updatedAt: now,
     versions: { package: 'peft', libtorch: '' },
   };
+}
+
+// ---- writing a run ----
+
+/** What the run folder needs from the classifier being trained. */
+export interface TrainedWeights {
+  /** writes the trainable weights, in their on-disk names, to `file` */
+  saveWeights(file: string): Promise<void>;
+}
+
+export interface CheckpointWriter extends TrainedWeights {
+  /** optimizer moments, step and RNG state */
+  saveTrainingState(file: string): Promise<void>;
+}
+
+const TRAINER_STATE = 'trainer_state.json';
+const TRAINING_STATE = 'training_state.safetensors';
+
+/** Writes the current weights as the run's model in `output`, with run.json last. */
+export async function publishRun(output: string, info: RunInfo, base: Qwen3Checkpoint, weights: TrainedWeights): Promise<void> {
+  const staging = temporaryName(path.join(output, '.publish'));
+  fs.mkdirSync(staging, { recursive: true });
+  try {
+    await weights.saveWeights(path.join(staging, weightsFileFor(info.method)));
+    if (usesLora(info.method)) {
+      writeJsonAtomic(path.join(staging, 'adapter_config.json'), peftAdapterConfig(info));
+    } else if (info.method === 'full') {
+      // A complete HF Qwen3ForSequenceClassification folder.
+      writeJsonAtomic(path.join(staging, 'config.json'), {
+        ...base.hf,
+        architectures: ['Qwen3ForSequenceClassification'],
+        id2label: ID2LABEL,
+        label2id: LABEL2ID,
+        pad_token_id: PAD_TOKEN_ID,
+        torch_dtype: 'float32',
+      });
+      for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
+        const src = path.join(base.dir, f);
+        if (fs.existsSync(src)) fs.copyFileSync(src, path.join(staging, f));
+      }
+    }
+    writeJsonAtomic(path.join(staging, 'run.json'), info);
+    publishFiles(staging, output);
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** Updates run.json alone (history, stopped) when the weights it describes are already in place. */
+export function writeRunInfo(output: string, info: RunInfo): void {
+  writeJsonAtomic(path.join(output, 'run.json'), info);
+}
+
+/** Replaces `<output>/checkpoint` with the trainer's state, weights and optimizer state; returns its path. */
+export async function writeCheckpoint(output: string, method: Method, state: unknown, c: CheckpointWriter): Promise<string> {
+  const dir = path.join(output, 'checkpoint');
+  await writeFolderAtomic(dir, async (staging) => {
+    await c.saveWeights(path.join(staging, weightsFileFor(method)));
+    await c.saveTrainingState(path.join(staging, TRAINING_STATE));
+    writeJsonAtomic(path.join(staging, TRAINER_STATE), state);
+  });
+  return dir;
+}
+
+/** The files of a checkpoint folder written by writeCheckpoint. */
+export function checkpointFiles(dir: string, method: Method): { state: unknown; weights: string; trainingState: string } {
+  const state = JSON.parse(fs.readFileSync(path.join(dir, TRAINER_STATE), 'utf8'));
+  return { state, weights: path.join(dir, weightsFileFor(method)), trainingState: path.join(dir, TRAINING_STATE) };
+}
+
+/** Copies a finished run's files (not its checkpoint) to `target`, run.json last. */
+export function copyRun(from: string, target: string): void {
+  fs.mkdirSync(target, { recursive: true });
+  const staging = temporaryName(path.join(target, '.staging'));
+  fs.mkdirSync(staging, { recursive: true });
+  try {
+    for (const f of fs.readdirSync(from)) {
+      const src = path.join(from, f);
+      if (fs.statSync(src).isFile() && !f.startsWith('.')) fs.copyFileSync(src, path.join(staging, f));
+    }
+    publishFiles(staging, target);
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+// ---- finding runs ----
+
+/** A folder holding a trained run (its run.json). */
+export function isRunFolder(dir: string): boolean {
+  return fs.existsSync(path.join(dir, 'run.json'));
+}
+
+/** Every run folder (with run.json) directly under `modelsDir`. */
+export function findRuns(modelsDir = path.resolve('models')): string[] {
+  if (!fs.existsSync(modelsDir)) return [];
+  return fs
+    .readdirSync(modelsDir)
+    .map((f) => path.join(modelsDir, f))
+    .filter(isRunFolder)
+    .sort();
+}
+
+/**
+ * The default run folders a size (and method) names under `modelsDir`, in lookup order (DEFAULT_METHOD_ORDER when
+ * no method is given), and the first that holds a run.
+ */
+export function findRunFor(modelsDir: string, size: string, method?: Method): { candidates: string[]; found?: string } {
+  const methods = method ? [method] : DEFAULT_METHOD_ORDER;
+  const candidates = methods.map((m) => path.join(modelsDir, runFolderName(m, size)));
+  return { candidates, found: candidates.find(isRunFolder) };
 }

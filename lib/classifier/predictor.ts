@@ -2,32 +2,33 @@
 // logits at the answer position; no sampling, no generation loop).
 import * as fs from 'fs';
 import * as path from 'path';
-import { packByLength } from './batching';
-import { nativeBaseSpec, openBaseDir, type BaseModel } from './base-model';
-import { ExampleEncoder, METHODS, type Method } from './encoding';
+import { loadNative, type NativeClassifier, type RunStats } from '../native';
+import { DEFAULT_BATCH_LIMITS, packByLength } from '../qwen3/batching';
+import { openCheckpoint, type Qwen3Checkpoint } from '../qwen3/checkpoint';
+import { DEVICE_OPTIONS, DTYPE_OPTIONS, resolveDeviceAndDtype, Qwen3Model, type DeviceOption, type DTypeOption } from '../qwen3/model';
+import { MODEL_SIZES, type ModelSize } from '../qwen3/presets';
 import {
+  expectBoolean,
   expectKnownKeys,
   expectNonEmptyString,
   expectOneOf,
-  expectOptionalOptions,
   expectPlainObject,
   expectPositiveInteger,
   expectString,
-  expectBoolean,
   invalidTypeError,
-} from './is';
-import { resolveDeviceAndDtype, Qwen3Model, type DeviceOption, type DTypeOption } from './model';
-import { loadNative, type NativeClassifier, type RunStats } from './native';
-import { MODEL_SIZES, type ModelSize } from './presets';
-import { resolveModel } from './resolve';
-import { loraFromPeftConfig, readRunInfo, weightsFileFor, type RunInfo } from './run';
-import { defaultOutput } from './trainer-options';
+} from '../util/is';
+import { nativeBaseSpec, resolveBaseCheckpoint } from './base-checkpoint';
+import { ExampleEncoder } from './encoding';
+import { LABEL_TEXTS, METHODS, usesLora, weightsFileFor, type Method } from './methods';
+import { findRunFor, loraFromPeftConfig, readRunInfo, type RunInfo } from './run-folder';
+import { TRAINER_DEFAULTS } from './trainer-options';
 
 export interface Prediction {
   text: string;
   /** 1 positive, 0 negative */
   label: 0 | 1;
-  sentiment: '正面' | '负面';
+  /** LABEL_TEXTS[label] */
+  sentiment: (typeof LABEL_TEXTS)[number];
   /** probability of the predicted label */
   confidence: number;
   /** [P(负面), P(正面)] */
@@ -46,24 +47,11 @@ export interface PredictorOptions {
   modelSize?: ModelSize;
   device?: DeviceOption;
   dtype?: DTypeOption;
-  /** most texts per forward pass (default 32) */
+  /** most texts per forward pass (default DEFAULT_BATCH_LIMITS.maxBatchSize) */
   batchSize?: number;
   offline?: boolean;
   /** folder holding run folders (default ./models) */
   modelsDir?: string;
-}
-
-/** Methods tried, in order, when only a size is given. */
-export const DEFAULT_METHOD_ORDER: readonly Method[] = ['lora-head', 'lora', 'embedding', 'full'];
-
-/** Every run folder (with run.json) directly under `modelsDir`. */
-export function findRuns(modelsDir = path.resolve('models')): string[] {
-  if (!fs.existsSync(modelsDir)) return [];
-  return fs
-    .readdirSync(modelsDir)
-    .map((f) => path.join(modelsDir, f))
-    .filter((d) => fs.existsSync(path.join(d, 'run.json')))
-    .sort();
 }
 
 export class Predictor {
@@ -90,8 +78,8 @@ export class Predictor {
     if (options.checkpoint !== undefined) expectNonEmptyString(options.checkpoint, 'checkpoint');
     if (options.model !== undefined) expectNonEmptyString(options.model, 'model');
     if (options.modelSize !== undefined) expectOneOf(options.modelSize, 'modelSize', MODEL_SIZES);
-    if (options.device !== undefined) expectOneOf(options.device, 'device', ['auto', 'cpu', 'cuda'] as const);
-    if (options.dtype !== undefined) expectOneOf(options.dtype, 'dtype', ['auto', 'float32', 'bfloat16', 'float16'] as const);
+    if (options.device !== undefined) expectOneOf(options.device, 'device', DEVICE_OPTIONS);
+    if (options.dtype !== undefined) expectOneOf(options.dtype, 'dtype', DTYPE_OPTIONS);
     if (options.batchSize !== undefined) expectPositiveInteger(options.batchSize, 'batchSize');
     if (options.offline !== undefined) expectBoolean(options.offline, 'offline');
     if (options.modelsDir !== undefined) expectNonEmptyString(options.modelsDir, 'modelsDir');
@@ -111,11 +99,8 @@ export class Predictor {
   runFolder(): string {
     const o = this.options;
     if (o.checkpoint) return path.resolve(o.checkpoint);
-    const size = o.modelSize ?? '0.6B';
-    const modelsDir = o.modelsDir ?? path.resolve('models');
-    const methods = o.method ? [o.method] : DEFAULT_METHOD_ORDER;
-    const candidates = methods.map((m) => path.join(modelsDir, path.basename(defaultOutput(m, size))));
-    const found = candidates.find((d) => fs.existsSync(path.join(d, 'run.json')));
+    const size = o.modelSize ?? TRAINER_DEFAULTS.modelSize;
+    const { candidates, found } = findRunFor(o.modelsDir ?? path.resolve('models'), size, o.method);
     if (!found) {
       throw new Error(
         `no trained model for size ${size}${o.method ? ` and method ${o.method}` : ''}: looked for ${candidates.join(', ')}. ` +
@@ -132,18 +117,18 @@ export class Predictor {
     return this.loading;
   }
 
-  private async base(info: RunInfo, runDir: string): Promise<BaseModel> {
-    if (info.method === 'full') return openBaseDir(runDir, runDir);
+  /** The base checkpoint: the run itself for `full`; else the recorded folder when it still exists, else resolved. */
+  private async base(info: RunInfo, runDir: string): Promise<Qwen3Checkpoint> {
+    if (info.method === 'full') return openCheckpoint(runDir);
     const spec = this.options.model ?? info.baseModel.spec;
     if (!spec) throw new Error(`${runDir} does not name its base model (adapter_config.json has no base_model_name_or_path): pass { model }`);
     if (!this.options.model && fs.existsSync(path.join(info.baseModel.dir, 'config.json'))) {
-      return openBaseDir(info.baseModel.spec, info.baseModel.dir, info.baseModel.repoId);
+      return openCheckpoint(info.baseModel.dir, info.baseModel.spec, info.baseModel.repoId);
     }
-    const resolved = await resolveModel(this.options.model ? spec : info.baseModel.repoId ?? spec, {
-      kind: info.method === 'embedding' ? 'embedding' : 'causal',
+    return resolveBaseCheckpoint(spec, info.method, {
       offline: this.options.offline,
+      preferRepoId: this.options.model ? undefined : info.baseModel.repoId,
     });
-    return openBaseDir(spec, resolved.dir, resolved.repoId);
   }
 
   private async doLoad(): Promise<void> {
@@ -164,7 +149,7 @@ export class Predictor {
       if (info.method === 'embedding') {
         this.embedder = await Qwen3Model.load(base.dir, { device, dtype });
       }
-      const lora = info.method === 'lora' || info.method === 'lora-head' ? loraFromPeftConfig(path.join(runDir, 'adapter_config.json')) : undefined;
+      const lora = usesLora(info.method) ? loraFromPeftConfig(path.join(runDir, 'adapter_config.json')) : undefined;
       await classifier.init({
         method: info.method,
         training: false,
@@ -174,7 +159,7 @@ export class Predictor {
         lora: lora && { ...lora, dropout: 0 },
         head: info.head,
         featureDim: info.method === 'embedding' ? this.embedder!.hiddenSize : 0,
-        numLabels: 2,
+        numLabels: LABEL_TEXTS.length,
         labelTokens: info.labelTokens,
         endToken: info.endToken,
         seed: 0,
@@ -213,7 +198,7 @@ export class Predictor {
     const out = texts.map((text, i): Prediction => {
       const p: [number, number] = [probs[i * 2], probs[i * 2 + 1]];
       const label = p[1] > p[0] ? 1 : 0;
-      return { text, label, sentiment: label === 1 ? '正面' : '负面', confidence: p[label], probabilities: p, model: name };
+      return { text, label, sentiment: LABEL_TEXTS[label], confidence: p[label], probabilities: p, model: name };
     });
     return single ? out[0] : out;
   }
@@ -222,16 +207,15 @@ export class Predictor {
     const c = this.classifier!;
     const seqs = await this.encoder!.encodeForPrediction(texts);
     if (this.embedder) {
-      const vectors = await this.embedder.embed(seqs, { batchSize: this.options.batchSize ?? 32 });
+      const vectors = await this.embedder.embed(seqs, { batchSize: this.options.batchSize ?? DEFAULT_BATCH_LIMITS.maxBatchSize });
       const dim = this.embedder.hiddenSize;
       const features = new Float32Array(texts.length * dim);
       vectors.forEach((v, i) => features.set(v, i * dim));
       return c.predictFeatures(features, texts.length);
     }
     const out = new Float32Array(texts.length * 2);
-    const batchSize = this.options.batchSize ?? 32;
-    // At most 4,096 padded tokens per forward pass: activations stay small next to the weights.
-    for (const b of packByLength(seqs, { maxBatchSize: batchSize, maxBatchTokens: 4096 })) {
+    const limits = { ...DEFAULT_BATCH_LIMITS, maxBatchSize: this.options.batchSize ?? DEFAULT_BATCH_LIMITS.maxBatchSize };
+    for (const b of packByLength(seqs, limits)) {
       const probs = await c.predict(b.ids, b.lengths, true);
       b.indices.forEach((target, row) => out.set(probs.subarray(row * 2, row * 2 + 2), target * 2));
     }

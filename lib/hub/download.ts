@@ -1,7 +1,5 @@
-// The resumable, verified HTTP(S) download helper that model resolution (resolve.ts) is built on and
-// scripts/fetch-data.js reuses (both import it through resolve.ts, which re-exports everything here).
-//
-// The HTTP layer (requests, redirects, error messages) lives in http.ts and is re-exported from here.
+// The resumable, verified HTTP(S) download helper that model resolution (api.ts) is built on and
+// scripts/fetch-data.js reuses. The HTTP layer (requests, redirects, error messages) lives in http.ts.
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import { Transform } from 'stream';
@@ -16,7 +14,6 @@ import {
   networkError,
 } from './http';
 
-export * from './http';
 export interface DownloadOptions {
   /** extra request headers */
   headers?: Record<string, string>;

@@ -13,7 +13,7 @@ import {
   expectBoolean,
   invalidRangeError,
   invalidTypeError,
-} from './is';
+} from '../util/is';
 
 export interface DecodeOptions {
   /** drop <|endoftext|>, <|im_start|>, … from the text (default false) */

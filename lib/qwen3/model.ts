@@ -1,11 +1,6 @@
 // Qwen3Model: a Hugging Face Qwen3 checkpoint loaded into the native core.
 import * as fs from 'fs';
 import * as path from 'path';
-import { checkpointFiles } from './checkpoint';
-import { readQwen3Config } from './config';
-import type { Qwen3HFConfig } from './config-types';
-import { ENDOFTEXT_ID } from './constants';
-import { DEFAULT_BATCH_LIMITS, packByLength, scatterRows } from './batching';
 import {
   expectArray,
   expectBoolean,
@@ -15,9 +10,13 @@ import {
   expectOptionalOptions,
   expectPositiveInteger,
   invalidTypeError,
-} from './is';
-import { loadNative, type Device, type DType, type NativeModel, type RunStats, type RuntimeInfo } from './native';
-import { Qwen3Tokenizer } from './tokenizer';
+} from '../util/is';
+import { loadNative, type Device, type DType, type NativeModel, type RunStats, type RuntimeInfo } from '../native';
+import { DEFAULT_BATCH_LIMITS, packByLength, scatterRows } from './batching';
+import { openCheckpoint } from './checkpoint';
+import type { Qwen3HFConfig } from './config';
+import type { Qwen3Tokenizer } from './tokenizer';
+import { ENDOFTEXT_ID } from './tokens';
 
 export type DeviceOption = 'auto' | Device;
 export type DTypeOption = 'auto' | DType;
@@ -41,8 +40,10 @@ export interface EmbedOptions extends ForwardOptions {
   instruction?: string;
 }
 
-const DEVICES: readonly DeviceOption[] = ['auto', 'cpu', 'cuda'];
-const DTYPES: readonly DTypeOption[] = ['auto', 'float32', 'bfloat16', 'float16'];
+/** Where a model runs: 'auto' is CUDA when libtorch sees a GPU, else the CPU. */
+export const DEVICE_OPTIONS: readonly DeviceOption[] = ['auto', 'cpu', 'cuda'];
+/** How weights and activations are stored: 'auto' is bf16 on CUDA and on CPUs with native bf16, else float32. */
+export const DTYPE_OPTIONS: readonly DTypeOption[] = ['auto', 'float32', 'bfloat16', 'float16'];
 
 export function runtimeInfo(): RuntimeInfo {
   return loadNative().runtimeInfo();
@@ -128,17 +129,14 @@ export class Qwen3Model {
     expectNonEmptyString(dir, 'dir');
     const o = expectOptionalOptions(options);
     expectKnownKeys(o, 'options', ['device', 'dtype']);
-    if (o.device !== undefined) expectOneOf(o.device, 'options.device', DEVICES);
-    if (o.dtype !== undefined) expectOneOf(o.dtype, 'options.dtype', DTYPES);
+    if (o.device !== undefined) expectOneOf(o.device, 'options.device', DEVICE_OPTIONS);
+    if (o.dtype !== undefined) expectOneOf(o.dtype, 'options.dtype', DTYPE_OPTIONS);
     const folder = path.resolve(dir);
     if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) {
       throw new Error(`Model folder not found: ${folder}`);
     }
-    const { hf, native: nativeConfig } = readQwen3Config(folder);
-    const files = checkpointFiles(folder);
+    const { hf, config: nativeConfig, files, tokenizer } = openCheckpoint(folder);
     const { device, dtype } = resolveDeviceAndDtype(o);
-    // Every Qwen3 size shares one tokenizer: fall back to the bundled copy for folders without tokenizer.json.
-    const tokenizer = fs.existsSync(path.join(folder, 'tokenizer.json')) ? Qwen3Tokenizer.fromDir(folder) : Qwen3Tokenizer.bundled();
     const binding = loadNative();
     const native = new binding.Model();
     let result;

@@ -3,9 +3,11 @@
 // Failures are DownloadErrors; resolve.ts turns them into ModelDownloadError / ModelNotFoundError with a fix.
 import * as fs from 'fs';
 import * as path from 'path';
+import { isString } from '../util/is';
+import { blobFile, isFile, isSafeRepoPath, linkIntoSnapshot } from './cache';
+import { downloadFile } from './download';
 import {
   DownloadError,
-  downloadFile,
   headerValue,
   httpRequest,
   httpStatusError,
@@ -13,10 +15,16 @@ import {
   networkError,
   normalizeEtag,
   readBody,
-} from './download';
-import { blobFile, isFile, isSafeRepoPath, linkIntoSnapshot } from './hub-cache';
-import { isString } from './is';
-import type { ResolveProgress } from './resolve';
+} from './http';
+
+/** Download progress of one repo file. */
+export interface ResolveProgress {
+  /** the repo file being downloaded, e.g. 'model-00001-of-00003.safetensors' */
+  file: string;
+  downloaded: number;
+  /** 0 while unknown */
+  total: number;
+}
 
 export interface HubFileOptions {
   /** the Hub or a mirror, without a trailing slash */

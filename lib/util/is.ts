@@ -75,10 +75,6 @@ export function invalidOption(name: string, value: unknown, allowed: readonly un
 
 // ---- predicates ----
 
-export function isDefined<T>(value: T | undefined | null): value is T {
-  return value !== undefined && value !== null;
-}
-
 /** An object literal or Object.create(null); not arrays, class instances, or boxed primitives. */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false;
@@ -88,10 +84,6 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 
 export function isString(value: unknown): value is string {
   return typeof value === 'string';
-}
-
-export function isNonEmptyString(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0;
 }
 
 export function isBoolean(value: unknown): value is boolean {
@@ -162,11 +154,6 @@ export function expectBoolean(value: unknown, name: string): asserts value is bo
 export function expectNumber(value: unknown, name: string): asserts value is number {
   if (typeof value !== 'number') throw invalidTypeError('finite number', name, value);
   if (!Number.isFinite(value)) throw invalidRangeError('finite number', name, value);
-}
-
-export function expectInteger(value: unknown, name: string): asserts value is number {
-  if (typeof value !== 'number') throw invalidTypeError('integer', name, value);
-  if (!isInteger(value)) throw invalidRangeError('integer', name, value);
 }
 
 export function expectPositiveInteger(value: unknown, name: string): asserts value is number {

@@ -1,16 +1,8 @@
 // How each method turns a post into the token ids the model sees. Training and prediction share this code, so a
 // trained classifier always gets inputs shaped as in training (Predictor.encode returns exactly these ids).
-import { ENDOFTEXT_ID, IM_END_ID, NEGATIVE_TOKEN_ID, POSITIVE_TOKEN_ID } from './constants';
-import type { Qwen3Tokenizer } from './tokenizer';
-
-export type Method = 'embedding' | 'lora' | 'lora-head' | 'full';
-export const METHODS: readonly Method[] = ['embedding', 'lora', 'lora-head', 'full'];
-
-export const DEFAULT_LORA_PROMPT = "请分析以下微博文本的情感倾向，回答'正面'或'负面'。\n\n文本：{text}\n\n情感：";
-export const DEFAULT_EMBEDDING_INSTRUCTION = '判断微博文本的情感倾向是正面还是负面';
-/** label 0 answers 负面, label 1 answers 正面 */
-export const DEFAULT_LABEL_TOKENS: readonly number[] = [NEGATIVE_TOKEN_ID, POSITIVE_TOKEN_ID];
-export const DEFAULT_END_TOKEN = IM_END_ID;
+import { ENDOFTEXT_ID } from '../qwen3/tokens';
+import type { Qwen3Tokenizer } from '../qwen3/tokenizer';
+import { DEFAULT_LABEL_TOKENS, DEFAULT_LORA_PROMPT, type Method } from './methods';
 
 export interface EncodingSpec {
   method: Method;
@@ -24,15 +16,6 @@ export interface EncodingSpec {
   labelTokens?: readonly number[];
   /** lora-head/full: a token appended to every post, so the pooled last position is always the same token */
   appendToken?: number;
-}
-
-/**
- * `full` trains from scratch: a fixed final token (<|im_end|>, not the pad token HF's pooling skips) gives
- * last-token pooling one consistent query position. Measured on weibo2018 (4 layers, hidden 128, 3 epochs, one
- * seed): 82.4-82.9% dev accuracy without it, 83.4% with it.
- */
-export function defaultAppendToken(method: Method): number | undefined {
-  return method === 'full' ? IM_END_ID : undefined;
 }
 
 export class ExampleEncoder {

@@ -14,7 +14,9 @@ export interface BatchLimits {
   maxBatchTokens: number;
 }
 
-export const DEFAULT_BATCH_LIMITS: BatchLimits = { maxBatchSize: 32, maxBatchTokens: 4096 };
+/** Prediction's batches: at most 32 texts and 4,096 padded tokens per forward pass, so activations stay small next to
+ * the weights (1.43 GB peak serving 0.6B in bf16; bench/RESULTS.md). */
+export const DEFAULT_BATCH_LIMITS: Readonly<BatchLimits> = Object.freeze({ maxBatchSize: 32, maxBatchTokens: 4096 });
 
 export function packByLength(sequences: readonly (readonly number[])[], limits: BatchLimits = DEFAULT_BATCH_LIMITS): PackedBatch[] {
   const order = sequences.map((_, i) => i).sort((a, b) => sequences[b].length - sequences[a].length || a - b);

@@ -3,29 +3,33 @@
 import { EventEmitter } from 'events';
 import * as fs from 'fs';
 import * as path from 'path';
-import { DEFAULT_BATCH_LIMITS, packByLength } from './batching';
-import { readQwen3Config } from './config';
-import { DEFAULT_END_TOKEN, DEFAULT_LABEL_TOKENS, defaultAppendToken, ExampleEncoder } from './encoding';
+import type { ResolveProgress } from '../hub/api';
+import { loadNative, type NativeClassifier } from '../native';
+import { DEFAULT_BATCH_LIMITS, packByLength } from '../qwen3/batching';
+import type { Qwen3Checkpoint } from '../qwen3/checkpoint';
+import { resolveDeviceAndDtype, runtimeInfo, Qwen3Model } from '../qwen3/model';
+import { expectArray, expectOptionalOptions, expectKnownKeys, invalidRangeError } from '../util/is';
+import { packageVersion } from '../util/paths';
+import { namedRandom } from '../util/seeded-random';
+import { nativeBaseSpec, resolveBaseCheckpoint } from './base-checkpoint';
+import { loadLabelledFile } from './data';
 import { cachedEmbeddings } from './embedding-cache';
-import { loadLabelledFile, sliceSample, stratifiedSplit } from './data';
-import { expectArray, expectOptionalOptions, expectKnownKeys, invalidRangeError } from './is';
+import { ExampleEncoder } from './encoding';
+import { DEFAULT_END_TOKEN, DEFAULT_LABEL_TOKENS, defaultAppendToken, ID2LABEL, LABEL_TEXTS, usesLora } from './methods';
 import { argmaxRows, computeMetrics, type Metrics } from './metrics';
-import { resolveDeviceAndDtype, runtimeInfo, Qwen3Model } from './model';
-import { loadNative, type NativeClassifier } from './native';
-import { nativeBaseSpec, resolveBase, type BaseModel } from './base-model';
 import {
+  checkpointFiles,
+  copyRun,
   existingCheckpoint,
-  peftAdapterConfig,
-  publishFiles,
+  publishRun,
   RUN_FORMAT,
   RUN_VERSION,
-  weightsFileFor,
-  writeFolderAtomic,
-  writeJsonAtomic,
+  writeCheckpoint,
+  writeRunInfo,
   type RunInfo,
-} from './run';
+} from './run-folder';
 import { learningRateAt } from './schedule';
-import { namedRandom } from './seeded-random';
+import { sliceSample, stratifiedSplit } from './split';
 import { resolveTrainerOptions, resumeFingerprint, type ResolvedTrainerOptions, type TrainerOptions } from './trainer-options';
 
 export interface LabelledTexts {
@@ -63,6 +67,41 @@ export interface TrainResult {
   steps: number;
 }
 
+export interface CheckpointEvent {
+  dir: string;
+  step: number;
+}
+
+export interface EmbeddingEvent {
+  /** posts embedded so far, of `total` */
+  done: number;
+  total: number;
+}
+
+export interface DoneEvent {
+  output: string;
+  best?: RunInfo['best'];
+  stopped: boolean;
+}
+
+/** Every event a Trainer emits, with its payload. */
+export interface TrainerEvents {
+  /** after each optimizer step */
+  progress: [ProgressEvent];
+  /** after each dev-set evaluation */
+  eval: [EvalEvent];
+  /** a line of information (resumed, embeddings cached, early stopping, ...) */
+  log: [string];
+  checkpoint: [CheckpointEvent];
+  /** base-model download progress */
+  download: [ResolveProgress];
+  /** embedding method: the frozen model embedding the posts (first run only; later runs read the cache) */
+  embedding: [EmbeddingEvent];
+  done: [DoneEvent];
+}
+
+type Listener<E extends keyof TrainerEvents> = (...args: TrainerEvents[E]) => void;
+
 interface Split {
   seqs: number[][];
   features?: Float32Array;
@@ -79,21 +118,15 @@ interface TrainerState {
   info: RunInfo;
 }
 
-const VERSION: string = (() => {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')).version;
-  } catch {
-    return 'unknown';
-  }
-})();
-
 function validateLabelled(data: unknown, name: string): asserts data is LabelledTexts {
   const d = data as LabelledTexts;
   expectArray(d?.texts, `${name}.texts`);
   expectArray(d?.labels, `${name}.labels`);
   if (d.texts.length !== d.labels.length) throw invalidRangeError(`${d.texts.length} labels`, `${name}.labels`, d.labels);
   d.labels.forEach((l, i) => {
-    if (l !== 0 && l !== 1) throw invalidRangeError('label 0 or 1', `${name}.labels[${i}]`, l);
+    if (!Number.isInteger(l) || l < 0 || l >= LABEL_TEXTS.length) {
+      throw invalidRangeError(`a label id in 0..${LABEL_TEXTS.length - 1}`, `${name}.labels[${i}]`, l);
+    }
   });
 }
 
@@ -119,6 +152,14 @@ export function planEpoch(lengths: readonly number[], batchSize: number, seed: n
   return rng.shuffle(batches);
 }
 
+// Typed events: on('progress', (p) => p.loss) knows p is a ProgressEvent, and unknown events do not compile.
+export interface Trainer {
+  on<E extends keyof TrainerEvents>(event: E, listener: Listener<E>): this;
+  once<E extends keyof TrainerEvents>(event: E, listener: Listener<E>): this;
+  off<E extends keyof TrainerEvents>(event: E, listener: Listener<E>): this;
+  emit<E extends keyof TrainerEvents>(event: E, ...args: TrainerEvents[E]): boolean;
+}
+
 export class Trainer extends EventEmitter {
   readonly options: ResolvedTrainerOptions;
   private stopRequested = false;
@@ -137,17 +178,8 @@ export class Trainer extends EventEmitter {
   /** Copies the trained run (weights, adapter/model config, run.json) to `dir`. */
   async save(dir: string): Promise<void> {
     if (!this.lastResult) throw new Error('save: nothing trained yet (await trainer.train(...) first)');
-    const from = this.lastResult.output;
     const target = path.resolve(dir);
-    if (target === from) return;
-    fs.mkdirSync(target, { recursive: true });
-    const staging = `${target}/.staging-${process.pid}`;
-    fs.mkdirSync(staging, { recursive: true });
-    for (const f of fs.readdirSync(from)) {
-      const src = path.join(from, f);
-      if (fs.statSync(src).isFile() && !f.startsWith('.')) fs.copyFileSync(src, path.join(staging, f));
-    }
-    publishFiles(staging, target);
+    if (target !== this.lastResult.output) copyRun(this.lastResult.output, target);
   }
 
   async train(trainData: TrainData, options?: { evalData?: TrainData }): Promise<TrainResult> {
@@ -171,7 +203,7 @@ export class Trainer extends EventEmitter {
       throw new Error('no dev examples: the training data needs at least 2 posts of each label, or pass { evalData }');
     }
 
-    const base = await resolveBase(o.model, o.method, { offline: o.offline, onProgress: (p) => this.emit('download', p) });
+    const base = await resolveBaseCheckpoint(o.model, o.method, { offline: o.offline, onProgress: (p) => this.emit('download', p) });
     const { device, dtype } = resolveDeviceAndDtype({ device: o.device, dtype: o.dtype });
     const tokenizer = base.tokenizer;
     const encoder = new ExampleEncoder(tokenizer, {
@@ -191,7 +223,6 @@ export class Trainer extends EventEmitter {
       if (o.method === 'embedding') {
         const model = await Qwen3Model.load(base.dir, { device, dtype });
         try {
-          const started = Date.now();
           for (const split of [trainSplit, devSplit]) {
             const r = await cachedEmbeddings(model, split.seqs, {
               cacheDir: o.cacheDir,
@@ -201,7 +232,6 @@ export class Trainer extends EventEmitter {
             featureDim = r.dim;
             this.emit('log', `embeddings for ${split.labels.length} posts: ${r.source}`);
           }
-          this.emit('embeddings-ready', { ms: Date.now() - started });
         } finally {
           model.dispose();
         }
@@ -215,7 +245,7 @@ export class Trainer extends EventEmitter {
         lora: o.lora,
         head: o.head,
         featureDim,
-        numLabels: 2,
+        numLabels: LABEL_TEXTS.length,
         labelTokens: [...DEFAULT_LABEL_TOKENS],
         endToken: DEFAULT_END_TOKEN,
         gradientCheckpointing: o.gradientCheckpointing,
@@ -232,7 +262,7 @@ export class Trainer extends EventEmitter {
     }
   }
 
-  private newRunInfo(base: BaseModel, dtype: string, trainCount: number, devCount: number): RunInfo {
+  private newRunInfo(base: Qwen3Checkpoint, dtype: string, trainCount: number, devCount: number): RunInfo {
     const o = this.options;
     const now = new Date().toISOString();
     return {
@@ -240,14 +270,14 @@ export class Trainer extends EventEmitter {
       version: RUN_VERSION,
       method: o.method,
       baseModel: { spec: o.model, dir: base.dir, repoId: base.repoId, hiddenSize: base.config.hidden_size },
-      labels: { '0': '负面', '1': '正面' },
+      labels: { ...ID2LABEL },
       maxLength: o.maxLength,
       prompt: o.method === 'lora' ? o.prompt : undefined,
       instruction: o.method === 'embedding' ? o.instruction : undefined,
       labelTokens: o.method === 'lora' ? [...DEFAULT_LABEL_TOKENS] : undefined,
       endToken: o.method === 'lora' ? DEFAULT_END_TOKEN : undefined,
       appendToken: defaultAppendToken(o.method),
-      lora: o.method === 'lora' || o.method === 'lora-head' ? o.lora : undefined,
+      lora: usesLora(o.method) ? o.lora : undefined,
       head: o.method === 'embedding' ? o.head : undefined,
       dtype,
       hyperParameters: resumeFingerprint(o),
@@ -256,7 +286,7 @@ export class Trainer extends EventEmitter {
       devExamples: devCount,
       createdAt: now,
       updatedAt: now,
-      versions: { package: VERSION, libtorch: runtimeInfo().libtorchVersion },
+      versions: { package: packageVersion(), libtorch: runtimeInfo().libtorchVersion },
     };
   }
 
@@ -276,16 +306,16 @@ export class Trainer extends EventEmitter {
   /** Predicted labels for a split, batched by length. */
   private async predictSplit(c: NativeClassifier, split: Split): Promise<number[]> {
     const n = split.labels.length;
-    if (split.features) return argmaxRows(await c.predictFeatures(split.features, n), 2);
+    if (split.features) return argmaxRows(await c.predictFeatures(split.features, n), LABEL_TEXTS.length);
     const predictions = new Array<number>(n);
     for (const b of packByLength(split.seqs, { maxBatchSize: Math.max(8, this.options.batchSize * 2), maxBatchTokens: DEFAULT_BATCH_LIMITS.maxBatchTokens * 2 })) {
-      const labels = argmaxRows(await c.predict(b.ids, b.lengths, true), 2);
+      const labels = argmaxRows(await c.predict(b.ids, b.lengths, true), LABEL_TEXTS.length);
       b.indices.forEach((target, row) => (predictions[target] = labels[row]));
     }
     return predictions;
   }
 
-  private async loop(c: NativeClassifier, info: RunInfo, base: BaseModel, train: Split, dev: Split): Promise<TrainResult> {
+  private async loop(c: NativeClassifier, info: RunInfo, base: Qwen3Checkpoint, train: Split, dev: Split): Promise<TrainResult> {
     const o = this.options;
     fs.mkdirSync(o.output, { recursive: true });
     const lengths = train.seqs.map((s) => s.length);
@@ -369,15 +399,15 @@ export class Trainer extends EventEmitter {
     state.info.updatedAt = new Date().toISOString();
     if (!state.info.best) {
       // Stopped before any evaluation: still leave usable weights.
-      await this.publish(c, state.info, base);
+      await publishRun(o.output, state.info, base, c);
     } else {
-      writeJsonAtomic(path.join(o.output, 'run.json'), state.info);
+      writeRunInfo(o.output, state.info);
     }
     this.emit('done', { output: o.output, best: state.info.best, stopped });
     return { output: o.output, best: state.info.best, history: state.info.history, stopped, steps: state.globalStep };
   }
 
-  private async evaluate(c: NativeClassifier, state: TrainerState, dev: Split, base: BaseModel, epoch: number, trainLoss: number): Promise<boolean> {
+  private async evaluate(c: NativeClassifier, state: TrainerState, dev: Split, base: Qwen3Checkpoint, epoch: number, trainLoss: number): Promise<boolean> {
     const o = this.options;
     const predictions = await this.predictSplit(c, dev);
     const metrics = computeMetrics(dev.labels, predictions);
@@ -389,7 +419,7 @@ export class Trainer extends EventEmitter {
       state.info.best = { epoch, step: state.globalStep, metric: o.bestMetric, value, metrics };
       state.evalsWithoutImprovement = 0;
       state.info.updatedAt = new Date().toISOString();
-      await this.publish(c, state.info, base);
+      await publishRun(this.options.output, state.info, base, c);
     } else {
       state.evalsWithoutImprovement++;
     }
@@ -397,54 +427,22 @@ export class Trainer extends EventEmitter {
     return improved;
   }
 
-  /** Writes the current weights as the run's model, with run.json last. */
-  private async publish(c: NativeClassifier, info: RunInfo, base: BaseModel): Promise<void> {
-    const out = this.options.output;
-    const staging = path.join(out, `.publish-${process.pid}`);
-    fs.rmSync(staging, { recursive: true, force: true });
-    fs.mkdirSync(staging, { recursive: true });
-    await this.writeModelFiles(c, staging, info, base);
-    writeJsonAtomic(path.join(staging, 'run.json'), info);
-    publishFiles(staging, out);
-  }
-
-  private async writeModelFiles(c: NativeClassifier, dir: string, info: RunInfo, base: BaseModel): Promise<void> {
-    await c.saveWeights(path.join(dir, weightsFileFor(info.method)));
-    if (info.method === 'lora' || info.method === 'lora-head') {
-      writeJsonAtomic(path.join(dir, 'adapter_config.json'), peftAdapterConfig(info));
-    } else if (info.method === 'full') {
-      // A complete HF Qwen3ForSequenceClassification folder.
-      const hf = { ...readQwen3Config(base.dir).hf, architectures: ['Qwen3ForSequenceClassification'], id2label: { 0: '负面', 1: '正面' }, label2id: { 负面: 0, 正面: 1 }, pad_token_id: 151643, torch_dtype: 'float32' };
-      writeJsonAtomic(path.join(dir, 'config.json'), hf);
-      for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
-        const src = path.join(base.dir, f);
-        if (fs.existsSync(src)) fs.copyFileSync(src, path.join(dir, f));
-      }
-    }
-  }
-
   private async saveCheckpoint(c: NativeClassifier, state: TrainerState): Promise<void> {
-    const o = this.options;
-    await writeFolderAtomic(path.join(o.output, 'checkpoint'), async (staging) => {
-      await c.saveWeights(path.join(staging, weightsFileFor(o.method)));
-      await c.saveTrainingState(path.join(staging, 'training_state.safetensors'));
-      writeJsonAtomic(path.join(staging, 'trainer_state.json'), state);
-    });
-    this.emit('checkpoint', { dir: path.join(o.output, 'checkpoint'), step: state.globalStep });
+    const dir = await writeCheckpoint(this.options.output, this.options.method, state, c);
+    this.emit('checkpoint', { dir, step: state.globalStep });
   }
 
   private async restore(c: NativeClassifier, dir: string, fresh: TrainerState): Promise<TrainerState> {
-    const saved = JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8')) as TrainerState;
+    const files = checkpointFiles(dir, this.options.method);
+    const saved = files.state as TrainerState;
     const want = JSON.stringify(fresh.fingerprint);
     if (JSON.stringify(saved.fingerprint) !== want) {
       throw new Error(
         `cannot resume from ${dir}: it was trained with different settings.\n  checkpoint: ${JSON.stringify(saved.fingerprint)}\n  now:        ${want}`
       );
     }
-    await c.loadWeights(path.join(dir, weightsFileFor(this.options.method)));
-    await c.loadTrainingState(path.join(dir, 'training_state.safetensors'));
+    await c.loadWeights(files.weights);
+    await c.loadTrainingState(files.trainingState);
     return saved;
   }
 }
-
-

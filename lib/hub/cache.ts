@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { invalidRangeError } from './is';
+import { invalidRangeError } from '../util/is';
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 /** The branch a download follows and whose ref the cache records. */

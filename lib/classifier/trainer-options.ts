@@ -1,6 +1,7 @@
 // Trainer options: defaults per method and validation with messages naming the option.
 import * as path from 'path';
-import { DEFAULT_EMBEDDING_INSTRUCTION, DEFAULT_LORA_PROMPT, METHODS, type Method } from './encoding';
+import { MODEL_SIZES, repoIdFor, type ModelSize } from '../qwen3/presets';
+import { DEVICE_OPTIONS, DTYPE_OPTIONS, type DeviceOption, type DTypeOption } from '../qwen3/model';
 import {
   expectBoolean,
   expectKnownKeys,
@@ -16,28 +17,37 @@ import {
   expectString,
   expectStringArray,
   invalidRangeError,
-} from './is';
-import { MODEL_SIZES, repoIdFor, type ModelSize } from './presets';
+} from '../util/is';
+import {
+  DEFAULT_EMBEDDING_INSTRUCTION,
+  DEFAULT_LORA_PROMPT,
+  METHOD_DEFAULTS,
+  METHODS,
+  defaultOutput,
+  familyFor,
+  needsFloat32,
+  type Method,
+} from './methods';
 import { SCHEDULERS, type SchedulerKind } from './schedule';
-import type { DeviceOption, DTypeOption } from './model';
 
 export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 
 export interface LoraOptions {
-  /** rank (default 8) */
+  /** rank (defaults: TRAINER_DEFAULTS.lora) */
   r?: number;
-  /** scale numerator (default 16): scale = alpha / r, or alpha / sqrt(r) with rslora */
+  /** scale numerator: scale = alpha / r, or alpha / sqrt(r) with rslora */
   alpha?: number;
-  /** dropout on the LoRA path's input (default 0.05) */
+  /** dropout on the LoRA path's input */
   dropout?: number;
   rslora?: boolean;
   /** default q_proj, k_proj, v_proj, o_proj */
   targetModules?: string[];
 }
 
+/** Options of a Trainer; defaults: METHOD_DEFAULTS (per method) and TRAINER_DEFAULTS (the rest). */
 export interface TrainerOptions {
   method: Method;
-  /** '0.6B' | '4B' | '8B' (default '0.6B'): picks Qwen/Qwen3-{size} or Qwen/Qwen3-Embedding-{size} */
+  /** '0.6B' | '4B' | '8B': picks Qwen/Qwen3-{size} or Qwen/Qwen3-Embedding-{size} */
   modelSize?: ModelSize;
   /** a model folder, a Hugging Face repo id, a name under ./models, or 'tiny' / 'tiny-embedding' */
   model?: string;
@@ -46,31 +56,31 @@ export interface TrainerOptions {
   epochs?: number;
   /** examples per micro-batch */
   batchSize?: number;
-  /** micro-batches per optimizer step (default 1) */
+  /** micro-batches per optimizer step */
   gradientAccumulation?: number;
   learningRate?: number;
   weightDecay?: number;
-  /** fraction of optimizer steps spent warming up (default 0.1) */
+  /** fraction of optimizer steps spent warming up */
   warmupRatio?: number;
   scheduler?: SchedulerKind;
-  /** global gradient-norm clip (default 1; 0 turns it off) */
+  /** global gradient-norm clip (0 turns it off) */
   maxGradNorm?: number;
   lora?: LoraOptions;
-  /** embedding method's head (default 'mlp', the old script's) */
+  /** embedding method's head ('mlp' is the old script's) */
   head?: 'linear' | 'mlp';
   /** embedding method: Qwen3-Embedding instruction ('' for none) */
   instruction?: string;
   /** lora method: the prompt, with {text} where the post goes */
   prompt?: string;
-  /** most tokens per input (default 256; the longest weibo2018 post is about 250 tokens) */
+  /** most tokens per input */
   maxLength?: number;
-  /** dev split taken from the training data when no evalData is given (default 0.1) */
+  /** dev split taken from the training data when no evalData is given */
   devFraction?: number;
   /** evaluate every N optimizer steps (default: at the end of each epoch) */
   evalSteps?: number;
-  /** stop after this many evaluations without improvement (default 0: never) */
+  /** stop after this many evaluations without improvement (0: never) */
   earlyStoppingPatience?: number;
-  /** which dev metric chooses the best checkpoint (default 'accuracy') */
+  /** which dev metric chooses the best checkpoint */
   bestMetric?: 'accuracy' | 'macroF1';
   /** keep only this many training examples (stratified, seeded) */
   maxSamples?: number;
@@ -103,17 +113,28 @@ const KEYS = [
   'resume', 'offline', 'cacheDir',
 ] as const;
 
-const METHOD_DEFAULTS: Record<Method, { epochs: number; batchSize: number; learningRate: number }> = {
-  embedding: { epochs: 10, batchSize: 64, learningRate: 1e-3 },
-  lora: { epochs: 2, batchSize: 8, learningRate: 2e-4 },
-  'lora-head': { epochs: 2, batchSize: 8, learningRate: 2e-4 },
-  // From scratch the dev accuracy peaks after ~2 epochs (weibo2018, 4 layers x 128: 84.5% at 2 epochs).
-  full: { epochs: 2, batchSize: 32, learningRate: 1e-3 },
-};
-
-export function defaultOutput(method: Method, size: string): string {
-  return path.resolve('models', `qwen3_${method.replace('-', '_')}_${size}`);
-}
+/** Every default that is the same for all methods (per-method ones: METHOD_DEFAULTS); help text reads these. */
+export const TRAINER_DEFAULTS = {
+  modelSize: '0.6B' as ModelSize,
+  gradientAccumulation: 1,
+  weightDecay: 0.01,
+  warmupRatio: 0.1,
+  scheduler: 'cosine' as SchedulerKind,
+  maxGradNorm: 1,
+  lora: { r: 8, alpha: 16, dropout: 0.05, rslora: false, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] },
+  head: 'mlp' as const,
+  instruction: DEFAULT_EMBEDDING_INSTRUCTION,
+  prompt: DEFAULT_LORA_PROMPT,
+  // The longest weibo2018 post is about 250 tokens.
+  maxLength: 256,
+  devFraction: 0.1,
+  earlyStoppingPatience: 0,
+  bestMetric: 'accuracy' as const,
+  seed: 42,
+  device: 'auto' as DeviceOption,
+  gradientCheckpointing: false,
+  resume: false,
+} as const;
 
 export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerOptions {
   expectPlainObject(options, 'options');
@@ -123,7 +144,7 @@ export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerO
   const d = METHOD_DEFAULTS[method];
   const o = { ...options };
   if (o.modelSize !== undefined) expectOneOf(o.modelSize, 'modelSize', MODEL_SIZES);
-  const modelSize = o.modelSize ?? '0.6B';
+  const modelSize = o.modelSize ?? TRAINER_DEFAULTS.modelSize;
   if (o.model !== undefined) expectNonEmptyString(o.model, 'model');
   if (o.output !== undefined) expectNonEmptyString(o.output, 'output');
   for (const k of ['epochs', 'batchSize', 'gradientAccumulation', 'maxLength'] as const) {
@@ -141,8 +162,8 @@ export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerO
   if (o.scheduler !== undefined) expectOneOf(o.scheduler, 'scheduler', SCHEDULERS);
   if (o.head !== undefined) expectOneOf(o.head, 'head', ['linear', 'mlp'] as const);
   if (o.bestMetric !== undefined) expectOneOf(o.bestMetric, 'bestMetric', ['accuracy', 'macroF1'] as const);
-  if (o.device !== undefined) expectOneOf(o.device, 'device', ['auto', 'cpu', 'cuda'] as const);
-  if (o.dtype !== undefined) expectOneOf(o.dtype, 'dtype', ['auto', 'float32', 'bfloat16', 'float16'] as const);
+  if (o.device !== undefined) expectOneOf(o.device, 'device', DEVICE_OPTIONS);
+  if (o.dtype !== undefined) expectOneOf(o.dtype, 'dtype', DTYPE_OPTIONS);
   if (o.instruction !== undefined) expectString(o.instruction, 'instruction');
   if (o.prompt !== undefined) {
     expectNonEmptyString(o.prompt, 'prompt');
@@ -152,8 +173,8 @@ export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerO
     if (o[k] !== undefined) expectBoolean(o[k], k);
   }
   if (o.cacheDir !== undefined) expectNonEmptyString(o.cacheDir, 'cacheDir');
-  if (method === 'full' && o.dtype !== undefined && o.dtype !== 'auto' && o.dtype !== 'float32') {
-    throw invalidRangeError("'float32' (method 'full' trains every weight in float32)", 'dtype', o.dtype);
+  if (needsFloat32(method) && o.dtype !== undefined && o.dtype !== 'auto' && o.dtype !== 'float32') {
+    throw invalidRangeError(`'float32' (method '${method}' trains every weight in float32)`, 'dtype', o.dtype);
   }
   const lora = expectOptionalOptions(o.lora, 'lora');
   expectKnownKeys(lora, 'lora', ['r', 'alpha', 'dropout', 'rslora', 'targetModules']);
@@ -166,41 +187,41 @@ export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerO
     if (lora.targetModules.length === 0) throw invalidRangeError('a non-empty list of module names', 'lora.targetModules', lora.targetModules);
     for (const m of lora.targetModules) expectOneOf(m, 'lora.targetModules[]', LORA_TARGETS);
   }
-  const family = method === 'embedding' ? 'embedding' : 'causal';
+  const D = TRAINER_DEFAULTS;
   return {
     method,
     modelSize,
-    model: o.model ?? repoIdFor(modelSize, family),
+    model: o.model ?? repoIdFor(modelSize, familyFor(method)),
     output: path.resolve(o.output ?? defaultOutput(method, modelSize)),
     epochs: o.epochs ?? d.epochs,
     batchSize: o.batchSize ?? d.batchSize,
-    gradientAccumulation: o.gradientAccumulation ?? 1,
+    gradientAccumulation: o.gradientAccumulation ?? D.gradientAccumulation,
     learningRate: o.learningRate ?? d.learningRate,
-    weightDecay: o.weightDecay ?? 0.01,
-    warmupRatio: o.warmupRatio ?? 0.1,
-    scheduler: o.scheduler ?? 'cosine',
-    maxGradNorm: o.maxGradNorm ?? 1,
+    weightDecay: o.weightDecay ?? D.weightDecay,
+    warmupRatio: o.warmupRatio ?? D.warmupRatio,
+    scheduler: o.scheduler ?? D.scheduler,
+    maxGradNorm: o.maxGradNorm ?? D.maxGradNorm,
     lora: {
-      r: lora.r ?? 8,
-      alpha: lora.alpha ?? 16,
-      dropout: lora.dropout ?? 0.05,
-      rslora: lora.rslora ?? false,
-      targetModules: lora.targetModules ?? ['q_proj', 'k_proj', 'v_proj', 'o_proj'],
+      r: lora.r ?? D.lora.r,
+      alpha: lora.alpha ?? D.lora.alpha,
+      dropout: lora.dropout ?? D.lora.dropout,
+      rslora: lora.rslora ?? D.lora.rslora,
+      targetModules: lora.targetModules ?? [...D.lora.targetModules],
     },
-    head: o.head ?? 'mlp',
-    instruction: o.instruction ?? DEFAULT_EMBEDDING_INSTRUCTION,
-    prompt: o.prompt ?? DEFAULT_LORA_PROMPT,
-    maxLength: o.maxLength ?? 256,
-    devFraction: o.devFraction ?? 0.1,
+    head: o.head ?? D.head,
+    instruction: o.instruction ?? D.instruction,
+    prompt: o.prompt ?? D.prompt,
+    maxLength: o.maxLength ?? D.maxLength,
+    devFraction: o.devFraction ?? D.devFraction,
     evalSteps: o.evalSteps,
-    earlyStoppingPatience: o.earlyStoppingPatience ?? 0,
-    bestMetric: o.bestMetric ?? 'accuracy',
+    earlyStoppingPatience: o.earlyStoppingPatience ?? D.earlyStoppingPatience,
+    bestMetric: o.bestMetric ?? D.bestMetric,
     maxSamples: o.maxSamples,
-    seed: o.seed ?? 42,
-    device: o.device ?? 'auto',
-    dtype: o.dtype ?? (method === 'full' ? 'float32' : 'auto'),
-    gradientCheckpointing: o.gradientCheckpointing ?? false,
-    resume: o.resume ?? false,
+    seed: o.seed ?? D.seed,
+    device: o.device ?? D.device,
+    dtype: o.dtype ?? (needsFloat32(method) ? 'float32' : 'auto'),
+    gradientCheckpointing: o.gradientCheckpointing ?? D.gradientCheckpointing,
+    resume: o.resume ?? D.resume,
     offline: o.offline,
     cacheDir: o.cacheDir,
   };

@@ -12,9 +12,6 @@ export const POSITIVE_TOKEN_ID = 106557;
 /** 负面 ("negative"), a single token. */
 export const NEGATIVE_TOKEN_ID = 103276;
 
-export const POSITIVE_LABEL_TEXT = '正面';
-export const NEGATIVE_LABEL_TEXT = '负面';
-
 /** Qwen3 has no pad_token_id in config.json; HF pads with <|endoftext|>. */
 export const PAD_TOKEN_ID = ENDOFTEXT_ID;
 

@@ -1,15 +1,10 @@
 // How `train` shows the Trainer's events: progress bars and metric rows for people, JSON Lines with --json.
-import type { EventEmitter } from 'events';
-import type { EvalEvent, ProgressEvent } from '../trainer';
-import { createProgress, formatBytes, type Progress } from '../progress';
+import { LABEL_TEXTS } from '../classifier/methods';
+import type { EvalEvent, Trainer } from '../classifier/trainer';
+import { createProgress, formatBytes, isCI, type Progress } from '../util/progress';
 import { err, out } from './common';
 
-function isCI(): boolean {
-  const ci = process.env.CI;
-  return ci !== undefined && ci !== '' && !/^(0|false|no)$/i.test(ci);
-}
-
-/** True when progress bars redraw one terminal line (the same rule as lib/progress.ts). */
+/** True when progress bars redraw one terminal line (util/progress.ts's rule). */
 export function progressIsTTY(): boolean {
   return Boolean(process.stderr.isTTY) && !isCI();
 }
@@ -20,7 +15,7 @@ export function clearProgressLine(): void {
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`.padStart(7);
-const EVAL_HEADER = `${'epoch'.padStart(5)}  ${'step'.padStart(6)}  accuracy  macro-F1  P(负面)  R(负面)  P(正面)  R(正面)`;
+const EVAL_HEADER = `${'epoch'.padStart(5)}  ${'step'.padStart(6)}  accuracy  macro-F1  ${LABEL_TEXTS.map((s) => `P(${s})  R(${s})`).join('  ')}`;
 
 export function evalRow(e: EvalEvent): string {
   const c = e.metrics.perClass;
@@ -38,13 +33,13 @@ export interface TrainView {
 }
 
 /** Wires trainer events to the terminal (or JSON Lines); returns what the SIGINT handler needs to know. */
-export function attachTrainView(trainer: EventEmitter, json: boolean): TrainView {
+export function attachTrainView(trainer: Trainer, json: boolean): TrainView {
   const state = { steps: 0, totalSteps: 0 };
   if (json) {
     const emit = (event: string) => (payload: unknown) =>
       out(JSON.stringify(typeof payload === 'string' ? { event, message: payload } : { event, ...(payload as object) }));
-    for (const event of ['eval', 'log', 'checkpoint', 'done', 'download', 'embedding']) trainer.on(event, emit(event));
-    trainer.on('progress', (p: ProgressEvent) => {
+    for (const event of ['eval', 'log', 'checkpoint', 'done', 'download', 'embedding'] as const) trainer.on(event, emit(event));
+    trainer.on('progress', (p) => {
       state.steps = p.step;
       state.totalSteps = p.totalSteps;
       out(JSON.stringify({ event: 'progress', ...p }));
@@ -53,7 +48,7 @@ export function attachTrainView(trainer: EventEmitter, json: boolean): TrainView
   }
 
   let download: { file: string; bar: Progress } | undefined;
-  trainer.on('download', (d: { file: string; downloaded: number; total: number }) => {
+  trainer.on('download', (d) => {
     if (!download || download.file !== d.file) {
       download?.bar.done();
       download = { file: d.file, bar: createProgress({ label: d.file, unit: 'bytes', total: d.total }) };
@@ -64,7 +59,7 @@ export function attachTrainView(trainer: EventEmitter, json: boolean): TrainView
   });
 
   let embedding: { total: number; last: number; bar: Progress } | undefined;
-  trainer.on('embedding', (e: { done: number; total: number }) => {
+  trainer.on('embedding', (e) => {
     if (!embedding || embedding.total !== e.total || e.done < embedding.last) {
       embedding?.bar.done();
       embedding = { total: e.total, last: 0, bar: createProgress({ label: 'embedding posts', total: e.total }) };
@@ -75,7 +70,7 @@ export function attachTrainView(trainer: EventEmitter, json: boolean): TrainView
   });
 
   let bar: Progress | undefined;
-  trainer.on('progress', (p: ProgressEvent) => {
+  trainer.on('progress', (p) => {
     state.steps = p.step;
     state.totalSteps = p.totalSteps;
     bar ??= createProgress({ label: 'train', total: p.totalSteps });
@@ -87,7 +82,7 @@ export function attachTrainView(trainer: EventEmitter, json: boolean): TrainView
   });
 
   let headerShown = false;
-  trainer.on('eval', (e: EvalEvent) => {
+  trainer.on('eval', (e) => {
     clearProgressLine();
     if (!headerShown) {
       out(`dev-set evaluation (the best one is kept):\n${EVAL_HEADER}`);
@@ -96,7 +91,7 @@ export function attachTrainView(trainer: EventEmitter, json: boolean): TrainView
     out(evalRow(e));
   });
 
-  trainer.on('log', (line: string) => {
+  trainer.on('log', (line) => {
     clearProgressLine();
     err(line);
   });

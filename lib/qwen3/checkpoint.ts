@@ -1,7 +1,11 @@
-// Which safetensors files make up a checkpoint folder: one model.safetensors, or shards named by
-// model.safetensors.index.json (HF's save_pretrained layout).
+// A Hugging Face Qwen3 checkpoint folder as this package opens it: which safetensors files make up its weights (one
+// model.safetensors, or shards named by model.safetensors.index.json: HF's save_pretrained layout), its validated
+// config and its tokenizer.
 import * as fs from 'fs';
 import * as path from 'path';
+import type { NativeQwen3Config } from '../native';
+import { readQwen3Config, type Qwen3HFConfig } from './config';
+import { Qwen3Tokenizer } from './tokenizer';
 
 export class CheckpointError extends Error {}
 
@@ -33,4 +37,25 @@ export function checkpointFiles(dir: string): string[] {
     `no safetensors weights in ${dir} (expected model.safetensors or model.safetensors.index.json)` +
       (hasBin ? '; PyTorch .bin checkpoints are not supported: convert with save_pretrained(safe_serialization=True)' : '')
   );
+}
+
+/** An opened checkpoint folder: weight files, config (raw and the core's subset) and tokenizer. */
+export interface Qwen3Checkpoint {
+  /** what the user asked for (a folder, a repo id, 'tiny') */
+  spec: string;
+  dir: string;
+  /** the Hugging Face repo id, when known */
+  repoId?: string;
+  files: string[];
+  config: NativeQwen3Config;
+  hf: Qwen3HFConfig;
+  tokenizer: Qwen3Tokenizer;
+}
+
+/** Opens a checkpoint folder: config validated, weight files listed, tokenizer opened. */
+export function openCheckpoint(dir: string, spec: string = dir, repoId?: string): Qwen3Checkpoint {
+  const { hf, native } = readQwen3Config(dir);
+  // Every Qwen3 size shares one tokenizer: folders without tokenizer.json use the bundled copy.
+  const tokenizer = fs.existsSync(path.join(dir, 'tokenizer.json')) ? Qwen3Tokenizer.fromDir(dir) : Qwen3Tokenizer.bundled();
+  return { spec, dir, repoId, files: checkpointFiles(dir), config: native, hf, tokenizer };
 }

@@ -2,11 +2,13 @@
 // the native core and the CLI see the same files a real download produces, only with 64-wide layers.
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Qwen3HFConfig, Qwen3TorchDType } from './config-types';
-import { writeSafetensors, type TensorToWrite, type WritableDType } from './safetensors-writer';
+import { writeFileAtomic } from '../util/atomic-write';
+import { namedRandom } from '../util/seeded-random';
+import type { Qwen3HFConfig, Qwen3TorchDType } from './config';
+import { MODEL_FAMILIES, type ModelFamily } from './presets';
+import { writeSafetensors, type TensorToWrite, type WritableDType } from './safetensors';
 import { qwen3TokenizerFiles } from './tokenizer';
-import { namedRandom } from './seeded-random';
-import { ENDOFTEXT_ID, IM_END_ID, QWEN3_VOCAB_SIZE, QWEN3_EMBEDDING_VOCAB_SIZE } from './constants';
+import { ENDOFTEXT_ID, IM_END_ID, QWEN3_VOCAB_SIZE, QWEN3_EMBEDDING_VOCAB_SIZE } from './tokens';
 import {
   expectNonEmptyString,
   expectOptionalOptions,
@@ -20,15 +22,28 @@ import {
   expectPlainObject,
   expectString,
   invalidRangeError,
-} from './is';
+} from '../util/is';
 
-export type TinyQwen3Kind = 'causal' | 'embedding';
-export const TINY_QWEN3_KINDS: readonly TinyQwen3Kind[] = ['causal', 'embedding'];
+/** The names that mean a tiny random model, and the family each makes ('tiny' follows the caller's family). */
+const TINY_SPECS: Record<string, ModelFamily> = { tiny: 'causal', 'tiny-embedding': 'embedding' };
+
+/** `tiny` / `tiny-embedding`: tiny random models generated locally, never downloaded. */
+export function isTinySpec(spec: string | undefined): boolean {
+  return spec !== undefined && Object.hasOwn(TINY_SPECS, spec.trim());
+}
+
+/** The family of tiny model a spec names (`tiny` takes `family`), or undefined when it names none. */
+export function tinyFamily(spec: string, family: ModelFamily): ModelFamily | undefined {
+  const trimmed = spec.trim();
+  if (!isTinySpec(trimmed)) return undefined;
+  return trimmed === 'tiny' ? family : TINY_SPECS[trimmed];
+}
+
 export const TINY_QWEN3_DTYPES: readonly Qwen3TorchDType[] = ['float32', 'bfloat16', 'float16'];
 
 export interface CreateTinyQwen3Options {
   /** 'causal' writes a Qwen3ForCausalLM checkpoint, 'embedding' a Qwen3Model one like Qwen3-Embedding (default causal) */
-  kind?: TinyQwen3Kind;
+  kind?: ModelFamily;
   /** same seed, same options -> byte-identical files (default 0) */
   seed?: number;
   /** storage dtype of model.safetensors and config.json's torch_dtype (default float32) */
@@ -80,7 +95,7 @@ const OVERRIDABLE_KEYS: readonly string[] = [
   'transformers_version',
 ];
 
-function defaultConfig(kind: TinyQwen3Kind, dtype: Qwen3TorchDType): Qwen3HFConfig {
+function defaultConfig(kind: ModelFamily, dtype: Qwen3TorchDType): Qwen3HFConfig {
   const embedding = kind === 'embedding';
   return {
     architectures: [embedding ? 'Qwen3Model' : 'Qwen3ForCausalLM'],
@@ -232,7 +247,7 @@ export async function createTinyQwen3(dir: string, options?: CreateTinyQwen3Opti
   const settings = expectOptionalOptions(options);
   expectKnownKeys(settings, 'options', ['kind', 'seed', 'dtype', 'config']);
   const { kind = 'causal', seed = 0, dtype = 'float32', config: overrides = {} } = settings;
-  expectOneOf(kind, 'options.kind', TINY_QWEN3_KINDS);
+  expectOneOf(kind, 'options.kind', MODEL_FAMILIES);
   expectNonNegativeInteger(seed, 'options.seed');
   expectOneOf(dtype, 'options.dtype', TINY_QWEN3_DTYPES);
   validateOverrides(overrides);
@@ -256,7 +271,7 @@ export async function createTinyQwen3(dir: string, options?: CreateTinyQwen3Opti
   const target = path.resolve(dir);
   await fs.promises.mkdir(target, { recursive: true });
   await writeSafetensors(path.join(target, 'model.safetensors'), tensors, { format: 'pt' });
-  await writeFileAtomically(path.join(target, 'config.json'), `${JSON.stringify(sortKeys(config), null, 2)}\n`);
+  writeFileAtomic(path.join(target, 'config.json'), `${JSON.stringify(sortKeys(config), null, 2)}\n`);
   const tokenizer = qwen3TokenizerFiles();
   await fs.promises.copyFile(tokenizer.tokenizerJson, path.join(target, 'tokenizer.json'));
   await fs.promises.copyFile(tokenizer.tokenizerConfigJson, path.join(target, 'tokenizer_config.json'));
@@ -267,10 +282,4 @@ export async function createTinyQwen3(dir: string, options?: CreateTinyQwen3Opti
 function sortKeys(config: Qwen3HFConfig): Record<string, unknown> {
   const record = config as unknown as Record<string, unknown>;
   return Object.fromEntries(Object.keys(record).sort().map((key) => [key, record[key]]));
-}
-
-async function writeFileAtomically(file: string, text: string): Promise<void> {
-  const temporary = `${file}.${process.pid}.tmp`;
-  await fs.promises.writeFile(temporary, text);
-  await fs.promises.rename(temporary, file);
 }

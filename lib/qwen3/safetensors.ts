@@ -14,7 +14,7 @@ import {
   expectNonNegativeInteger,
   invalidTypeError,
   expectationMessage,
-} from './is';
+} from '../util/is';
 
 export type WritableDType = 'F32' | 'BF16' | 'F16';
 export const WRITABLE_DTYPES: readonly WritableDType[] = ['F32', 'BF16', 'F16'];

@@ -4,9 +4,9 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { checkpointFiles } from './checkpoint';
-import type { Qwen3Model } from './model';
-import { writeFileAtomic } from './run';
+import { checkpointFiles } from '../qwen3/checkpoint';
+import type { Qwen3Model } from '../qwen3/model';
+import { writeFileAtomic } from '../util/atomic-write';
 
 export interface CachedFeatures {
   features: Float32Array;
@@ -64,6 +64,7 @@ export async function cachedEmbeddings(
   }
   const features = new Float32Array(sequences.length * dim);
   const chunk = options.chunk ?? 256;
+  options.onProgress?.(0, sequences.length);
   for (let start = 0; start < sequences.length; start += chunk) {
     const part = sequences.slice(start, start + chunk);
     const vectors = await model.embed(part);
@@ -83,8 +84,4 @@ export async function cachedEmbeddings(
 function remember(key: string, features: Float32Array, dim: number): void {
   memory.set(key, { features, dim });
   while (memory.size > MEMORY_ENTRIES) memory.delete(memory.keys().next().value as string);
-}
-
-export function clearEmbeddingMemoryCache(): void {
-  memory.clear();
 }

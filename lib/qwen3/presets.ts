@@ -1,7 +1,7 @@
 // The Qwen3 sizes this package knows by name, for the CLI's choices and for `resolveModel('0.6B')`.
 // Any other Qwen3 checkpoint still works when given as a folder or a Hugging Face repo id; presets only add names,
 // repo ids and rough memory figures.
-import { expectOneOf, invalidOption } from './is';
+import { expectOneOf, invalidOption } from '../util/is';
 
 export const MODEL_SIZES = ['0.6B', '4B', '8B'] as const;
 export type ModelSize = (typeof MODEL_SIZES)[number];

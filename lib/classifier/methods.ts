@@ -1,0 +1,93 @@
+// The four training methods and every per-method fact, each written once: what a method is called, which Qwen3
+// family it builds on, its training defaults, its run folder and weights file, its label texts and whether it
+// trains in float32. Training, serving and the CLI (its help text included) all read them from here.
+import * as path from 'path';
+import { IM_END_ID, NEGATIVE_TOKEN_ID, POSITIVE_TOKEN_ID } from '../qwen3/tokens';
+import type { ModelFamily } from '../qwen3/presets';
+
+export type Method = 'embedding' | 'lora' | 'lora-head' | 'full';
+export const METHODS: readonly Method[] = ['embedding', 'lora', 'lora-head', 'full'];
+
+/** One line per method, for choices and help. */
+export const METHOD_DESCRIPTIONS: Record<Method, string> = {
+  lora: 'LoRA adapters; the model answers 正面/负面 (label-word logits, PEFT CAUSAL_LM)',
+  'lora-head': 'LoRA adapters + a 2-way score head (PEFT SEQ_CLS)',
+  embedding: 'frozen Qwen3-Embedding + a small MLP head: fastest, fine on CPU',
+  full: 'every weight + score head, float32 (needs the most memory)',
+};
+
+/** Qwen/Qwen3-Embedding-<size> for `embedding`; Qwen/Qwen3-<size> for the others. */
+export function familyFor(method: Method): ModelFamily {
+  return method === 'embedding' ? 'embedding' : 'causal';
+}
+
+/** `lora` and `lora-head` train PEFT LoRA adapters. */
+export function usesLora(method: Method): boolean {
+  return method === 'lora' || method === 'lora-head';
+}
+
+/** `full` trains every weight, and so in float32 (bf16 weights would lose most small updates). */
+export function needsFloat32(method: Method): boolean {
+  return method === 'full';
+}
+
+export interface MethodDefaults {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+}
+
+export const METHOD_DEFAULTS: Record<Method, MethodDefaults> = {
+  embedding: { epochs: 10, batchSize: 64, learningRate: 1e-3 },
+  lora: { epochs: 2, batchSize: 8, learningRate: 2e-4 },
+  'lora-head': { epochs: 2, batchSize: 8, learningRate: 2e-4 },
+  // From scratch the dev accuracy peaks after ~2 epochs (weibo2018, 4 layers x 128: 84.5% at 2 epochs).
+  full: { epochs: 2, batchSize: 32, learningRate: 1e-3 },
+};
+
+/** Methods tried, in order, when a run is looked up by size alone. */
+export const DEFAULT_METHOD_ORDER: readonly Method[] = ['lora-head', 'lora', 'embedding', 'full'];
+
+/** The default run folder's name: qwen3_<method>_<size> (qwen3_lora_head_0.6B). */
+export function runFolderName(method: Method, size: string): string {
+  return `qwen3_${method.replace('-', '_')}_${size}`;
+}
+
+/** The default run folder: ./models/qwen3_<method>_<size>, or under `modelsDir`. */
+export function defaultOutput(method: Method, size: string, modelsDir = path.resolve('models')): string {
+  return path.join(modelsDir, runFolderName(method, size));
+}
+
+/** The file a run keeps its trained weights in. */
+export function weightsFileFor(method: Method): string {
+  if (usesLora(method)) return 'adapter_model.safetensors'; // PEFT's name, so PeftModel.from_pretrained reads it
+  return method === 'full' ? 'model.safetensors' : 'head.safetensors';
+}
+
+// ---- labels ----
+
+export const NEGATIVE_LABEL_TEXT = '负面';
+export const POSITIVE_LABEL_TEXT = '正面';
+/** Label id -> text: 0 负面 (negative), 1 正面 (positive). */
+export const LABEL_TEXTS: readonly ['负面', '正面'] = [NEGATIVE_LABEL_TEXT, POSITIVE_LABEL_TEXT];
+/** run.json's and config.json's id2label. */
+export const ID2LABEL: Record<string, string> = Object.fromEntries(LABEL_TEXTS.map((text, id) => [String(id), text]));
+export const LABEL2ID: Record<string, number> = Object.fromEntries(LABEL_TEXTS.map((text, id) => [text, id]));
+
+// ---- how each method reads a post ----
+
+export const DEFAULT_LORA_PROMPT = "请分析以下微博文本的情感倾向，回答'正面'或'负面'。\n\n文本：{text}\n\n情感：";
+export const DEFAULT_EMBEDDING_INSTRUCTION = '判断微博文本的情感倾向是正面还是负面';
+/** lora: the token that answers each label, label 0 first (负面, 正面: single tokens). */
+export const DEFAULT_LABEL_TOKENS: readonly number[] = [NEGATIVE_TOKEN_ID, POSITIVE_TOKEN_ID];
+/** lora: the token that ends an answer. */
+export const DEFAULT_END_TOKEN = IM_END_ID;
+
+/**
+ * `full` trains from scratch: a fixed final token (<|im_end|>, not the pad token HF's pooling skips) gives
+ * last-token pooling one consistent query position. Measured on weibo2018 (4 layers, hidden 128, 3 epochs, one
+ * seed): 82.4-82.9% dev accuracy without it, 83.4% with it.
+ */
+export function defaultAppendToken(method: Method): number | undefined {
+  return method === 'full' ? IM_END_ID : undefined;
+}
