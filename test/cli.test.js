@@ -86,6 +86,24 @@ test('--help, --version and --help of each command', async (t) => {
   }
 });
 
+test('train --help prints the defaults the Trainer uses', async (t) => {
+  const { Trainer, METHODS } = require('../dist');
+  const r = await cli(['train', '--help']);
+  const flagLine = (flag) => r.stdout.split('\n').find((l) => l.trimStart().startsWith(`${flag} `)) ?? '';
+  const show = (v) => (v < 0.01 ? v.toExponential() : String(v));
+  for (const method of METHODS) {
+    const o = new Trainer({ method }).options;
+    t.true(flagLine('--epochs').includes(`${method} ${o.epochs}`), `--epochs help for ${method}: ${flagLine('--epochs')}`);
+    t.true(flagLine('--batch-size').includes(`${method} ${o.batchSize}`), `--batch-size help for ${method}`);
+    t.true(flagLine('--learning-rate').includes(`${method} ${show(o.learningRate)}`), `--learning-rate help for ${method}`);
+  }
+  const o = new Trainer({ method: 'lora' }).options;
+  t.regex(flagLine('--lora-r'), new RegExp(`default ${o.lora.r}\\b`));
+  t.regex(flagLine('--lora-alpha'), new RegExp(`default ${o.lora.alpha}\\b`));
+  t.regex(flagLine('--max-length'), new RegExp(`default ${o.maxLength}\\b`));
+  t.regex(flagLine('--seed'), new RegExp(`default ${o.seed}\\b`));
+});
+
 test('bad values exit 2 naming the flag, the value and what is allowed', async (t) => {
   const cases = [
     [['train', '--method', 'lora', '--model', 'tiny', '--epochs', '-1'], '--epochs: expected a positive integer but received -1'],

@@ -1,0 +1,45 @@
+// The shape of lib/ (shared/DESIGN.md, "Layers"): each wing imports only the ones below it,
+//   cli -> classifier -> hub -> qwen3 -> native.ts,   util beneath all,
+// and nothing imports in a circle (type-only imports count: they tie files together on the plan all the same).
+// `npm run lint` runs this over lib/.
+/** @type {import('dependency-cruiser').IConfiguration} */
+const below = {
+  'lib/cli/': [],
+  'lib/classifier/': ['lib/cli/'],
+  'lib/hub/': ['lib/cli/', 'lib/classifier/'],
+  'lib/qwen3/': ['lib/cli/', 'lib/classifier/', 'lib/hub/'],
+  'lib/native\\.ts$': ['lib/cli/', 'lib/classifier/', 'lib/hub/', 'lib/qwen3/', 'lib/util/'],
+  'lib/util/': ['lib/cli/', 'lib/classifier/', 'lib/hub/', 'lib/qwen3/', 'lib/native\\.ts$'],
+};
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'An import circle ties its files into one knot: move the shared piece to the lower file.',
+      from: { path: '^lib/' },
+      to: { circular: true },
+    },
+    ...Object.entries(below).map(([from, above]) => ({
+      name: `layers-${from.replace(/[^a-z]/g, '')}`,
+      severity: 'error',
+      comment: `${from} imports only the layers below it (cli -> classifier -> hub -> qwen3 -> native, util beneath all)`,
+      from: { path: `^${from}` },
+      to: { path: above.length ? `^(${above.join('|')})` : '^$' },
+    })),
+    {
+      name: 'only-index-is-public',
+      severity: 'error',
+      comment: 'Nothing in lib/ imports the package entry point (lib/index.ts): it only re-exports.',
+      from: { path: '^lib/' },
+      to: { path: '^lib/index\\.ts$' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    exclude: { path: '^(dist|node_modules)/' },
+  },
+};
