@@ -63,7 +63,7 @@ async function run(ctx) {
         table: { columns: ['model', 'train posts', 'embeddings s', 'epoch 1 s', 'later epochs s', 'epoch 1 / mean later', 'steps per epoch'], rows },
         notes: [
           `Trainer({ method: 'embedding', dtype: 'bfloat16', epochs: ${st.embeddingEpochs} }) (default mlp head, batch 64) on ${st.embeddingPosts} posts sampled from train.txt (seed 17), evalData ${st.embeddingEval} other posts, on the generated Qwen3-Embedding-shaped checkpoint (Qwen3Model keys, vocab 151,669), with an empty cacheDir.`,
-          'epoch 1 = from train() to the end of epoch 1\'s evaluation: model load, tokenization, embedding every train and eval post (the "embeddings s" column: from the first 'embedding' progress event, done 0, to the last), then the head\'s steps. A later epoch = from one evaluation to the next (head steps + evaluation + checkpoint).',
+          'epoch 1 = from train() to the end of epoch 1\'s evaluation: model load, tokenization, embedding every train and eval post (the "embeddings s" column: from the first \'embedding\' progress event, done 0, to the last), then the head\'s steps. A later epoch = from one evaluation to the next (head steps + evaluation + checkpoint).',
         ],
       },
     ],
