@@ -2,7 +2,7 @@
 // its weight files listed and its tokenizer opened.
 import * as fs from 'fs';
 import * as path from 'path';
-import { checkpointFiles } from './checkpoint';
+import { checkpointFiles, embeddingMapping } from './checkpoint';
 import { readQwen3Config } from './config';
 import type { Qwen3HFConfig } from './config-types';
 import type { Method } from './encoding';
@@ -39,7 +39,15 @@ export async function resolveBase(
   return openBaseDir(spec, resolved.dir, resolved.repoId);
 }
 
-/** The base-checkpoint part of a native classifier spec: none for `embedding`, which reads precomputed vectors. */
-export function nativeBaseSpec(method: Method, base: BaseModel): Pick<NativeClassifierSpec, 'files' | 'config'> {
-  return method === 'embedding' ? {} : { files: base.files, config: base.config };
+/**
+ * The base-checkpoint part of a native classifier spec. Training `embedding` has none (it reads precomputed vectors);
+ * predicting with it loads the Qwen3-Embedding model whose vectors the head reads.
+ */
+export function nativeBaseSpec(
+  method: Method,
+  base: BaseModel,
+  training: boolean
+): Pick<NativeClassifierSpec, 'files' | 'config' | 'mapEmbeddings'> {
+  if (method === 'embedding' && training) return {};
+  return { files: base.files, config: base.config, mapEmbeddings: embeddingMapping() };
 }

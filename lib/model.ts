@@ -1,7 +1,7 @@
 // Qwen3Model: a Hugging Face Qwen3 checkpoint loaded into the native core.
 import * as fs from 'fs';
 import * as path from 'path';
-import { checkpointFiles } from './checkpoint';
+import { checkpointFiles, embeddingMapping } from './checkpoint';
 import { readQwen3Config } from './config';
 import type { Qwen3HFConfig } from './config-types';
 import { ENDOFTEXT_ID } from './constants';
@@ -16,7 +16,7 @@ import {
   expectPositiveInteger,
   invalidTypeError,
 } from './is';
-import { loadNative, type Device, type DType, type NativeModel, type RunStats, type RuntimeInfo } from './native';
+import { loadNative, type Device, type DType, type NativeEngine, type RunStats, type RuntimeInfo } from './native';
 import { Qwen3Tokenizer } from './tokenizer';
 
 export type DeviceOption = 'auto' | Device;
@@ -100,7 +100,7 @@ export class Qwen3Model {
   /** false for embedding checkpoints (Qwen3Model layout): lastTokenLogits is unavailable */
   readonly hasLmHead: boolean;
   /** @internal */
-  native: NativeModel | null;
+  native: NativeEngine | null;
 
   private constructor(init: {
     dir: string;
@@ -110,7 +110,7 @@ export class Qwen3Model {
     dtype: DType;
     vocabSize: number;
     hasLmHead: boolean;
-    native: NativeModel;
+    native: NativeEngine;
   }) {
     this.dir = init.dir;
     this.config = init.config;
@@ -137,13 +137,14 @@ export class Qwen3Model {
     const { hf, native: nativeConfig } = readQwen3Config(folder);
     const files = checkpointFiles(folder);
     const { device, dtype } = resolveDeviceAndDtype(o);
+    const mapEmbeddings = embeddingMapping();
     // Every Qwen3 size shares one tokenizer: fall back to the bundled copy for folders without tokenizer.json.
     const tokenizer = fs.existsSync(path.join(folder, 'tokenizer.json')) ? Qwen3Tokenizer.fromDir(folder) : Qwen3Tokenizer.bundled();
     const binding = loadNative();
-    const native = new binding.Model();
+    const native = new binding.Engine();
     let result;
     try {
-      result = await native.load({ files, config: nativeConfig, device, dtype });
+      result = await native.load({ files, config: nativeConfig, device, dtype, mapEmbeddings });
     } catch (e) {
       native.dispose();
       throw new Error(`Could not load the Qwen3 checkpoint in ${folder}: ${(e as Error).message}`);
@@ -151,7 +152,7 @@ export class Qwen3Model {
     return new Qwen3Model({ dir: folder, config: hf, tokenizer, device, dtype, vocabSize: result.vocabSize, hasLmHead: result.hasLmHead, native });
   }
 
-  private live(operation: string): NativeModel {
+  private live(operation: string): NativeEngine {
     if (!this.native) throw new Error(`${operation}: the model was disposed`);
     return this.native;
   }

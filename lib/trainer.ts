@@ -209,12 +209,13 @@ export class Trainer extends EventEmitter {
       const init = await classifier.init({
         method: o.method,
         training: true,
-        ...nativeBaseSpec(o.method, base),
+        ...nativeBaseSpec(o.method, base, true),
         device,
         dtype,
         lora: o.lora,
         head: o.head,
         featureDim,
+        headDropout: 0.3, // the old script's mlp head: Dropout(0.3)
         numLabels: 2,
         labelTokens: [...DEFAULT_LABEL_TOKENS],
         endToken: DEFAULT_END_TOKEN,

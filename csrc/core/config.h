@@ -17,7 +17,7 @@ struct Qwen3Config {
   int64_t intermediate_size = 0;
   double rms_norm_eps = 1e-6;
   double rope_theta = 1e6;
-  bool tie_word_embeddings = true;
+  bool tie_word_embeddings = false;  // when config.json omits it: as lib/config.ts and HF's Qwen3Config
   int64_t vocab_size = 0;  // taken from the embedding weights, not from config.json
 
   void validate() const {

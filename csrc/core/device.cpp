@@ -29,4 +29,6 @@ torch::Tensor rowsAt(const torch::Tensor& hidden, const torch::Tensor& index) {
   return hidden.index({rows, index});
 }
 
+torch::Tensor unitRows(const torch::Tensor& rows) { return rows / rows.norm(2, -1, true).clamp_min(1e-12); }
+
 }  // namespace q3

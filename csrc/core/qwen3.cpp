@@ -2,7 +2,6 @@
 
 #include <torch/version.h>
 
-#include <cstdlib>
 #include <limits>
 
 #include "safetensors.h"
@@ -199,6 +198,8 @@ torch::Tensor Qwen3DecoderLayerImpl::forward(const torch::Tensor& x, const Atten
 
 namespace {
 
+// The layer travels as an int64_t address: backward() finds it in ctx->saved_data, which holds IValues only (tensors,
+// scalars, strings), and a module pointer is none of those. The layer outlives the graph (the model owns it).
 struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor x, torch::Tensor cos,
                                torch::Tensor sin, torch::Tensor allowed, torch::Tensor packedIndex, int64_t batch,
@@ -332,37 +333,41 @@ Qwen3ForCausalLMImpl::Qwen3ForCausalLMImpl(const Qwen3Config& c, const torch::Te
   if (!c.tie_word_embeddings) lm_head = register_module("lm_head", Linear(c.hidden_size, c.vocab_size, o));
 }
 
-bool Qwen3ForCausalLMImpl::hasLmHead() const { return !headless; }
-
-const torch::Tensor& Qwen3ForCausalLMImpl::lmHeadWeight() const {
-  if (headless)
-    throw std::runtime_error("this checkpoint has no lm_head (a Qwen3Model/embedding checkpoint): use embed()");
-  return config.tie_word_embeddings ? model->embed_tokens->weight : lm_head->weight;
-}
-
 torch::Tensor Qwen3ForCausalLMImpl::logits(const torch::Tensor& hidden) {
-  if (!config.tie_word_embeddings && !headless) return lm_head(hidden);
-  return torch::nn::functional::linear(hidden, lmHeadWeight());
+  if (!config.tie_word_embeddings) return lm_head(hidden);
+  return torch::nn::functional::linear(hidden, model->embed_tokens->weight);
 }
 
 torch::Tensor Qwen3ForCausalLMImpl::logitsFor(const torch::Tensor& hidden, const torch::Tensor& rows) {
   // Only the needed rows of the vocabulary projection (no LoRA is ever placed on lm_head).
-  const bool tied = config.tie_word_embeddings || headless;
-  torch::Tensor head = tied ? model->embed_tokens->forward(rows) : lmHeadWeight().index_select(0, rows);
+  torch::Tensor head = config.tie_word_embeddings ? model->embed_tokens->forward(rows)
+                                                  : lm_head->weight.index_select(0, rows);
   return torch::nn::functional::linear(hidden, head);
+}
+
+Qwen3ForCausalLMImpl& LoadedModel::lm() {
+  if (causalLM.is_empty())
+    throw std::runtime_error("this checkpoint has no lm_head (a Qwen3Model/embedding checkpoint): use embed()");
+  return *causalLM;
+}
+
+torch::nn::Module& LoadedModel::root() {
+  if (causalLM.is_empty()) return *model;
+  return *causalLM;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> LoadedModel::causalLMParameters() {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  const std::string prefix = causalLM.is_empty() ? "model." : "";
+  for (auto& p : root().named_parameters(/*recurse=*/true)) out.emplace_back(prefix + p.key(), p.value());
+  return out;
 }
 
 namespace {
 
 // Whether an embedding table of this size stays in the file (rows read per lookup) rather than in memory.
-// QWEN3_NATIVE_MAP_EMBEDDINGS=always|never overrides the size rule.
-bool keepOnDisk(int64_t bytes) {
-  const char* env = std::getenv("QWEN3_NATIVE_MAP_EMBEDDINGS");
-  const std::string mode = env ? env : "auto";
-  if (mode == "always") return true;
-  if (mode == "never") return false;
-  if (mode != "auto" && !mode.empty())
-    throw std::runtime_error("QWEN3_NATIVE_MAP_EMBEDDINGS is '" + mode + "'; expected always, never or auto");
+bool keepOnDisk(EmbeddingMapping mapping, int64_t bytes) {
+  if (mapping != EmbeddingMapping::Auto) return mapping == EmbeddingMapping::Always;
   // Reading rows one pread at a time costs ~1 us each (a millisecond per call for a batch of Weibo posts): worth it
   // only where it keeps hundreds of MB out of memory.
   constexpr int64_t kWorthBytes = int64_t(64) << 20;
@@ -371,8 +376,8 @@ bool keepOnDisk(int64_t bytes) {
 
 }  // namespace
 
-LoadedModel loadQwen3(const TensorStore& store, Qwen3Config config, at::ScalarType dtype,
-                      const torch::Device& device, bool mapEmbeddings) {
+LoadedModel loadQwen3(const TensorStore& store, Qwen3Config config, at::ScalarType dtype, const torch::Device& device,
+                      EmbeddingMapping mapEmbeddings) {
   LoadedModel out;
   if (store.has("model.embed_tokens.weight")) {
     out.keyPrefix = "model.";
@@ -383,38 +388,42 @@ LoadedModel loadQwen3(const TensorStore& store, Qwen3Config config, at::ScalarTy
         "checkpoint has neither 'model.embed_tokens.weight' (Qwen3ForCausalLM) nor 'embed_tokens.weight' "
         "(Qwen3Model); is this a Qwen3 checkpoint?");
   }
-  const TensorEntry& embed = store.entry(out.keyPrefix + "embed_tokens.weight");
+  const std::string embedKey = out.keyPrefix + "embed_tokens.weight";
+  const TensorEntry& embed = store.entry(embedKey);
   if (embed.shape.size() != 2 || embed.shape[1] != config.hidden_size)
-    throw std::runtime_error(store.fileOf(out.keyPrefix + "embed_tokens.weight") +
-                             ": tensor 'embed_tokens.weight' has shape " + shapeString(embed.shape) +
-                             " but the config expects [vocab, " + std::to_string(config.hidden_size) + "]");
+    throw std::runtime_error(store.fileOf(embedKey) + ": tensor 'embed_tokens.weight' has shape " +
+                             shapeString(embed.shape) + " but the config expects [vocab, " +
+                             std::to_string(config.hidden_size) + "]");
   config.vocab_size = embed.shape[0];
   config.validate();
-  const bool headless = out.keyPrefix.empty() && !store.has("lm_head.weight");
-  if (!config.tie_word_embeddings && !headless && !store.has("lm_head.weight"))
+  // HF's Qwen3Model has no head: a Qwen3Model checkpoint is loaded as one, and tie_word_embeddings does not apply.
+  const bool causal = !out.keyPrefix.empty();
+  if (causal && !config.tie_word_embeddings && !store.has("lm_head.weight"))
     throw std::runtime_error("config says tie_word_embeddings=false but the checkpoint has no 'lm_head.weight'");
 
   torch::NoGradGuard noGrad;
   auto cpuOpts = torch::TensorOptions().dtype(dtype);
-  Qwen3Config built = config;
-  if (headless) built.tie_word_embeddings = true;  // no separate head to allocate
-  out.net = Qwen3ForCausalLM(built, cpuOpts);
-  out.net->headless = headless;
+  out.config = config;
+  if (causal) {
+    out.causalLM = Qwen3ForCausalLM(config, cpuOpts);
+    out.model = out.causalLM->model;
+  } else {
+    out.model = Qwen3Model(config, cpuOpts);
+  }
+  torch::nn::Module& root = out.root();
   // Each parameter is read, checked and moved on its own, so peak memory stays near one copy of the weights.
-  for (auto& item : out.net->named_parameters(/*recurse=*/true)) {
-    const std::string& name = item.key();
-    std::string key = name;
-    if (out.keyPrefix.empty() && name.rfind("model.", 0) == 0) key = name.substr(6);
-    const bool map = mapEmbeddings && device.is_cpu() && name == "model.embed_tokens.weight" &&
-                     keepOnDisk(item.value().numel() * static_cast<int64_t>(c10::elementSize(dtype)));
+  for (auto& item : root.named_parameters(/*recurse=*/true)) {
+    const std::string& key = item.key();  // the module's names are the checkpoint's keys
+    const bool map = device.is_cpu() && key == embedKey &&
+                     keepOnDisk(mapEmbeddings, item.value().numel() * static_cast<int64_t>(c10::elementSize(dtype)));
     torch::Tensor t = map ? store.loadMapped(key, item.value().sizes().vec(), dtype)
                           : store.load(key, item.value().sizes().vec(), dtype);
     item.value().set_data(t.to(device));
     out.parameterBytes += t.numel() * t.element_size();
-    if (map && t.is_cpu()) out.net->model->embed_tokens->rowReader = store.rowReader(key, dtype);
+    if (map && t.is_cpu()) out.model->embed_tokens->rowReader = store.rowReader(key, dtype);
   }
-  out.net->to(device);
-  out.net->eval();
+  root.to(device);
+  root.eval();
   return out;
 }
 

@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <unordered_map>
 
@@ -107,12 +106,7 @@ SafetensorsFile::SafetensorsFile(std::string path) : path_(std::move(path)) {
   const uint64_t dataSize = fileSize - dataStart;
   for (const auto& kv : doc.members()) {
     const std::string& name = kv.first;
-    if (name == "__metadata__") {
-      if (kv.second.isObject())
-        for (const auto& m : kv.second.members())
-          if (m.second.isString()) metadata_[m.first] = m.second.asString();
-      continue;
-    }
+    if (name == "__metadata__") continue;  // free-form strings ({"format": "pt"}); nothing here reads them
     try {
       TensorEntry e;
       e.dtype = kv.second.at("dtype").asString();
@@ -200,12 +194,6 @@ const std::string& TensorStore::fileOf(const std::string& name) const {
   return files_[it->second].path();
 }
 
-std::vector<std::string> TensorStore::names() const {
-  std::vector<std::string> out;
-  for (const auto& kv : where_) out.push_back(kv.first);
-  return out;
-}
-
 torch::Tensor TensorStore::load(const std::string& name, const std::vector<int64_t>& expectedShape,
                                 at::ScalarType dtype) const {
   auto it = where_.find(name);
@@ -276,14 +264,6 @@ torch::Tensor RowReader::rows(const torch::Tensor& ids) const {
   std::vector<int64_t> shape = ids.sizes().vec();
   shape.push_back(columns);
   return picked.view(shape);
-}
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open for reading");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 void writeFileAtomic(const std::string& path, const std::string& contents) {
