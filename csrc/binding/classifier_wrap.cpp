@@ -73,21 +73,23 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
  public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Classifier",
-                       {InstanceMethod("init", &ClassifierWrap::InitJs),
-                        InstanceMethod("accumulate", &ClassifierWrap::Accumulate),
-                        InstanceMethod("accumulateFeatures", &ClassifierWrap::AccumulateFeatures),
-                        InstanceMethod("step", &ClassifierWrap::Step),
-                        InstanceMethod("predict", &ClassifierWrap::Predict),
-                        InstanceMethod("predictFeatures", &ClassifierWrap::PredictFeatures),
-                        InstanceMethod("saveWeights", &ClassifierWrap::SaveWeights),
-                        InstanceMethod("loadWeights", &ClassifierWrap::LoadWeights),
-                        InstanceMethod("saveTrainingState", &ClassifierWrap::SaveTrainingState),
-                        InstanceMethod("loadTrainingState", &ClassifierWrap::LoadTrainingState),
-                        InstanceMethod("gradients", &ClassifierWrap::Gradients),
-                        InstanceMethod("merge", &ClassifierWrap::Merge),
-                        InstanceMethod("unmerge", &ClassifierWrap::Unmerge),
-                        InstanceMethod("stats", &ClassifierWrap::Stats),
-                        InstanceMethod("dispose", &ClassifierWrap::Dispose)});
+                       {
+                           InstanceMethod("init", &ClassifierWrap::InitJs),
+                           InstanceMethod("accumulate", &ClassifierWrap::Accumulate),
+                           InstanceMethod("accumulateFeatures", &ClassifierWrap::AccumulateFeatures),
+                           InstanceMethod("step", &ClassifierWrap::Step),
+                           InstanceMethod("predict", &ClassifierWrap::Predict),
+                           InstanceMethod("predictFeatures", &ClassifierWrap::PredictFeatures),
+                           InstanceMethod("saveWeights", &ClassifierWrap::SaveWeights),
+                           InstanceMethod("loadWeights", &ClassifierWrap::LoadWeights),
+                           InstanceMethod("saveTrainingState", &ClassifierWrap::SaveTrainingState),
+                           InstanceMethod("loadTrainingState", &ClassifierWrap::LoadTrainingState),
+                           InstanceMethod("gradients", &ClassifierWrap::Gradients),
+                           InstanceMethod("merge", &ClassifierWrap::Merge),
+                           InstanceMethod("unmerge", &ClassifierWrap::Unmerge),
+                           InstanceMethod("stats", &ClassifierWrap::Stats),
+                           InstanceMethod("dispose", &ClassifierWrap::Dispose),
+                       });
   }
 
   explicit ClassifierWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ClassifierWrap>(info) {}

@@ -14,10 +14,13 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
  public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Engine",
-                       {InstanceMethod("load", &EngineWrap::Load),
-                        InstanceMethod("lastTokenLogits", &EngineWrap::LastTokenLogits),
-                        InstanceMethod("lastTokenHidden", &EngineWrap::LastTokenHidden),
-                        InstanceMethod("stats", &EngineWrap::Stats), InstanceMethod("dispose", &EngineWrap::Dispose)});
+                       {
+                           InstanceMethod("load", &EngineWrap::Load),
+                           InstanceMethod("lastTokenLogits", &EngineWrap::LastTokenLogits),
+                           InstanceMethod("lastTokenHidden", &EngineWrap::LastTokenHidden),
+                           InstanceMethod("stats", &EngineWrap::Stats),
+                           InstanceMethod("dispose", &EngineWrap::Dispose),
+                       });
   }
 
   explicit EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {

@@ -17,6 +17,13 @@ void check(Napi::Env env, napi_status status, const char* what) {
 // One call in flight. Created and destroyed on the JS thread (it holds JS handles); the compute thread only runs
 // `work` and fills in the outcome.
 struct Call {
+  Call(Napi::Env env, std::string operation_, Work work_, Napi::Object keepAlive_, std::shared_ptr<Settler> settler_)
+      : operation(std::move(operation_)),
+        work(std::move(work_)),
+        deferred(Napi::Promise::Deferred::New(env)),
+        keepAlive(Napi::Persistent(keepAlive_)),
+        settler(std::move(settler_)) {}
+
   std::string operation;
   Work work;
   ToJs toJs;
@@ -116,8 +123,7 @@ void initWorkers(Napi::Env env) { env.SetInstanceData<Workers>(new Workers{Settl
 
 Napi::Promise startWork(Napi::Env env, std::string operation, Work work, Napi::Object keepAlive) {
   std::shared_ptr<Settler> settler = env.GetInstanceData<Workers>()->settler;
-  auto* call = new Call{std::move(operation), std::move(work), nullptr, nullptr,
-                        Napi::Promise::Deferred::New(env), Napi::Persistent(keepAlive), settler};
+  auto* call = new Call(env, std::move(operation), std::move(work), keepAlive, settler);
   Napi::Promise promise = call->deferred.Promise();
   settler->begin(env);
   SerialThread::shared()->post([call] {

@@ -56,7 +56,8 @@ Classifier::Classifier(const ClassifierSpec& spec)
   } else {
     LoadedModel& base = *base_;
     if (method_ == Method::Lora && !base.hasLmHead())
-      throw std::runtime_error("method 'lora' needs a causal LM with an lm_head; this checkpoint is an embedding model");
+      throw std::runtime_error(
+          "method 'lora' needs a causal LM with an lm_head; this checkpoint is an embedding model");
     base.model->gradient_checkpointing = spec.gradientCheckpointing;
     if (method_ == Method::Lora || method_ == Method::LoraHead) {
       // Only the decoder is adapted (PEFT's default targets exclude lm_head too); its keys sit under `model`.
@@ -121,7 +122,8 @@ torch::Tensor Classifier::forwardLogits(const ClassifierBatch& batch, bool train
   if (method_ == Method::Embedding) {
     torch::Tensor x;
     if (batch.features.empty()) {
-      if (!base_) throw std::invalid_argument("this classifier reads precomputed vectors (it was opened without a base)");
+      if (!base_)
+        throw std::invalid_argument("this classifier reads precomputed vectors (it was opened without a base)");
       x = embeddings(batch.sequences);
       if (tokens) *tokens = static_cast<int64_t>(batch.sequences.ids.size());
     } else {

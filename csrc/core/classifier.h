@@ -53,9 +53,9 @@ struct ClassifierBatch {
 };
 
 struct LossResult {
-  double loss = 0;      // mean over the batch's loss terms
-  int64_t terms = 0;    // loss terms (answer tokens for lora, examples otherwise)
-  int64_t tokens = 0;   // real input tokens processed
+  double loss = 0;     // mean over the batch's loss terms
+  int64_t terms = 0;   // loss terms (answer tokens for lora, examples otherwise)
+  int64_t tokens = 0;  // real input tokens processed
 };
 
 class Classifier {
@@ -96,8 +96,8 @@ class Classifier {
 
   ClassifierSpec spec_;
   Method method_;
-  std::unique_ptr<LoadedModel> base_;     // none for embedding over precomputed vectors
-  torch::nn::Linear score_{nullptr};        // lora-head, full
+  std::unique_ptr<LoadedModel> base_;  // none for embedding over precomputed vectors
+  torch::nn::Linear score_{nullptr};   // lora-head, full
   torch::nn::Sequential embeddingHead_{nullptr};
   std::vector<std::pair<std::string, torch::Tensor>> trainable_;
   std::unique_ptr<AdamW> optimizer_;

@@ -24,8 +24,16 @@ class Json {
   Json(const char* s) : type_(Type::String), string_(s) {}
   Json(std::string s) : type_(Type::String), string_(std::move(s)) {}
 
-  static Json array() { Json j; j.type_ = Type::Array; return j; }
-  static Json object() { Json j; j.type_ = Type::Object; return j; }
+  static Json array() {
+    Json j;
+    j.type_ = Type::Array;
+    return j;
+  }
+  static Json object() {
+    Json j;
+    j.type_ = Type::Object;
+    return j;
+  }
 
   // Throws std::runtime_error with the byte offset of the problem.
   static Json parse(const std::string& text);

@@ -14,7 +14,7 @@ namespace q3 {
 int64_t injectLora(torch::nn::Module& root, const std::vector<std::string>& targets, const LoraSpec& spec);
 
 struct LoraParam {
-  std::string key;  // base_model.model.<module>.lora_A.weight
+  std::string key;       // base_model.model.<module>.lora_A.weight
   torch::Tensor tensor;  // the live parameter
 };
 // Every LoRA factor under `root` with its PEFT key; namePrefix + a module's name under root is its HF name

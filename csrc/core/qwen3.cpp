@@ -84,9 +84,7 @@ torch::Tensor rotateHalf(const torch::Tensor& x) {
   return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
 }
 
-torch::Tensor applyRope(const torch::Tensor& x, const AttentionInputs& a) {
-  return x * a.cos + rotateHalf(x) * a.sin;
-}
+torch::Tensor applyRope(const torch::Tensor& x, const AttentionInputs& a) { return x * a.cos + rotateHalf(x) * a.sin; }
 
 // [N, heads, hd] (real tokens) -> [B, heads, T, hd] (padded, zeros at padding slots) for batched attention.
 torch::Tensor toPadded(const torch::Tensor& x, const AttentionInputs& a) {
@@ -108,8 +106,7 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
                         const AttentionInputs& a, double scale) {
 #if TORCH_VERSION_MAJOR >= 2
   // Fused kernel (flash / memory-efficient on CUDA, flash on CPU); accumulates in float32.
-  if (a.allowed.defined())
-    return at::scaled_dot_product_attention(q, k, v, a.allowed, 0.0, /*is_causal=*/false);
+  if (a.allowed.defined()) return at::scaled_dot_product_attention(q, k, v, a.allowed, 0.0, /*is_causal=*/false);
   return at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true);
 #else
   // As HF's eager attention: scores in the activation dtype, softmax in float32, back to the activation dtype. Done
@@ -148,6 +145,7 @@ torch::Tensor Qwen3AttentionImpl::forward(const torch::Tensor& x, const Attentio
   torch::Tensor q = applyRope(q_norm(q_proj(x).view({N, heads_, headDim_})), a);    // [N, nh, hd]
   torch::Tensor k = applyRope(k_norm(k_proj(x).view({N, kvHeads_, headDim_})), a);  // [N, nkv, hd]
   torch::Tensor v = v_proj(x).view({N, kvHeads_, headDim_});                        // [N, nkv, hd]
+
   q = toPadded(q, a);  // [B, nh, T, hd]
   k = toPadded(k, a);  // [B, nkv, T, hd]
   v = toPadded(v, a);
@@ -156,7 +154,7 @@ torch::Tensor Qwen3AttentionImpl::forward(const torch::Tensor& x, const Attentio
     a.capture->values[layerIndex_] = v;
   }
   if (a.prefix) {
-    const torch::Tensor& pk = a.prefix->keys[layerIndex_];  // [1, nkv, P, hd]
+    const torch::Tensor& pk = a.prefix->keys[layerIndex_];                   // [1, nkv, P, hd]
     k = torch::cat({pk.expand({B, kvHeads_, pk.size(2), headDim_}), k}, 2);  // [B, nkv, P + T, hd]
     v = torch::cat({a.prefix->values[layerIndex_].expand({B, kvHeads_, pk.size(2), headDim_}), v}, 2);
   }
@@ -166,8 +164,9 @@ torch::Tensor Qwen3AttentionImpl::forward(const torch::Tensor& x, const Attentio
     k = k.unsqueeze(2).expand({B, kvHeads_, rep, S, headDim_}).reshape({B, heads_, S, headDim_});
     v = v.unsqueeze(2).expand({B, kvHeads_, rep, S, headDim_}).reshape({B, heads_, S, headDim_});
   }
-  torch::Tensor out = attention(q, k, v, a, 1.0 / std::sqrt(static_cast<double>(headDim_)));  // [B, nh, T, hd]
-  return o_proj(toPacked(out, a));  // [N, hidden]
+  const double scale = 1.0 / std::sqrt(static_cast<double>(headDim_));
+  torch::Tensor out = attention(q, k, v, a, scale);  // [B, nh, T, hd]
+  return o_proj(toPacked(out, a));                   // [N, hidden]
 }
 
 Qwen3MLPImpl::Qwen3MLPImpl(const Qwen3Config& c, const torch::TensorOptions& o) {
@@ -221,9 +220,12 @@ struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
                                                  torch::autograd::variable_list grads) {
     auto saved = ctx->get_saved_variables();
     auto* layer = reinterpret_cast<Qwen3DecoderLayerImpl*>(ctx->saved_data["layer"].toInt());
-    AttentionInputs a{saved[1], saved[2], ctx->saved_data["has_mask"].toBool() ? saved[3] : torch::Tensor(),
+    AttentionInputs a{saved[1],
+                      saved[2],
+                      ctx->saved_data["has_mask"].toBool() ? saved[3] : torch::Tensor(),
                       ctx->saved_data["has_index"].toBool() ? saved[4] : torch::Tensor(),
-                      ctx->saved_data["batch"].toInt(), ctx->saved_data["time"].toInt()};
+                      ctx->saved_data["batch"].toInt(),
+                      ctx->saved_data["time"].toInt()};
     torch::Tensor x = saved[0].detach().requires_grad_(true);
     at::Generator gen = at::globalContext().defaultGenerator(x.device());
     torch::Tensor rngNow = gen.get_state();
@@ -251,9 +253,8 @@ Qwen3ModelImpl::Qwen3ModelImpl(const Qwen3Config& c, const torch::TensorOptions&
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(Qwen3DecoderLayer(c, o, i));
   norm = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps, o));
   // inv_freq = 1 / theta^(2j / head_dim), in float32 as HF computes it.
-  invFreq_ = 1.0 / torch::pow(c.rope_theta,
-                              torch::arange(0, c.head_dim, 2, torch::kLong).to(torch::kFloat) /
-                                  static_cast<double>(c.head_dim));
+  invFreq_ = 1.0 / torch::pow(c.rope_theta, torch::arange(0, c.head_dim, 2, torch::kLong).to(torch::kFloat) /
+                                                static_cast<double>(c.head_dim));
   invFreq_ = invFreq_.to(torch::kFloat);
 }
 
@@ -319,8 +320,8 @@ PrefixKV Qwen3ModelImpl::prefill(const std::vector<int64_t>& ids) {
   out.keys.resize(layers->size());
   out.values.resize(layers->size());
   const std::vector<int32_t> narrow(ids.begin(), ids.end());
-  TokenBatch batch = makeTokenBatch(narrow.data(), {static_cast<int64_t>(ids.size())}, /*padLeft=*/false,
-                                    kPadTokenId, embed_tokens->weight.device());
+  TokenBatch batch = makeTokenBatch(narrow.data(), {static_cast<int64_t>(ids.size())}, /*padLeft=*/false, kPadTokenId,
+                                    embed_tokens->weight.device());
   torch::Tensor h = embed_tokens(batch.packedIds);
   AttentionInputs a = attentionInputs(batch, h.scalar_type(), 0);
   a.capture = &out;
@@ -340,8 +341,8 @@ torch::Tensor Qwen3ForCausalLMImpl::logits(const torch::Tensor& hidden) {
 
 torch::Tensor Qwen3ForCausalLMImpl::logitsFor(const torch::Tensor& hidden, const torch::Tensor& rows) {
   // Only the needed rows of the vocabulary projection (no LoRA is ever placed on lm_head).
-  torch::Tensor head = config.tie_word_embeddings ? model->embed_tokens->forward(rows)
-                                                  : lm_head->weight.index_select(0, rows);
+  torch::Tensor head =
+      config.tie_word_embeddings ? model->embed_tokens->forward(rows) : lm_head->weight.index_select(0, rows);
   return torch::nn::functional::linear(hidden, head);
 }
 

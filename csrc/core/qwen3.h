@@ -76,9 +76,9 @@ struct PrefixKV {
 };
 
 struct AttentionInputs {
-  torch::Tensor cos, sin;      // [N, 1, head_dim] in the activation dtype (one row per real token)
-  torch::Tensor allowed;       // [B, 1, T, P + T] bool (true = attend); undefined when plain causal attention will do
-  torch::Tensor packedIndex;   // TokenBatch::packedIndex
+  torch::Tensor cos, sin;       // [N, 1, head_dim] in the activation dtype (one row per real token)
+  torch::Tensor allowed;        // [B, 1, T, P + T] bool (true = attend); undefined when plain causal attention will do
+  torch::Tensor packedIndex;    // TokenBatch::packedIndex
   int64_t batch = 0, time = 0;  // B, T of the padded layout attention runs in
   const PrefixKV* prefix = nullptr;  // keys/values every sequence attends to before its own tokens
   PrefixKV* capture = nullptr;       // prefill: where each layer leaves its keys/values
@@ -154,10 +154,10 @@ TORCH_MODULE(Qwen3ForCausalLM);
 // A loaded checkpoint, as the class it was saved from: Qwen3ForCausalLM (keys "model.*", plus "lm_head.weight" when
 // untied) or Qwen3Model (Qwen3-Embedding: keys without "model.", no head at all).
 struct LoadedModel {
-  Qwen3Config config;              // vocab_size from the weights
-  Qwen3Model model{nullptr};       // the decoder: causalLM->model, or the checkpoint's Qwen3Model itself
+  Qwen3Config config;                  // vocab_size from the weights
+  Qwen3Model model{nullptr};           // the decoder: causalLM->model, or the checkpoint's Qwen3Model itself
   Qwen3ForCausalLM causalLM{nullptr};  // null for a Qwen3Model checkpoint
-  std::string keyPrefix;           // "model." (Qwen3ForCausalLM) or "" (Qwen3Model)
+  std::string keyPrefix;               // "model." (Qwen3ForCausalLM) or "" (Qwen3Model)
   int64_t parameterBytes = 0;
 
   bool hasLmHead() const { return !causalLM.is_empty(); }

@@ -13,7 +13,7 @@ namespace q3 {
 // Whether embed_tokens stays in the checkpoint file (rows read per lookup) for CPU inference. lib/ reads the choice
 // from QWEN3_NATIVE_MAP_EMBEDDINGS.
 enum class EmbeddingMapping {
-  Auto,    // when the table is big enough to be worth it (see loadQwen3)
+  Auto,  // when the table is big enough to be worth it (see loadQwen3)
   Always,
   Never,
 };
@@ -21,8 +21,8 @@ enum class EmbeddingMapping {
 struct LoadRequest {
   std::vector<std::string> files;  // safetensors files holding every tensor of the checkpoint
   Qwen3Config config;
-  std::string device = "cpu";      // "cpu" | "cuda"
-  std::string dtype = "float32";   // "float32" | "bfloat16" | "float16"
+  std::string device = "cpu";     // "cpu" | "cuda"
+  std::string dtype = "float32";  // "float32" | "bfloat16" | "float16"
   EmbeddingMapping mapEmbeddings = EmbeddingMapping::Auto;
 };
 

@@ -36,7 +36,8 @@ void preadAll(int fd, void* dst, uint64_t size, uint64_t offset, const std::stri
   while (size > 0) {
     ssize_t n = ::pread(fd, out, size, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw std::runtime_error(path + ": read failed at byte " + std::to_string(offset) + " (file truncated?)");
+    if (n <= 0)
+      throw std::runtime_error(path + ": read failed at byte " + std::to_string(offset) + " (file truncated?)");
     out += n;
     size -= static_cast<uint64_t>(n);
     offset += static_cast<uint64_t>(n);
@@ -85,7 +86,8 @@ SafetensorsFile::SafetensorsFile(std::string path) : path_(std::move(path)) {
   struct stat st {};
   if (::fstat(f.fd, &st) != 0) throw std::runtime_error(path_ + ": cannot stat");
   const uint64_t fileSize = static_cast<uint64_t>(st.st_size);
-  if (fileSize < 8) throw std::runtime_error(path_ + ": not a safetensors file (" + std::to_string(fileSize) + " bytes)");
+  if (fileSize < 8)
+    throw std::runtime_error(path_ + ": not a safetensors file (" + std::to_string(fileSize) + " bytes)");
   unsigned char lenBytes[8];
   preadAll(f.fd, lenBytes, 8, 0, path_);
   uint64_t headerLen = 0;
@@ -165,8 +167,8 @@ torch::Tensor SafetensorsFile::map(const std::string& name) const {
   const TensorEntry& e = it->second;
   auto keep = mapping_;
   char* data = static_cast<char*>(mapping_.get()) + e.begin;
-  return torch::from_blob(data, e.shape, [keep](void*) mutable { keep.reset(); },
-                          torch::TensorOptions().dtype(scalarTypeOf(e.dtype)));
+  return torch::from_blob(
+      data, e.shape, [keep](void*) mutable { keep.reset(); }, torch::TensorOptions().dtype(scalarTypeOf(e.dtype)));
 }
 
 TensorStore::TensorStore(const std::vector<std::string>& files) {
@@ -221,7 +223,8 @@ torch::Tensor TensorStore::loadMapped(const std::string& name, const std::vector
   const SafetensorsFile& file = files_[it->second];
   const TensorEntry& e = file.entries().at(name);
   const size_t align = static_cast<size_t>(c10::elementSize(dtype));
-  if (e.dtype != dtypeName(dtype) || e.shape != expectedShape || e.begin % align != 0) return load(name, expectedShape, dtype);
+  if (e.dtype != dtypeName(dtype) || e.shape != expectedShape || e.begin % align != 0)
+    return load(name, expectedShape, dtype);
   return file.map(name);
 }
 

@@ -63,7 +63,8 @@ class TensorStore {
   // Reads `name`, checks its shape, converts to dtype. Errors name the tensor and the file.
   torch::Tensor load(const std::string& name, const std::vector<int64_t>& expectedShape, at::ScalarType dtype) const;
   // As load, but memory-mapped when the stored dtype is `dtype` (falls back to load otherwise).
-  torch::Tensor loadMapped(const std::string& name, const std::vector<int64_t>& expectedShape, at::ScalarType dtype) const;
+  torch::Tensor loadMapped(const std::string& name, const std::vector<int64_t>& expectedShape,
+                           at::ScalarType dtype) const;
   // A row reader for a 2-D tensor stored in `dtype`; null when it is stored otherwise.
   std::shared_ptr<RowReader> rowReader(const std::string& name, at::ScalarType dtype) const;
 
