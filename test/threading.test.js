@@ -68,8 +68,8 @@ test.serial('fs and crypto answer promptly while 8 forwards are queued on the co
         await model.lastTokenLogits(randomSequences(count, 64, count + k), { batchSize: 64 });
         callMs = Math.min(callMs, elapsedMs(started));
       }
-      if (callMs >= 250 || count >= 64) break;
-      count = Math.min(64, Math.ceil((count * 300) / Math.max(callMs, 1)));
+      if (callMs >= 200 || count >= 32) break;
+      count = Math.min(32, 4 * count, Math.ceil((count * 300) / Math.max(callMs, 1)));
     }
     t.log(`one call: ${count} sequences of 64 tokens, ${callMs.toFixed(0)} ms`);
 
