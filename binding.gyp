@@ -1,23 +1,13 @@
-# node-gyp fallback build (the primary build is CMakeLists.txt via cmake-js: `npm run build:native`).
-# libtorch is located by scripts/find-libtorch.js in the same order: $LIBTORCH, Python torch, the system's.
+# node-gyp build of the same addon as CMakeLists.txt (the primary build: `npm run build:native`, cmake-js), from the
+# same source lists (csrc/sources.json) and the same libtorch (scripts/find-libtorch.js: $LIBTORCH, Python torch, the
+# system's), with its C++ ABI flag and its CUDA libraries when present. node-gyp always writes ./build, which the
+# cmake-js build owns: scripts/check-gyp-build.sh runs it in a scratch copy.
 {
   "targets": [
     {
       "target_name": "qwen3_native",
       "sources": [
-        "csrc/binding/addon.cpp",
-        "csrc/core/json.cpp",
-        "csrc/core/safetensors.cpp",
-        "csrc/core/linear.cpp",
-        "csrc/core/qwen3.cpp",
-        "csrc/core/runtime.cpp",
-        "csrc/core/engine.cpp",
-        "csrc/core/device.cpp",
-        "csrc/core/lora.cpp",
-        "csrc/core/adamw.cpp",
-        "csrc/core/classifier.cpp",
-        "csrc/core/prompt_cache.cpp",
-        "csrc/binding/classifier_wrap.cpp"
+        "<!@(node -p \"const s = require('./csrc/sources.json'); s.core.concat(s.binding).join(' ')\")"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -26,11 +16,11 @@
       "libraries": [
         "-L<!(node scripts/find-libtorch.js --lib)",
         "-Wl,-rpath,<!(node scripts/find-libtorch.js --lib)",
-        "-ltorch", "-ltorch_cpu", "-lc10"
+        "<!@(node scripts/find-libtorch.js --libs)"
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
-      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++1y", "-std=gnu++14"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O3"]
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++1y", "-std=gnu++14", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O3", "<!@(node scripts/find-libtorch.js --cflags)"]
     }
   ]
 }

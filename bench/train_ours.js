@@ -20,7 +20,8 @@ async function main() {
   try {
     const base = L.nativeBase(job.model_dir);
     const { seconds: initS } = await L.timed(() => c.init({
-      method, training: true, files: base.files, config: base.config, device: job.device, dtype, lora: method === 'full' ? undefined : LORA,
+      method, training: true, files: base.files, config: base.config, mapEmbeddings: 'auto', device: job.device, dtype,
+      lora: method === 'full' ? undefined : LORA, head: 'linear', featureDim: 0, headDropout: 0,
       numLabels: 2, labelTokens: L.LABEL_TOKENS, endToken: L.END_TOKEN, gradientCheckpointing: false, seed: 42,
       adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 },
     }));

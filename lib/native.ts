@@ -28,12 +28,19 @@ export interface NativeQwen3Config {
   tie_word_embeddings: boolean;
 }
 
+/**
+ * Whether a CPU model keeps embed_tokens in the checkpoint file and reads the rows it looks up: 'auto' when the table
+ * is big enough to be worth it (64 MB, so Qwen3-0.6B and larger). lib/ takes it from QWEN3_NATIVE_MAP_EMBEDDINGS.
+ */
+export type EmbeddingMapping = 'auto' | 'always' | 'never';
+
 export interface NativeLoadOptions {
   /** safetensors files; all tensors of the model must be found in them */
   files: string[];
   config: NativeQwen3Config;
   device: Device;
   dtype: DType;
+  mapEmbeddings: EmbeddingMapping;
 }
 
 export interface NativeLoadResult {
@@ -45,10 +52,6 @@ export interface NativeLoadResult {
   parameterBytes: number;
 }
 
-/**
- * A batch crosses the boundary as concatenated token ids plus per-sequence lengths.
- * padLeft chooses how the core pads internally; results do not depend on it.
- */
 /** Work counters since creation: tokens run through the layers, and shared-prompt tokens reused instead */
 export interface RunStats {
   tokensRun: number;
@@ -56,14 +59,22 @@ export interface RunStats {
   tokensReused: number;
 }
 
-export interface NativeModel {
+// Both native classes (NativeEngine, NativeClassifier) keep one contract:
+// - a batch crosses the boundary as concatenated token ids plus per-sequence lengths; padLeft chooses how the core
+//   pads internally, and results do not depend on it;
+// - async methods never throw: every failure, a call after dispose() included, rejects with an Error whose message
+//   starts with the method's name (`predict: the classifier was disposed`);
+// - stats() is synchronous and throws after dispose();
+// - dispose() frees the weights once work in flight has ended; it is safe to call more than once.
+
+/** C++ q3::Engine (csrc/binding/engine_wrap.cpp): inference over one loaded checkpoint, behind lib's Qwen3Model. */
+export interface NativeEngine {
   load(options: NativeLoadOptions): Promise<NativeLoadResult>;
   /** [batch * vocab] logits at each sequence's last token, float32 */
   lastTokenLogits(ids: Int32Array, lengths: Int32Array, padLeft: boolean): Promise<Float32Array>;
   /** [batch * hidden] final-norm hidden state at each sequence's last token, optionally L2-normalised */
   lastTokenHidden(ids: Int32Array, lengths: Int32Array, padLeft: boolean, normalize: boolean): Promise<Float32Array>;
   stats(): RunStats;
-  /** frees the weights; safe to call more than once; calls after it reject */
   dispose(): void;
 }
 
@@ -78,27 +89,37 @@ export interface NativeLoraSpec {
   targetModules: string[];
 }
 
+/**
+ * Every field is sent (the binding has no defaults of its own); those a method does not read still get a value. The
+ * optional groups are absent exactly when the method has no use for them.
+ */
 export interface NativeClassifierSpec {
   method: NativeMethod;
   /** false: prediction only (no optimizer state) */
   training: boolean;
-  /** base checkpoint (not for 'embedding') */
+  /** the base checkpoint; for 'embedding', the Qwen3-Embedding model predict() pools, absent for a classifier that
+   * reads precomputed vectors (training) */
   files?: string[];
   config?: NativeQwen3Config;
-  device?: Device;
-  dtype?: DType;
+  mapEmbeddings?: EmbeddingMapping;
+  device: Device;
+  dtype: DType;
+  /** lora and lora-head */
   lora?: NativeLoraSpec;
   /** embedding method: 'linear' or 'mlp' head over featureDim-wide vectors */
-  head?: 'linear' | 'mlp';
-  featureDim?: number;
-  headDropout?: number;
+  head: 'linear' | 'mlp';
+  /** embedding method: the vectors' width (the embedding model's hidden size) */
+  featureDim: number;
+  /** embedding method's mlp head */
+  headDropout: number;
   numLabels: number;
   /** lora method: the token id that answers each label (label 0 first) */
-  labelTokens?: number[];
+  labelTokens: number[];
   /** lora method: the token that ends an answer */
-  endToken?: number;
-  gradientCheckpointing?: boolean;
+  endToken: number;
+  gradientCheckpointing: boolean;
   seed: number;
+  /** training */
   adam?: { beta1: number; beta2: number; eps: number; weightDecay: number };
 }
 
@@ -112,7 +133,7 @@ export interface NativeLoss {
 }
 
 /**
- * Training and prediction for the four methods. Weights are saved in their on-disk names: PEFT keys for lora and
+ * C++ q3::Classifier (csrc/binding/classifier_wrap.cpp): training and prediction for the four methods. Weights are saved in their on-disk names: PEFT keys for lora and
  * lora-head (adapter_model.safetensors), HF keys plus score.weight for full, classifier.* for the embedding head.
  */
 export interface NativeClassifier {
@@ -122,8 +143,9 @@ export interface NativeClassifier {
   accumulateFeatures(features: Float32Array, rows: number, labels: Int32Array, lossScale: number): Promise<NativeLoss>;
   /** AdamW step with global-norm clipping (maxGradNorm <= 0: none); returns the norm before clipping */
   step(learningRate: number, maxGradNorm: number): Promise<number>;
-  /** [batch * numLabels] class probabilities */
+  /** [batch * numLabels] class probabilities, every method (embedding: through the base loaded by init) */
   predict(ids: Int32Array, lengths: Int32Array, padLeft: boolean): Promise<Float32Array>;
+  /** the same, from precomputed embedding vectors (training's evaluation) */
   predictFeatures(features: Float32Array, rows: number): Promise<Float32Array>;
   saveWeights(file: string): Promise<void>;
   loadWeights(file: string): Promise<void>;
@@ -142,7 +164,7 @@ export interface NativeClassifier {
 export interface NativeBinding {
   runtimeInfo(): RuntimeInfo;
   setNumThreads(threads: number): void;
-  Model: new () => NativeModel;
+  Engine: new () => NativeEngine;
   Classifier: new () => NativeClassifier;
 }
 

@@ -74,7 +74,31 @@ function libtorchPaths(torchDir) {
   return { include: [include, path.join(include, 'torch', 'csrc', 'api', 'include')], lib: libDir };
 }
 
-module.exports = { findLibtorch, libtorchPaths };
+// The flags CMake takes from TorchConfig.cmake's TORCH_CXX_FLAGS: the C++ ABI of the libtorch build
+// (-D_GLIBCXX_USE_CXX11_ABI=0 for older pip wheels and libtorch zips, 1 for Debian and newer wheels). A mismatch links
+// but fails at load time with undefined std::string symbols.
+function libtorchCxxFlags(torchDir) {
+  const config = path.join(torchDir, 'TorchConfig.cmake');
+  const text = fs.existsSync(config) ? fs.readFileSync(config, 'utf8') : '';
+  const abi = /-D_GLIBCXX_USE_CXX11_ABI=([01])/.exec(text);
+  return abi ? [`-D_GLIBCXX_USE_CXX11_ABI=${abi[1]}`] : [];
+}
+
+// Linker flags for the libtorch libraries the addon needs: torch, torch_cpu, c10, plus torch_cuda and c10_cuda
+// when this libtorch has them. Nothing references torch_cuda's symbols directly (it registers CUDA kernels when
+// loaded), so it is linked --no-as-needed, as TorchConfig.cmake does.
+function libtorchLibs(libDir) {
+  const has = (name) => fs.existsSync(path.join(libDir, `lib${name}.so`));
+  const cuda = ['torch_cuda', 'c10_cuda'].filter(has);
+  return [
+    '-ltorch',
+    '-ltorch_cpu',
+    '-lc10',
+    ...(cuda.length > 0 ? ['-Wl,--no-as-needed', ...cuda.map((l) => `-l${l}`), '-Wl,--as-needed'] : []),
+  ];
+}
+
+module.exports = { findLibtorch, libtorchPaths, libtorchCxxFlags, libtorchLibs };
 
 if (require.main === module) {
   try {
@@ -82,6 +106,8 @@ if (require.main === module) {
     const p = libtorchPaths(r.torchDir);
     if (process.argv[2] === '--include') console.log(p.include.join(' '));
     else if (process.argv[2] === '--lib') console.log(p.lib);
+    else if (process.argv[2] === '--cflags') console.log(libtorchCxxFlags(r.torchDir).join(' '));
+    else if (process.argv[2] === '--libs') console.log(libtorchLibs(p.lib).join(' '));
     else console.log(`${r.torchDir} (${r.source})`);
   } catch (e) {
     console.error(e.message);

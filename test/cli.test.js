@@ -409,7 +409,7 @@ test.serial('lora predict is one forward pass per batch (in-process count of nat
         },
       });
     };
-    return { Model: binding.Model, Classifier: Counted, runtimeInfo: binding.runtimeInfo, setNumThreads: binding.setNumThreads };
+    return { Engine: binding.Engine, Classifier: Counted, runtimeInfo: binding.runtimeInfo, setNumThreads: binding.setNumThreads };
   };
   const { Predictor } = require('../dist');
   const cwd = process.cwd();

@@ -143,6 +143,41 @@ for (const method of ['lora', 'embedding']) {
   });
 }
 
+test.serial('embedding: the Predictor, one native object, gives the probabilities of the two-object path', async (t) => {
+  const { Qwen3Model, IM_END_ID } = require('../dist');
+  const { loadNative } = require('../dist/native');
+  const { weightsFileFor } = require('../dist/classifier/methods');
+  const { maxAbsDiff } = require('./helpers/util');
+  const result = await new Trainer(common('embedding', { epochs: 2, head: 'mlp' })).train(data);
+  const texts = data.texts.slice(0, 40);
+  const predictor = new Predictor({ checkpoint: result.output, device: 'cpu', dtype: 'float32' });
+  const preds = await predictor.predict(texts);
+  const stats = predictor.stats();
+  // Before: Qwen3Model.embed gave the vectors and a second native object applied the head to them.
+  const ids = await Promise.all(texts.map((text) => predictor.encode(text)));
+  predictor.dispose();
+  const model = await Qwen3Model.load(embeddingDir, { device: 'cpu', dtype: 'float32' });
+  const head = new (loadNative().Classifier)();
+  try {
+    const vectors = await model.embed(ids, { batchSize: 32 });
+    await head.init({
+      method: 'embedding', training: false, device: 'cpu', dtype: 'float32', head: 'mlp', featureDim: model.hiddenSize,
+      headDropout: 0, numLabels: 2, labelTokens: [], endToken: IM_END_ID, gradientCheckpointing: false, seed: 0,
+    });
+    await head.loadWeights(path.join(result.output, weightsFileFor('embedding')));
+    const features = new Float32Array(texts.length * model.hiddenSize);
+    vectors.forEach((v, i) => features.set(v, i * model.hiddenSize));
+    const probs = await head.predictFeatures(features, texts.length);
+    const diff = Math.max(...preds.map((p, i) => maxAbsDiff(p.probabilities, probs.subarray(i * 2, i * 2 + 2))));
+    t.log(`max |difference| over ${texts.length} posts: ${diff}`);
+    t.true(diff <= 1e-6);
+    t.deepEqual(stats, model.stats(), 'the same tokens run and reused');
+  } finally {
+    head.dispose();
+    model.dispose();
+  }
+});
+
 test.serial('resume refuses a checkpoint trained with different settings', async (t) => {
   const out = path.join(tmpDir(), 'run');
   const a = new Trainer(common('lora-head', { output: out, epochs: 1 }));

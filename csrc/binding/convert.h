@@ -1,4 +1,5 @@
-// JS value -> core struct conversions shared by the binding's classes. Values were validated in lib/.
+// JS value -> core struct conversions shared by the binding's classes. Values were validated in lib/ (TypeScript
+// validates, C++ trusts): these read every field without defaults of their own, and only guard against crashes.
 #pragma once
 
 #include <napi.h>
@@ -6,23 +7,61 @@
 #include <string>
 #include <vector>
 
-#include "../core/engine.h"
+#include "../core/prompt_cache.h"
+#include "../core/requests.h"
 
 namespace q3js {
 
+// o[key], which lib/ always sends.
+inline Napi::Value required(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) throw Napi::TypeError::New(o.Env(), std::string("missing field '") + key + "'");
+  return v;
+}
+inline double numberField(const Napi::Object& o, const char* key) {
+  return required(o, key).As<Napi::Number>().DoubleValue();
+}
+inline std::string stringField(const Napi::Object& o, const char* key) {
+  return required(o, key).As<Napi::String>().Utf8Value();
+}
+inline bool boolField(const Napi::Object& o, const char* key) { return required(o, key).As<Napi::Boolean>().Value(); }
+
+inline std::vector<std::string> stringsFromJs(const Napi::Array& a) {
+  std::vector<std::string> out;
+  for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+  return out;
+}
+
 inline q3::Qwen3Config configFromJs(const Napi::Object& o) {
   q3::Qwen3Config c;
-  auto num = [&](const char* k) { return o.Get(k).As<Napi::Number>().DoubleValue(); };
-  c.hidden_size = static_cast<int64_t>(num("hidden_size"));
-  c.num_hidden_layers = static_cast<int64_t>(num("num_hidden_layers"));
-  c.num_attention_heads = static_cast<int64_t>(num("num_attention_heads"));
-  c.num_key_value_heads = static_cast<int64_t>(num("num_key_value_heads"));
-  c.head_dim = static_cast<int64_t>(num("head_dim"));
-  c.intermediate_size = static_cast<int64_t>(num("intermediate_size"));
-  c.rms_norm_eps = num("rms_norm_eps");
-  c.rope_theta = num("rope_theta");
-  c.tie_word_embeddings = o.Get("tie_word_embeddings").ToBoolean().Value();
+  c.hidden_size = static_cast<int64_t>(numberField(o, "hidden_size"));
+  c.num_hidden_layers = static_cast<int64_t>(numberField(o, "num_hidden_layers"));
+  c.num_attention_heads = static_cast<int64_t>(numberField(o, "num_attention_heads"));
+  c.num_key_value_heads = static_cast<int64_t>(numberField(o, "num_key_value_heads"));
+  c.head_dim = static_cast<int64_t>(numberField(o, "head_dim"));
+  c.intermediate_size = static_cast<int64_t>(numberField(o, "intermediate_size"));
+  c.rms_norm_eps = numberField(o, "rms_norm_eps");
+  c.rope_theta = numberField(o, "rope_theta");
+  c.tie_word_embeddings = boolField(o, "tie_word_embeddings");
   return c;
+}
+
+inline q3::EmbeddingMapping mappingFromJs(const std::string& name, Napi::Env env) {
+  if (name == "auto") return q3::EmbeddingMapping::Auto;
+  if (name == "always") return q3::EmbeddingMapping::Always;
+  if (name == "never") return q3::EmbeddingMapping::Never;
+  throw Napi::TypeError::New(env, "mapEmbeddings must be auto, always or never");
+}
+
+// { files, config, device, dtype, mapEmbeddings }: a checkpoint to load.
+inline q3::LoadRequest loadRequestFromJs(const Napi::Object& o) {
+  q3::LoadRequest r;
+  r.files = stringsFromJs(required(o, "files").As<Napi::Array>());
+  r.config = configFromJs(required(o, "config").As<Napi::Object>());
+  r.device = stringField(o, "device");
+  r.dtype = stringField(o, "dtype");
+  r.mapEmbeddings = mappingFromJs(stringField(o, "mapEmbeddings"), o.Env());
+  return r;
 }
 
 inline Napi::Object statsToJs(Napi::Env env, const q3::RunStats& s) {
@@ -32,15 +71,13 @@ inline Napi::Object statsToJs(Napi::Env env, const q3::RunStats& s) {
   return o;
 }
 
-inline std::vector<std::string> stringsFromJs(const Napi::Array& a) {
-  std::vector<std::string> out;
-  for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(a.Get(i).As<Napi::String>().Utf8Value());
-  return out;
+inline bool isInt32Array(const Napi::Value& v) {
+  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array;
 }
 
 // (ids: Int32Array, lengths: Int32Array, padLeft) starting at argument `first`.
 inline q3::SequenceBatch batchFromJs(const Napi::CallbackInfo& info, size_t first = 0) {
-  if (info.Length() < first + 3 || !info[first].IsTypedArray() || !info[first + 1].IsTypedArray())
+  if (info.Length() < first + 3 || !isInt32Array(info[first]) || !isInt32Array(info[first + 1]))
     throw Napi::TypeError::New(info.Env(), "expected (ids: Int32Array, lengths: Int32Array, padLeft: boolean)");
   auto ids = info[first].As<Napi::Int32Array>();
   auto lengths = info[first + 1].As<Napi::Int32Array>();

@@ -8,7 +8,6 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <future>
 #include <mutex>
 #include <thread>
 
@@ -37,22 +36,20 @@ class SerialThread {
     return *instance;
   }
 
-  // Runs `f` on this thread and waits; exceptions thrown by `f` are rethrown to the caller.
-  void run(std::function<void()> f) {
-    std::packaged_task<void()> task(std::move(f));
-    std::future<void> done = task.get_future();
+  // Queues `task` and returns at once; tasks run one after another, in order. A task must not throw (the caller's
+  // task catches and reports its own errors).
+  void post(std::function<void()> task) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       queue_.push_back(std::move(task));
     }
     cv_.notify_one();
-    done.get();
   }
 
  private:
   void loop() {
     while (true) {
-      std::packaged_task<void()> task;
+      std::function<void()> task;
       {
         std::unique_lock<std::mutex> lock(mutex_);
         cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -67,7 +64,7 @@ class SerialThread {
 
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<std::packaged_task<void()>> queue_;
+  std::deque<std::function<void()>> queue_;
   bool stopping_ = false;
   std::thread thread_;
 };

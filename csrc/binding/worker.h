@@ -1,96 +1,57 @@
-// Runs core work off the JS thread and settles a promise. Every C++/libtorch exception becomes a JS Error whose
-// message starts with the operation's name.
+// Async binding calls: the JS thread queues the work on the process's compute thread (serial_thread.h) and gets a
+// promise; the compute thread hands the outcome back through a thread-safe function, and the JS thread settles the
+// promise. No libuv pool thread ever waits on the compute thread, so fs, dns, zlib and crypto keep their 4 pool
+// threads while inference runs (test/threading.test.js: with 8 forwards queued, a readFile waited 0.7-4.3 s when each
+// call parked a pool thread, 2-6 ms now). Every exception becomes a JS Error whose message starts with the
+// operation's name.
 #pragma once
 
 #include <napi.h>
 
 #include <c10/util/Exception.h>
 
+#include <exception>
 #include <functional>
-#include <memory>
 #include <string>
-
-#include "serial_thread.h"
+#include <vector>
 
 namespace q3js {
 
+// Builds the JS result on the JS thread.
 using ToJs = std::function<Napi::Value(Napi::Env)>;
+// Runs on the compute thread (no Napi calls there) and says how to build the result.
+using Work = std::function<ToJs()>;
 
-class PromiseWorker : public Napi::AsyncWorker {
- public:
-  // `work` runs off the JS thread (on `thread` when given, else on a libuv pool thread) and returns how to build the
-  // JS result on the JS thread.
-  PromiseWorker(Napi::Env env, std::string operation, std::function<ToJs()> work, Napi::Object keepAlive,
-                std::shared_ptr<SerialThread> thread)
-      : Napi::AsyncWorker(env, operation.c_str()),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        operation_(std::move(operation)),
-        work_(std::move(work)),
-        thread_(std::move(thread)) {
-    // Pins the wrapping JS object (and so its native engine) until the work settles.
-    if (!keepAlive.IsEmpty()) keepAlive_ = Napi::Persistent(keepAlive);
+// Sets up this environment's way back to the JS thread; called once from module registration.
+void initWorkers(Napi::Env env);
+
+// Queues `work` on the compute thread and returns its promise. keepAlive (the wrapping JS object) is pinned until
+// the promise settles; the work itself holds its own reference to the core object.
+Napi::Promise startWork(Napi::Env env, std::string operation, Work work, Napi::Object keepAlive);
+
+// The JS Error for an exception caught in `operation`: "<operation>: <what>".
+Napi::Error errorFor(Napi::Env env, const std::string& operation, std::exception_ptr error);
+
+// An async entry point: `start` converts arguments and calls startWork. Whatever it throws (a disposed object,
+// arguments the binding cannot read) becomes a rejected promise: async methods reject, they never throw.
+template <typename F>
+Napi::Value asyncEntry(const Napi::CallbackInfo& info, const char* operation, F&& start) {
+  try {
+    return start();
+  } catch (...) {
+    Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(info.Env());
+    deferred.Reject(errorFor(info.Env(), operation, std::current_exception()).Value());
+    return deferred.Promise();
   }
+}
 
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
-  static Napi::Promise Start(Napi::Env env, std::string operation, std::function<ToJs()> work,
-                             Napi::Object keepAlive = Napi::Object(), std::shared_ptr<SerialThread> thread = nullptr) {
-    auto* w = new PromiseWorker(env, std::move(operation), std::move(work), keepAlive, std::move(thread));
-    Napi::Promise p = w->Promise();
-    w->Queue();
-    return p;
-  }
-
- protected:
-  void Execute() override {
-    try {
-      if (thread_) {
-        thread_->run([this] { toJs_ = work_(); });
-      } else {
-        toJs_ = work_();
-      }
-    } catch (const c10::Error& e) {
-      SetError(operation_ + ": " + e.what_without_backtrace());
-    } catch (const std::exception& e) {
-      SetError(operation_ + ": " + e.what());
-    } catch (...) {
-      SetError(operation_ + ": unknown native error");
-    }
-  }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    try {
-      deferred_.Resolve(toJs_ ? toJs_(env) : env.Undefined());
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    } catch (const std::exception& e) {
-      deferred_.Reject(Napi::Error::New(env, operation_ + ": " + e.what()).Value());
-    }
-  }
-
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::string operation_;
-  std::function<ToJs()> work_;
-  ToJs toJs_;
-  std::shared_ptr<SerialThread> thread_;
-  Napi::ObjectReference keepAlive_;
-};
-
-// Wraps a synchronous binding entry so exceptions become JS errors naming the operation.
+// A synchronous entry point: exceptions become JS errors naming the operation, thrown at once.
 template <typename F>
 Napi::Value guarded(const Napi::CallbackInfo& info, const char* operation, F&& f) {
   try {
     return f();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const c10::Error& e) {
-    throw Napi::Error::New(info.Env(), std::string(operation) + ": " + e.what_without_backtrace());
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(info.Env(), std::string(operation) + ": " + e.what());
+  } catch (...) {
+    throw errorFor(info.Env(), operation, std::current_exception());
   }
 }
 

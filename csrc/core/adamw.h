@@ -24,11 +24,9 @@ class AdamW {
   // clipping.
   double step(double lr, double maxGradNorm);
   void zeroGrad();
-  int64_t steps() const { return step_; }
   // "<name>.exp_avg", "<name>.exp_avg_sq" and "__step__".
   std::vector<std::pair<std::string, torch::Tensor>> state() const;
   void loadState(const std::vector<std::pair<std::string, torch::Tensor>>& state);
-  const std::vector<std::pair<std::string, torch::Tensor>>& params() const { return params_; }
 
  private:
   std::vector<std::pair<std::string, torch::Tensor>> params_;

@@ -17,51 +17,61 @@ const char* kRngCuda = "__rng_cuda__";
 
 }  // namespace
 
-Classifier::Classifier(const ClassifierSpec& spec) : spec_(spec), promptCache_(std::make_unique<PromptCache>()) {
+Method parseMethod(const std::string& name) {
+  if (name == "lora") return Method::Lora;
+  if (name == "lora-head") return Method::LoraHead;
+  if (name == "full") return Method::Full;
+  if (name == "embedding") return Method::Embedding;
+  throw std::invalid_argument("unknown method '" + name + "' (expected lora, lora-head, full or embedding)");
+}
+
+Classifier::Classifier(const ClassifierSpec& spec)
+    : spec_(spec), method_(parseMethod(spec.method)), promptCache_(std::make_unique<PromptCache>()) {
   initRuntime();
   torch::manual_seed(static_cast<uint64_t>(spec.seed));
-  const std::string& m = spec.method;
-  if (m != "lora" && m != "lora-head" && m != "full" && m != "embedding")
-    throw std::invalid_argument("unknown method '" + m + "' (expected lora, lora-head, full or embedding)");
   if (spec.numLabels < 2) throw std::invalid_argument("numLabels must be at least 2");
+  const bool embedding = method_ == Method::Embedding;
 
-  if (m == "embedding") {
-    if (spec.featureDim <= 0) throw std::invalid_argument("embedding method needs featureDim");
-    auto opts = torch::nn::LinearOptions(spec.featureDim, spec.numLabels);
-    if (spec.head == "mlp") {
-      // The old script's head: Linear(hidden, 256) - ReLU - Dropout(0.3) - Linear(256, labels).
-      embeddingHead_ = torch::nn::Sequential(torch::nn::Linear(spec.featureDim, 256), torch::nn::ReLU(),
-                                             torch::nn::Dropout(spec.headDropout),
-                                             torch::nn::Linear(256, spec.numLabels));
-    } else if (spec.head == "linear") {
-      embeddingHead_ = torch::nn::Sequential(torch::nn::Linear(opts));
-    } else {
-      throw std::invalid_argument("unknown head '" + spec.head + "' (expected linear or mlp)");
-    }
-    for (const auto& p : embeddingHead_->named_parameters()) trainable_.emplace_back("classifier." + p.key(), p.value());
-  } else {
+  // Every method but embedding runs a base checkpoint; embedding runs its Qwen3-Embedding base when the spec names
+  // one (prediction from token ids), else it reads precomputed vectors (training). Training never maps embed_tokens:
+  // full trains it.
+  if (!(embedding && spec.model.files.empty())) {
     const at::ScalarType dtype = parseDtype(spec.model.dtype);
-    device_ = parseDevice(spec.model.device);
-    if (m == "full" && spec.training && dtype != torch::kFloat)
+    const torch::Device device = parseDevice(spec.model.device);
+    if (method_ == Method::Full && spec.training && dtype != torch::kFloat)
       throw std::invalid_argument("method 'full' trains every weight and needs dtype float32");
     TensorStore store(spec.model.files);
-    base_ = std::make_unique<LoadedModel>(loadQwen3(store, spec.model.config, dtype, device_, /*mapEmbeddings=*/!spec.training));
-    auto& net = base_->net;
-    if (base_->net->headless && m == "lora")
-      throw std::runtime_error("method 'lora' needs a causal LM with an lm_head; this checkpoint is an embedding model");
-    net->model->gradient_checkpointing = spec.gradientCheckpointing;
-    if (m == "lora" || m == "lora-head") {
-      if (injectLora(*net, spec.targetModules, spec.lora) == 0)
+    base_ = std::make_unique<LoadedModel>(loadQwen3(
+        store, spec.model.config, dtype, device, spec.training ? EmbeddingMapping::Never : spec.model.mapEmbeddings));
+    if (!embedding) device_ = device;
+  }
+
+  if (embedding) {
+    if (spec.featureDim <= 0) throw std::invalid_argument("embedding method needs featureDim");
+    if (base_ && base_->config.hidden_size != spec.featureDim)
+      throw std::invalid_argument("the head reads " + std::to_string(spec.featureDim) +
+                                  "-wide vectors but the embedding model's hidden size is " +
+                                  std::to_string(base_->config.hidden_size));
+    buildEmbeddingHead();
+  } else {
+    LoadedModel& base = *base_;
+    if (method_ == Method::Lora && !base.hasLmHead())
+      throw std::runtime_error(
+          "method 'lora' needs a causal LM with an lm_head; this checkpoint is an embedding model");
+    base.model->gradient_checkpointing = spec.gradientCheckpointing;
+    if (method_ == Method::Lora || method_ == Method::LoraHead) {
+      // Only the decoder is adapted (PEFT's default targets exclude lm_head too); its keys sit under `model`.
+      if (injectLora(*base.model, spec.targetModules, spec.lora) == 0)
         throw std::invalid_argument("no module matched the LoRA target modules");
-      for (auto& p : loraParameters(*net)) trainable_.emplace_back(p.key, p.tensor);
+      for (auto& p : loraParameters(*base.model, "model.")) trainable_.emplace_back(p.key, p.tensor);
     }
-    if (m == "full") {
-      for (auto& p : net->named_parameters()) {
-        p.value().requires_grad_(true);
-        trainable_.emplace_back(p.key(), p.value());
+    if (method_ == Method::Full) {
+      for (auto& [name, tensor] : base.causalLMParameters()) {
+        tensor.requires_grad_(true);
+        trainable_.emplace_back(name, tensor);
       }
     }
-    if (m == "lora-head" || m == "full") {
+    if (method_ == Method::LoraHead || method_ == Method::Full) {
       // The head stays float32 (mixed precision: bf16 activations are upcast before it).
       score_ = torch::nn::Linear(torch::nn::LinearOptions(spec.model.config.hidden_size, spec.numLabels).bias(false));
       {
@@ -69,50 +79,77 @@ Classifier::Classifier(const ClassifierSpec& spec) : spec_(spec), promptCache_(s
         score_->weight.normal_(0.0, 0.02);  // HF initializer_range
       }
       score_->to(device_);
-      trainable_.emplace_back(m == "full" ? "score.weight" : peftKey("score.weight"), score_->weight);
+      trainable_.emplace_back(method_ == Method::Full ? "score.weight" : peftKey("score.weight"), score_->weight);
     }
-    if (m == "lora" && spec.labelTokens.size() != static_cast<size_t>(spec.numLabels))
+    if (method_ == Method::Lora && spec.labelTokens.size() != static_cast<size_t>(spec.numLabels))
       throw std::invalid_argument("method 'lora' needs one label token per label");
   }
   if (spec.training) optimizer_ = std::make_unique<AdamW>(trainable_, spec.adam);
   setTrainMode(false);
 }
 
+void Classifier::buildEmbeddingHead() {
+  const int64_t in = spec_.featureDim, labels = spec_.numLabels;
+  if (spec_.head == "mlp") {
+    // The old script's head: Linear(hidden, 256) - ReLU - Dropout(0.3) - Linear(256, labels).
+    embeddingHead_ = torch::nn::Sequential(torch::nn::Linear(in, 256), torch::nn::ReLU(),
+                                           torch::nn::Dropout(spec_.headDropout), torch::nn::Linear(256, labels));
+  } else if (spec_.head == "linear") {
+    embeddingHead_ = torch::nn::Sequential(torch::nn::Linear(torch::nn::LinearOptions(in, labels)));
+  } else {
+    throw std::invalid_argument("unknown head '" + spec_.head + "' (expected linear or mlp)");
+  }
+  for (const auto& p : embeddingHead_->named_parameters()) trainable_.emplace_back("classifier." + p.key(), p.value());
+}
+
 Classifier::~Classifier() = default;
 
 void Classifier::setTrainMode(bool training) {
-  if (base_) base_->net->train(training);
+  if (base_) base_->root().train(training && method_ != Method::Embedding);
   if (score_) score_->train(training);
   if (embeddingHead_) embeddingHead_->train(training);
 }
 
+torch::Tensor Classifier::embeddings(const SequenceBatch& sequences) {
+  // As Engine::lastTokenHidden(normalize) computes the vectors training was given (through Qwen3Model.embed): the
+  // same pooling and float32 normalisation on the base's device, then to the CPU where the head lives.
+  torch::Tensor h = promptCache_->lastHidden(*base_->model, sequences).to(torch::kFloat);  // [B, hidden]
+  return unitRows(h).to(device_);
+}
+
 torch::Tensor Classifier::forwardLogits(const ClassifierBatch& batch, bool training, torch::Tensor* targets,
                                         int64_t* tokens) {
-  const std::string& m = spec_.method;
-  if (m == "embedding") {
-    if (batch.rows <= 0 || batch.features.size() != static_cast<size_t>(batch.rows * spec_.featureDim))
-      throw std::invalid_argument("features do not match rows x featureDim");
-    torch::Tensor x = torch::from_blob(const_cast<float*>(batch.features.data()), {batch.rows, spec_.featureDim},
-                                       torch::kFloat)
-                          .to(device_);
+  if (method_ == Method::Embedding) {
+    torch::Tensor x;
+    if (batch.features.empty()) {
+      if (!base_)
+        throw std::invalid_argument("this classifier reads precomputed vectors (it was opened without a base)");
+      x = embeddings(batch.sequences);
+      if (tokens) *tokens = static_cast<int64_t>(batch.sequences.ids.size());
+    } else {
+      if (batch.rows <= 0 || batch.features.size() != static_cast<size_t>(batch.rows * spec_.featureDim))
+        throw std::invalid_argument("features do not match rows x featureDim");
+      x = torch::from_blob(const_cast<float*>(batch.features.data()), {batch.rows, spec_.featureDim}, torch::kFloat)
+              .to(device_);
+      if (tokens) *tokens = batch.rows;
+    }
     if (targets) *targets = torch::tensor(batch.labels, torch::kLong).to(device_);
-    if (tokens) *tokens = batch.rows;
     return embeddingHead_->forward(x);
   }
-  auto& net = base_->net;
+  LoadedModel& base = *base_;
   if (!training) {
-    torch::Tensor last = promptCache_->lastHidden(*net->model, batch.sequences);  // [B, hidden]
-    if (m == "lora") {
+    torch::Tensor last = promptCache_->lastHidden(*base.model, batch.sequences);  // [B, hidden]
+    if (method_ == Method::Lora) {
       torch::Tensor rows = torch::tensor(spec_.labelTokens, torch::kLong).to(device_);
-      return net->logitsFor(last, rows).to(torch::kFloat);  // [B, labels]
+      return base.lm().logitsFor(last, rows).to(torch::kFloat);  // [B, labels]
     }
     return score_->forward(last.to(torch::kFloat));  // [B, labels]
   }
   TokenBatch tb = makeTokenBatch(batch.sequences.ids.data(), batch.sequences.lengths, batch.sequences.padLeft,
                                  kPadTokenId, device_);
   if (tokens) *tokens = tb.tokens;
-  torch::Tensor hidden = net->model->forward(tb);  // [B, T, hidden]
-  if (m == "lora") {
+  torch::Tensor hidden = base.model->forward(tb);  // [B, T, hidden]
+  if (method_ == Method::Lora) {
     // Each sequence is prompt + label token: the logits before the label must give the label token, the logits at
     // the label must give the end token. Only these answer positions touch lm_head.
     for (int64_t len : batch.sequences.lengths)
@@ -123,7 +160,7 @@ torch::Tensor Classifier::forwardLogits(const ClassifierBatch& batch, bool train
       torch::Tensor labelTokens = rowsAt(tb.ids, tb.last);
       *targets = torch::cat({labelTokens, torch::full_like(labelTokens, spec_.endToken)}, 0);
     }
-    return net->logits(h).to(torch::kFloat);  // [2B, vocab]
+    return base.lm().logits(h).to(torch::kFloat);  // [2B, vocab]
   }
   if (targets) *targets = torch::tensor(batch.labels, torch::kLong).to(device_);
   return score_->forward(rowsAt(hidden, tb.last).to(torch::kFloat));  // [B, labels]
@@ -161,11 +198,9 @@ std::vector<float> Classifier::predict(const ClassifierBatch& batch) {
     out = toFloatVector(torch::softmax(logits, -1));
   }
   // Serving; a training process reuses the memory next step.
-  if (!optimizer_ && base_) releaseFreedMemory(transientBytes(batch.sequences.lengths, base_->net->config));
+  if (!optimizer_ && base_) releaseFreedMemory(transientBytes(batch.sequences.lengths, base_->config));
   return out;
 }
-
-std::vector<std::pair<std::string, torch::Tensor>> Classifier::trainableWeights() { return trainable_; }
 
 void Classifier::saveWeights(const std::string& file) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -181,7 +216,7 @@ void Classifier::loadWeights(const std::string& file) {
   for (auto& [name, tensor] : trainable_) {
     known[name] = true;
     // A full run may ship only its head (the base weights then come from the checkpoint it was opened with).
-    if (!f.has(name) && spec_.method == "full" && name != "score.weight") continue;
+    if (!f.has(name) && method_ == Method::Full && name != "score.weight") continue;
     if (!f.has(name)) throw std::runtime_error(file + ": missing tensor '" + name + "'");
     torch::Tensor t = f.read(name);
     if (t.sizes() != tensor.sizes())
@@ -189,7 +224,7 @@ void Classifier::loadWeights(const std::string& file) {
                                " but this model expects " + shapeString(tensor.sizes().vec()));
     tensor.copy_(t.to(tensor.device(), tensor.scalar_type()));
   }
-  if (spec_.method != "full") {
+  if (method_ != Method::Full) {
     std::string unknown;
     for (const auto& kv : f.entries())
       if (!known.count(kv.first)) unknown += (unknown.empty() ? "" : ", ") + kv.first;
@@ -236,13 +271,13 @@ std::vector<std::pair<std::string, torch::Tensor>> Classifier::gradients() {
 void Classifier::merge() {
   std::lock_guard<std::mutex> lock(mutex_);
   promptCache_->clear();
-  if (base_) mergeLora(*base_->net);
+  if (base_) mergeLora(*base_->model);
 }
 
 void Classifier::unmerge() {
   std::lock_guard<std::mutex> lock(mutex_);
   promptCache_->clear();
-  if (base_) unmergeLora(*base_->net);
+  if (base_) unmergeLora(*base_->model);
 }
 
 RunStats Classifier::stats() const { return promptCache_->stats(); }

@@ -2,7 +2,8 @@
 //   lora       LoRA on the causal LM; the answer token (正面/负面) at the end of a prompt is the prediction
 //   lora-head  LoRA plus score = Linear(hidden, labels, bias=False) at the last real token (Qwen3ForSequenceClassification)
 //   full       every weight trainable plus the score head (float32)
-//   embedding  a head (linear or MLP) over frozen, precomputed Qwen3-Embedding vectors
+//   embedding  a head (linear or MLP) over frozen Qwen3-Embedding vectors: precomputed ones (training caches them on
+//              disk), or those of a Qwen3-Embedding base this classifier loads itself (prediction from token ids)
 #pragma once
 
 #include <torch/torch.h>
@@ -14,17 +15,21 @@
 #include <vector>
 
 #include "adamw.h"
-#include "engine.h"
 #include "linear.h"
+#include "prompt_cache.h"
+#include "qwen3.h"
+#include "requests.h"
 
 namespace q3 {
 
-struct LoadedModel;
-class PromptCache;
+enum class Method { Lora, LoraHead, Full, Embedding };
+
+// The TypeScript names: "lora" | "lora-head" | "full" | "embedding".
+Method parseMethod(const std::string& name);
 
 struct ClassifierSpec {
   std::string method;  // "lora" | "lora-head" | "full" | "embedding"
-  LoadRequest model;   // base checkpoint (unused for embedding)
+  LoadRequest model;   // base checkpoint; for embedding, the Qwen3-Embedding base, or no files for precomputed vectors
   bool training = true;
   LoraSpec lora;
   std::vector<std::string> targetModules;
@@ -33,23 +38,24 @@ struct ClassifierSpec {
   double headDropout = 0.3;     // embedding mlp head
   int64_t numLabels = 2;
   std::vector<int64_t> labelTokens;  // lora: token id per label (label 0 first)
-  int64_t endToken = 151645;         // lora: token after the answer (<|im_end|>)
+  int64_t endToken = kImEndTokenId;  // lora: token after the answer
   bool gradientCheckpointing = false;
   int64_t seed = 42;
   AdamWOptions adam;
 };
 
 struct ClassifierBatch {
-  SequenceBatch sequences;      // token methods; for lora training each sequence ends with its label token
-  std::vector<float> features;  // embedding: rows * featureDim
+  SequenceBatch sequences;      // token ids (every method in prediction); for lora training each sequence ends with
+                                // its label token
+  std::vector<float> features;  // embedding training (and its evaluation): rows * featureDim precomputed vectors
   int64_t rows = 0;
   std::vector<int64_t> labels;  // training
 };
 
 struct LossResult {
-  double loss = 0;      // mean over the batch's loss terms
-  int64_t terms = 0;    // loss terms (answer tokens for lora, examples otherwise)
-  int64_t tokens = 0;   // real input tokens processed
+  double loss = 0;     // mean over the batch's loss terms
+  int64_t terms = 0;   // loss terms (answer tokens for lora, examples otherwise)
+  int64_t tokens = 0;  // real input tokens processed
 };
 
 class Classifier {
@@ -66,7 +72,6 @@ class Classifier {
 
   // Trainable weights in their on-disk names: PEFT keys for lora/lora-head, HF keys + score.weight for full,
   // classifier.* for the embedding head.
-  std::vector<std::pair<std::string, torch::Tensor>> trainableWeights();
   void saveWeights(const std::string& file);
   void loadWeights(const std::string& file);
   // Optimizer moments, step and RNG state, for exact resumption.
@@ -81,21 +86,24 @@ class Classifier {
   RunStats stats() const;
   int64_t trainableParameterCount() const;
   int64_t parameterBytes() const;
-  std::mutex& mutex() { return mutex_; }
 
  private:
+  void buildEmbeddingHead();
   torch::Tensor forwardLogits(const ClassifierBatch& batch, bool training, torch::Tensor* targets, int64_t* tokens);
+  // Qwen3-Embedding vectors of the base for token sequences: [B, hidden] float32, unit rows, on the head's device.
+  torch::Tensor embeddings(const SequenceBatch& sequences);
   void setTrainMode(bool training);
 
   ClassifierSpec spec_;
-  std::unique_ptr<LoadedModel> base_;
-  torch::nn::Linear score_{nullptr};        // lora-head, full
+  Method method_;
+  std::unique_ptr<LoadedModel> base_;  // none for embedding over precomputed vectors
+  torch::nn::Linear score_{nullptr};   // lora-head, full
   torch::nn::Sequential embeddingHead_{nullptr};
   std::vector<std::pair<std::string, torch::Tensor>> trainable_;
   std::unique_ptr<AdamW> optimizer_;
   // Prediction reuses a shared prompt's keys and values; cleared whenever the weights change.
   std::unique_ptr<PromptCache> promptCache_;
-  torch::Device device_{torch::kCPU};
+  torch::Device device_{torch::kCPU};  // of the trained weights (the embedding head stays on the CPU)
   std::mutex mutex_;
 };
 

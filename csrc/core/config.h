@@ -17,12 +17,13 @@ struct Qwen3Config {
   int64_t intermediate_size = 0;
   double rms_norm_eps = 1e-6;
   double rope_theta = 1e6;
-  bool tie_word_embeddings = true;
-  int64_t vocab_size = 0;  // taken from the embedding weights, not from config.json
+  bool tie_word_embeddings = false;  // when config.json omits it: as lib/config.ts and HF's Qwen3Config
+  int64_t vocab_size = 0;            // taken from the embedding weights, not from config.json
 
   void validate() const {
     auto positive = [](int64_t v, const char* name) {
-      if (v <= 0) throw std::invalid_argument(std::string("config: ") + name + " must be positive, got " + std::to_string(v));
+      if (v <= 0)
+        throw std::invalid_argument(std::string("config: ") + name + " must be positive, got " + std::to_string(v));
     };
     positive(hidden_size, "hidden_size");
     positive(num_hidden_layers, "num_hidden_layers");

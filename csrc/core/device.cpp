@@ -12,7 +12,8 @@ at::ScalarType parseDtype(const std::string& dtype) {
 torch::Device parseDevice(const std::string& device) {
   if (device == "cpu") return torch::kCPU;
   if (device == "cuda") {
-    if (!torch::cuda::is_available()) throw std::runtime_error("CUDA was requested but this libtorch sees no CUDA device");
+    if (!torch::cuda::is_available())
+      throw std::runtime_error("CUDA was requested but this libtorch sees no CUDA device");
     return torch::Device(torch::kCUDA, 0);
   }
   throw std::invalid_argument("unknown device " + device);
@@ -25,8 +26,11 @@ std::vector<float> toFloatVector(const torch::Tensor& t) {
 }
 
 torch::Tensor rowsAt(const torch::Tensor& hidden, const torch::Tensor& index) {
-  torch::Tensor rows = torch::arange(hidden.size(0), torch::TensorOptions().dtype(torch::kLong).device(hidden.device()));
+  torch::Tensor rows =
+      torch::arange(hidden.size(0), torch::TensorOptions().dtype(torch::kLong).device(hidden.device()));
   return hidden.index({rows, index});
 }
+
+torch::Tensor unitRows(const torch::Tensor& rows) { return rows / rows.norm(2, -1, true).clamp_min(1e-12); }
 
 }  // namespace q3

@@ -16,5 +16,7 @@ torch::Device parseDevice(const std::string& device);
 std::vector<float> toFloatVector(const torch::Tensor& t);
 // hidden[b, index[b]] for each row b: [B, T, ...] x [B] -> [B, ...]
 torch::Tensor rowsAt(const torch::Tensor& hidden, const torch::Tensor& index);
+// Each row of a float32 [B, H] tensor divided by its L2 norm (Qwen3-Embedding's normalisation).
+torch::Tensor unitRows(const torch::Tensor& rows);
 
 }  // namespace q3

@@ -40,7 +40,10 @@ class Parser {
   }
   bool consumeLiteral(const char* lit) {
     size_t n = std::char_traits<char>::length(lit);
-    if (s_.compare(pos_, n, lit) == 0) { pos_ += n; return true; }
+    if (s_.compare(pos_, n, lit) == 0) {
+      pos_ += n;
+      return true;
+    }
     return false;
   }
 
@@ -59,7 +62,10 @@ class Parser {
   Json parseObject(int depth) {
     Json obj = Json::object();
     expect('{');
-    if (peek() == '}') { ++pos_; return obj; }
+    if (peek() == '}') {
+      ++pos_;
+      return obj;
+    }
     while (true) {
       if (peek() != '"') fail("expected a string key");
       std::string key = parseString();
@@ -75,7 +81,10 @@ class Parser {
   Json parseArray(int depth) {
     Json arr = Json::array();
     expect('[');
-    if (peek() == ']') { ++pos_; return arr; }
+    if (peek() == ']') {
+      ++pos_;
+      return arr;
+    }
     while (true) {
       arr.push(parseValue(depth + 1));
       char c = peek();
@@ -124,7 +133,10 @@ class Parser {
       if (pos_ >= s_.size()) fail("unterminated string");
       char c = s_[pos_++];
       if (c == '"') return out;
-      if (c != '\\') { out += c; continue; }
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
       if (pos_ >= s_.size()) fail("unterminated escape");
       char e = s_[pos_++];
       switch (e) {

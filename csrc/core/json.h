@@ -1,4 +1,5 @@
-// Minimal JSON value, parser and writer: enough for safetensors headers and adapter/run metadata.
+// Minimal JSON value, parser and writer: enough for safetensors headers (the only JSON the core reads or writes;
+// adapter and run metadata are written in TypeScript).
 // Kept dependency-free so the core needs nothing beyond C++17 and libtorch.
 #pragma once
 
@@ -23,15 +24,22 @@ class Json {
   Json(const char* s) : type_(Type::String), string_(s) {}
   Json(std::string s) : type_(Type::String), string_(std::move(s)) {}
 
-  static Json array() { Json j; j.type_ = Type::Array; return j; }
-  static Json object() { Json j; j.type_ = Type::Object; return j; }
+  static Json array() {
+    Json j;
+    j.type_ = Type::Array;
+    return j;
+  }
+  static Json object() {
+    Json j;
+    j.type_ = Type::Object;
+    return j;
+  }
 
   // Throws std::runtime_error with the byte offset of the problem.
   static Json parse(const std::string& text);
   std::string dump(int indent = -1) const;
 
   Type type() const { return type_; }
-  bool isNull() const { return type_ == Type::Null; }
   bool isObject() const { return type_ == Type::Object; }
   bool isArray() const { return type_ == Type::Array; }
   bool isString() const { return type_ == Type::String; }

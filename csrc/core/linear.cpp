@@ -19,7 +19,7 @@ torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
     // forward). Rounding is relative to the adapter's own contribution, unlike merging B A into bf16 weights.
     const auto dtype = x.scalar_type();
     torch::Tensor t = torch::nn::functional::linear(x, lora_A.to(dtype)).reshape({-1, lora.r});  // [tokens, r]
-    torch::Tensor y2 = y.view({-1, out_features});                                                  // [tokens, out]
+    torch::Tensor y2 = y.view({-1, out_features});                                               // [tokens, out]
     y2.addmm_(t, lora_B.to(dtype).t(), /*beta=*/1.0, /*alpha=*/lora.scale());
     return y;
   }
@@ -43,9 +43,7 @@ void LinearImpl::addLora(const LoraSpec& spec) {
   lora_B = register_parameter("lora_B", torch::zeros({out_features, spec.r}, opts), true);
 }
 
-torch::Tensor LinearImpl::delta() const {
-  return torch::matmul(lora_B.detach(), lora_A.detach()) * lora.scale();
-}
+torch::Tensor LinearImpl::delta() const { return torch::matmul(lora_B.detach(), lora_A.detach()) * lora.scale(); }
 
 void LinearImpl::merge() {
   if (!hasLora() || merged_) return;

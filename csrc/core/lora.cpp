@@ -2,11 +2,6 @@
 
 namespace q3 {
 
-const std::vector<std::string>& loraTargetNames() {
-  static const std::vector<std::string> names = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
-  return names;
-}
-
 namespace {
 
 bool endsWith(const std::string& s, const std::string& suffix) {
@@ -38,12 +33,12 @@ int64_t injectLora(torch::nn::Module& root, const std::vector<std::string>& targ
   return n;
 }
 
-std::vector<LoraParam> loraParameters(torch::nn::Module& root) {
+std::vector<LoraParam> loraParameters(torch::nn::Module& root, const std::string& namePrefix) {
   std::vector<LoraParam> out;
   forEachLinear(root, [&](const std::string& name, LinearImpl& linear) {
     if (!linear.hasLora()) return;
-    out.push_back({peftKey(name) + ".lora_A.weight", linear.lora_A});
-    out.push_back({peftKey(name) + ".lora_B.weight", linear.lora_B});
+    out.push_back({peftKey(namePrefix + name) + ".lora_A.weight", linear.lora_A});
+    out.push_back({peftKey(namePrefix + name) + ".lora_B.weight", linear.lora_B});
   });
   return out;
 }

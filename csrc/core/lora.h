@@ -10,18 +10,16 @@
 
 namespace q3 {
 
-// The projections LoRA may wrap (HF module names).
-const std::vector<std::string>& loraTargetNames();
-
 // Wraps every Linear whose name ends with one of `targets` (e.g. "q_proj"); returns how many were wrapped.
 int64_t injectLora(torch::nn::Module& root, const std::vector<std::string>& targets, const LoraSpec& spec);
 
 struct LoraParam {
-  std::string key;  // base_model.model.<module>.lora_A.weight
+  std::string key;       // base_model.model.<module>.lora_A.weight
   torch::Tensor tensor;  // the live parameter
 };
-// Every LoRA factor under `root` with its PEFT key (root's parameter names are HF names: model.layers.N...).
-std::vector<LoraParam> loraParameters(torch::nn::Module& root);
+// Every LoRA factor under `root` with its PEFT key; namePrefix + a module's name under root is its HF name
+// (model.layers.N...).
+std::vector<LoraParam> loraParameters(torch::nn::Module& root, const std::string& namePrefix);
 
 void mergeLora(torch::nn::Module& root);
 void unmergeLora(torch::nn::Module& root);

@@ -7,10 +7,14 @@
 
 #include <atomic>
 
-#include "engine.h"
 #include "qwen3.h"
 
 namespace q3 {
+
+struct RunStats {
+  int64_t tokensRun = 0;     // tokens that went through the layers
+  int64_t tokensReused = 0;  // tokens of a shared prompt not run again: its length for each sequence that reused it
+};
 
 class PromptCache {
  public:

@@ -2,7 +2,6 @@
 
 #include <torch/version.h>
 
-#include <cstdlib>
 #include <limits>
 
 #include "safetensors.h"
@@ -85,9 +84,7 @@ torch::Tensor rotateHalf(const torch::Tensor& x) {
   return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
 }
 
-torch::Tensor applyRope(const torch::Tensor& x, const AttentionInputs& a) {
-  return x * a.cos + rotateHalf(x) * a.sin;
-}
+torch::Tensor applyRope(const torch::Tensor& x, const AttentionInputs& a) { return x * a.cos + rotateHalf(x) * a.sin; }
 
 // [N, heads, hd] (real tokens) -> [B, heads, T, hd] (padded, zeros at padding slots) for batched attention.
 torch::Tensor toPadded(const torch::Tensor& x, const AttentionInputs& a) {
@@ -109,8 +106,7 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
                         const AttentionInputs& a, double scale) {
 #if TORCH_VERSION_MAJOR >= 2
   // Fused kernel (flash / memory-efficient on CUDA, flash on CPU); accumulates in float32.
-  if (a.allowed.defined())
-    return at::scaled_dot_product_attention(q, k, v, a.allowed, 0.0, /*is_causal=*/false);
+  if (a.allowed.defined()) return at::scaled_dot_product_attention(q, k, v, a.allowed, 0.0, /*is_causal=*/false);
   return at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true);
 #else
   // As HF's eager attention: scores in the activation dtype, softmax in float32, back to the activation dtype. Done
@@ -149,6 +145,7 @@ torch::Tensor Qwen3AttentionImpl::forward(const torch::Tensor& x, const Attentio
   torch::Tensor q = applyRope(q_norm(q_proj(x).view({N, heads_, headDim_})), a);    // [N, nh, hd]
   torch::Tensor k = applyRope(k_norm(k_proj(x).view({N, kvHeads_, headDim_})), a);  // [N, nkv, hd]
   torch::Tensor v = v_proj(x).view({N, kvHeads_, headDim_});                        // [N, nkv, hd]
+
   q = toPadded(q, a);  // [B, nh, T, hd]
   k = toPadded(k, a);  // [B, nkv, T, hd]
   v = toPadded(v, a);
@@ -157,7 +154,7 @@ torch::Tensor Qwen3AttentionImpl::forward(const torch::Tensor& x, const Attentio
     a.capture->values[layerIndex_] = v;
   }
   if (a.prefix) {
-    const torch::Tensor& pk = a.prefix->keys[layerIndex_];  // [1, nkv, P, hd]
+    const torch::Tensor& pk = a.prefix->keys[layerIndex_];                   // [1, nkv, P, hd]
     k = torch::cat({pk.expand({B, kvHeads_, pk.size(2), headDim_}), k}, 2);  // [B, nkv, P + T, hd]
     v = torch::cat({a.prefix->values[layerIndex_].expand({B, kvHeads_, pk.size(2), headDim_}), v}, 2);
   }
@@ -167,8 +164,9 @@ torch::Tensor Qwen3AttentionImpl::forward(const torch::Tensor& x, const Attentio
     k = k.unsqueeze(2).expand({B, kvHeads_, rep, S, headDim_}).reshape({B, heads_, S, headDim_});
     v = v.unsqueeze(2).expand({B, kvHeads_, rep, S, headDim_}).reshape({B, heads_, S, headDim_});
   }
-  torch::Tensor out = attention(q, k, v, a, 1.0 / std::sqrt(static_cast<double>(headDim_)));  // [B, nh, T, hd]
-  return o_proj(toPacked(out, a));  // [N, hidden]
+  const double scale = 1.0 / std::sqrt(static_cast<double>(headDim_));
+  torch::Tensor out = attention(q, k, v, a, scale);  // [B, nh, T, hd]
+  return o_proj(toPacked(out, a));                   // [N, hidden]
 }
 
 Qwen3MLPImpl::Qwen3MLPImpl(const Qwen3Config& c, const torch::TensorOptions& o) {
@@ -199,6 +197,8 @@ torch::Tensor Qwen3DecoderLayerImpl::forward(const torch::Tensor& x, const Atten
 
 namespace {
 
+// The layer travels as an int64_t address: backward() finds it in ctx->saved_data, which holds IValues only (tensors,
+// scalars, strings), and a module pointer is none of those. The layer outlives the graph (the model owns it).
 struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor x, torch::Tensor cos,
                                torch::Tensor sin, torch::Tensor allowed, torch::Tensor packedIndex, int64_t batch,
@@ -220,9 +220,12 @@ struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
                                                  torch::autograd::variable_list grads) {
     auto saved = ctx->get_saved_variables();
     auto* layer = reinterpret_cast<Qwen3DecoderLayerImpl*>(ctx->saved_data["layer"].toInt());
-    AttentionInputs a{saved[1], saved[2], ctx->saved_data["has_mask"].toBool() ? saved[3] : torch::Tensor(),
+    AttentionInputs a{saved[1],
+                      saved[2],
+                      ctx->saved_data["has_mask"].toBool() ? saved[3] : torch::Tensor(),
                       ctx->saved_data["has_index"].toBool() ? saved[4] : torch::Tensor(),
-                      ctx->saved_data["batch"].toInt(), ctx->saved_data["time"].toInt()};
+                      ctx->saved_data["batch"].toInt(),
+                      ctx->saved_data["time"].toInt()};
     torch::Tensor x = saved[0].detach().requires_grad_(true);
     at::Generator gen = at::globalContext().defaultGenerator(x.device());
     torch::Tensor rngNow = gen.get_state();
@@ -250,9 +253,8 @@ Qwen3ModelImpl::Qwen3ModelImpl(const Qwen3Config& c, const torch::TensorOptions&
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(Qwen3DecoderLayer(c, o, i));
   norm = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps, o));
   // inv_freq = 1 / theta^(2j / head_dim), in float32 as HF computes it.
-  invFreq_ = 1.0 / torch::pow(c.rope_theta,
-                              torch::arange(0, c.head_dim, 2, torch::kLong).to(torch::kFloat) /
-                                  static_cast<double>(c.head_dim));
+  invFreq_ = 1.0 / torch::pow(c.rope_theta, torch::arange(0, c.head_dim, 2, torch::kLong).to(torch::kFloat) /
+                                                static_cast<double>(c.head_dim));
   invFreq_ = invFreq_.to(torch::kFloat);
 }
 
@@ -318,8 +320,8 @@ PrefixKV Qwen3ModelImpl::prefill(const std::vector<int64_t>& ids) {
   out.keys.resize(layers->size());
   out.values.resize(layers->size());
   const std::vector<int32_t> narrow(ids.begin(), ids.end());
-  TokenBatch batch = makeTokenBatch(narrow.data(), {static_cast<int64_t>(ids.size())}, /*padLeft=*/false,
-                                    kPadTokenId, embed_tokens->weight.device());
+  TokenBatch batch = makeTokenBatch(narrow.data(), {static_cast<int64_t>(ids.size())}, /*padLeft=*/false, kPadTokenId,
+                                    embed_tokens->weight.device());
   torch::Tensor h = embed_tokens(batch.packedIds);
   AttentionInputs a = attentionInputs(batch, h.scalar_type(), 0);
   a.capture = &out;
@@ -332,37 +334,41 @@ Qwen3ForCausalLMImpl::Qwen3ForCausalLMImpl(const Qwen3Config& c, const torch::Te
   if (!c.tie_word_embeddings) lm_head = register_module("lm_head", Linear(c.hidden_size, c.vocab_size, o));
 }
 
-bool Qwen3ForCausalLMImpl::hasLmHead() const { return !headless; }
-
-const torch::Tensor& Qwen3ForCausalLMImpl::lmHeadWeight() const {
-  if (headless)
-    throw std::runtime_error("this checkpoint has no lm_head (a Qwen3Model/embedding checkpoint): use embed()");
-  return config.tie_word_embeddings ? model->embed_tokens->weight : lm_head->weight;
-}
-
 torch::Tensor Qwen3ForCausalLMImpl::logits(const torch::Tensor& hidden) {
-  if (!config.tie_word_embeddings && !headless) return lm_head(hidden);
-  return torch::nn::functional::linear(hidden, lmHeadWeight());
+  if (!config.tie_word_embeddings) return lm_head(hidden);
+  return torch::nn::functional::linear(hidden, model->embed_tokens->weight);
 }
 
 torch::Tensor Qwen3ForCausalLMImpl::logitsFor(const torch::Tensor& hidden, const torch::Tensor& rows) {
   // Only the needed rows of the vocabulary projection (no LoRA is ever placed on lm_head).
-  const bool tied = config.tie_word_embeddings || headless;
-  torch::Tensor head = tied ? model->embed_tokens->forward(rows) : lmHeadWeight().index_select(0, rows);
+  torch::Tensor head =
+      config.tie_word_embeddings ? model->embed_tokens->forward(rows) : lm_head->weight.index_select(0, rows);
   return torch::nn::functional::linear(hidden, head);
+}
+
+Qwen3ForCausalLMImpl& LoadedModel::lm() {
+  if (causalLM.is_empty())
+    throw std::runtime_error("this checkpoint has no lm_head (a Qwen3Model/embedding checkpoint): use embed()");
+  return *causalLM;
+}
+
+torch::nn::Module& LoadedModel::root() {
+  if (causalLM.is_empty()) return *model;
+  return *causalLM;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> LoadedModel::causalLMParameters() {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  const std::string prefix = causalLM.is_empty() ? "model." : "";
+  for (auto& p : root().named_parameters(/*recurse=*/true)) out.emplace_back(prefix + p.key(), p.value());
+  return out;
 }
 
 namespace {
 
 // Whether an embedding table of this size stays in the file (rows read per lookup) rather than in memory.
-// QWEN3_NATIVE_MAP_EMBEDDINGS=always|never overrides the size rule.
-bool keepOnDisk(int64_t bytes) {
-  const char* env = std::getenv("QWEN3_NATIVE_MAP_EMBEDDINGS");
-  const std::string mode = env ? env : "auto";
-  if (mode == "always") return true;
-  if (mode == "never") return false;
-  if (mode != "auto" && !mode.empty())
-    throw std::runtime_error("QWEN3_NATIVE_MAP_EMBEDDINGS is '" + mode + "'; expected always, never or auto");
+bool keepOnDisk(EmbeddingMapping mapping, int64_t bytes) {
+  if (mapping != EmbeddingMapping::Auto) return mapping == EmbeddingMapping::Always;
   // Reading rows one pread at a time costs ~1 us each (a millisecond per call for a batch of Weibo posts): worth it
   // only where it keeps hundreds of MB out of memory.
   constexpr int64_t kWorthBytes = int64_t(64) << 20;
@@ -371,8 +377,8 @@ bool keepOnDisk(int64_t bytes) {
 
 }  // namespace
 
-LoadedModel loadQwen3(const TensorStore& store, Qwen3Config config, at::ScalarType dtype,
-                      const torch::Device& device, bool mapEmbeddings) {
+LoadedModel loadQwen3(const TensorStore& store, Qwen3Config config, at::ScalarType dtype, const torch::Device& device,
+                      EmbeddingMapping mapEmbeddings) {
   LoadedModel out;
   if (store.has("model.embed_tokens.weight")) {
     out.keyPrefix = "model.";
@@ -383,38 +389,42 @@ LoadedModel loadQwen3(const TensorStore& store, Qwen3Config config, at::ScalarTy
         "checkpoint has neither 'model.embed_tokens.weight' (Qwen3ForCausalLM) nor 'embed_tokens.weight' "
         "(Qwen3Model); is this a Qwen3 checkpoint?");
   }
-  const TensorEntry& embed = store.entry(out.keyPrefix + "embed_tokens.weight");
+  const std::string embedKey = out.keyPrefix + "embed_tokens.weight";
+  const TensorEntry& embed = store.entry(embedKey);
   if (embed.shape.size() != 2 || embed.shape[1] != config.hidden_size)
-    throw std::runtime_error(store.fileOf(out.keyPrefix + "embed_tokens.weight") +
-                             ": tensor 'embed_tokens.weight' has shape " + shapeString(embed.shape) +
-                             " but the config expects [vocab, " + std::to_string(config.hidden_size) + "]");
+    throw std::runtime_error(store.fileOf(embedKey) + ": tensor 'embed_tokens.weight' has shape " +
+                             shapeString(embed.shape) + " but the config expects [vocab, " +
+                             std::to_string(config.hidden_size) + "]");
   config.vocab_size = embed.shape[0];
   config.validate();
-  const bool headless = out.keyPrefix.empty() && !store.has("lm_head.weight");
-  if (!config.tie_word_embeddings && !headless && !store.has("lm_head.weight"))
+  // HF's Qwen3Model has no head: a Qwen3Model checkpoint is loaded as one, and tie_word_embeddings does not apply.
+  const bool causal = !out.keyPrefix.empty();
+  if (causal && !config.tie_word_embeddings && !store.has("lm_head.weight"))
     throw std::runtime_error("config says tie_word_embeddings=false but the checkpoint has no 'lm_head.weight'");
 
   torch::NoGradGuard noGrad;
   auto cpuOpts = torch::TensorOptions().dtype(dtype);
-  Qwen3Config built = config;
-  if (headless) built.tie_word_embeddings = true;  // no separate head to allocate
-  out.net = Qwen3ForCausalLM(built, cpuOpts);
-  out.net->headless = headless;
+  out.config = config;
+  if (causal) {
+    out.causalLM = Qwen3ForCausalLM(config, cpuOpts);
+    out.model = out.causalLM->model;
+  } else {
+    out.model = Qwen3Model(config, cpuOpts);
+  }
+  torch::nn::Module& root = out.root();
   // Each parameter is read, checked and moved on its own, so peak memory stays near one copy of the weights.
-  for (auto& item : out.net->named_parameters(/*recurse=*/true)) {
-    const std::string& name = item.key();
-    std::string key = name;
-    if (out.keyPrefix.empty() && name.rfind("model.", 0) == 0) key = name.substr(6);
-    const bool map = mapEmbeddings && device.is_cpu() && name == "model.embed_tokens.weight" &&
-                     keepOnDisk(item.value().numel() * static_cast<int64_t>(c10::elementSize(dtype)));
+  for (auto& item : root.named_parameters(/*recurse=*/true)) {
+    const std::string& key = item.key();  // the module's names are the checkpoint's keys
+    const bool map = device.is_cpu() && key == embedKey &&
+                     keepOnDisk(mapEmbeddings, item.value().numel() * static_cast<int64_t>(c10::elementSize(dtype)));
     torch::Tensor t = map ? store.loadMapped(key, item.value().sizes().vec(), dtype)
                           : store.load(key, item.value().sizes().vec(), dtype);
     item.value().set_data(t.to(device));
     out.parameterBytes += t.numel() * t.element_size();
-    if (map && t.is_cpu()) out.net->model->embed_tokens->rowReader = store.rowReader(key, dtype);
+    if (map && t.is_cpu()) out.model->embed_tokens->rowReader = store.rowReader(key, dtype);
   }
-  out.net->to(device);
-  out.net->eval();
+  root.to(device);
+  root.eval();
   return out;
 }
 

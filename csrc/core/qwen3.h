@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "linear.h"
+#include "requests.h"
 
 namespace q3 {
 
@@ -50,6 +51,8 @@ struct TokenBatch {
 
 // Fills padding slots: they are never attended to, and id 0 exists in every vocabulary, however small.
 constexpr int64_t kPadTokenId = 0;
+// <|im_end|>: closes a chat turn, so it follows the answer token in a lora training sequence.
+constexpr int64_t kImEndTokenId = 151645;
 
 // ids: lengths.size() sequences concatenated. padId fills the padding (never attended to).
 TokenBatch makeTokenBatch(const int32_t* ids, const std::vector<int64_t>& lengths, bool padLeft, int64_t padId,
@@ -73,9 +76,9 @@ struct PrefixKV {
 };
 
 struct AttentionInputs {
-  torch::Tensor cos, sin;      // [N, 1, head_dim] in the activation dtype (one row per real token)
-  torch::Tensor allowed;       // [B, 1, T, P + T] bool (true = attend); undefined when plain causal attention will do
-  torch::Tensor packedIndex;   // TokenBatch::packedIndex
+  torch::Tensor cos, sin;       // [N, 1, head_dim] in the activation dtype (one row per real token)
+  torch::Tensor allowed;        // [B, 1, T, P + T] bool (true = attend); undefined when plain causal attention will do
+  torch::Tensor packedIndex;    // TokenBatch::packedIndex
   int64_t batch = 0, time = 0;  // B, T of the padded layout attention runs in
   const PrefixKV* prefix = nullptr;  // keys/values every sequence attends to before its own tokens
   PrefixKV* capture = nullptr;       // prefill: where each layer leaves its keys/values
@@ -141,27 +144,37 @@ class Qwen3ForCausalLMImpl : public torch::nn::Module {
   torch::Tensor logits(const torch::Tensor& hidden);
   // Same, onto a subset of vocabulary rows (label tokens): [N, rows.size()].
   torch::Tensor logitsFor(const torch::Tensor& hidden, const torch::Tensor& rows);
-  const torch::Tensor& lmHeadWeight() const;
-  bool hasLmHead() const;
 
   Qwen3Config config;
   Qwen3Model model{nullptr};
   Linear lm_head{nullptr};  // only when tie_word_embeddings is false
-  // Embedding checkpoints (Qwen3Model) carry no lm_head: logits are unavailable.
-  bool headless = false;
 };
 TORCH_MODULE(Qwen3ForCausalLM);
 
+// A loaded checkpoint, as the class it was saved from: Qwen3ForCausalLM (keys "model.*", plus "lm_head.weight" when
+// untied) or Qwen3Model (Qwen3-Embedding: keys without "model.", no head at all).
 struct LoadedModel {
-  Qwen3ForCausalLM net{nullptr};
-  std::string keyPrefix;  // "model." or ""
+  Qwen3Config config;                  // vocab_size from the weights
+  Qwen3Model model{nullptr};           // the decoder: causalLM->model, or the checkpoint's Qwen3Model itself
+  Qwen3ForCausalLM causalLM{nullptr};  // null for a Qwen3Model checkpoint
+  std::string keyPrefix;               // "model." (Qwen3ForCausalLM) or "" (Qwen3Model)
   int64_t parameterBytes = 0;
+
+  bool hasLmHead() const { return !causalLM.is_empty(); }
+  // The causal LM, for logits; throws for a Qwen3Model checkpoint, which has no lm_head.
+  Qwen3ForCausalLMImpl& lm();
+  // The module whose named_parameters() are this checkpoint's keys.
+  torch::nn::Module& root();
+  // Parameters named as in a Qwen3ForCausalLM checkpoint ("model.*", "lm_head.weight" when untied), whichever class
+  // the checkpoint was saved from: a classifier built on it names its weights as HF's Qwen3ForSequenceClassification
+  // and PEFT do, with the decoder under `model`.
+  std::vector<std::pair<std::string, torch::Tensor>> causalLMParameters();
 };
 
 // Builds the model from a checkpoint: shapes checked against the config, vocabulary size taken from the weights.
-// mapEmbeddings (CPU inference): embed_tokens stays a mapping of the file, so only the rows looked up (and the label
-// rows scored) become resident: ~0.3 GB less for Qwen3-0.6B in bf16.
+// mapEmbeddings (CPU inference only): embed_tokens stays a mapping of the file, so only the rows looked up (and the
+// label rows scored) become resident: ~0.3 GB less for Qwen3-0.6B in bf16.
 LoadedModel loadQwen3(const TensorStore& store, Qwen3Config config, at::ScalarType dtype, const torch::Device& device,
-                      bool mapEmbeddings = false);
+                      EmbeddingMapping mapEmbeddings);
 
 }  // namespace q3

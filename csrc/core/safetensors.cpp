@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <unordered_map>
 
@@ -37,7 +36,8 @@ void preadAll(int fd, void* dst, uint64_t size, uint64_t offset, const std::stri
   while (size > 0) {
     ssize_t n = ::pread(fd, out, size, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw std::runtime_error(path + ": read failed at byte " + std::to_string(offset) + " (file truncated?)");
+    if (n <= 0)
+      throw std::runtime_error(path + ": read failed at byte " + std::to_string(offset) + " (file truncated?)");
     out += n;
     size -= static_cast<uint64_t>(n);
     offset += static_cast<uint64_t>(n);
@@ -86,7 +86,8 @@ SafetensorsFile::SafetensorsFile(std::string path) : path_(std::move(path)) {
   struct stat st {};
   if (::fstat(f.fd, &st) != 0) throw std::runtime_error(path_ + ": cannot stat");
   const uint64_t fileSize = static_cast<uint64_t>(st.st_size);
-  if (fileSize < 8) throw std::runtime_error(path_ + ": not a safetensors file (" + std::to_string(fileSize) + " bytes)");
+  if (fileSize < 8)
+    throw std::runtime_error(path_ + ": not a safetensors file (" + std::to_string(fileSize) + " bytes)");
   unsigned char lenBytes[8];
   preadAll(f.fd, lenBytes, 8, 0, path_);
   uint64_t headerLen = 0;
@@ -107,12 +108,7 @@ SafetensorsFile::SafetensorsFile(std::string path) : path_(std::move(path)) {
   const uint64_t dataSize = fileSize - dataStart;
   for (const auto& kv : doc.members()) {
     const std::string& name = kv.first;
-    if (name == "__metadata__") {
-      if (kv.second.isObject())
-        for (const auto& m : kv.second.members())
-          if (m.second.isString()) metadata_[m.first] = m.second.asString();
-      continue;
-    }
+    if (name == "__metadata__") continue;  // free-form strings ({"format": "pt"}); nothing here reads them
     try {
       TensorEntry e;
       e.dtype = kv.second.at("dtype").asString();
@@ -171,8 +167,8 @@ torch::Tensor SafetensorsFile::map(const std::string& name) const {
   const TensorEntry& e = it->second;
   auto keep = mapping_;
   char* data = static_cast<char*>(mapping_.get()) + e.begin;
-  return torch::from_blob(data, e.shape, [keep](void*) mutable { keep.reset(); },
-                          torch::TensorOptions().dtype(scalarTypeOf(e.dtype)));
+  return torch::from_blob(
+      data, e.shape, [keep](void*) mutable { keep.reset(); }, torch::TensorOptions().dtype(scalarTypeOf(e.dtype)));
 }
 
 TensorStore::TensorStore(const std::vector<std::string>& files) {
@@ -198,12 +194,6 @@ const std::string& TensorStore::fileOf(const std::string& name) const {
   auto it = where_.find(name);
   if (it == where_.end()) throw std::runtime_error("missing tensor '" + name + "'");
   return files_[it->second].path();
-}
-
-std::vector<std::string> TensorStore::names() const {
-  std::vector<std::string> out;
-  for (const auto& kv : where_) out.push_back(kv.first);
-  return out;
 }
 
 torch::Tensor TensorStore::load(const std::string& name, const std::vector<int64_t>& expectedShape,
@@ -233,7 +223,8 @@ torch::Tensor TensorStore::loadMapped(const std::string& name, const std::vector
   const SafetensorsFile& file = files_[it->second];
   const TensorEntry& e = file.entries().at(name);
   const size_t align = static_cast<size_t>(c10::elementSize(dtype));
-  if (e.dtype != dtypeName(dtype) || e.shape != expectedShape || e.begin % align != 0) return load(name, expectedShape, dtype);
+  if (e.dtype != dtypeName(dtype) || e.shape != expectedShape || e.begin % align != 0)
+    return load(name, expectedShape, dtype);
   return file.map(name);
 }
 
@@ -276,14 +267,6 @@ torch::Tensor RowReader::rows(const torch::Tensor& ids) const {
   std::vector<int64_t> shape = ids.sizes().vec();
   shape.push_back(columns);
   return picked.view(shape);
-}
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open for reading");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 void writeFileAtomic(const std::string& path, const std::string& contents) {

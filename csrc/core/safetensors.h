@@ -25,7 +25,6 @@ class SafetensorsFile {
   explicit SafetensorsFile(std::string path);
   const std::string& path() const { return path_; }
   const std::map<std::string, TensorEntry>& entries() const { return entries_; }
-  const std::map<std::string, std::string>& metadata() const { return metadata_; }
   bool has(const std::string& name) const { return entries_.count(name) > 0; }
   // Reads one tensor into CPU memory in its stored dtype.
   torch::Tensor read(const std::string& name) const;
@@ -37,7 +36,6 @@ class SafetensorsFile {
   std::string path_;
   mutable std::shared_ptr<void> mapping_;
   std::map<std::string, TensorEntry> entries_;
-  std::map<std::string, std::string> metadata_;
 };
 
 // Reads chosen rows of a 2-D tensor with pread. Lookups into a big table (the embedding) then never map its pages:
@@ -65,10 +63,10 @@ class TensorStore {
   // Reads `name`, checks its shape, converts to dtype. Errors name the tensor and the file.
   torch::Tensor load(const std::string& name, const std::vector<int64_t>& expectedShape, at::ScalarType dtype) const;
   // As load, but memory-mapped when the stored dtype is `dtype` (falls back to load otherwise).
-  torch::Tensor loadMapped(const std::string& name, const std::vector<int64_t>& expectedShape, at::ScalarType dtype) const;
+  torch::Tensor loadMapped(const std::string& name, const std::vector<int64_t>& expectedShape,
+                           at::ScalarType dtype) const;
   // A row reader for a 2-D tensor stored in `dtype`; null when it is stored otherwise.
   std::shared_ptr<RowReader> rowReader(const std::string& name, at::ScalarType dtype) const;
-  std::vector<std::string> names() const;
 
  private:
   std::vector<SafetensorsFile> files_;
@@ -85,6 +83,5 @@ void writeSafetensors(const std::string& path, const std::vector<std::pair<std::
 
 // Writes text atomically (temporary file, fsync, rename).
 void writeFileAtomic(const std::string& path, const std::string& contents);
-std::string readFile(const std::string& path);
 
 }  // namespace q3

@@ -3,7 +3,7 @@
 import { resolveModel } from '../hub/resolve';
 import type { ResolveProgress } from '../hub/api';
 import type { NativeClassifierSpec } from '../native';
-import { openCheckpoint, type Qwen3Checkpoint } from '../qwen3/checkpoint';
+import { embeddingMapping, openCheckpoint, type Qwen3Checkpoint } from '../qwen3/checkpoint';
 import { familyFor, type Method } from './methods';
 
 export async function resolveBaseCheckpoint(
@@ -19,7 +19,15 @@ export async function resolveBaseCheckpoint(
   return openCheckpoint(resolved.dir, spec, resolved.repoId);
 }
 
-/** The base-checkpoint part of a native classifier spec: none for `embedding`, which reads precomputed vectors. */
-export function nativeBaseSpec(method: Method, base: Qwen3Checkpoint): Pick<NativeClassifierSpec, 'files' | 'config'> {
-  return method === 'embedding' ? {} : { files: base.files, config: base.config };
+/**
+ * The base-checkpoint part of a native classifier spec. Training `embedding` has none (it reads precomputed vectors);
+ * predicting with it loads the Qwen3-Embedding model whose vectors the head reads.
+ */
+export function nativeBaseSpec(
+  method: Method,
+  base: Qwen3Checkpoint,
+  training: boolean
+): Pick<NativeClassifierSpec, 'files' | 'config' | 'mapEmbeddings'> {
+  if (method === 'embedding' && training) return {};
+  return { files: base.files, config: base.config, mapEmbeddings: embeddingMapping() };
 }

@@ -64,6 +64,9 @@ export function weightsFileFor(method: Method): string {
   return method === 'full' ? 'model.safetensors' : 'head.safetensors';
 }
 
+/** embedding: the mlp head's dropout in training, the old script's Linear-ReLU-Dropout(0.3)-Linear. */
+export const EMBEDDING_HEAD_DROPOUT = 0.3;
+
 // ---- labels ----
 
 export const NEGATIVE_LABEL_TEXT = '负面';

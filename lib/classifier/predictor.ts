@@ -5,7 +5,7 @@ import * as path from 'path';
 import { loadNative, type NativeClassifier, type RunStats } from '../native';
 import { DEFAULT_BATCH_LIMITS, packByLength } from '../qwen3/batching';
 import { openCheckpoint, type Qwen3Checkpoint } from '../qwen3/checkpoint';
-import { DEVICE_OPTIONS, DTYPE_OPTIONS, resolveDeviceAndDtype, Qwen3Model, type DeviceOption, type DTypeOption } from '../qwen3/model';
+import { DEVICE_OPTIONS, DTYPE_OPTIONS, resolveDeviceAndDtype, type DeviceOption, type DTypeOption } from '../qwen3/model';
 import { MODEL_SIZES, type ModelSize } from '../qwen3/presets';
 import {
   expectBoolean,
@@ -19,7 +19,7 @@ import {
 } from '../util/is';
 import { nativeBaseSpec, resolveBaseCheckpoint } from './base-checkpoint';
 import { ExampleEncoder } from './encoding';
-import { LABEL_TEXTS, METHODS, usesLora, weightsFileFor, type Method } from './methods';
+import { DEFAULT_END_TOKEN, LABEL_TEXTS, METHODS, usesLora, weightsFileFor, type Method } from './methods';
 import { findRunFor, loraFromPeftConfig, readRunInfo, type RunInfo } from './run-folder';
 import { TRAINER_DEFAULTS } from './trainer-options';
 
@@ -58,7 +58,6 @@ export class Predictor {
   readonly options: PredictorOptions;
   private loading?: Promise<void>;
   private classifier?: NativeClassifier;
-  private embedder?: Qwen3Model;
   private encoder?: ExampleEncoder;
   private runInfo?: RunInfo;
   private runDir?: string;
@@ -144,30 +143,29 @@ export class Predictor {
       labelTokens: info.labelTokens,
       appendToken: info.appendToken,
     });
+    // One native object for every method: for embedding, the classifier loads the Qwen3-Embedding base itself.
     const classifier = new (loadNative().Classifier)();
     try {
-      if (info.method === 'embedding') {
-        this.embedder = await Qwen3Model.load(base.dir, { device, dtype });
-      }
       const lora = usesLora(info.method) ? loraFromPeftConfig(path.join(runDir, 'adapter_config.json')) : undefined;
       await classifier.init({
         method: info.method,
         training: false,
-        ...nativeBaseSpec(info.method, base),
+        ...nativeBaseSpec(info.method, base, false),
         device,
         dtype,
         lora: lora && { ...lora, dropout: 0 },
-        head: info.head,
-        featureDim: info.method === 'embedding' ? this.embedder!.hiddenSize : 0,
+        head: info.head ?? 'linear',
+        featureDim: info.method === 'embedding' ? base.config.hidden_size : 0,
+        headDropout: 0, // prediction runs no dropout
         numLabels: LABEL_TEXTS.length,
-        labelTokens: info.labelTokens,
-        endToken: info.endToken,
+        labelTokens: info.labelTokens ?? [],
+        endToken: info.endToken ?? DEFAULT_END_TOKEN,
+        gradientCheckpointing: false,
         seed: 0,
       });
       await classifier.loadWeights(path.join(runDir, weightsFileFor(info.method)));
     } catch (e) {
       classifier.dispose();
-      this.embedder?.dispose();
       throw new Error(`could not load the trained model in ${runDir}: ${(e as Error).message}`);
     }
     this.classifier = classifier;
@@ -206,13 +204,6 @@ export class Predictor {
   private async probabilities(texts: string[]): Promise<Float32Array> {
     const c = this.classifier!;
     const seqs = await this.encoder!.encodeForPrediction(texts);
-    if (this.embedder) {
-      const vectors = await this.embedder.embed(seqs, { batchSize: this.options.batchSize ?? DEFAULT_BATCH_LIMITS.maxBatchSize });
-      const dim = this.embedder.hiddenSize;
-      const features = new Float32Array(texts.length * dim);
-      vectors.forEach((v, i) => features.set(v, i * dim));
-      return c.predictFeatures(features, texts.length);
-    }
     const out = new Float32Array(texts.length * 2);
     const limits = { ...DEFAULT_BATCH_LIMITS, maxBatchSize: this.options.batchSize ?? DEFAULT_BATCH_LIMITS.maxBatchSize };
     for (const b of packByLength(seqs, limits)) {
@@ -228,16 +219,13 @@ export class Predictor {
    */
   stats(): RunStats {
     if (this.disposed) throw new Error('stats: the predictor was disposed');
-    const parts = [this.classifier?.stats(), this.embedder?.stats()].filter((x): x is RunStats => x !== undefined);
-    return { tokensRun: parts.reduce((n, x) => n + x.tokensRun, 0), tokensReused: parts.reduce((n, x) => n + x.tokensReused, 0) };
+    return this.classifier?.stats() ?? { tokensRun: 0, tokensReused: 0 };
   }
 
   /** Frees native memory (idempotent). */
   dispose(): void {
     this.disposed = true;
     this.classifier?.dispose();
-    this.embedder?.dispose();
     this.classifier = undefined;
-    this.embedder = undefined;
   }
 }

@@ -15,7 +15,15 @@ import { nativeBaseSpec, resolveBaseCheckpoint } from './base-checkpoint';
 import { loadLabelledFile } from './data';
 import { cachedEmbeddings } from './embedding-cache';
 import { ExampleEncoder } from './encoding';
-import { DEFAULT_END_TOKEN, DEFAULT_LABEL_TOKENS, defaultAppendToken, ID2LABEL, LABEL_TEXTS, usesLora } from './methods';
+import {
+  DEFAULT_END_TOKEN,
+  DEFAULT_LABEL_TOKENS,
+  defaultAppendToken,
+  EMBEDDING_HEAD_DROPOUT,
+  ID2LABEL,
+  LABEL_TEXTS,
+  usesLora,
+} from './methods';
 import { argmaxRows, computeMetrics, type Metrics } from './metrics';
 import {
   checkpointFiles,
@@ -239,12 +247,13 @@ export class Trainer extends EventEmitter {
       const init = await classifier.init({
         method: o.method,
         training: true,
-        ...nativeBaseSpec(o.method, base),
+        ...nativeBaseSpec(o.method, base, true),
         device,
         dtype,
         lora: o.lora,
         head: o.head,
         featureDim,
+        headDropout: EMBEDDING_HEAD_DROPOUT,
         numLabels: LABEL_TEXTS.length,
         labelTokens: [...DEFAULT_LABEL_TOKENS],
         endToken: DEFAULT_END_TOKEN,

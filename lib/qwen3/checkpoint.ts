@@ -3,11 +3,26 @@
 // config and its tokenizer.
 import * as fs from 'fs';
 import * as path from 'path';
-import type { NativeQwen3Config } from '../native';
+import type { EmbeddingMapping, NativeQwen3Config } from '../native';
 import { readQwen3Config, type Qwen3HFConfig } from './config';
 import { Qwen3Tokenizer } from './tokenizer';
 
 export class CheckpointError extends Error {}
+
+const EMBEDDING_MAPPINGS: readonly string[] = ['auto', 'always', 'never'] satisfies EmbeddingMapping[];
+
+/**
+ * How a CPU model holds embed_tokens, from QWEN3_NATIVE_MAP_EMBEDDINGS: 'always' or 'never' override the size rule,
+ * unset or empty is 'auto'.
+ */
+export function embeddingMapping(env: NodeJS.ProcessEnv = process.env): EmbeddingMapping {
+  const value = env.QWEN3_NATIVE_MAP_EMBEDDINGS ?? '';
+  if (value === '') return 'auto';
+  if (!EMBEDDING_MAPPINGS.includes(value)) {
+    throw new Error(`QWEN3_NATIVE_MAP_EMBEDDINGS is '${value}'; expected always, never or auto`);
+  }
+  return value as EmbeddingMapping;
+}
 
 export function checkpointFiles(dir: string): string[] {
   const index = path.join(dir, 'model.safetensors.index.json');

@@ -11,9 +11,9 @@ import {
   expectPositiveInteger,
   invalidTypeError,
 } from '../util/is';
-import { loadNative, type Device, type DType, type NativeModel, type RunStats, type RuntimeInfo } from '../native';
+import { loadNative, type Device, type DType, type NativeEngine, type RunStats, type RuntimeInfo } from '../native';
 import { DEFAULT_BATCH_LIMITS, packByLength, scatterRows } from './batching';
-import { openCheckpoint } from './checkpoint';
+import { embeddingMapping, openCheckpoint } from './checkpoint';
 import type { Qwen3HFConfig } from './config';
 import type { Qwen3Tokenizer } from './tokenizer';
 import { ENDOFTEXT_ID } from './tokens';
@@ -101,7 +101,7 @@ export class Qwen3Model {
   /** false for embedding checkpoints (Qwen3Model layout): lastTokenLogits is unavailable */
   readonly hasLmHead: boolean;
   /** @internal */
-  native: NativeModel | null;
+  native: NativeEngine | null;
 
   private constructor(init: {
     dir: string;
@@ -111,7 +111,7 @@ export class Qwen3Model {
     dtype: DType;
     vocabSize: number;
     hasLmHead: boolean;
-    native: NativeModel;
+    native: NativeEngine;
   }) {
     this.dir = init.dir;
     this.config = init.config;
@@ -137,11 +137,12 @@ export class Qwen3Model {
     }
     const { hf, config: nativeConfig, files, tokenizer } = openCheckpoint(folder);
     const { device, dtype } = resolveDeviceAndDtype(o);
+    const mapEmbeddings = embeddingMapping();
     const binding = loadNative();
-    const native = new binding.Model();
+    const native = new binding.Engine();
     let result;
     try {
-      result = await native.load({ files, config: nativeConfig, device, dtype });
+      result = await native.load({ files, config: nativeConfig, device, dtype, mapEmbeddings });
     } catch (e) {
       native.dispose();
       throw new Error(`Could not load the Qwen3 checkpoint in ${folder}: ${(e as Error).message}`);
@@ -149,7 +150,7 @@ export class Qwen3Model {
     return new Qwen3Model({ dir: folder, config: hf, tokenizer, device, dtype, vocabSize: result.vocabSize, hasLmHead: result.hasLmHead, native });
   }
 
-  private live(operation: string): NativeModel {
+  private live(operation: string): NativeEngine {
     if (!this.native) throw new Error(`${operation}: the model was disposed`);
     return this.native;
   }

@@ -4,6 +4,7 @@ const path = require('path');
 const { loadNative } = require('../../dist/native');
 const { readQwen3Config } = require('../../dist/qwen3/config');
 const { checkpointFiles } = require('../../dist/qwen3/checkpoint');
+const { IM_END_ID } = require('../../dist/qwen3/tokens');
 const { fixtureModel } = require('./util');
 
 function pack(sequences) {
@@ -12,11 +13,29 @@ function pack(sequences) {
   return { ids, lengths };
 }
 
+// The binding reads every field of the spec (lib/native.ts NativeClassifierSpec): neutral values for those a test
+// does not set.
+const SPEC_DEFAULTS = {
+  numLabels: 2,
+  seed: 0,
+  training: true,
+  device: 'cpu',
+  dtype: 'float32',
+  mapEmbeddings: 'auto',
+  head: 'linear',
+  featureDim: 0,
+  headDropout: 0,
+  labelTokens: [],
+  endToken: IM_END_ID,
+  gradientCheckpointing: false,
+  adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 },
+};
+
 async function openClassifier(baseName, spec) {
   const dir = fixtureModel(baseName);
   const { native: config } = readQwen3Config(dir);
   const c = new (loadNative().Classifier)();
-  await c.init({ numLabels: 2, seed: 0, training: true, device: 'cpu', dtype: 'float32', files: checkpointFiles(dir), config, ...spec });
+  await c.init({ ...SPEC_DEFAULTS, files: checkpointFiles(dir), config, ...spec });
   return c;
 }
 
