@@ -8,9 +8,8 @@ export type { Qwen3HFConfig } from './qwen3/config';
 export * from './qwen3/tokens';
 export { NEGATIVE_LABEL_TEXT, POSITIVE_LABEL_TEXT } from './classifier/methods';
 export { Trainer } from './classifier/trainer';
+export type { TrainData, LabelledTexts } from './classifier/train-data';
 export type {
-  TrainData,
-  LabelledTexts,
   ProgressEvent,
   EvalEvent,
   CheckpointEvent,
@@ -18,7 +17,7 @@ export type {
   DoneEvent,
   TrainerEvents,
   TrainResult,
-} from './classifier/trainer';
+} from './classifier/trainer-events';
 export { defaultOutput } from './classifier/methods';
 export type { TrainerOptions, LoraOptions } from './classifier/trainer-options';
 export { Predictor } from './classifier/predictor';

@@ -82,8 +82,10 @@ test.serial('fs and crypto answer promptly while 8 forwards are queued on the co
     const [readMs, hashMs] = await Promise.all([readFileMs(small), pbkdf2Ms()]);
     const results = await Promise.all(calls);
     const totalMs = elapsedMs(started);
-    t.log(`with ${IN_FLIGHT} calls in flight: readFile ${readMs.toFixed(1)} ms, pbkdf2 ${hashMs.toFixed(1)} ms; ` +
-      `all calls done after ${totalMs.toFixed(0)} ms`);
+    t.log(
+      `with ${IN_FLIGHT} calls in flight: readFile ${readMs.toFixed(1)} ms, pbkdf2 ${hashMs.toFixed(1)} ms; ` +
+        `all calls done after ${totalMs.toFixed(0)} ms`
+    );
     t.is(results.length, IN_FLIGHT);
     t.true(readMs < 50, `fs.promises.readFile took ${readMs.toFixed(1)} ms`);
     t.true(hashMs < 200, `crypto.pbkdf2 took ${hashMs.toFixed(1)} ms`);

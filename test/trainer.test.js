@@ -60,11 +60,16 @@ for (const method of Object.keys(LEARNING)) {
     const k = Math.max(2, Math.floor(losses.length / 4));
     const first = mean(losses.slice(0, k));
     const last = mean(losses.slice(-k));
-    t.log(`${method}: ${losses.length} steps, loss ${first.toFixed(4)} -> ${last.toFixed(4)}, dev accuracy ${evals.map((e) => e.metrics.accuracy.toFixed(2)).join(' ')}`);
+    t.log(
+      `${method}: ${losses.length} steps, loss ${first.toFixed(4)} -> ${last.toFixed(4)}, dev accuracy ${evals.map((e) => e.metrics.accuracy.toFixed(2)).join(' ')}`
+    );
     t.true(last < first * 0.97, `loss did not fall: ${first} -> ${last}`);
     t.true(evals.length >= 1);
     const m = evals[0].metrics;
-    t.is(m.confusion.flat().reduce((a, b) => a + b, 0), 32);
+    t.is(
+      m.confusion.flat().reduce((a, b) => a + b, 0),
+      32
+    );
     t.true(m.accuracy >= 0 && m.accuracy <= 1 && m.macroF1 >= 0 && m.macroF1 <= 1);
 
     const run = JSON.parse(fs.readFileSync(path.join(result.output, 'run.json'), 'utf8'));
@@ -74,7 +79,7 @@ for (const method of Object.keys(LEARNING)) {
       const cfg = JSON.parse(fs.readFileSync(path.join(result.output, 'adapter_config.json'), 'utf8'));
       t.is(cfg.peft_type, 'LORA');
       t.is(cfg.task_type, method === 'lora' ? 'CAUSAL_LM' : 'SEQ_CLS');
-      const { tensors } = await readSafetensors(path.join(result.output, "adapter_model.safetensors"));
+      const { tensors } = await readSafetensors(path.join(result.output, 'adapter_model.safetensors'));
       const keys = Object.keys(tensors);
       t.true(keys.includes('base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight'), keys.join(','));
       t.is(keys.includes('base_model.model.score.weight'), method === 'lora-head');
@@ -102,12 +107,15 @@ for (const method of Object.keys(LEARNING)) {
 }
 
 async function finalWeights(output, file) {
-  return (await readSafetensors(path.join(output, "checkpoint", file))).tensors;
+  return (await readSafetensors(path.join(output, 'checkpoint', file))).tensors;
 }
 
 for (const method of ['lora', 'embedding']) {
   test.serial(`${method}: stop and resume ends with the same weights as an uninterrupted run`, async (t) => {
-    const extra = method === 'lora' ? { epochs: 2, learningRate: 5e-3, lora: { dropout: 0.1 } } : { epochs: 4, head: 'mlp', learningRate: 5e-3 };
+    const extra =
+      method === 'lora'
+        ? { epochs: 2, learningRate: 5e-3, lora: { dropout: 0.1 } }
+        : { epochs: 4, head: 'mlp', learningRate: 5e-3 };
     const file = method === 'lora' ? 'adapter_model.safetensors' : 'head.safetensors';
     const straight = new Trainer(common(method, extra));
     const r1 = await straight.train(data);
@@ -143,40 +151,53 @@ for (const method of ['lora', 'embedding']) {
   });
 }
 
-test.serial('embedding: the Predictor, one native object, gives the probabilities of the two-object path', async (t) => {
-  const { Qwen3Model, IM_END_ID } = require('../dist');
-  const { loadNative } = require('../dist/native');
-  const { weightsFileFor } = require('../dist/classifier/methods');
-  const { maxAbsDiff } = require('./helpers/util');
-  const result = await new Trainer(common('embedding', { epochs: 2, head: 'mlp' })).train(data);
-  const texts = data.texts.slice(0, 40);
-  const predictor = new Predictor({ checkpoint: result.output, device: 'cpu', dtype: 'float32' });
-  const preds = await predictor.predict(texts);
-  const stats = predictor.stats();
-  // Before: Qwen3Model.embed gave the vectors and a second native object applied the head to them.
-  const ids = await Promise.all(texts.map((text) => predictor.encode(text)));
-  predictor.dispose();
-  const model = await Qwen3Model.load(embeddingDir, { device: 'cpu', dtype: 'float32' });
-  const head = new (loadNative().Classifier)();
-  try {
-    const vectors = await model.embed(ids, { batchSize: 32 });
-    await head.init({
-      method: 'embedding', training: false, device: 'cpu', dtype: 'float32', head: 'mlp', featureDim: model.hiddenSize,
-      headDropout: 0, numLabels: 2, labelTokens: [], endToken: IM_END_ID, gradientCheckpointing: false, seed: 0,
-    });
-    await head.loadWeights(path.join(result.output, weightsFileFor('embedding')));
-    const features = new Float32Array(texts.length * model.hiddenSize);
-    vectors.forEach((v, i) => features.set(v, i * model.hiddenSize));
-    const probs = await head.predictFeatures(features, texts.length);
-    const diff = Math.max(...preds.map((p, i) => maxAbsDiff(p.probabilities, probs.subarray(i * 2, i * 2 + 2))));
-    t.log(`max |difference| over ${texts.length} posts: ${diff}`);
-    t.true(diff <= 1e-6);
-    t.deepEqual(stats, model.stats(), 'the same tokens run and reused');
-  } finally {
-    head.dispose();
-    model.dispose();
+test.serial(
+  'embedding: the Predictor, one native object, gives the probabilities of the two-object path',
+  async (t) => {
+    const { Qwen3Model, IM_END_ID } = require('../dist');
+    const { loadNative } = require('../dist/native');
+    const { weightsFileFor } = require('../dist/classifier/methods');
+    const { maxAbsDiff } = require('./helpers/util');
+    const result = await new Trainer(common('embedding', { epochs: 2, head: 'mlp' })).train(data);
+    const texts = data.texts.slice(0, 40);
+    const predictor = new Predictor({ checkpoint: result.output, device: 'cpu', dtype: 'float32' });
+    const preds = await predictor.predict(texts);
+    const stats = predictor.stats();
+    // Before: Qwen3Model.embed gave the vectors and a second native object applied the head to them.
+    const ids = await Promise.all(texts.map((text) => predictor.encode(text)));
+    predictor.dispose();
+    const model = await Qwen3Model.load(embeddingDir, { device: 'cpu', dtype: 'float32' });
+    const head = new (loadNative().Classifier)();
+    try {
+      const vectors = await model.embed(ids, { batchSize: 32 });
+      await head.init({
+        method: 'embedding',
+        training: false,
+        device: 'cpu',
+        dtype: 'float32',
+        head: 'mlp',
+        featureDim: model.hiddenSize,
+        headDropout: 0,
+        numLabels: 2,
+        labelTokens: [],
+        endToken: IM_END_ID,
+        gradientCheckpointing: false,
+        seed: 0,
+      });
+      await head.loadWeights(path.join(result.output, weightsFileFor('embedding')));
+      const features = new Float32Array(texts.length * model.hiddenSize);
+      vectors.forEach((v, i) => features.set(v, i * model.hiddenSize));
+      const probs = await head.predictFeatures(features, texts.length);
+      const diff = Math.max(...preds.map((p, i) => maxAbsDiff(p.probabilities, probs.subarray(i * 2, i * 2 + 2))));
+      t.log(`max |difference| over ${texts.length} posts: ${diff}`);
+      t.true(diff <= 1e-6);
+      t.deepEqual(stats, model.stats(), 'the same tokens run and reused');
+    } finally {
+      head.dispose();
+      model.dispose();
+    }
   }
-});
+);
 
 test.serial('resume refuses a checkpoint trained with different settings', async (t) => {
   const out = path.join(tmpDir(), 'run');
@@ -187,10 +208,14 @@ test.serial('resume refuses a checkpoint trained with different settings', async
 });
 
 test('options are validated with the option named', (t) => {
-  t.throws(() => new Trainer({ method: 'lora', epochs: -1 }), { message: 'Expected positive integer for epochs but received -1' });
+  t.throws(() => new Trainer({ method: 'lora', epochs: -1 }), {
+    message: 'Expected positive integer for epochs but received -1',
+  });
   t.throws(() => new Trainer({ method: 'sft' }), { message: /method/ });
   t.throws(() => new Trainer({ method: 'full', dtype: 'bfloat16' }), { message: /float32/ });
-  t.throws(() => new Trainer({ method: 'lora', lora: { targetModules: ['lm_head'] } }), { message: /lora.targetModules/ });
+  t.throws(() => new Trainer({ method: 'lora', lora: { targetModules: ['lm_head'] } }), {
+    message: /lora.targetModules/,
+  });
   t.throws(() => new Trainer({ method: 'lora', prompt: 'no placeholder' }), { message: /\{text\}/ });
   t.throws(() => new Trainer({ method: 'lora', learningrate: 1 }), { message: /learningrate/ });
 });
@@ -198,7 +223,13 @@ test('options are validated with the option named', (t) => {
 test('training data files are read in every format, with bad rows reported as file:line', async (t) => {
   const dir = tmpDir();
   const jsonl = path.join(dir, 'train.jsonl');
-  fs.writeFileSync(jsonl, data.texts.slice(0, 40).map((text, i) => JSON.stringify({ text, label: data.labels[i] })).join('\n'));
+  fs.writeFileSync(
+    jsonl,
+    data.texts
+      .slice(0, 40)
+      .map((text, i) => JSON.stringify({ text, label: data.labels[i] }))
+      .join('\n')
+  );
   const trainer = new Trainer(common('embedding', { epochs: 1, head: 'linear' }));
   const r = await trainer.train(jsonl);
   t.truthy(r.best);
@@ -211,7 +242,12 @@ test('a bare PEFT adapter folder (trained elsewhere) is served by Predictor', as
   const { FIXTURES, fixtureModel } = require('./helpers/util');
   const adapter = path.join(FIXTURES, 'peft', 'tiny-tied-f32-seqcls');
   // Single ASCII letters are byte-level tokens, inside the fixture's 256-token vocabulary.
-  const p = new Predictor({ checkpoint: adapter, model: fixtureModel('tiny-tied-f32'), device: 'cpu', dtype: 'float32' });
+  const p = new Predictor({
+    checkpoint: adapter,
+    model: fixtureModel('tiny-tied-f32'),
+    device: 'cpu',
+    dtype: 'float32',
+  });
   const r = await p.predict(['a', 'b']);
   t.is(p.info.method, 'lora-head');
   t.is(r.length, 2);

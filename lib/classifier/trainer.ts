@@ -3,16 +3,13 @@
 import { EventEmitter } from 'events';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { ResolveProgress } from '../hub/api';
 import { loadNative, type NativeClassifier } from '../native';
 import { DEFAULT_BATCH_LIMITS, packByLength } from '../qwen3/batching';
 import type { Qwen3Checkpoint } from '../qwen3/checkpoint';
 import { resolveDeviceAndDtype, runtimeInfo, Qwen3Model } from '../qwen3/model';
-import { expectArray, expectOptionalOptions, expectKnownKeys, invalidRangeError } from '../util/is';
+import { expectOptionalOptions, expectKnownKeys } from '../util/is';
 import { packageVersion } from '../util/paths';
-import { namedRandom } from '../util/seeded-random';
 import { nativeBaseSpec, resolveBaseCheckpoint } from './base-checkpoint';
-import { loadLabelledFile } from './data';
 import { cachedEmbeddings } from './embedding-cache';
 import { ExampleEncoder } from './encoding';
 import {
@@ -24,7 +21,7 @@ import {
   LABEL_TEXTS,
   usesLora,
 } from './methods';
-import { argmaxRows, computeMetrics, type Metrics } from './metrics';
+import { argmaxRows, computeMetrics } from './metrics';
 import {
   checkpointFiles,
   copyRun,
@@ -38,77 +35,14 @@ import {
 } from './run-folder';
 import { learningRateAt } from './schedule';
 import { sliceSample, stratifiedSplit } from './split';
-import { resolveTrainerOptions, resumeFingerprint, type ResolvedTrainerOptions, type TrainerOptions } from './trainer-options';
-
-export interface LabelledTexts {
-  texts: string[];
-  labels: number[];
-}
-
-export type TrainData = string | LabelledTexts;
-
-export interface ProgressEvent {
-  epoch: number;
-  epochs: number;
-  step: number;
-  totalSteps: number;
-  loss: number;
-  learningRate: number;
-  gradNorm: number;
-  tokensPerSecond: number;
-  examplesPerSecond: number;
-  elapsedMs: number;
-}
-
-export interface EvalEvent {
-  epoch: number;
-  step: number;
-  metrics: Metrics;
-  best: boolean;
-}
-
-export interface TrainResult {
-  output: string;
-  best?: RunInfo['best'];
-  history: RunInfo['history'];
-  stopped: boolean;
-  steps: number;
-}
-
-export interface CheckpointEvent {
-  dir: string;
-  step: number;
-}
-
-export interface EmbeddingEvent {
-  /** posts embedded so far, of `total` */
-  done: number;
-  total: number;
-}
-
-export interface DoneEvent {
-  output: string;
-  best?: RunInfo['best'];
-  stopped: boolean;
-}
-
-/** Every event a Trainer emits, with its payload. */
-export interface TrainerEvents {
-  /** after each optimizer step */
-  progress: [ProgressEvent];
-  /** after each dev-set evaluation */
-  eval: [EvalEvent];
-  /** a line of information (resumed, embeddings cached, early stopping, ...) */
-  log: [string];
-  checkpoint: [CheckpointEvent];
-  /** base-model download progress */
-  download: [ResolveProgress];
-  /** embedding method: the frozen model embedding the posts (first run only; later runs read the cache) */
-  embedding: [EmbeddingEvent];
-  done: [DoneEvent];
-}
-
-type Listener<E extends keyof TrainerEvents> = (...args: TrainerEvents[E]) => void;
+import { loadData, planEpoch, type LabelledTexts, type TrainData } from './train-data';
+import type { EvalEvent, ProgressEvent, TrainerEvents, TrainerListener, TrainResult } from './trainer-events';
+import {
+  resolveTrainerOptions,
+  resumeFingerprint,
+  type ResolvedTrainerOptions,
+  type TrainerOptions,
+} from './trainer-options';
 
 interface Split {
   seqs: number[][];
@@ -126,45 +60,11 @@ interface TrainerState {
   info: RunInfo;
 }
 
-function validateLabelled(data: unknown, name: string): asserts data is LabelledTexts {
-  const d = data as LabelledTexts;
-  expectArray(d?.texts, `${name}.texts`);
-  expectArray(d?.labels, `${name}.labels`);
-  if (d.texts.length !== d.labels.length) throw invalidRangeError(`${d.texts.length} labels`, `${name}.labels`, d.labels);
-  d.labels.forEach((l, i) => {
-    if (!Number.isInteger(l) || l < 0 || l >= LABEL_TEXTS.length) {
-      throw invalidRangeError(`a label id in 0..${LABEL_TEXTS.length - 1}`, `${name}.labels[${i}]`, l);
-    }
-  });
-}
-
-async function loadData(data: TrainData, name: string): Promise<LabelledTexts> {
-  if (typeof data === 'string') {
-    const d = await loadLabelledFile(data);
-    return { texts: d.texts, labels: d.labels };
-  }
-  validateLabelled(data, name);
-  return data;
-}
-
-/** Micro-batches of one epoch: a seeded shuffle, then similar lengths grouped so padding stays small. */
-export function planEpoch(lengths: readonly number[], batchSize: number, seed: number, epoch: number): number[][] {
-  const rng = namedRandom(seed, `epoch:${epoch}`);
-  const order = rng.shuffle(lengths.map((_, i) => i));
-  const window = batchSize * 32;
-  const batches: number[][] = [];
-  for (let w = 0; w < order.length; w += window) {
-    const chunk = order.slice(w, w + window).sort((a, b) => lengths[a] - lengths[b]);
-    for (let i = 0; i < chunk.length; i += batchSize) batches.push(chunk.slice(i, i + batchSize));
-  }
-  return rng.shuffle(batches);
-}
-
 // Typed events: on('progress', (p) => p.loss) knows p is a ProgressEvent, and unknown events do not compile.
 export interface Trainer {
-  on<E extends keyof TrainerEvents>(event: E, listener: Listener<E>): this;
-  once<E extends keyof TrainerEvents>(event: E, listener: Listener<E>): this;
-  off<E extends keyof TrainerEvents>(event: E, listener: Listener<E>): this;
+  on<E extends keyof TrainerEvents>(event: E, listener: TrainerListener<E>): this;
+  once<E extends keyof TrainerEvents>(event: E, listener: TrainerListener<E>): this;
+  off<E extends keyof TrainerEvents>(event: E, listener: TrainerListener<E>): this;
   emit<E extends keyof TrainerEvents>(event: E, ...args: TrainerEvents[E]): boolean;
 }
 
@@ -205,13 +105,17 @@ export class Trainer extends EventEmitter {
       train = { texts: split.train.map((i) => all.texts[i]), labels: split.train.map((i) => all.labels[i]) };
       dev = { texts: split.dev.map((i) => all.texts[i]), labels: split.dev.map((i) => all.labels[i]) };
     }
-    if (o.maxSamples !== undefined && o.maxSamples < train.texts.length) train = sliceSample(train, o.maxSamples, o.seed);
+    if (o.maxSamples !== undefined && o.maxSamples < train.texts.length)
+      train = sliceSample(train, o.maxSamples, o.seed);
     if (train.texts.length === 0) throw new Error('no training examples');
     if (dev.texts.length === 0) {
       throw new Error('no dev examples: the training data needs at least 2 posts of each label, or pass { evalData }');
     }
 
-    const base = await resolveBaseCheckpoint(o.model, o.method, { offline: o.offline, onProgress: (p) => this.emit('download', p) });
+    const base = await resolveBaseCheckpoint(o.model, o.method, {
+      offline: o.offline,
+      onProgress: (p) => this.emit('download', p),
+    });
     const { device, dtype } = resolveDeviceAndDtype({ device: o.device, dtype: o.dtype });
     const tokenizer = base.tokenizer;
     const encoder = new ExampleEncoder(tokenizer, {
@@ -222,7 +126,10 @@ export class Trainer extends EventEmitter {
       labelTokens: DEFAULT_LABEL_TOKENS,
       appendToken: defaultAppendToken(o.method),
     });
-    const trainSplit: Split = { seqs: await encoder.encodeForTraining(train.texts, train.labels), labels: train.labels };
+    const trainSplit: Split = {
+      seqs: await encoder.encodeForTraining(train.texts, train.labels),
+      labels: train.labels,
+    };
     const devSplit: Split = { seqs: await encoder.encodeForPrediction(dev.texts), labels: dev.labels };
 
     const classifier = new (loadNative().Classifier)();
@@ -261,7 +168,10 @@ export class Trainer extends EventEmitter {
         seed: o.seed,
         adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay },
       });
-      this.emit('log', `${o.method} on ${base.spec} (${dtype}, ${device}): ${init.trainableParameters} trainable parameters`);
+      this.emit(
+        'log',
+        `${o.method} on ${base.spec} (${dtype}, ${device}): ${init.trainableParameters} trainable parameters`
+      );
       const info = this.newRunInfo(base, dtype, train.texts.length, dev.texts.length);
       const result = await this.loop(classifier, info, base, trainSplit, devSplit);
       this.lastResult = result;
@@ -317,14 +227,23 @@ export class Trainer extends EventEmitter {
     const n = split.labels.length;
     if (split.features) return argmaxRows(await c.predictFeatures(split.features, n), LABEL_TEXTS.length);
     const predictions = new Array<number>(n);
-    for (const b of packByLength(split.seqs, { maxBatchSize: Math.max(8, this.options.batchSize * 2), maxBatchTokens: DEFAULT_BATCH_LIMITS.maxBatchTokens * 2 })) {
+    for (const b of packByLength(split.seqs, {
+      maxBatchSize: Math.max(8, this.options.batchSize * 2),
+      maxBatchTokens: DEFAULT_BATCH_LIMITS.maxBatchTokens * 2,
+    })) {
       const labels = argmaxRows(await c.predict(b.ids, b.lengths, true), LABEL_TEXTS.length);
       b.indices.forEach((target, row) => (predictions[target] = labels[row]));
     }
     return predictions;
   }
 
-  private async loop(c: NativeClassifier, info: RunInfo, base: Qwen3Checkpoint, train: Split, dev: Split): Promise<TrainResult> {
+  private async loop(
+    c: NativeClassifier,
+    info: RunInfo,
+    base: Qwen3Checkpoint,
+    train: Split,
+    dev: Split
+  ): Promise<TrainResult> {
     const o = this.options;
     fs.mkdirSync(o.output, { recursive: true });
     const lengths = train.seqs.map((s) => s.length);
@@ -332,7 +251,14 @@ export class Trainer extends EventEmitter {
     const stepsPerEpoch = Math.ceil(batchesPerEpoch / o.gradientAccumulation);
     const totalSteps = stepsPerEpoch * o.epochs;
     const warmupSteps = Math.round(totalSteps * o.warmupRatio);
-    let state: TrainerState = { fingerprint: resumeFingerprint(o), epoch: 0, batchInEpoch: 0, globalStep: 0, evalsWithoutImprovement: 0, info };
+    let state: TrainerState = {
+      fingerprint: resumeFingerprint(o),
+      epoch: 0,
+      batchInEpoch: 0,
+      globalStep: 0,
+      evalsWithoutImprovement: 0,
+      info,
+    };
 
     const checkpointDir = existingCheckpoint(o.output);
     if (o.resume && checkpointDir) {
@@ -387,10 +313,19 @@ export class Trainer extends EventEmitter {
           state.epoch = epoch + 1;
           state.batchInEpoch = 0;
         }
-        const evalNow = o.evalSteps ? state.globalStep % o.evalSteps === 0 || (endOfEpoch && epoch === o.epochs - 1) : endOfEpoch;
+        const evalNow = o.evalSteps
+          ? state.globalStep % o.evalSteps === 0 || (endOfEpoch && epoch === o.epochs - 1)
+          : endOfEpoch;
         if (evalNow) {
           lastEvalStep = state.globalStep;
-          const improved = await this.evaluate(c, state, dev, base, epoch + 1, trainLossCount ? trainLossSum / trainLossCount : loss);
+          const improved = await this.evaluate(
+            c,
+            state,
+            dev,
+            base,
+            epoch + 1,
+            trainLossCount ? trainLossSum / trainLossCount : loss
+          );
           await this.saveCheckpoint(c, state);
           if (!improved && o.earlyStoppingPatience > 0 && state.evalsWithoutImprovement >= o.earlyStoppingPatience) {
             this.emit('log', `early stopping: ${state.evalsWithoutImprovement} evaluations without improvement`);
@@ -416,7 +351,14 @@ export class Trainer extends EventEmitter {
     return { output: o.output, best: state.info.best, history: state.info.history, stopped, steps: state.globalStep };
   }
 
-  private async evaluate(c: NativeClassifier, state: TrainerState, dev: Split, base: Qwen3Checkpoint, epoch: number, trainLoss: number): Promise<boolean> {
+  private async evaluate(
+    c: NativeClassifier,
+    state: TrainerState,
+    dev: Split,
+    base: Qwen3Checkpoint,
+    epoch: number,
+    trainLoss: number
+  ): Promise<boolean> {
     const o = this.options;
     const predictions = await this.predictSplit(c, dev);
     const metrics = computeMetrics(dev.labels, predictions);

@@ -29,14 +29,22 @@ export const FLAGS: Record<string, FlagSpec> = {
     value: '<size>',
     help: `${MODEL_SIZES.join(' | ')} (picks Qwen/Qwen3-<size> or Qwen/Qwen3-Embedding-<size>)`,
   },
-  model: { kind: 'string', value: '<spec>', help: "base model: a folder, a Hugging Face repo id, a name under ./models, or 'tiny'" },
+  model: {
+    kind: 'string',
+    value: '<spec>',
+    help: "base model: a folder, a Hugging Face repo id, a name under ./models, or 'tiny'",
+  },
   train: { kind: 'string', value: '<file>', help: 'training data: text<TAB>label lines, CSV (label,review) or JSONL' },
   test: { kind: 'string', value: '<file>', help: 'labelled test data (same formats)' },
   epochs: { kind: 'string', value: '<n>', help: 'passes over the training data' },
   'batch-size': { kind: 'string', value: '<n>', help: 'examples per batch' },
   'learning-rate': { kind: 'string', value: '<x>', help: 'peak learning rate (AdamW, warmup then cosine decay)' },
   'lora-r': { kind: 'string', value: '<n>', help: `LoRA rank (default ${TRAINER_DEFAULTS.lora.r})` },
-  'lora-alpha': { kind: 'string', value: '<x>', help: `LoRA alpha (default ${TRAINER_DEFAULTS.lora.alpha}; scale = alpha / r)` },
+  'lora-alpha': {
+    kind: 'string',
+    value: '<x>',
+    help: `LoRA alpha (default ${TRAINER_DEFAULTS.lora.alpha}; scale = alpha / r)`,
+  },
   'max-samples': { kind: 'string', value: '<n>', help: 'use at most n examples (stratified, seeded)' },
   'max-length': { kind: 'string', value: '<n>', help: `most tokens per post (default ${TRAINER_DEFAULTS.maxLength})` },
   'gradient-accumulation': {
@@ -60,22 +68,63 @@ export const FLAGS: Record<string, FlagSpec> = {
   'models-dir': { kind: 'string', value: '<dir>', help: 'where trained runs are found (default ./models)' },
   json: { kind: 'boolean', help: 'machine output: JSON Lines on stdout' },
   help: { kind: 'boolean', help: 'show this help' },
-  'model-path': { kind: 'string', hidden: true, value: '<path>', help: 'old spelling: --model, or a run folder (--checkpoint)' },
+  'model-path': {
+    kind: 'string',
+    hidden: true,
+    value: '<path>',
+    help: 'old spelling: --model, or a run folder (--checkpoint)',
+  },
 };
 
 const COMMON = ['model', 'device', 'dtype', 'offline', 'json', 'help'];
 export const COMMAND_FLAGS: Record<Command, readonly string[]> = {
   train: [
-    'method', 'model-size', ...COMMON.slice(0, 1), 'train', 'test', 'epochs', 'batch-size', 'learning-rate', 'lora-r',
-    'lora-alpha', 'max-samples', 'max-length', 'gradient-accumulation', 'gradient-checkpointing', 'output', 'checkpoint',
-    'eval-only', 'resume', 'seed', ...COMMON.slice(1), 'model-path',
+    'method',
+    'model-size',
+    ...COMMON.slice(0, 1),
+    'train',
+    'test',
+    'epochs',
+    'batch-size',
+    'learning-rate',
+    'lora-r',
+    'lora-alpha',
+    'max-samples',
+    'max-length',
+    'gradient-accumulation',
+    'gradient-checkpointing',
+    'output',
+    'checkpoint',
+    'eval-only',
+    'resume',
+    'seed',
+    ...COMMON.slice(1),
+    'model-path',
   ],
   predict: [
-    'method', 'model-size', 'checkpoint', 'text', 'file', 'out', 'load-all', 'models-dir', 'batch-size', ...COMMON,
+    'method',
+    'model-size',
+    'checkpoint',
+    'text',
+    'file',
+    'out',
+    'load-all',
+    'models-dir',
+    'batch-size',
+    ...COMMON,
     'model-path',
   ],
   eval: [
-    'method', 'model-size', 'checkpoint', 'test', 'load-all', 'models-dir', 'batch-size', 'max-samples', 'seed', ...COMMON,
+    'method',
+    'model-size',
+    'checkpoint',
+    'test',
+    'load-all',
+    'models-dir',
+    'batch-size',
+    'max-samples',
+    'seed',
+    ...COMMON,
     'model-path',
   ],
   info: ['models-dir', 'json', 'help'],
@@ -191,7 +240,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   const word = argv[i++];
   if (!(COMMANDS as readonly string[]).includes(word)) {
     const suggestion = closest(word, COMMANDS);
-    throw new CliError(`unknown command ${JSON.stringify(word)}; the commands are ${COMMANDS.join(', ')}${suggestion ? ` (did you mean ${suggestion}?)` : ''}`);
+    throw new CliError(
+      `unknown command ${JSON.stringify(word)}; the commands are ${COMMANDS.join(', ')}${suggestion ? ` (did you mean ${suggestion}?)` : ''}`
+    );
   }
   const command = word as Command;
   result.command = command;
@@ -236,7 +287,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   }
 
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {};
-  for (const f of COMMAND_FLAGS[command]) options[f] = FLAGS[f].multiple ? { type: FLAGS[f].kind, multiple: true } : { type: FLAGS[f].kind };
+  for (const f of COMMAND_FLAGS[command])
+    options[f] = FLAGS[f].multiple ? { type: FLAGS[f].kind, multiple: true } : { type: FLAGS[f].kind };
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: tokens, options, strict: true, allowPositionals: true });
@@ -285,8 +337,15 @@ export class Flags {
     const s = this.string(flag);
     if (s === undefined) return undefined;
     const text = s.trim();
-    const n = integer ? (/^[+-]?\d+$/.test(text) ? Number(text) : NaN) : /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text) ? Number(text) : NaN;
-    if (!Number.isFinite(n) || !ok(n) || (integer && !Number.isSafeInteger(n))) throw flagError(this.spelling(flag), what, s);
+    const n = integer
+      ? /^[+-]?\d+$/.test(text)
+        ? Number(text)
+        : NaN
+      : /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text)
+        ? Number(text)
+        : NaN;
+    if (!Number.isFinite(n) || !ok(n) || (integer && !Number.isSafeInteger(n)))
+      throw flagError(this.spelling(flag), what, s);
     return n;
   }
 

@@ -69,7 +69,9 @@ export const OLD_SPELLINGS = `Old spellings (the Python scripts' flags) still wo
 
 function flagLines(command: Command): string {
   const names = COMMAND_FLAGS[command].filter((f) => !FLAGS[f].hidden);
-  const left = names.map((f) => `  --${f}${FLAGS[f].value ? ` ${FLAGS[f].value}` : ''}${FLAGS[f].multiple ? ' ...' : ''}`);
+  const left = names.map(
+    (f) => `  --${f}${FLAGS[f].value ? ` ${FLAGS[f].value}` : ''}${FLAGS[f].multiple ? ' ...' : ''}`
+  );
   const width = Math.max(...left.map((l) => l.length)) + 2;
   return names.map((f, i) => `${left[i].padEnd(width)}${help(command, f)}`).join('\n');
 }
@@ -81,19 +83,34 @@ export function perMethod(key: keyof MethodDefaults): string {
 }
 
 function help(command: Command, flag: string): string {
-  if (command !== 'train' && flag === 'batch-size') return `texts per forward pass (default ${DEFAULT_BATCH_LIMITS.maxBatchSize})`;
+  if (command !== 'train' && flag === 'batch-size')
+    return `texts per forward pass (default ${DEFAULT_BATCH_LIMITS.maxBatchSize})`;
   if (command === 'eval' && flag === 'max-samples') return 'evaluate on at most n posts (stratified, seeded)';
   if (command !== 'train' && flag === 'model') return 'override the base model recorded in the run (folder, hub id)';
   if (command === 'train' && flag === 'test') return 'labelled test file: the best model is evaluated on it at the end';
-  if (command === 'train' && flag === 'checkpoint') return 'with --eval-only: the run folder to evaluate (default --output)';
+  if (command === 'train' && flag === 'checkpoint')
+    return 'with --eval-only: the run folder to evaluate (default --output)';
   if (command === 'train' && flag === 'epochs') return `passes over the data (default: ${perMethod('epochs')})`;
   if (command === 'train' && flag === 'batch-size') return `examples per batch (default: ${perMethod('batchSize')})`;
-  if (command === 'train' && flag === 'learning-rate') return `peak learning rate (default: ${perMethod('learningRate')})`;
+  if (command === 'train' && flag === 'learning-rate')
+    return `peak learning rate (default: ${perMethod('learningRate')})`;
   return FLAGS[flag].help;
 }
 
 export function commandHelp(command: Command): string {
-  return [INTRO[command], '', 'Flags:', flagLines(command), '', OUTPUT[command], '', EXAMPLES[command], '', OLD_SPELLINGS, ''].join('\n');
+  return [
+    INTRO[command],
+    '',
+    'Flags:',
+    flagLines(command),
+    '',
+    OUTPUT[command],
+    '',
+    EXAMPLES[command],
+    '',
+    OLD_SPELLINGS,
+    '',
+  ].join('\n');
 }
 
 export function mainHelp(version: string): string {

@@ -1,6 +1,7 @@
 // How `train` shows the Trainer's events: progress bars and metric rows for people, JSON Lines with --json.
 import { LABEL_TEXTS } from '../classifier/methods';
-import type { EvalEvent, Trainer } from '../classifier/trainer';
+import type { Trainer } from '../classifier/trainer';
+import type { EvalEvent } from '../classifier/trainer-events';
 import { createProgress, formatBytes, isCI, type Progress } from '../util/progress';
 import { err, out } from './common';
 
@@ -37,8 +38,11 @@ export function attachTrainView(trainer: Trainer, json: boolean): TrainView {
   const state = { steps: 0, totalSteps: 0 };
   if (json) {
     const emit = (event: string) => (payload: unknown) =>
-      out(JSON.stringify(typeof payload === 'string' ? { event, message: payload } : { event, ...(payload as object) }));
-    for (const event of ['eval', 'log', 'checkpoint', 'done', 'download', 'embedding'] as const) trainer.on(event, emit(event));
+      out(
+        JSON.stringify(typeof payload === 'string' ? { event, message: payload } : { event, ...(payload as object) })
+      );
+    for (const event of ['eval', 'log', 'checkpoint', 'done', 'download', 'embedding'] as const)
+      trainer.on(event, emit(event));
     trainer.on('progress', (p) => {
       state.steps = p.step;
       state.totalSteps = p.totalSteps;
