@@ -21,7 +21,7 @@ export type {
 } from './classifier/trainer';
 export { defaultOutput } from './classifier/methods';
 export type { TrainerOptions, LoraOptions } from './classifier/trainer-options';
-export { Predictor } from './classifier/predictor';
+export { Predictor, predictionJson } from './classifier/predictor';
 export { findRuns } from './classifier/run-folder';
 export type { Prediction, PredictorOptions } from './classifier/predictor';
 export { computeMetrics } from './classifier/metrics';

@@ -6,14 +6,18 @@ import { METHODS, type Method } from '../classifier/methods';
 import { TRAINER_DEFAULTS } from '../classifier/trainer-options';
 import { DEVICE_OPTIONS, DTYPE_OPTIONS } from '../qwen3/model';
 import { MODEL_SIZES } from '../qwen3/presets';
+import { API_KEY_ENV, LOG_FORMATS, SERVE_DEFAULTS } from '../serve/options';
 import { CliError, flagError } from './errors';
 
-export const COMMANDS = ['train', 'predict', 'eval', 'info'] as const;
+export const COMMANDS = ['train', 'predict', 'eval', 'serve', 'info'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface FlagSpec {
   kind: 'string' | 'boolean';
+  /** may be given more than once (Flags.list reads every value; Flags.string the last) */
   multiple?: boolean;
+  /** the commands that use every value of a `multiple` flag (help shows "..." there); default: all */
+  repeatableIn?: readonly Command[];
   /** placeholder in help, e.g. '<n>' */
   value?: string;
   help: string;
@@ -46,7 +50,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   },
   'gradient-checkpointing': { kind: 'boolean', help: 'recompute activations in backward (less memory for 4B/8B)' },
   output: { kind: 'string', value: '<dir>', help: 'run folder (default ./models/qwen3_<method>_<size>)' },
-  checkpoint: { kind: 'string', value: '<dir>', help: 'a trained run folder (holds run.json)' },
+  checkpoint: { kind: 'string', multiple: true, repeatableIn: ['serve'], value: '<dir>', help: 'a trained run folder (holds run.json)' },
   'eval-only': { kind: 'boolean', help: 'skip training: evaluate the run in --output/--checkpoint on --test' },
   resume: { kind: 'boolean', help: 'continue an interrupted run from <output>/checkpoint' },
   seed: { kind: 'string', value: '<n>', help: `random seed (default ${TRAINER_DEFAULTS.seed})` },
@@ -59,6 +63,44 @@ export const FLAGS: Record<string, FlagSpec> = {
   'load-all': { kind: 'boolean', help: 'use every trained run under --models-dir (one row per model and text)' },
   'models-dir': { kind: 'string', value: '<dir>', help: 'where trained runs are found (default ./models)' },
   json: { kind: 'boolean', help: 'machine output: JSON Lines on stdout' },
+  host: {
+    kind: 'string',
+    value: '<addr>',
+    help: `address to listen on (default ${SERVE_DEFAULTS.host}; any other than loopback needs --api-key)`,
+  },
+  port: { kind: 'string', value: '<n>', help: `port (default ${SERVE_DEFAULTS.port}; 0 = any free port, logged at start)` },
+  'max-batch-size': {
+    kind: 'string',
+    value: '<n>',
+    help: `most texts of concurrent requests merged into one model call (default ${SERVE_DEFAULTS.maxBatchSize}; 1 = batching off)`,
+  },
+  'max-wait-ms': {
+    kind: 'string',
+    value: '<ms>',
+    help: `how long a text may wait for a fuller batch (default ${SERVE_DEFAULTS.maxWaitMs}; 0 = never wait)`,
+  },
+  'queue-limit': {
+    kind: 'string',
+    value: '<n>',
+    help: `texts waiting across all models before requests get 503 + Retry-After (default ${SERVE_DEFAULTS.queueLimit})`,
+  },
+  'max-texts': { kind: 'string', value: '<n>', help: `texts per request (default ${SERVE_DEFAULTS.maxTexts})` },
+  'max-text-length': { kind: 'string', value: '<n>', help: `characters per text (default ${SERVE_DEFAULTS.maxTextLength})` },
+  'body-limit': {
+    kind: 'string',
+    value: '<bytes>',
+    help: `bytes per request body, else 413 (default ${SERVE_DEFAULTS.bodyLimit} = ${SERVE_DEFAULTS.bodyLimit / 2 ** 20} MiB)`,
+  },
+  'api-key': {
+    kind: 'string',
+    value: '<key>',
+    help: `require Authorization: Bearer <key> (or set ${API_KEY_ENV}, which ps does not show); needed off loopback`,
+  },
+  'log-format': {
+    kind: 'string',
+    value: '<f>',
+    help: `${LOG_FORMATS.join(' | ')}: json writes one JSON line per request on stderr (default ${SERVE_DEFAULTS.logFormat})`,
+  },
   help: { kind: 'boolean', help: 'show this help' },
   'model-path': { kind: 'string', hidden: true, value: '<path>', help: 'old spelling: --model, or a run folder (--checkpoint)' },
 };
@@ -77,6 +119,10 @@ export const COMMAND_FLAGS: Record<Command, readonly string[]> = {
   eval: [
     'method', 'model-size', 'checkpoint', 'test', 'load-all', 'models-dir', 'batch-size', 'max-samples', 'seed', ...COMMON,
     'model-path',
+  ],
+  serve: [
+    'checkpoint', 'load-all', 'models-dir', 'host', 'port', 'max-batch-size', 'max-wait-ms', 'queue-limit', 'max-texts',
+    'max-text-length', 'body-limit', 'api-key', 'log-format', 'model', 'device', 'dtype', 'offline', 'help',
   ],
   info: ['models-dir', 'json', 'help'],
 };
@@ -268,8 +314,10 @@ export class Flags {
     return this.parsed.values[flag] === true;
   }
 
+  /** The flag's value; for a repeated flag the last one, as in most CLIs. */
   string(flag: string): string | undefined {
-    const v = this.parsed.values[flag];
+    const given = this.parsed.values[flag];
+    const v = Array.isArray(given) ? given[given.length - 1] : given;
     if (v === undefined) return undefined;
     const s = String(v);
     if (s.trim() === '') throw flagError(this.spelling(flag), `a non-empty ${FLAGS[flag].value ?? 'value'}`, s);

@@ -36,6 +36,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return (await import('./predict')).runPredict(flags, parsed.positionals);
     case 'eval':
       return (await import('./eval')).runEval(flags, parsed.positionals);
+    case 'serve':
+      return (await import('./serve')).runServe(flags, parsed.positionals);
     case 'info':
       return (await import('./info')).runInfo(flags);
   }
