@@ -12,7 +12,7 @@ const { spawn } = require('child_process');
 const ROOT = path.resolve(__dirname, '..');
 const BIN = path.join(ROOT, 'dist', 'cli', 'main.js');
 const WEIBO = path.resolve(ROOT, '..', 'shared', 'data', 'weibo2018', 'train.txt');
-const { SERVE_DEFAULTS, API_KEY_ENV } = require('../dist/serve/options');
+const { SERVE_DEFAULTS, API_KEY_ENV } = require('../dist');
 
 const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'q3n-serve-'));
 const HF_HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'q3n-serve-hf-'));
@@ -179,6 +179,7 @@ test.serial('serve --help: flags with the defaults the server uses', async (t) =
   t.regex(line('--body-limit'), new RegExp(`default ${SERVE_DEFAULTS.bodyLimit}\\b`));
   t.regex(line('--api-key'), new RegExp(API_KEY_ENV));
   t.regex(line('--log-format'), /text \| json/);
+  t.regex(line('--threads'), new RegExp(`${SERVE_DEFAULTS.threads} here`));
   const predictHelp = await cli(['predict', '--help']);
   t.notRegex(predictHelp.stdout, /--checkpoint <dir> \.\.\./, 'predict uses one --checkpoint');
   t.regex((await cli(['--help'])).stdout, /^\s+serve\s/m);
@@ -439,7 +440,7 @@ function standIn(name, { loadGate, fail } = {}) {
 }
 
 async function inProcess(predictors, options = {}) {
-  const { startServer } = require('../dist/serve/server');
+  const { startServer } = require('../dist');
   return startServer({ host: '127.0.0.1', port: 0, logFormat: 'json', ...options }, { predictors, logStream: { write() {} } });
 }
 

@@ -96,6 +96,11 @@ export const FLAGS: Record<string, FlagSpec> = {
     value: '<key>',
     help: `require Authorization: Bearer <key> (or set ${API_KEY_ENV}, which ps does not show); needed off loopback`,
   },
+  threads: {
+    kind: 'string',
+    value: '<n>',
+    help: `intra-op threads of the models (default: every core, ${SERVE_DEFAULTS.threads} here; fewer leave cores to HTTP)`,
+  },
   'log-format': {
     kind: 'string',
     value: '<f>',
@@ -122,7 +127,7 @@ export const COMMAND_FLAGS: Record<Command, readonly string[]> = {
   ],
   serve: [
     'checkpoint', 'load-all', 'models-dir', 'host', 'port', 'max-batch-size', 'max-wait-ms', 'queue-limit', 'max-texts',
-    'max-text-length', 'body-limit', 'api-key', 'log-format', 'model', 'device', 'dtype', 'offline', 'help',
+    'max-text-length', 'body-limit', 'api-key', 'log-format', 'threads', 'model', 'device', 'dtype', 'offline', 'help',
   ],
   info: ['models-dir', 'json', 'help'],
 };

@@ -65,6 +65,7 @@ export async function runServe(flags: Flags, positionals: string[]): Promise<num
     bodyLimit: flags.positiveInt('body-limit'),
     apiKey: flags.string('api-key') ?? (process.env[API_KEY_ENV] || undefined),
     logFormat: flags.oneOf('log-format', LOG_FORMATS),
+    threads: flags.positiveInt('threads'),
   };
   let server;
   try {

@@ -2,6 +2,7 @@
 // runs one after the other, then answers predictions. stop() is the graceful end: new work is refused, everything
 // queued is predicted and answered, then the server closes and the predictors are freed.
 import type { FastifyInstance } from 'fastify';
+import { setComputeThreads } from '../qwen3/model';
 import { buildApp, type Phase } from './app';
 import type { LogStream } from './logging';
 import { ServeMetrics } from './metrics';
@@ -34,6 +35,7 @@ export interface RunningServer {
 
 export async function startServer(serveOptions: ServeOptions, start: StartOptions = {}): Promise<RunningServer> {
   const options = resolveServeOptions(serveOptions, start.optionName);
+  setComputeThreads(options.threads);
   const predictors =
     start.predictors ??
     predictorsFor(options.checkpoints, { model: options.model, device: options.device, dtype: options.dtype, offline: options.offline });
