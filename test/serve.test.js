@@ -488,3 +488,21 @@ test.serial('a failing model call fails only its requests, as a 500 JSON error',
   t.is((await predict(server.url, { text: 'again' })).status, 200, 'still serving');
   await server.stop();
 });
+
+test.serial('a body full of bad items or fields gets one short 400, answered from its size', async (t) => {
+  const server = await inProcess([standIn('m')], { maxTexts: 10 });
+  await server.ready;
+  const r = await predict(server.url, `{"texts":[${new Array(300_000).fill('1').join(',')}]}`);
+  assertError(t, r, 400, 'invalid_request', 'texts', 'at most 10 texts per request but received 300000');
+  t.true(r.text.length < 500, `${r.text.length} characters`);
+  const fields = Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`f${i}`, i]));
+  const f = await predict(server.url, { text: 'a', ...fields });
+  assertError(t, f, 400, 'invalid_request', 'f0', 'f0: unknown field');
+  t.regex(f.json.message, /… and \d+ more problems$/);
+  t.true(f.text.length < 2000, `${f.text.length} characters`);
+  const many = await predict(server.url, { texts: Array.from({ length: 10 }, (_, i) => i) });
+  assertError(t, many, 400, 'invalid_request', 'texts[0]', 'texts[0]: expected a string but received 0');
+  t.regex(many.json.message, /texts\[4\].*… and 5 more problems$/);
+  t.is((await predict(server.url, { text: 'a' })).status, 200, 'still serving');
+  await server.stop();
+});

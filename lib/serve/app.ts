@@ -6,7 +6,7 @@ import { createHash, timingSafeEqual } from 'crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { predictionJson } from '../classifier/predictor';
 import { packageVersion } from '../util/paths';
-import { HttpError, toHttpError } from './errors';
+import { HttpError, toHttpError, validationError, type SchemaProblem } from './errors';
 import { loggerOptions, type LogStream } from './logging';
 import type { ServeMetrics } from './metrics';
 import type { ModelPool } from './models';
@@ -25,6 +25,10 @@ export interface AppContext {
   phase(): Phase;
   logStream?: LogStream;
 }
+
+/** The fields of a predict request; more than MAX_FIELDS fields are refused before validation. */
+const PREDICT_FIELDS = new Set(['texts', 'text', 'model']);
+const MAX_FIELDS = 8;
 
 /** nginx's status for a request its client closed before the answer. */
 const CLIENT_CLOSED = 499;
@@ -102,6 +106,20 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     request.log.info({ method: request.method, url: request.url, status, ms: Math.round(ms * 10) / 10, ...info.get(request) }, 'request');
   };
   app.addHook('onResponse', async (request, reply) => record(request, reply.statusCode, reply.elapsedTime));
+  // Bounds the validator's work before it runs: with every problem reported, a 1 MiB body of 300,000 bad items took
+  // ajv 9 s of the event loop (measured). A list too long, or too many fields, is answered from its size alone.
+  app.addHook('preValidation', async (request) => {
+    const body = request.body as Record<string, unknown> | null | undefined;
+    if (request.routeOptions.url !== '/v1/predict' || !body || typeof body !== 'object' || Array.isArray(body)) return;
+    const problems: SchemaProblem[] = [];
+    if (Array.isArray(body.texts) && body.texts.length > o.maxTexts) problems.push({ keyword: 'maxItems', instancePath: '/texts', params: {}, data: body.texts });
+    const fields = Object.keys(body);
+    if (fields.length > MAX_FIELDS) {
+      const unknown = fields.filter((f) => !PREDICT_FIELDS.has(f)).slice(0, MAX_FIELDS);
+      for (const f of unknown) problems.push({ keyword: 'additionalProperties', instancePath: '', params: { additionalProperty: f } });
+    }
+    if (problems.length) throw validationError(problems, limits);
+  });
 
   app.setErrorHandler((error, request, reply) => {
     const { http, unexpected } = toHttpError(error, limits);

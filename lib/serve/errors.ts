@@ -115,11 +115,17 @@ export function validationError(problems: readonly SchemaProblem[], l: RequestLi
   const notObject = problems.find((p) => p.keyword === 'type' && p.instancePath === '');
   const hasAnyOf = problems.some((p) => p.keyword === 'anyOf' && p.instancePath === '');
   const relevant = notObject ? [notObject] : problems.filter((p) => !(hasAnyOf && p.keyword === 'required' && p.instancePath === ''));
-  const described = relevant.map((p) => describeProblem(p, l));
-  const unique = described.filter((d, i) => described.findIndex((x) => x.message === d.message) === i);
-  const shown = unique.slice(0, MAX_LISTED).map((d) => d.message);
-  if (unique.length > MAX_LISTED) shown.push(`… and ${unique.length - MAX_LISTED} more problems`);
-  return new HttpError(400, 'invalid_request', shown.join('; '), { field: unique[0]?.field ?? 'body' });
+  // A body of 1 MiB can hold 300,000 bad items: describe only what is shown, count the rest.
+  const shown = new Map<string, string>();
+  for (const p of relevant) {
+    if (shown.size === MAX_LISTED) break;
+    const d = describeProblem(p, l);
+    if (!shown.has(d.message)) shown.set(d.message, d.field);
+  }
+  const messages = [...shown.keys()];
+  const rest = relevant.length - messages.length;
+  if (relevant.length > MAX_LISTED && rest > 0) messages.push(`… and ${rest} more problems`);
+  return new HttpError(400, 'invalid_request', messages.join('; '), { field: [...shown.values()][0] ?? 'body' });
 }
 
 interface FastifyLikeError {
