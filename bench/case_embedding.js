@@ -21,7 +21,16 @@ async function run(ctx) {
       const cacheDir = path.join(L.WORK, 'runs', `embedding-cache-${shape}`);
       fs.rmSync(out, { recursive: true, force: true });
       fs.rmSync(cacheDir, { recursive: true, force: true }); // a cold cache: the first epoch really computes
-      const trainer = new Trainer({ method: 'embedding', model: dir, output: out, epochs: st.embeddingEpochs, device: ctx.device, dtype: 'bfloat16', cacheDir, seed: 3 });
+      const trainer = new Trainer({
+        method: 'embedding',
+        model: dir,
+        output: out,
+        epochs: st.embeddingEpochs,
+        device: ctx.device,
+        dtype: 'bfloat16',
+        cacheDir,
+        seed: 3,
+      });
       const marks = [];
       // 'embedding' progress runs from done 0 of the train posts to done = total of the eval posts.
       let embeddingStart;
@@ -33,7 +42,9 @@ async function run(ctx) {
         if (e.done >= e.total) embeddingsMs = now - embeddingStart;
       });
       trainer.once('progress', () => {
-        L.log(`  embedding ${shape}: vectors for ${train.texts.length + evalData.texts.length} posts in ${(embeddingsMs / 1000).toFixed(1)} s`);
+        L.log(
+          `  embedding ${shape}: vectors for ${train.texts.length + evalData.texts.length} posts in ${(embeddingsMs / 1000).toFixed(1)} s`
+        );
       });
       trainer.on('progress', () => steps++);
       trainer.on('eval', (e) => {
@@ -48,8 +59,13 @@ async function run(ctx) {
       const ratio = later.length ? epochMs[0] / (L.sum(later) / later.length) : undefined;
       summary[shape] = ratio;
       rows.push([
-        shape, train.texts.length, L.fmt(embeddingsMs / 1000, 2), L.fmt(epochMs[0] / 1000, 2),
-        later.map((ms) => L.fmt(ms / 1000, 3)).join(', '), L.ratio(ratio), steps / st.embeddingEpochs,
+        shape,
+        train.texts.length,
+        L.fmt(embeddingsMs / 1000, 2),
+        L.fmt(epochMs[0] / 1000, 2),
+        later.map((ms) => L.fmt(ms / 1000, 3)).join(', '),
+        L.ratio(ratio),
+        steps / st.embeddingEpochs,
       ]);
     } catch (e) {
       rows.push([shape, `error: ${L.errorText(e)}`]);
@@ -60,10 +76,21 @@ async function run(ctx) {
     summary,
     sections: [
       {
-        table: { columns: ['model', 'train posts', 'embeddings s', 'epoch 1 s', 'later epochs s', 'epoch 1 / mean later', 'steps per epoch'], rows },
+        table: {
+          columns: [
+            'model',
+            'train posts',
+            'embeddings s',
+            'epoch 1 s',
+            'later epochs s',
+            'epoch 1 / mean later',
+            'steps per epoch',
+          ],
+          rows,
+        },
         notes: [
           `Trainer({ method: 'embedding', dtype: 'bfloat16', epochs: ${st.embeddingEpochs} }) (default mlp head, batch 64) on ${st.embeddingPosts} posts sampled from train.txt (seed 17), evalData ${st.embeddingEval} other posts, on the generated Qwen3-Embedding-shaped checkpoint (Qwen3Model keys, vocab 151,669), with an empty cacheDir.`,
-          'epoch 1 = from train() to the end of epoch 1\'s evaluation: model load, tokenization, embedding every train and eval post (the "embeddings s" column: from the first 'embedding' progress event, done 0, to the last), then the head\'s steps. A later epoch = from one evaluation to the next (head steps + evaluation + checkpoint).',
+          "epoch 1 = from train() to the end of epoch 1's evaluation: model load, tokenization, embedding every train and eval post (the \"embeddings s\" column: from the first 'embedding' progress event, done 0, to the last), then the head's steps. A later epoch = from one evaluation to the next (head steps + evaluation + checkpoint).",
         ],
       },
     ],

@@ -16,7 +16,10 @@ async function postBatches(ctx) {
   // One full batch, then small ones: the first calls pay for thread, allocator and kernel setup; every side gets the
   // same warm-up.
   const small = [warm[0].slice(0, 8), warm[1].slice(0, 8)];
-  return { batches: L.bucketed(ids.slice(0, n), ctx.settings.forwardBatch), warmup: [warm, small, small, small, small] };
+  return {
+    batches: L.bucketed(ids.slice(0, n), ctx.settings.forwardBatch),
+    warmup: [warm, small, small, small, small],
+  };
 }
 
 async function ours(dir, dtype, data, ctx) {
@@ -42,7 +45,9 @@ async function ours(dir, dtype, data, ctx) {
       times.push(seconds);
       tokens.push(L.sum(b.map((s) => s.length)) * data.repeats);
       if (i === 0) first = value.map((v) => Array.from(v));
-      L.log(`  ours  ${dtype} batch ${i + 1}/${data.batches.length}: ${b.length}x${b[b.length - 1].length}, ${(tokens[i] / seconds).toFixed(0)} tokens/s`);
+      L.log(
+        `  ours  ${dtype} batch ${i + 1}/${data.batches.length}: ${b.length}x${b[b.length - 1].length}, ${(tokens[i] / seconds).toFixed(0)} tokens/s`
+      );
     }
     return { loadS, times, tokens, first };
   } finally {
@@ -54,10 +59,12 @@ function maxRelDiff(a, b) {
   if (!a || !b) return NaN;
   let diff = 0;
   let scale = 0;
-  a.forEach((row, i) => row.forEach((x, j) => {
-    diff = Math.max(diff, Math.abs(x - b[i][j]));
-    scale = Math.max(scale, Math.abs(b[i][j]));
-  }));
+  a.forEach((row, i) =>
+    row.forEach((x, j) => {
+      diff = Math.max(diff, Math.abs(x - b[i][j]));
+      scale = Math.max(scale, Math.abs(b[i][j]));
+    })
+  );
   return diff / scale;
 }
 
@@ -86,9 +93,22 @@ async function run(ctx) {
       for (const impl of ['ours', 'eager']) {
         try {
           L.log(`forward ${shape} ${dtype} ${impl}`);
-          const r = impl === 'ours'
-            ? await ours(dir, dtype, data, ctx)
-            : await L.runPython('qwen3_eager.py', { model_dir: dir, dtype, device: ctx.device, warmup_batches: data.warmup, batches: data.batches, repeats: data.repeats, pad_id: L.PAD_ID }, ctx);
+          const r =
+            impl === 'ours'
+              ? await ours(dir, dtype, data, ctx)
+              : await L.runPython(
+                  'qwen3_eager.py',
+                  {
+                    model_dir: dir,
+                    dtype,
+                    device: ctx.device,
+                    warmup_batches: data.warmup,
+                    batches: data.batches,
+                    repeats: data.repeats,
+                    pad_id: L.PAD_ID,
+                  },
+                  ctx
+                );
           result[impl] = r;
         } catch (e) {
           result[impl] = { error: L.errorText(e) };
@@ -106,11 +126,30 @@ async function run(ctx) {
         const gflops = flops / seconds / 1e9;
         const other = result[impl === 'ours' ? 'eager' : 'ours'];
         const vs = impl === 'ours' && !other.error ? tps / (L.sum(other.tokens) / L.sum(other.times)) : undefined;
-        summary[`${shape}/${dtype}/${impl}`] = { tokensPerSecond: tps, gflops, roofline: peak ? gflops / peak : undefined, ratio: vs };
+        summary[`${shape}/${dtype}/${impl}`] = {
+          tokensPerSecond: tps,
+          gflops,
+          roofline: peak ? gflops / peak : undefined,
+          ratio: vs,
+        };
         rows.push([
-          shape, dtype, impl, `${L.fmt(L.sum(r.tokens) / data.repeats, 0)}${data.repeats > 1 ? ` x ${data.repeats}` : ''}`, L.fmt(seconds, 2), L.fmt(tps, 0), impl === 'ours' ? L.ratio(vs) : '',
-          L.fmt(gflops, 1), peak ? L.pct(gflops / peak) : '–', L.fmt(r.load_s ?? r.loadS, 1),
-          impl === 'ours' ? (Number.isNaN(agreement) ? '–' : agreement === 0 ? '0 (bit-identical)' : agreement.toExponential(1)) : '',
+          shape,
+          dtype,
+          impl,
+          `${L.fmt(L.sum(r.tokens) / data.repeats, 0)}${data.repeats > 1 ? ` x ${data.repeats}` : ''}`,
+          L.fmt(seconds, 2),
+          L.fmt(tps, 0),
+          impl === 'ours' ? L.ratio(vs) : '',
+          L.fmt(gflops, 1),
+          peak ? L.pct(gflops / peak) : '–',
+          L.fmt(r.load_s ?? r.loadS, 1),
+          impl === 'ours'
+            ? Number.isNaN(agreement)
+              ? '–'
+              : agreement === 0
+                ? '0 (bit-identical)'
+                : agreement.toExponential(1)
+            : '',
         ]);
       }
     }
@@ -122,7 +161,19 @@ async function run(ctx) {
     sections: [
       {
         table: {
-          columns: ['model', 'dtype', 'impl', 'real tokens', 'seconds', 'tokens/s', 'ours/eager', 'model GFLOPS', '% of matmul roofline', 'load s', 'max rel. diff vs eager'],
+          columns: [
+            'model',
+            'dtype',
+            'impl',
+            'real tokens',
+            'seconds',
+            'tokens/s',
+            'ours/eager',
+            'model GFLOPS',
+            '% of matmul roofline',
+            'load s',
+            'max rel. diff vs eager',
+          ],
           rows,
         },
         notes: [

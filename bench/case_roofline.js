@@ -3,14 +3,27 @@
 const L = require('./lib');
 
 function shapes(ctx) {
-  if (ctx.quick) return [[256, 1024, 3072], [1024, 1024, 1024]];
+  if (ctx.quick)
+    return [
+      [256, 1024, 3072],
+      [1024, 1024, 1024],
+    ];
   // The model's own products for a batch of ~1,000 tokens (q/gate/up, down), and a large square one.
-  return [[1024, 1024, 2048], [1024, 1024, 3072], [1024, 3072, 1024], [4096, 4096, 4096]];
+  return [
+    [1024, 1024, 2048],
+    [1024, 1024, 3072],
+    [1024, 3072, 1024],
+    [4096, 4096, 4096],
+  ];
 }
 
 async function measure(ctx) {
   L.log('roofline: timing F.linear');
-  return L.runPython('roofline.py', { device: ctx.device, dtypes: ['float32', 'bfloat16'], shapes: shapes(ctx), min_seconds: ctx.quick ? 0.3 : 1.5 }, ctx);
+  return L.runPython(
+    'roofline.py',
+    { device: ctx.device, dtypes: ['float32', 'bfloat16'], shapes: shapes(ctx), min_seconds: ctx.quick ? 0.3 : 1.5 },
+    ctx
+  );
 }
 
 /** GFLOPS peak per dtype: from this run's roofline case when it ran, measured now otherwise. */
@@ -38,7 +51,9 @@ async function run(ctx) {
         },
         notes: [
           `torch.nn.functional.linear(x, W) (x @ W^T, the layout of every Qwen3 projection) with torch ${r.torch}, ${r.threads} threads; one warm-up call, then repeated for at least ${ctx.quick ? 0.3 : 1.5} s. FLOPs = 2 M K N.`,
-          `Roofline used for "% of roofline" elsewhere: the fastest row of each dtype (${Object.entries(peak).map(([d, g]) => `${d} ${g.toFixed(0)} GFLOPS`).join(', ')}).`,
+          `Roofline used for "% of roofline" elsewhere: the fastest row of each dtype (${Object.entries(peak)
+            .map(([d, g]) => `${d} ${g.toFixed(0)} GFLOPS`)
+            .join(', ')}).`,
         ],
       },
     ],

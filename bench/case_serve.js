@@ -30,7 +30,9 @@ function exec(args, cwd) {
     let err = '';
     child.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`qwen3-native ${args[0]} exited with ${code}: ${err}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`qwen3-native ${args[0]} exited with ${code}: ${err}`))
+    );
   });
 }
 
@@ -41,9 +43,33 @@ async function tinyRun() {
   if (fs.existsSync(path.join(run, 'run.json'))) return run;
   fs.mkdirSync(dir, { recursive: true });
   const train = path.join(dir, 'train.txt');
-  fs.writeFileSync(train, L.samplePosts(256, 3).map((p) => `${p.text}\t${p.label}`).join('\n') + '\n');
+  fs.writeFileSync(
+    train,
+    L.samplePosts(256, 3)
+      .map((p) => `${p.text}\t${p.label}`)
+      .join('\n') + '\n'
+  );
   L.log('  training a tiny lora run (qwen3-native train --method lora --model tiny)');
-  await exec(['train', '--method', 'lora', '--model', 'tiny', '--train', train, '--epochs', '1', '--max-samples', '64', '--batch-size', '16', '--output', run], dir);
+  await exec(
+    [
+      'train',
+      '--method',
+      'lora',
+      '--model',
+      'tiny',
+      '--train',
+      train,
+      '--epochs',
+      '1',
+      '--max-samples',
+      '64',
+      '--batch-size',
+      '16',
+      '--output',
+      run,
+    ],
+    dir
+  );
   return run;
 }
 
@@ -54,11 +80,15 @@ function rssOf(pid) {
 
 /** Starts the server on a free loopback port and waits for /readyz. */
 async function startServer(run, extra) {
-  const child = spawn(process.execPath, [BIN, 'serve', '--checkpoint', run, '--port', '0', '--log-format', 'json', ...extra], {
-    cwd: path.dirname(path.dirname(run)),
-    env: ENV,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [BIN, 'serve', '--checkpoint', run, '--port', '0', '--log-format', 'json', ...extra],
+    {
+      cwd: path.dirname(path.dirname(run)),
+      env: ENV,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    }
+  );
   let log = '';
   let tail = '';
   const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
@@ -109,14 +139,29 @@ function load(url, bodies, amount, pid, sampleRss, before = 0) {
     const rss = [];
     let n = 0;
     const started = process.hrtime.bigint();
-    const requests = bodies.map((body) => ({ method: 'POST', path: '/v1/predict', headers: { 'content-type': 'application/json' }, body }));
-    const instance = autocannon({ url, connections: CONNECTIONS, pipelining: 1, amount, timeout: 30, requests }, (err, result) => {
-      clearTimeout(guard);
-      if (err) return reject(err);
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const ok = statuses[200] || 0;
-      resolve({ n, seconds, latencies: latencies.subarray(0, Math.min(n, amount)), rss, errors: result.errors + result.timeouts + (n - ok), stoppedEarly: n < amount });
-    });
+    const requests = bodies.map((body) => ({
+      method: 'POST',
+      path: '/v1/predict',
+      headers: { 'content-type': 'application/json' },
+      body,
+    }));
+    const instance = autocannon(
+      { url, connections: CONNECTIONS, pipelining: 1, amount, timeout: 30, requests },
+      (err, result) => {
+        clearTimeout(guard);
+        if (err) return reject(err);
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        const ok = statuses[200] || 0;
+        resolve({
+          n,
+          seconds,
+          latencies: latencies.subarray(0, Math.min(n, amount)),
+          rss,
+          errors: result.errors + result.timeouts + (n - ok),
+          stoppedEarly: n < amount,
+        });
+      }
+    );
     instance.on('response', (_client, status, _bytes, ms) => {
       if (n < amount) latencies[n] = ms;
       n++;
@@ -147,7 +192,9 @@ class Subject {
   }
 
   async start(run, bodies, warmup) {
-    L.log(`serve (${this.name}): starting the server ${this.flags.join(' ')}; ${warmup.toLocaleString('en-US')} warm-up requests`);
+    L.log(
+      `serve (${this.name}): starting the server ${this.flags.join(' ')}; ${warmup.toLocaleString('en-US')} warm-up requests`
+    );
     this.server = await startServer(run, this.flags);
     await load(this.server.url, bodies, warmup, this.server.pid, false);
     this.before = await serverMetrics(this.server.url);
@@ -163,7 +210,9 @@ class Subject {
     this.rss.push(...r.rss);
     this.stoppedEarly ||= r.stoppedEarly;
     this.rounds.push(r.n / r.seconds);
-    L.log(`  ${this.name}: ${(r.n / r.seconds).toFixed(0)} requests/s over ${r.n.toLocaleString('en-US')}, ${r.errors} errors (load average ${os.loadavg()[0].toFixed(1)})`);
+    L.log(
+      `  ${this.name}: ${(r.n / r.seconds).toFixed(0)} requests/s over ${r.n.toLocaleString('en-US')}, ${r.errors} errors (load average ${os.loadavg()[0].toFixed(1)})`
+    );
   }
 
   async finish() {
@@ -188,19 +237,31 @@ function predictorControl(runDir, texts, count, threads) {
   const file = path.join(L.WORK, 'serve', 'control-texts.json');
   fs.writeFileSync(file, JSON.stringify(texts));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, 'serve_child.js'), 'predictor', runDir, file, String(count), String(threads)], { env: ENV, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [path.join(__dirname, 'serve_child.js'), 'predictor', runDir, file, String(count), String(threads)],
+      { env: ENV, stdio: ['ignore', 'pipe', 'inherit'] }
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`serve_child.js predictor exited with ${code}`));
-      resolve(out.split('\n').filter((l) => l.startsWith('RSS_SAMPLE ')).map((l) => JSON.parse(l.slice('RSS_SAMPLE '.length))));
+      resolve(
+        out
+          .split('\n')
+          .filter((l) => l.startsWith('RSS_SAMPLE '))
+          .map((l) => JSON.parse(l.slice('RSS_SAMPLE '.length)))
+      );
     });
   });
 }
 
 /** RSS of the server with a stand-in model that answers at once (the HTTP side alone): serve_child.js http. */
 async function httpControl(bodies, amount) {
-  const child = spawn(process.execPath, [path.join(__dirname, 'serve_child.js'), 'http'], { env: ENV, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(__dirname, 'serve_child.js'), 'http'], {
+    env: ENV,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     const url = await new Promise((resolve, reject) => {
       let out = '';
@@ -246,7 +307,12 @@ async function run(ctx) {
   }
   const controlCount = Math.min(st.serveRequests, CONTROL_COUNT);
   L.log(`serve: controls for the RSS curve (${controlCount.toLocaleString('en-US')} texts / requests each)`);
-  const predictorRss = await predictorControl(runDir, bodies.map((b) => JSON.parse(b).text), controlCount, st.serveThreads);
+  const predictorRss = await predictorControl(
+    runDir,
+    bodies.map((b) => JSON.parse(b).text),
+    controlCount,
+    st.serveThreads
+  );
   const http = await httpControl(bodies, controlCount);
   const ratio = on.rps / off.rps;
   const roundRatios = on.rounds.map((r, i) => r / off.rounds[i]);
@@ -256,7 +322,15 @@ async function run(ctx) {
   const peakGrowth = first ? Math.max(...on.rss.map((x) => x.rss)) / first.rss - 1 : undefined;
   const mb = (b) => (b / 2 ** 20).toFixed(1);
   const row = (x) => [
-    x.name, x.flags.join(' '), x.n.toLocaleString('en-US'), String(x.errors), L.fmt(x.rps, 0), x.rounds.map((r) => r.toFixed(0)).join(', '), x.p50.toFixed(1), x.p99.toFixed(1), x.textsPerCall.toFixed(1),
+    x.name,
+    x.flags.join(' '),
+    x.n.toLocaleString('en-US'),
+    String(x.errors),
+    L.fmt(x.rps, 0),
+    x.rounds.map((r) => r.toFixed(0)).join(', '),
+    x.p50.toFixed(1),
+    x.p99.toFixed(1),
+    x.textsPerCall.toFixed(1),
   ];
   const summary = { errors: on.errors + off.errors, ratio, rssGrowth: growth, requests: on.n };
   const n = (x) => x.toLocaleString('en-US');
@@ -268,11 +342,23 @@ async function run(ctx) {
         table: {
           columns: ['measure', 'value', 'goal', ''],
           rows: [
-            ['errors (failed, non-200 or timed out), both servers', String(summary.errors), '0', summary.errors === 0 ? 'met' : 'NOT met'],
-            [`throughput, batching on / batching off (per round: ${roundRatios.map((r) => r.toFixed(2)).join(', ')})`, L.ratio(ratio), '>= 3x', ratio >= 3 ? 'met' : 'NOT met'],
+            [
+              'errors (failed, non-200 or timed out), both servers',
+              String(summary.errors),
+              '0',
+              summary.errors === 0 ? 'met' : 'NOT met',
+            ],
+            [
+              `throughput, batching on / batching off (per round: ${roundRatios.map((r) => r.toFixed(2)).join(', ')})`,
+              L.ratio(ratio),
+              '>= 3x',
+              ratio >= 3 ? 'met' : 'NOT met',
+            ],
             [
               `server RSS from ${n(RSS_EVERY)} to ${last ? n(last.requests) : '–'} requests`,
-              growth === undefined ? '–' : `${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}% (${mb(first.rss)} -> ${mb(last.rss)} MiB)`,
+              growth === undefined
+                ? '–'
+                : `${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}% (${mb(first.rss)} -> ${mb(last.rss)} MiB)`,
               'within 10%',
               growth === undefined ? '–' : Math.abs(growth) <= 0.1 ? 'met' : 'NOT met',
             ],
@@ -281,7 +367,17 @@ async function run(ctx) {
       },
       {
         table: {
-          columns: ['server', 'flags', 'requests', 'errors', 'requests/s', 'requests/s per round', 'p50 ms', 'p99 ms', 'texts per model call'],
+          columns: [
+            'server',
+            'flags',
+            'requests',
+            'errors',
+            'requests/s',
+            'requests/s per round',
+            'p50 ms',
+            'p99 ms',
+            'texts per model call',
+          ],
           rows: [row(on), row(off)],
         },
         notes: [
@@ -294,9 +390,19 @@ async function run(ctx) {
       {
         heading: 'RSS (VmRSS, MiB) of the batching-on server, and of its two halves alone',
         table: {
-          columns: ['requests (texts)', 'serve, tiny model', 'Predictor alone, no HTTP', 'serve, stand-in model (HTTP alone)'],
+          columns: [
+            'requests (texts)',
+            'serve, tiny model',
+            'Predictor alone, no HTTP',
+            'serve, stand-in model (HTTP alone)',
+          ],
           rows: [
-            ['0 (after load and warm-up)', mb(on.rssStart), predictorRss.length ? mb(predictorRss[0].rss) : '–', mb(http.start)],
+            [
+              '0 (after load and warm-up)',
+              mb(on.rssStart),
+              predictorRss.length ? mb(predictorRss[0].rss) : '–',
+              mb(http.start),
+            ],
             ...on.rss.map((x) => {
               const p = predictorRss.find((y) => y.texts === x.requests);
               const h = http.rss.find((y) => y.requests === x.requests);
@@ -305,7 +411,9 @@ async function run(ctx) {
           ],
         },
         notes: [
-          peakGrowth === undefined ? 'No sample.' : `serve: largest sample ${(peakGrowth * 100).toFixed(1)}% above the one at ${n(RSS_EVERY)} requests.`,
+          peakGrowth === undefined
+            ? 'No sample.'
+            : `serve: largest sample ${(peakGrowth * 100).toFixed(1)}% above the one at ${n(RSS_EVERY)} requests.`,
           `Predictor alone: a fresh \`node bench/serve_child.js predictor\` (the same run, --threads ${st.serveThreads}) calls Predictor.predict on the same posts in calls of 1 to 64 texts (seeded), as the server's batches vary, for ${n(controlCount)} texts. HTTP alone: \`serve_child.js http\`, the same server code with a stand-in model that answers at once, ${n(controlCount)} requests from the same ${CONNECTIONS} clients (${L.fmt(http.rps, 0)} requests/s, ${http.errors} errors).`,
         ],
       },

@@ -4,7 +4,9 @@ const L = require('./lib');
 
 async function run(ctx) {
   const { Qwen3Tokenizer } = L.dist('index');
-  const texts = L.loadPosts().slice(0, ctx.settings.tokenizerPosts).map((p) => p.text);
+  const texts = L.loadPosts()
+    .slice(0, ctx.settings.tokenizerPosts)
+    .map((p) => p.text);
   const tok = Qwen3Tokenizer.bundled();
   await tok.encodeBatch(texts.slice(0, 100)); // warm-up
   const runs = [];
@@ -20,7 +22,14 @@ async function run(ctx) {
   });
   const forward = ctx.previousForward;
   const rows = [
-    ['encodeBatch (all posts, one call)', texts.length, L.fmt(best.tokens, 0), L.fmt(best.seconds, 2), L.fmt(tps, 0), forward ? L.ratio(tps / forward) : '–'],
+    [
+      'encodeBatch (all posts, one call)',
+      texts.length,
+      L.fmt(best.tokens, 0),
+      L.fmt(best.seconds, 2),
+      L.fmt(tps, 0),
+      forward ? L.ratio(tps / forward) : '–',
+    ],
     ['encode (one post per call, 500 posts)', 500, '', L.fmt(single.seconds, 2), '', ''],
   ];
   return {
@@ -28,7 +37,10 @@ async function run(ctx) {
     summary: { tokensPerSecond: tps, ratio: forward ? tps / forward : undefined },
     sections: [
       {
-        table: { columns: ['call', 'posts', 'tokens', 'seconds (best of 3)', 'tokens/s', 'vs our bf16 forward tokens/s'], rows },
+        table: {
+          columns: ['call', 'posts', 'tokens', 'seconds (best of 3)', 'tokens/s', 'vs our bf16 forward tokens/s'],
+          rows,
+        },
         notes: [
           `Qwen3Tokenizer (HF tokenizers via @anush008/tokenizers) on the first ${texts.length} posts of train.txt. The last column divides by our bf16 forward tokens/s from the forward case${forward ? ` (${forward.toFixed(0)} tokens/s)` : ' (not run)'}: tokenization is that many times faster than the model, i.e. never the bottleneck.`,
         ],

@@ -9,8 +9,16 @@ async function encode(method, posts) {
   const { Qwen3Tokenizer } = L.dist('index');
   const { ExampleEncoder } = L.dist('classifier/encoding');
   const { DEFAULT_LORA_PROMPT } = L.dist('classifier/methods');
-  const enc = new ExampleEncoder(Qwen3Tokenizer.bundled(), { method, maxLength: 256, prompt: DEFAULT_LORA_PROMPT, labelTokens: L.LABEL_TOKENS });
-  return enc.encodeForTraining(posts.map((p) => p.text), posts.map((p) => p.label));
+  const enc = new ExampleEncoder(Qwen3Tokenizer.bundled(), {
+    method,
+    maxLength: 256,
+    prompt: DEFAULT_LORA_PROMPT,
+    labelTokens: L.LABEL_TOKENS,
+  });
+  return enc.encodeForTraining(
+    posts.map((p) => p.text),
+    posts.map((p) => p.label)
+  );
 }
 
 /** Batches of indices: in random order (what a DataCollator sees) and as our Trainer plans them (length-bucketed). */
@@ -23,7 +31,18 @@ function plans(n, batch, count) {
 
 function row(shape, method, dtype, impl, r, vs, memory) {
   const s = L.sum(r.times);
-  return [shape, method, dtype, impl, r.times.length, L.fmt(s / r.times.length, 2), L.fmt(L.sum(r.examples) / s, 1), L.fmt(L.sum(r.tokens) / s, 0), vs === undefined ? '' : L.ratio(vs), memory ? (memory.vmHWM / 1e9).toFixed(2) : ''];
+  return [
+    shape,
+    method,
+    dtype,
+    impl,
+    r.times.length,
+    L.fmt(s / r.times.length, 2),
+    L.fmt(L.sum(r.examples) / s, 1),
+    L.fmt(L.sum(r.tokens) / s, 0),
+    vs === undefined ? '' : L.ratio(vs),
+    memory ? (memory.vmHWM / 1e9).toFixed(2) : '',
+  ];
 }
 
 /**
@@ -61,22 +80,46 @@ async function run(ctx) {
         const seqs = await encode(method, posts);
         const labels = posts.map((p) => p.label);
         const random = plans(seqs.length, st.trainBatch, count);
-        const bucketed = planEpoch(seqs.map((s) => s.length), st.trainBatch, 42, 0).filter((b) => b.length === st.trainBatch).slice(0, count);
+        const bucketed = planEpoch(
+          seqs.map((s) => s.length),
+          st.trainBatch,
+          42,
+          0
+        )
+          .filter((b) => b.length === st.trainBatch)
+          .slice(0, count);
         L.log(`train ${shape} ${method} ours`);
         let o;
         try {
-          o = await L.runNode('train_ours.js', { model_dir: dir, method, dtype, seqs, labels, plans: { random, bucketed }, warmup, lr: 2e-4 }, ctx);
+          o = await L.runNode(
+            'train_ours.js',
+            { model_dir: dir, method, dtype, seqs, labels, plans: { random, bucketed }, warmup, lr: 2e-4 },
+            ctx
+          );
         } catch (e) {
           o = { error: L.errorText(e) };
         }
         L.log(`train ${shape} ${method} eager`);
         let e;
         try {
-          e = await L.runPython('train_eager.py', {
-            model_dir: dir, dtype, device: ctx.device, method, warmup, lr: 2e-4, weight_decay: 0.01, pad_id: L.PAD_ID, end_token: L.END_TOKEN, seed: 42,
-            lora: { r: LORA.r, alpha: LORA.alpha, dropout: LORA.dropout, targets: LORA.targetModules },
-            batches: random.map((b) => ({ ids: b.map((k) => seqs[k]), labels: b.map((k) => labels[k]) })),
-          }, ctx);
+          e = await L.runPython(
+            'train_eager.py',
+            {
+              model_dir: dir,
+              dtype,
+              device: ctx.device,
+              method,
+              warmup,
+              lr: 2e-4,
+              weight_decay: 0.01,
+              pad_id: L.PAD_ID,
+              end_token: L.END_TOKEN,
+              seed: 42,
+              lora: { r: LORA.r, alpha: LORA.alpha, dropout: LORA.dropout, targets: LORA.targetModules },
+              batches: random.map((b) => ({ ids: b.map((k) => seqs[k]), labels: b.map((k) => labels[k]) })),
+            },
+            ctx
+          );
         } catch (err) {
           e = { error: L.errorText(err) };
         }
@@ -86,11 +129,25 @@ async function run(ctx) {
         }
         const tps = (r) => L.sum(r.tokens) / L.sum(r.times);
         const vs = !o.error && !e.error ? tps(o.random) / tps(e) : undefined;
-        summary[`${shape}/${method}`] = { same: vs, bucketed: !o.error && !e.error ? tps(o.bucketed) / tps(e) : undefined, oursPeakRss: o.memory && o.memory.vmHWM, eagerPeakRss: e.memory && e.memory.vmHWM };
+        summary[`${shape}/${method}`] = {
+          same: vs,
+          bucketed: !o.error && !e.error ? tps(o.bucketed) / tps(e) : undefined,
+          oursPeakRss: o.memory && o.memory.vmHWM,
+          eagerPeakRss: e.memory && e.memory.vmHWM,
+        };
         if (o.error) rows.push([shape, method, dtype, 'ours', `error: ${o.error}`]);
         else {
           rows.push(row(shape, method, dtype, 'ours, same batches', o.random, vs, o.memory));
-          rows.push(row(shape, method, dtype, 'ours, length-bucketed batches (Trainer)', o.bucketed, e.error ? undefined : tps(o.bucketed) / tps(e)));
+          rows.push(
+            row(
+              shape,
+              method,
+              dtype,
+              'ours, length-bucketed batches (Trainer)',
+              o.bucketed,
+              e.error ? undefined : tps(o.bucketed) / tps(e)
+            )
+          );
         }
         if (e.error) rows.push([shape, method, dtype, 'eager', `error: ${e.error}`]);
         else rows.push(row(shape, method, dtype, 'eager (HF-style)', e, undefined, e.memory));
@@ -104,7 +161,21 @@ async function run(ctx) {
     summary,
     sections: [
       {
-        table: { columns: ['model', 'method', 'base dtype', 'impl', 'steps', 's/step', 'examples/s', 'tokens/s', 'ours/eager', 'peak RSS GB'], rows },
+        table: {
+          columns: [
+            'model',
+            'method',
+            'base dtype',
+            'impl',
+            'steps',
+            's/step',
+            'examples/s',
+            'tokens/s',
+            'ours/eager',
+            'peak RSS GB',
+          ],
+          rows,
+        },
         notes: [
           `${st.trainPosts} posts sampled from train.txt (seed 5), encoded as the Trainer encodes them (lora: prompt + post + label token; lora-head/full: the post), max 256 tokens. Batches of ${st.trainBatch}; ${st.trainWarmup} warm-up step, then ${st.trainSteps} measured steps (accumulate + step), each configuration (tiny model: 4 warm-up and ${Math.max(st.trainSteps, 24)} measured steps, each step's time taken as its tokens x the median seconds per token of its side's steps, as a hiccup of this shared machine would otherwise outweigh millisecond steps).`,
           '"same batches": random batches (as a DataCollator gets them), identical on both sides; "length-bucketed": the batches our Trainer plans (planEpoch), which pad less. tokens/s counts real tokens of the examples (prompt + post + label).',

@@ -12,8 +12,24 @@ const DATA = process.env.BENCH_DATA || path.resolve(ROOT, '..', 'shared', 'data'
 const WORK = process.env.BENCH_WORK || path.join(os.tmpdir(), 'qwen3-native-bench');
 
 const SHAPES = {
-  '0.6B': { hidden_size: 1024, intermediate_size: 3072, num_hidden_layers: 28, num_attention_heads: 16, num_key_value_heads: 8, head_dim: 128, tie_word_embeddings: true },
-  tiny: { hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 16, tie_word_embeddings: true },
+  '0.6B': {
+    hidden_size: 1024,
+    intermediate_size: 3072,
+    num_hidden_layers: 28,
+    num_attention_heads: 16,
+    num_key_value_heads: 8,
+    head_dim: 128,
+    tie_word_embeddings: true,
+  },
+  tiny: {
+    hidden_size: 64,
+    intermediate_size: 128,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    head_dim: 16,
+    tie_word_embeddings: true,
+  },
 };
 
 const PAD_ID = 151643;
@@ -94,7 +110,10 @@ let postsCache;
 /** weibo2018 train.txt as {text, label} */
 function loadPosts() {
   if (postsCache) return postsCache;
-  const lines = fs.readFileSync(DATA, 'utf8').split('\n').filter((l) => l.trim());
+  const lines = fs
+    .readFileSync(DATA, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim());
   postsCache = lines.map((l) => {
     const tab = l.lastIndexOf('\t');
     return { text: l.slice(0, tab), label: Number(l.slice(tab + 1)) };
@@ -104,7 +123,12 @@ function loadPosts() {
 
 function samplePosts(n, seed) {
   const posts = loadPosts();
-  return shuffle(posts.map((_, i) => i), seed).slice(0, Math.min(n, posts.length)).map((i) => posts[i]);
+  return shuffle(
+    posts.map((_, i) => i),
+    seed
+  )
+    .slice(0, Math.min(n, posts.length))
+    .map((i) => posts[i]);
 }
 
 /** Sorted by length and cut into batches of `size` (what length-bucketed batching gives). */
@@ -118,7 +142,11 @@ function bucketed(seqs, size) {
 // ------------------------------------------------------------------------------------------------ processes
 function run(cmd, args, options = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'pipe'], env: { ...process.env, ...options.env } });
+    const child = spawn(cmd, args, {
+      cwd: ROOT,
+      stdio: ['ignore', 'inherit', 'pipe'],
+      env: { ...process.env, ...options.env },
+    });
     let err = '';
     child.stderr.on('data', (d) => {
       err += d;
@@ -128,7 +156,12 @@ function run(cmd, args, options = {}) {
     child.on('error', reject);
     child.on('close', (code, signal) => {
       if (code === 0) resolve();
-      else reject(new Error(`${path.basename(args[0] || cmd)} ${signal ? `killed by ${signal}` : `exited with ${code}`}: ${lastLines(err, 4)}`));
+      else
+        reject(
+          new Error(
+            `${path.basename(args[0] || cmd)} ${signal ? `killed by ${signal}` : `exited with ${code}`}: ${lastLines(err, 4)}`
+          )
+        );
     });
   });
 }
@@ -143,7 +176,15 @@ async function runJob(cmd, script, job, ctx) {
   const dir = path.join(WORK, 'jobs');
   fs.mkdirSync(dir, { recursive: true });
   const stem = path.join(dir, `${process.pid}-${jobCounter++}-${path.basename(script).replace(/\.\w+$/, '')}`);
-  fs.writeFileSync(`${stem}.job.json`, JSON.stringify({ threads: ctx && ctx.threads, threadsOverride: ctx && ctx.threadsOverride, device: ctx && ctx.device, ...job }));
+  fs.writeFileSync(
+    `${stem}.job.json`,
+    JSON.stringify({
+      threads: ctx && ctx.threads,
+      threadsOverride: ctx && ctx.threadsOverride,
+      device: ctx && ctx.device,
+      ...job,
+    })
+  );
   try {
     await run(cmd, [path.join(__dirname, script), '--job', `${stem}.job.json`, '--out', `${stem}.out.json`]);
     return JSON.parse(fs.readFileSync(`${stem}.out.json`, 'utf8'));
@@ -178,8 +219,19 @@ async function ensureWeights(shape, kind, dtype = 'bfloat16') {
   log(`  generating ${shape} ${kind} weights (${dtype}) in ${dir}`);
   const t = Date.now();
   await run(PYTHON, [
-    path.join(__dirname, 'gen_weights.py'), '--dir', dir, '--kind', kind, '--dtype', dtype, '--seed', '0',
-    '--config', JSON.stringify(SHAPES[shape]), '--tokenizer-dir', tokenizerDir,
+    path.join(__dirname, 'gen_weights.py'),
+    '--dir',
+    dir,
+    '--kind',
+    kind,
+    '--dtype',
+    dtype,
+    '--seed',
+    '0',
+    '--config',
+    JSON.stringify(SHAPES[shape]),
+    '--tokenizer-dir',
+    tokenizerDir,
   ]);
   fs.writeFileSync(stamp, want);
   log(`  generated in ${((Date.now() - t) / 1000).toFixed(1)} s`);
@@ -192,7 +244,10 @@ function modelConfig(dir) {
 
 /** What Classifier.init needs about a checkpoint folder. */
 function nativeBase(dir) {
-  return { files: dist('qwen3/checkpoint').checkpointFiles(dir), config: dist('qwen3/config').readQwen3Config(dir).native };
+  return {
+    files: dist('qwen3/checkpoint').checkpointFiles(dir),
+    config: dist('qwen3/config').readQwen3Config(dir).native,
+  };
 }
 
 /** A lora run folder trained for a few steps with the Trainer (created once per shape and reused). */
@@ -206,7 +261,15 @@ async function ensureLoraRun(shape, ctx) {
   const evalData = { texts: posts.slice(32).map((p) => p.text), labels: posts.slice(32).map((p) => p.label) };
   fs.rmSync(out, { recursive: true, force: true });
   const trainer = new Trainer({
-    method: 'lora', model: base, output: out, epochs: 1, maxSamples: 16, batchSize: 8, device: ctx.device, dtype: 'bfloat16', seed: 1,
+    method: 'lora',
+    model: base,
+    output: out,
+    epochs: 1,
+    maxSamples: 16,
+    batchSize: 8,
+    device: ctx.device,
+    dtype: 'bfloat16',
+    seed: 1,
   });
   trainer.on('progress', (p) => log(`  lora run ${shape}: step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(3)}`));
   await trainer.train(train, { evalData });
@@ -225,7 +288,37 @@ function errorText(e) {
 }
 
 module.exports = {
-  ROOT, PYTHON, DATA, WORK, SHAPES, PAD_ID, LABEL_TOKENS, END_TOKEN, LORA,
-  dist, log, sum, median, fmt, pct, ratio, rng, shuffle, nonEmbeddingParams, forwardFlops,
-  loadPosts, samplePosts, bucketed, run, runPython, runNode, memoryStatus, ensureWeights, modelConfig, nativeBase, ensureLoraRun, timed, errorText,
+  ROOT,
+  PYTHON,
+  DATA,
+  WORK,
+  SHAPES,
+  PAD_ID,
+  LABEL_TOKENS,
+  END_TOKEN,
+  LORA,
+  dist,
+  log,
+  sum,
+  median,
+  fmt,
+  pct,
+  ratio,
+  rng,
+  shuffle,
+  nonEmbeddingParams,
+  forwardFlops,
+  loadPosts,
+  samplePosts,
+  bucketed,
+  run,
+  runPython,
+  runNode,
+  memoryStatus,
+  ensureWeights,
+  modelConfig,
+  nativeBase,
+  ensureLoraRun,
+  timed,
+  errorText,
 };

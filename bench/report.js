@@ -3,7 +3,10 @@
 const L = require('./lib');
 
 function table(t) {
-  const esc = (v) => String(v ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const esc = (v) =>
+    String(v ?? '')
+      .replace(/\|/g, '\\|')
+      .replace(/\n/g, ' ');
   const lines = [`| ${t.columns.map(esc).join(' | ')} |`, `|${t.columns.map(() => '---').join('|')}|`];
   for (const row of t.rows) {
     const cells = [...row];
@@ -25,10 +28,20 @@ function goals(results) {
     for (const [key, v] of Object.entries(fwd)) {
       if (!key.endsWith('/ours')) continue;
       const name = key.replace('/ours', '');
-      rows.push(goal(`forward ${name}: ours/eager`, L.ratio(v.ratio), '>= 1x', v.ratio === undefined ? undefined : v.ratio >= 1));
+      rows.push(
+        goal(`forward ${name}: ours/eager`, L.ratio(v.ratio), '>= 1x', v.ratio === undefined ? undefined : v.ratio >= 1)
+      );
       // A tiny model (hidden 64) is bound by per-operation overhead, not matmuls: the roofline goal is for real shapes.
       if (name.startsWith('tiny')) rows.push([`forward ${name}: % of matmul roofline`, L.pct(v.roofline), '', '']);
-      else rows.push(goal(`forward ${name}: % of matmul roofline`, L.pct(v.roofline), '>= 70%', v.roofline === undefined ? undefined : v.roofline >= 0.7));
+      else
+        rows.push(
+          goal(
+            `forward ${name}: % of matmul roofline`,
+            L.pct(v.roofline),
+            '>= 70%',
+            v.roofline === undefined ? undefined : v.roofline >= 0.7
+          )
+        );
     }
   }
   const tr = results.train && results.train.result && results.train.result.summary;
@@ -39,38 +52,78 @@ function goals(results) {
       const label = `train ${key}: ours (Trainer's step)/HF-style eager step`;
       // The goal names lora and lora-head; full (tiny model only) is reported without one.
       if (key.endsWith('/full')) rows.push([label, L.ratio(v.bucketed), '', '']);
-      else rows.push(goal(label, L.ratio(v.bucketed), '>= 1.3x', v.bucketed === undefined ? undefined : v.bucketed >= 1.3));
+      else
+        rows.push(
+          goal(label, L.ratio(v.bucketed), '>= 1.3x', v.bucketed === undefined ? undefined : v.bucketed >= 1.3)
+        );
       rows.push([`train ${key}: ours/eager on identical batches (like for like)`, L.ratio(v.same), '', '']);
-      if (v.oursPeakRss) rows.push([`train ${key}: peak RSS ours / eager`, `${(v.oursPeakRss / 1e9).toFixed(1)} / ${v.eagerPeakRss ? (v.eagerPeakRss / 1e9).toFixed(1) : '–'} GB`, '', '']);
+      if (v.oursPeakRss)
+        rows.push([
+          `train ${key}: peak RSS ours / eager`,
+          `${(v.oursPeakRss / 1e9).toFixed(1)} / ${v.eagerPeakRss ? (v.eagerPeakRss / 1e9).toFixed(1) : '–'} GB`,
+          '',
+          '',
+        ]);
     }
   }
   const pr = results.predict && results.predict.result && results.predict.result.summary;
   if (pr) {
-    const names = { old: "the old script's way (float32, one text at a time)", bf16: 'bfloat16, one text at a time', 'bf16-batched': 'bfloat16, batches of 16' };
+    const names = {
+      old: "the old script's way (float32, one text at a time)",
+      bf16: 'bfloat16, one text at a time',
+      'bf16-batched': 'bfloat16, batches of 16',
+    };
     for (const [key, byBaseline] of Object.entries(pr)) {
       for (const [b, v] of Object.entries(byBaseline)) {
         const label = `predict ${key}: throughput ours / generation, ${names[b] || b}`;
-        rows.push(b === 'old' ? goal(label, L.ratio(v.speedup), '>= 10x', v.speedup >= 10) : [label, L.ratio(v.speedup), '', '']);
-        rows.push(goal(`predict ${key}: labels agree with greedy first token (${names[b] || b})`, L.pct(v.agreement), '100%', v.agreement === undefined ? undefined : v.agreement === 1));
+        rows.push(
+          b === 'old' ? goal(label, L.ratio(v.speedup), '>= 10x', v.speedup >= 10) : [label, L.ratio(v.speedup), '', '']
+        );
+        rows.push(
+          goal(
+            `predict ${key}: labels agree with greedy first token (${names[b] || b})`,
+            L.pct(v.agreement),
+            '100%',
+            v.agreement === undefined ? undefined : v.agreement === 1
+          )
+        );
       }
     }
   }
   const em = results.embedding && results.embedding.result && results.embedding.result.summary;
   if (em) {
-    for (const [key, v] of Object.entries(em)) rows.push(goal(`embedding ${key}: first epoch / later epoch`, L.ratio(v), '>= 20x', v === undefined ? undefined : v >= 20));
+    for (const [key, v] of Object.entries(em))
+      rows.push(
+        goal(`embedding ${key}: first epoch / later epoch`, L.ratio(v), '>= 20x', v === undefined ? undefined : v >= 20)
+      );
   }
   const mem = results.memory && results.memory.result && results.memory.result.summary;
   if (mem) {
-    for (const [key, v] of Object.entries(mem)) rows.push(goal(`peak RSS, ${key} bf16 prediction`, `${(v / 1e9).toFixed(2)} GB`, '< 1.6 GB', v < 1.6e9));
+    for (const [key, v] of Object.entries(mem))
+      rows.push(goal(`peak RSS, ${key} bf16 prediction`, `${(v / 1e9).toFixed(2)} GB`, '< 1.6 GB', v < 1.6e9));
   }
   const sv = results.serve && results.serve.result && results.serve.result.summary;
   if (sv) {
     rows.push(goal('serve: errors under 64 clients', String(sv.errors), '0', sv.errors === 0));
     rows.push(goal('serve: throughput batching on / off', L.ratio(sv.ratio), '>= 3x', sv.ratio >= 3));
-    if (sv.rssGrowth !== undefined) rows.push(goal(`serve: RSS growth from 10,000 to ${sv.requests.toLocaleString('en-US')} requests`, `${(sv.rssGrowth * 100).toFixed(1)}%`, 'within 10%', Math.abs(sv.rssGrowth) <= 0.1));
+    if (sv.rssGrowth !== undefined)
+      rows.push(
+        goal(
+          `serve: RSS growth from 10,000 to ${sv.requests.toLocaleString('en-US')} requests`,
+          `${(sv.rssGrowth * 100).toFixed(1)}%`,
+          'within 10%',
+          Math.abs(sv.rssGrowth) <= 0.1
+        )
+      );
   }
   const tok = results.tokenizer && results.tokenizer.result && results.tokenizer.result.summary;
-  if (tok && tok.ratio !== undefined) rows.push(['tokenizer tokens/s / our bf16 forward tokens/s', L.ratio(tok.ratio), '>> 1', tok.ratio > 10 ? 'met' : 'NOT met']);
+  if (tok && tok.ratio !== undefined)
+    rows.push([
+      'tokenizer tokens/s / our bf16 forward tokens/s',
+      L.ratio(tok.ratio),
+      '>> 1',
+      tok.ratio > 10 ? 'met' : 'NOT met',
+    ]);
   return rows;
 }
 
@@ -117,7 +170,10 @@ function spliceCases(existing, { machine, results, order, started, finished }) {
       md = `${md.slice(0, begin)}${block.trimEnd()}${md.slice(end + endMark.length)}`;
     } else {
       const settings = md.indexOf('\n## Settings');
-      md = settings >= 0 ? `${md.slice(0, settings + 1)}${block}\n${md.slice(settings + 1)}` : `${md.trimEnd()}\n\n${block}`;
+      md =
+        settings >= 0
+          ? `${md.slice(0, settings + 1)}${block}\n${md.slice(settings + 1)}`
+          : `${md.trimEnd()}\n\n${block}`;
     }
   }
   return md;
@@ -127,7 +183,10 @@ function render({ machine, settings, results, order, quick, started, finished, g
   const out = [];
   out.push('# qwen3-native benchmarks', '');
   if (quick) {
-    out.push('> **QUICK RUN** (`--quick`): tiny shapes and a handful of posts, a smoke test of the benchmark itself. The numbers say nothing about performance; run `npm run bench` for real ones.', '');
+    out.push(
+      '> **QUICK RUN** (`--quick`): tiny shapes and a handful of posts, a smoke test of the benchmark itself. The numbers say nothing about performance; run `npm run bench` for real ones.',
+      ''
+    );
   }
   out.push(
     `Generated by \`npm run bench${quick ? ' -- --quick' : ''}\` (bench/run.js) on ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${((finished - started) / 60000).toFixed(1)} min.`,
@@ -144,8 +203,19 @@ function render({ machine, settings, results, order, quick, started, finished, g
     out.push('## GPU', '', 'Cases 1 and 3 with `device: cuda` (both sides on the GPU).', '');
     for (const [name, r] of Object.entries(gpu)) emit(`${name} (cuda)`, r, '###');
   }
-  out.push('## Settings', '', table({ columns: ['setting', 'value'], rows: Object.entries(settings).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]) }), '');
-  out.push('Run `npm run bench` (everything), `npm run bench -- --quick` (smoke), `npm run bench -- --only forward` (one case; repeatable), `node bench/run.js --help` for sample-size options.', '');
+  out.push(
+    '## Settings',
+    '',
+    table({
+      columns: ['setting', 'value'],
+      rows: Object.entries(settings).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]),
+    }),
+    ''
+  );
+  out.push(
+    'Run `npm run bench` (everything), `npm run bench -- --quick` (smoke), `npm run bench -- --only forward` (one case; repeatable), `node bench/run.js --help` for sample-size options.',
+    ''
+  );
   return out.join('\n');
 }
 

@@ -30,8 +30,24 @@ const HELP = `node bench/run.js [options]
   --no-tiny             skip the tiny-model rows of a full run`;
 
 function parseArgs(argv) {
-  const a = { quick: false, only: [], keepWeights: false, tiny: true, out: path.join(__dirname, 'RESULTS.md'), numbers: {} };
-  const numeric = { '--posts': 'embeddingPosts', '--predict-texts': 'predictTexts', '--generate-texts': 'generateTexts', '--forward-posts': 'forwardPosts', '--train-steps': 'trainSteps', '--serve-requests': 'serveRequests', '--serve-unbatched-requests': 'serveUnbatchedRequests', '--serve-threads': 'serveThreads' };
+  const a = {
+    quick: false,
+    only: [],
+    keepWeights: false,
+    tiny: true,
+    out: path.join(__dirname, 'RESULTS.md'),
+    numbers: {},
+  };
+  const numeric = {
+    '--posts': 'embeddingPosts',
+    '--predict-texts': 'predictTexts',
+    '--generate-texts': 'generateTexts',
+    '--forward-posts': 'forwardPosts',
+    '--train-steps': 'trainSteps',
+    '--serve-requests': 'serveRequests',
+    '--serve-unbatched-requests': 'serveUnbatchedRequests',
+    '--serve-threads': 'serveThreads',
+  };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
     if (x === '--quick') a.quick = true;
@@ -40,8 +56,12 @@ function parseArgs(argv) {
     else if (x === '--threads') {
       a.threads = Number(argv[++i]);
       if (!Number.isInteger(a.threads) || a.threads <= 0) throw new Error('--threads needs a positive integer');
-    }
-    else if (x === '--only') a.only.push(...String(argv[++i] || '').split(',').filter(Boolean));
+    } else if (x === '--only')
+      a.only.push(
+        ...String(argv[++i] || '')
+          .split(',')
+          .filter(Boolean)
+      );
     else if (x === '--out') a.out = path.resolve(argv[++i]);
     else if (numeric[x]) {
       const n = Number(argv[++i]);
@@ -58,8 +78,44 @@ function parseArgs(argv) {
 
 function settingsFor(a) {
   const base = a.quick
-    ? { shapes: ['tiny'], forwardPosts: 16, forwardBatch: 8, trainBatch: 8, trainSteps: 2, trainPosts: 128, predictTexts: 32, generateTexts: 8, latencyRuns: 2, embeddingPosts: 64, embeddingEval: 16, embeddingEpochs: 3, tokenizerPosts: 2000, memoryTexts: 16, serveRequests: 2000, serveUnbatchedRequests: 1000, serveThreads: 1 }
-    : { shapes: a.tiny ? ['0.6B', 'tiny'] : ['0.6B'], forwardPosts: 64, forwardBatch: 16, trainBatch: 8, trainSteps: 3, trainPosts: 256, predictTexts: 1000, generateTexts: 64, latencyRuns: 5, embeddingPosts: 1000, embeddingEval: 50, embeddingEpochs: 3, tokenizerPosts: 10000, memoryTexts: 64, serveRequests: 100000, serveUnbatchedRequests: 20000, serveThreads: 1 };
+    ? {
+        shapes: ['tiny'],
+        forwardPosts: 16,
+        forwardBatch: 8,
+        trainBatch: 8,
+        trainSteps: 2,
+        trainPosts: 128,
+        predictTexts: 32,
+        generateTexts: 8,
+        latencyRuns: 2,
+        embeddingPosts: 64,
+        embeddingEval: 16,
+        embeddingEpochs: 3,
+        tokenizerPosts: 2000,
+        memoryTexts: 16,
+        serveRequests: 2000,
+        serveUnbatchedRequests: 1000,
+        serveThreads: 1,
+      }
+    : {
+        shapes: a.tiny ? ['0.6B', 'tiny'] : ['0.6B'],
+        forwardPosts: 64,
+        forwardBatch: 16,
+        trainBatch: 8,
+        trainSteps: 3,
+        trainPosts: 256,
+        predictTexts: 1000,
+        generateTexts: 64,
+        latencyRuns: 5,
+        embeddingPosts: 1000,
+        embeddingEval: 50,
+        embeddingEpochs: 3,
+        tokenizerPosts: 10000,
+        memoryTexts: 64,
+        serveRequests: 100000,
+        serveUnbatchedRequests: 20000,
+        serveThreads: 1,
+      };
   return { ...base, forwardDtypes: ['float32', 'bfloat16'], threads: a.threads || os.cpus().length, ...a.numbers };
 }
 
@@ -80,10 +136,18 @@ function machine(threads) {
   const mem = Number((fs.readFileSync('/proc/meminfo', 'utf8').match(/MemTotal:\s*(\d+)/) || [])[1]) * 1024;
   // Which BLAS the addon's libtorch actually mapped (reference BLAS is ~13x slower than OpenBLAS for fp32).
   const maps = fs.readFileSync('/proc/self/maps', 'utf8');
-  const blas = [...new Set(maps.split('\n').map((l) => l.split(/\s+/)[5]).filter((f) => f && /blas|mkl/i.test(f)))];
-  const probe = 'import json,sys,torch; torch.randn(8,8)@torch.randn(8,8); m=open("/proc/self/maps").read(); '
-    + 'print(json.dumps([torch.__version__, sys.version.split()[0], "OpenBLAS" if "openblas" in m else "no OpenBLAS mapped", '
-    + 'torch.cuda.get_device_name(0) if torch.cuda.is_available() else ""]))';
+  const blas = [
+    ...new Set(
+      maps
+        .split('\n')
+        .map((l) => l.split(/\s+/)[5])
+        .filter((f) => f && /blas|mkl/i.test(f))
+    ),
+  ];
+  const probe =
+    'import json,sys,torch; torch.randn(8,8)@torch.randn(8,8); m=open("/proc/self/maps").read(); ' +
+    'print(json.dumps([torch.__version__, sys.version.split()[0], "OpenBLAS" if "openblas" in m else "no OpenBLAS mapped", ' +
+    'torch.cuda.get_device_name(0) if torch.cuda.is_available() else ""]))';
   let pyInfo;
   try {
     pyInfo = JSON.parse(sh(L.PYTHON, ['-c', probe]));
@@ -97,13 +161,27 @@ function machine(threads) {
       ['CPU', `${model} (${isa.join(', ')})`],
       ['cores', `${os.cpus().length}; intra-op threads used by both sides: ${threads} (addon default ${info.threads})`],
       ['memory', `${(mem / 2 ** 30).toFixed(1)} GiB`],
-      ['load average at start', os.loadavg().map((x) => x.toFixed(2)).join(' ')],
+      [
+        'load average at start',
+        os
+          .loadavg()
+          .map((x) => x.toFixed(2))
+          .join(' '),
+      ],
       ['OS', `${os.type()} ${os.release()}`],
       ['node', process.version],
-      ['libtorch (addon)', `${info.libtorchVersion}, CUDA ${info.cudaAvailable ? `yes (${info.cudaDeviceCount} device${info.cudaDeviceCount > 1 ? 's' : ''}${gpuName ? `: ${gpuName}` : ''})` : 'no'}, native bf16 ${info.cpuBf16 ? 'yes' : 'no'}`],
+      [
+        'libtorch (addon)',
+        `${info.libtorchVersion}, CUDA ${info.cudaAvailable ? `yes (${info.cudaDeviceCount} device${info.cudaDeviceCount > 1 ? 's' : ''}${gpuName ? `: ${gpuName}` : ''})` : 'no'}, native bf16 ${info.cpuBf16 ? 'yes' : 'no'}`,
+      ],
       ['BLAS mapped by the addon', blas.length ? blas.map((f) => path.basename(f)).join(', ') : 'none found'],
       ['python torch (baselines)', `${pyTorch} on Python ${pyVersion} (${L.PYTHON}), ${pyBlas}`],
-      ['OpenBLAS installed', fs.existsSync('/usr/lib/x86_64-linux-gnu/libopenblas.so.0') || blas.some((f) => /openblas/.test(f)) ? `yes (libblas.so.3 -> ${sh('readlink', ['-f', '/usr/lib/x86_64-linux-gnu/libblas.so.3']) || '?'})` : 'no'],
+      [
+        'OpenBLAS installed',
+        fs.existsSync('/usr/lib/x86_64-linux-gnu/libopenblas.so.0') || blas.some((f) => /openblas/.test(f))
+          ? `yes (libblas.so.3 -> ${sh('readlink', ['-f', '/usr/lib/x86_64-linux-gnu/libblas.so.3']) || '?'})`
+          : 'no',
+      ],
     ],
   };
 }
@@ -134,7 +212,11 @@ function runCase(name, ctx, timeoutMs) {
   return new Promise((resolve) => {
     // Its own process group: on a timeout, or when it dies (e.g. killed for memory) while a Python job of it still
     // runs, the whole group goes, so nothing is left behind to skew the next case.
-    const child = spawn(process.execPath, [path.join(__dirname, 'child.js'), name, ctxFile, outFile], { cwd: L.ROOT, stdio: 'inherit', detached: true });
+    const child = spawn(process.execPath, [path.join(__dirname, 'child.js'), name, ctxFile, outFile], {
+      cwd: L.ROOT,
+      stdio: 'inherit',
+      detached: true,
+    });
     const killGroup = () => {
       try {
         process.kill(-child.pid, 'SIGKILL');
@@ -153,7 +235,12 @@ function runCase(name, ctx, timeoutMs) {
       try {
         r = JSON.parse(fs.readFileSync(outFile, 'utf8'));
       } catch {
-        r = { ok: false, error: signal ? `the case process was killed by ${signal}${signal === 'SIGKILL' ? ' (timeout or out of memory)' : ''}` : `the case process exited with code ${code} without a result` };
+        r = {
+          ok: false,
+          error: signal
+            ? `the case process was killed by ${signal}${signal === 'SIGKILL' ? ' (timeout or out of memory)' : ''}`
+            : `the case process exited with code ${code} without a result`,
+        };
       }
       resolve({ ...r, seconds });
     });
@@ -177,18 +264,54 @@ async function main() {
   for (const name of order) {
     console.log(`\n=== ${name} ===`);
     const previous = { roofline: results.roofline && results.roofline.ok ? results.roofline.result : undefined };
-    const r = await runCase(name, { quick: a.quick, device: 'cpu', threads, threadsOverride, settings, shapes: settings.shapes, previous, previousForward: forwardTokensPerSecond(results, settings) }, timeoutMs);
+    const r = await runCase(
+      name,
+      {
+        quick: a.quick,
+        device: 'cpu',
+        threads,
+        threadsOverride,
+        settings,
+        shapes: settings.shapes,
+        previous,
+        previousForward: forwardTokensPerSecond(results, settings),
+      },
+      timeoutMs
+    );
     results[name] = r;
-    console.log(r.ok ? `=== ${name}: done in ${r.seconds.toFixed(0)} s` : `=== ${name}: FAILED: ${String(r.error).split('\n')[0]}`);
+    console.log(
+      r.ok ? `=== ${name}: done in ${r.seconds.toFixed(0)} s` : `=== ${name}: FAILED: ${String(r.error).split('\n')[0]}`
+    );
   }
   if (m.info.cudaAvailable) {
     for (const name of order.filter((c) => GPU_CASES.includes(c))) {
       console.log(`\n=== ${name} (cuda) ===`);
-      gpu[name] = await runCase(name, { quick: a.quick, device: 'cuda', threads, threadsOverride, settings, shapes: settings.shapes.filter((s) => s === '0.6B' || a.quick), previous: {} }, timeoutMs);
+      gpu[name] = await runCase(
+        name,
+        {
+          quick: a.quick,
+          device: 'cuda',
+          threads,
+          threadsOverride,
+          settings,
+          shapes: settings.shapes.filter((s) => s === '0.6B' || a.quick),
+          previous: {},
+        },
+        timeoutMs
+      );
     }
   }
   const finished = new Date();
-  const machineRows = [...m.rows, ['load average at end', os.loadavg().map((x) => x.toFixed(2)).join(' ')]];
+  const machineRows = [
+    ...m.rows,
+    [
+      'load average at end',
+      os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' '),
+    ],
+  ];
   // One case (or a few) on an existing full report: splice them in, keep everything else.
   const partial = a.only.length > 0 && !a.quick && fs.existsSync(a.out);
   const md = partial

@@ -43,9 +43,20 @@ async function http() {
     runFolder: () => '/stand-in/model',
     load: async () => {},
     dispose() {},
-    predict: async (texts) => texts.map((text) => ({ text, label: 1, sentiment: '正面', confidence: 0.6, probabilities: [0.4, 0.6], model: 'model' })),
+    predict: async (texts) =>
+      texts.map((text) => ({
+        text,
+        label: 1,
+        sentiment: '正面',
+        confidence: 0.6,
+        probabilities: [0.4, 0.6],
+        model: 'model',
+      })),
   };
-  const server = await startServer({ port: 0, logFormat: 'json', threads: 1 }, { predictors: [standIn], logStream: { write() {} } });
+  const server = await startServer(
+    { port: 0, logFormat: 'json', threads: 1 },
+    { predictors: [standIn], logStream: { write() {} } }
+  );
   await server.ready;
   process.stdout.write(`listening on ${server.url}\n`);
   process.once('SIGTERM', () => server.stop().then(() => process.exit(0)));

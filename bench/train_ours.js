@@ -19,11 +19,23 @@ async function main() {
   const c = new native.Classifier();
   try {
     const base = L.nativeBase(job.model_dir);
-    const { seconds: initS } = await L.timed(() => c.init({
-      method, training: true, files: base.files, config: base.config, device: job.device, dtype, lora: method === 'full' ? undefined : LORA,
-      numLabels: 2, labelTokens: L.LABEL_TOKENS, endToken: L.END_TOKEN, gradientCheckpointing: false, seed: 42,
-      adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 },
-    }));
+    const { seconds: initS } = await L.timed(() =>
+      c.init({
+        method,
+        training: true,
+        files: base.files,
+        config: base.config,
+        device: job.device,
+        dtype,
+        lora: method === 'full' ? undefined : LORA,
+        numLabels: 2,
+        labelTokens: L.LABEL_TOKENS,
+        endToken: L.END_TOKEN,
+        gradientCheckpointing: false,
+        seed: 42,
+        adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 },
+      })
+    );
     const out = { initS, afterInit: L.memoryStatus() };
     for (const [name, batches] of Object.entries(job.plans)) {
       const times = [];
@@ -44,7 +56,9 @@ async function main() {
           examples.push(b.length);
         }
         const m = L.memoryStatus();
-        L.log(`  ours  ${method} ${name} step ${i + 1}/${batches.length}${i < job.warmup ? ' (warm-up)' : ''}: ${seconds.toFixed(2)} s, loss ${r.loss.toFixed(3)}, RSS ${(m.vmRSS / 1e9).toFixed(2)} GB`);
+        L.log(
+          `  ours  ${method} ${name} step ${i + 1}/${batches.length}${i < job.warmup ? ' (warm-up)' : ''}: ${seconds.toFixed(2)} s, loss ${r.loss.toFixed(3)}, RSS ${(m.vmRSS / 1e9).toFixed(2)} GB`
+        );
       }
       out[name] = { times, tokens, examples };
     }

@@ -12,7 +12,14 @@ const { Trainer } = require('../dist');
   const dir = path.join(os.tmpdir(), 'qwen3-native-scratch-4x128');
   await createTinyQwen3(dir, {
     seed: 1,
-    config: { hidden_size: 128, intermediate_size: 384, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 32 },
+    config: {
+      hidden_size: 128,
+      intermediate_size: 384,
+      num_hidden_layers: 4,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      head_dim: 32,
+    },
   });
   const trainer = new Trainer({
     method: 'full',
@@ -29,14 +36,21 @@ const { Trainer } = require('../dist');
   });
   const started = Date.now();
   trainer.on('progress', (p) => {
-    if (p.step % 50 === 0) console.log(`step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} lr ${p.learningRate.toExponential(2)} ${p.tokensPerSecond.toFixed(0)} tok/s`);
+    if (p.step % 50 === 0)
+      console.log(
+        `step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} lr ${p.learningRate.toExponential(2)} ${p.tokensPerSecond.toFixed(0)} tok/s`
+      );
   });
   trainer.on('eval', (e) => {
     const m = e.metrics;
-    console.log(`epoch ${e.epoch}: dev accuracy ${(m.accuracy * 100).toFixed(2)}% macro-F1 ${(m.macroF1 * 100).toFixed(2)}% confusion ${JSON.stringify(m.confusion)}${e.best ? ' (best)' : ''}`);
+    console.log(
+      `epoch ${e.epoch}: dev accuracy ${(m.accuracy * 100).toFixed(2)}% macro-F1 ${(m.macroF1 * 100).toFixed(2)}% confusion ${JSON.stringify(m.confusion)}${e.best ? ' (best)' : ''}`
+    );
   });
   const r = await trainer.train(data);
-  console.log(`best: epoch ${r.best.epoch} accuracy ${(r.best.metrics.accuracy * 100).toFixed(2)}% in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(
+    `best: epoch ${r.best.epoch} accuracy ${(r.best.metrics.accuracy * 100).toFixed(2)}% in ${((Date.now() - started) / 1000).toFixed(0)} s`
+  );
 })().catch((e) => {
   console.error(e);
   process.exit(1);

@@ -118,7 +118,13 @@ export interface NativeLoss {
 export interface NativeClassifier {
   init(spec: NativeClassifierSpec): Promise<{ trainableParameters: number; parameterBytes: number }>;
   /** forward + backward; gradients times lossScale accumulate until step() */
-  accumulate(ids: Int32Array, lengths: Int32Array, padLeft: boolean, labels: Int32Array, lossScale: number): Promise<NativeLoss>;
+  accumulate(
+    ids: Int32Array,
+    lengths: Int32Array,
+    padLeft: boolean,
+    labels: Int32Array,
+    lossScale: number
+  ): Promise<NativeLoss>;
   accumulateFeatures(features: Float32Array, rows: number, labels: Int32Array, lossScale: number): Promise<NativeLoss>;
   /** AdamW step with global-norm clipping (maxGradNorm <= 0: none); returns the norm before clipping */
   step(learningRate: number, maxGradNorm: number): Promise<number>;

@@ -66,11 +66,17 @@ function libtorchPaths(torchDir) {
   const up2 = path.resolve(torchDir, '..', '..');
   if (path.basename(path.dirname(torchDir)) === 'cmake' && path.basename(up2) === 'share') {
     const prefix = path.dirname(up2);
-    return { include: [path.join(prefix, 'include'), path.join(prefix, 'include', 'torch', 'csrc', 'api', 'include')], lib: path.join(prefix, 'lib') };
+    return {
+      include: [path.join(prefix, 'include'), path.join(prefix, 'include', 'torch', 'csrc', 'api', 'include')],
+      lib: path.join(prefix, 'lib'),
+    };
   }
   const libDir = up2;
   const prefix = path.resolve(libDir, '..', '..');
-  const include = path.join(fs.existsSync(path.join(prefix, 'include', 'torch')) ? prefix : path.resolve(libDir, '..'), 'include');
+  const include = path.join(
+    fs.existsSync(path.join(prefix, 'include', 'torch')) ? prefix : path.resolve(libDir, '..'),
+    'include'
+  );
   return { include: [include, path.join(include, 'torch', 'csrc', 'api', 'include')], lib: libDir };
 }
 

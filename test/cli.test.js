@@ -20,7 +20,10 @@ const TEST = path.join(WORK, 'test.txt');
 const TINY = ['--epochs', '1', '--max-samples', '64', '--batch-size', '16', '--max-length', '48'];
 
 const source = fs.existsSync(WEIBO) ? WEIBO : path.join(ROOT, 'data', 'weibo_sample.txt');
-const lines = fs.readFileSync(source, 'utf8').split('\n').filter((l) => l.trim());
+const lines = fs
+  .readFileSync(source, 'utf8')
+  .split('\n')
+  .filter((l) => l.trim());
 fs.writeFileSync(TRAIN, lines.slice(0, 240).join('\n') + '\n');
 fs.writeFileSync(TEST, lines.slice(240, 300).join('\n') + '\n');
 
@@ -50,7 +53,11 @@ function cli(args, { cwd = WORK, input = '', env = {}, timeout = 120_000 } = {})
   });
 }
 
-const jsonLines = (text) => text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+const jsonLines = (text) =>
+  text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l));
 const noStack = (t, r) => t.false(/^\s+at\s/m.test(r.stderr + r.stdout), `no stack trace:\n${r.stderr}`);
 const run = (name) => path.join(WORK, 'models', name);
 
@@ -93,9 +100,15 @@ test('train --help prints the defaults the Trainer uses', async (t) => {
   const show = (v) => (v < 0.01 ? v.toExponential() : String(v));
   for (const method of METHODS) {
     const o = new Trainer({ method }).options;
-    t.true(flagLine('--epochs').includes(`${method} ${o.epochs}`), `--epochs help for ${method}: ${flagLine('--epochs')}`);
+    t.true(
+      flagLine('--epochs').includes(`${method} ${o.epochs}`),
+      `--epochs help for ${method}: ${flagLine('--epochs')}`
+    );
     t.true(flagLine('--batch-size').includes(`${method} ${o.batchSize}`), `--batch-size help for ${method}`);
-    t.true(flagLine('--learning-rate').includes(`${method} ${show(o.learningRate)}`), `--learning-rate help for ${method}`);
+    t.true(
+      flagLine('--learning-rate').includes(`${method} ${show(o.learningRate)}`),
+      `--learning-rate help for ${method}`
+    );
   }
   const o = new Trainer({ method: 'lora' }).options;
   t.regex(flagLine('--lora-r'), new RegExp(`default ${o.lora.r}\\b`));
@@ -106,16 +119,37 @@ test('train --help prints the defaults the Trainer uses', async (t) => {
 
 test('bad values exit 2 naming the flag, the value and what is allowed', async (t) => {
   const cases = [
-    [['train', '--method', 'lora', '--model', 'tiny', '--epochs', '-1'], '--epochs: expected a positive integer but received -1'],
-    [['train', '--method', 'lora', '--model', 'tiny', '--epochs=2.5'], '--epochs: expected a positive integer but received 2.5'],
-    [['train', '--method', 'lora', '--model', 'tiny', '--learning_rate', 'fast'], '--learning_rate: expected a positive number'],
-    [['train', '--method', 'sgd', '--model', 'tiny'], '--method: expected one of embedding, lora, lora-head, full but received sgd'],
-    [['train', '--model_type', 'bert', '--model', 'tiny'], '--model_type: expected one of embedding, lora, lora-head, full'],
+    [
+      ['train', '--method', 'lora', '--model', 'tiny', '--epochs', '-1'],
+      '--epochs: expected a positive integer but received -1',
+    ],
+    [
+      ['train', '--method', 'lora', '--model', 'tiny', '--epochs=2.5'],
+      '--epochs: expected a positive integer but received 2.5',
+    ],
+    [
+      ['train', '--method', 'lora', '--model', 'tiny', '--learning_rate', 'fast'],
+      '--learning_rate: expected a positive number',
+    ],
+    [
+      ['train', '--method', 'sgd', '--model', 'tiny'],
+      '--method: expected one of embedding, lora, lora-head, full but received sgd',
+    ],
+    [
+      ['train', '--model_type', 'bert', '--model', 'tiny'],
+      '--model_type: expected one of embedding, lora, lora-head, full',
+    ],
     [['train', '--method', 'lora', '--model-size', '3B'], '--model-size: expected one of 0.6B, 4B, 8B but received 3B'],
     [['train', '--method', 'lora', '--model', 'tiny', '--device', 'tpu'], '--device: expected one of auto, cpu, cuda'],
     [['train', '--method', 'full', '--model', 'tiny', '--dtype', 'bfloat16'], '--dtype: expected float32 or auto'],
-    [['train', '--method', 'lora', '--model', 'tiny', '--train', 'missing.txt'], '--train: expected an existing file but received missing.txt'],
-    [['predict', '--checkpoint', 'x', '--text', 'a', '--out', 'p.txt'], '--out: expected a file ending in .jsonl or .csv'],
+    [
+      ['train', '--method', 'lora', '--model', 'tiny', '--train', 'missing.txt'],
+      '--train: expected an existing file but received missing.txt',
+    ],
+    [
+      ['predict', '--checkpoint', 'x', '--text', 'a', '--out', 'p.txt'],
+      '--out: expected a file ending in .jsonl or .csv',
+    ],
     [['predict', '--text'], '--text: expected a value'],
     [['eval', '--checkpoint', 'x'], '--test is required'],
   ];
@@ -151,20 +185,37 @@ test('without a TTY a missing method or model size is an error listing the choic
   r = await cli(['train', '--method', 'lora']);
   t.is(r.code, 2);
   t.true(r.stderr.includes('--model-size is required'));
-  for (const s of ['0.6B', '4B', '8B']) t.regex(r.stderr, new RegExp(`^\\s+${s.replace('.', '\\.')}\\s+Qwen/Qwen3-${s.replace('.', '\\.')}\\s+~[\\d.]+ GB`, 'm'));
+  for (const s of ['0.6B', '4B', '8B'])
+    t.regex(
+      r.stderr,
+      new RegExp(`^\\s+${s.replace('.', '\\.')}\\s+Qwen/Qwen3-${s.replace('.', '\\.')}\\s+~[\\d.]+ GB`, 'm')
+    );
   t.false(fs.existsSync(path.join(WORK, 'models', 'qwen3_lora_0.6B')));
 });
 
 test('a model that is not available offline ends with one clear message', async (t) => {
-  const r = await cli(['train', '--method', 'lora', '--model', 'Qwen/Qwen3-0.6B', '--offline', '--train', TRAIN, ...TINY]);
+  const r = await cli([
+    'train',
+    '--method',
+    'lora',
+    '--model',
+    'Qwen/Qwen3-0.6B',
+    '--offline',
+    '--train',
+    TRAIN,
+    ...TINY,
+  ]);
   t.not(r.code, 0);
   t.is(r.signal, null);
   t.is((r.stderr.match(/^error:/gm) || []).length, 1, r.stderr);
   t.regex(r.stderr, /error: .*Qwen\/Qwen3-0\.6B/);
   noStack(t, r);
-  const debug = await cli(['train', '--method', 'lora', '--model', 'Qwen/Qwen3-0.6B', '--offline', '--train', TRAIN, ...TINY], {
-    env: { QWEN3_NATIVE_DEBUG: '1' },
-  });
+  const debug = await cli(
+    ['train', '--method', 'lora', '--model', 'Qwen/Qwen3-0.6B', '--offline', '--train', TRAIN, ...TINY],
+    {
+      env: { QWEN3_NATIVE_DEBUG: '1' },
+    }
+  );
   t.regex(debug.stderr, /^\s+at\s/m, 'QWEN3_NATIVE_DEBUG=1 prints the stack');
 });
 
@@ -186,13 +237,31 @@ test.serial('lora: train (with --test) -> eval -> predict, JSON and files', asyn
   t.is(m.model, 'qwen3_lora_tiny');
   t.is(m.count, 60);
   t.true(m.accuracy >= 0 && m.accuracy <= 1);
-  t.is(m.confusion.flat().reduce((a, b) => a + b, 0), 60);
-  t.deepEqual(m.perClass.map((c) => c.sentiment), ['负面', '正面']);
+  t.is(
+    m.confusion.flat().reduce((a, b) => a + b, 0),
+    60
+  );
+  t.deepEqual(
+    m.perClass.map((c) => c.sentiment),
+    ['负面', '正面']
+  );
 
-  const p = await cli(['predict', '--checkpoint', run('qwen3_lora_tiny'), '--text', '今天天气真好', '--text', '太失望了', '--json']);
+  const p = await cli([
+    'predict',
+    '--checkpoint',
+    run('qwen3_lora_tiny'),
+    '--text',
+    '今天天气真好',
+    '--text',
+    '太失望了',
+    '--json',
+  ]);
   t.is(p.code, 0, p.stderr);
   const rows = jsonLines(p.stdout);
-  t.deepEqual(rows.map((x) => x.text), ['今天天气真好', '太失望了']);
+  t.deepEqual(
+    rows.map((x) => x.text),
+    ['今天天气真好', '太失望了']
+  );
   for (const row of rows) assertPrediction(t, row, 'qwen3_lora_tiny');
 
   const table = await cli(['predict', '--method', 'lora', '--text', '今天天气真好']);
@@ -220,13 +289,31 @@ test.serial('lora: train (with --test) -> eval -> predict, JSON and files', asyn
   t.true(Math.abs(Number(pn) + Number(pp) - 1) < 1e-5);
   t.is(Number(confidence), Math.max(Number(pn), Number(pp)));
 
-  const piped = await cli(['predict', '--checkpoint', run('qwen3_lora_tiny'), '--json'], { input: '第一条微博\n\n第二条微博\n' });
+  const piped = await cli(['predict', '--checkpoint', run('qwen3_lora_tiny'), '--json'], {
+    input: '第一条微博\n\n第二条微博\n',
+  });
   t.is(piped.code, 0, piped.stderr);
-  t.deepEqual(jsonLines(piped.stdout).map((x) => x.text), ['第一条微博', '第二条微博']);
+  t.deepEqual(
+    jsonLines(piped.stdout).map((x) => x.text),
+    ['第一条微博', '第二条微博']
+  );
 });
 
 test.serial('lora-head: train -> eval table -> train --eval-only -> predict', async (t) => {
-  const r = await cli(['train', '--method', 'lora-head', '--model', 'tiny', '--train', TRAIN, ...TINY, '--lora-r', '4', '--lora-alpha', '8']);
+  const r = await cli([
+    'train',
+    '--method',
+    'lora-head',
+    '--model',
+    'tiny',
+    '--train',
+    TRAIN,
+    ...TINY,
+    '--lora-r',
+    '4',
+    '--lora-alpha',
+    '8',
+  ]);
   t.is(r.code, 0, r.stderr);
   const adapter = JSON.parse(fs.readFileSync(path.join(run('qwen3_lora_head_tiny'), 'adapter_config.json'), 'utf8'));
   t.is(adapter.r, 4);
@@ -270,8 +357,25 @@ test.serial('embedding and full: train -> predict', async (t) => {
 
 test.serial("the old Python scripts' spellings still work", async (t) => {
   const r = await cli([
-    'train', '--model_type', 'qwen3-lora', '--batch_size', '16', '--learning_rate', '1e-3', '--max_samples', '64',
-    '--train_path', TRAIN, '--model_path', 'tiny', '--epochs', '1', '--max_length', '48', '--output_dir', 'models/old_style',
+    'train',
+    '--model_type',
+    'qwen3-lora',
+    '--batch_size',
+    '16',
+    '--learning_rate',
+    '1e-3',
+    '--max_samples',
+    '64',
+    '--train_path',
+    TRAIN,
+    '--model_path',
+    'tiny',
+    '--epochs',
+    '1',
+    '--max_length',
+    '48',
+    '--output_dir',
+    'models/old_style',
   ]);
   t.is(r.code, 0, r.stderr);
   const info = JSON.parse(fs.readFileSync(path.join(run('old_style'), 'run.json'), 'utf8'));
@@ -283,7 +387,16 @@ test.serial("the old Python scripts' spellings still work", async (t) => {
   t.is(info.trainExamples, 64);
 
   // predict_universal.py style: --model_type + --model_path (a run folder) + --text
-  const p = await cli(['predict', '--model_type', 'lora', '--model_path', 'models/old_style', '--text', '这个电影太棒了', '--json']);
+  const p = await cli([
+    'predict',
+    '--model_type',
+    'lora',
+    '--model_path',
+    'models/old_style',
+    '--text',
+    '这个电影太棒了',
+    '--json',
+  ]);
   t.is(p.code, 0, p.stderr);
   assertPrediction(t, jsonLines(p.stdout)[0], 'old_style');
   const e = await cli(['eval', '--model_path', 'models/old_style', '--test_path', TEST, '--json']);
@@ -295,7 +408,9 @@ test.serial("the old Python scripts' spellings still work", async (t) => {
 });
 
 test.serial('--load-all: one row per model and text; eval compares every run', async (t) => {
-  const runs = fs.readdirSync(path.join(WORK, 'models')).filter((d) => fs.existsSync(path.join(WORK, 'models', d, 'run.json')));
+  const runs = fs
+    .readdirSync(path.join(WORK, 'models'))
+    .filter((d) => fs.existsSync(path.join(WORK, 'models', d, 'run.json')));
   t.true(runs.length >= 5, runs.join(','));
   const p = await cli(['predict', '--load_all', '--text', '好', '--text', '坏', '--json']);
   t.is(p.code, 0, p.stderr);
@@ -329,7 +444,12 @@ test.serial('a run whose base model is missing offline fails with one message', 
     if (fs.statSync(src).isFile()) fs.copyFileSync(src, path.join(dir, f));
   }
   const info = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
-  info.baseModel = { ...info.baseModel, spec: 'Qwen/Qwen3-0.6B', dir: path.join(WORK, 'gone'), repoId: 'Qwen/Qwen3-0.6B' };
+  info.baseModel = {
+    ...info.baseModel,
+    spec: 'Qwen/Qwen3-0.6B',
+    dir: path.join(WORK, 'gone'),
+    repoId: 'Qwen/Qwen3-0.6B',
+  };
   fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify(info));
   const r = await cli(['predict', '--checkpoint', dir, '--text', 'hi']);
   fs.rmSync(dir, { recursive: true });
@@ -340,7 +460,26 @@ test.serial('a run whose base model is missing offline fails with one message', 
 });
 
 test.serial('Ctrl-C stops after a step with a checkpoint; --resume finishes the run', async (t) => {
-  const args = ['train', '--method', 'lora', '--model', 'tiny', '--train', TRAIN, '--epochs', '2', '--max-samples', '64', '--batch-size', '2', '--max-length', '48', '--output', 'models/interrupted', '--json'];
+  const args = [
+    'train',
+    '--method',
+    'lora',
+    '--model',
+    'tiny',
+    '--train',
+    TRAIN,
+    '--epochs',
+    '2',
+    '--max-samples',
+    '64',
+    '--batch-size',
+    '2',
+    '--max-length',
+    '48',
+    '--output',
+    'models/interrupted',
+    '--json',
+  ];
   const r = await new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: WORK, env: ENV });
     let stdout = '';
@@ -376,7 +515,10 @@ test.serial('Ctrl-C stops after a step with a checkpoint; --resume finishes the 
 
 test.serial('README main job: the bundled sample, default output, then predict by --checkpoint', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'q3n-cli-readme-'));
-  const r = await cli(['train', '--model', 'tiny', '--method', 'lora', '--test', SAMPLE_TEST, '--epochs', '1', '--max-length', '64'], { cwd: dir });
+  const r = await cli(
+    ['train', '--model', 'tiny', '--method', 'lora', '--test', SAMPLE_TEST, '--epochs', '1', '--max-length', '64'],
+    { cwd: dir }
+  );
   t.is(r.code, 0, r.stderr);
   t.true(r.stderr.includes('--train not given: training on the bundled sample'));
   t.true(r.stdout.includes('qwen3-native predict --checkpoint models/qwen3_lora_tiny'));
@@ -409,7 +551,12 @@ test.serial('lora predict is one forward pass per batch (in-process count of nat
         },
       });
     };
-    return { Model: binding.Model, Classifier: Counted, runtimeInfo: binding.runtimeInfo, setNumThreads: binding.setNumThreads };
+    return {
+      Model: binding.Model,
+      Classifier: Counted,
+      runtimeInfo: binding.runtimeInfo,
+      setNumThreads: binding.setNumThreads,
+    };
   };
   const { Predictor } = require('../dist');
   const cwd = process.cwd();
@@ -424,7 +571,10 @@ test.serial('lora predict is one forward pass per batch (in-process count of nat
     let promptTokens = 0; // the prompt before the text
     while (a[promptTokens] === b[promptTokens]) promptTokens++;
     const first = p.stats();
-    t.true(first.tokensReused >= 5 * promptTokens, `the lora prompt is run once, not for each text: ${JSON.stringify(first)}`);
+    t.true(
+      first.tokensReused >= 5 * promptTokens,
+      `the lora prompt is run once, not for each text: ${JSON.stringify(first)}`
+    );
     calls = 0;
     await p.predict(Array.from({ length: 70 }, (_, i) => `第${i}条`));
     t.is(calls, 3, '70 texts, batch size 32: three forwards');
@@ -455,12 +605,15 @@ test.serial('on a terminal it asks for the method, and predict reads posts inter
         resolve({ code, output });
       });
     });
-  const r = await inTerminal(['train', '--model', 'tiny', '--train', TRAIN, ...TINY, '--output', 'models/asked'], (out, write, s) => {
-    if (!s.answered && out.includes('choose 1-4')) {
-      s.answered = true;
-      write('3\r');
+  const r = await inTerminal(
+    ['train', '--model', 'tiny', '--train', TRAIN, ...TINY, '--output', 'models/asked'],
+    (out, write, s) => {
+      if (!s.answered && out.includes('choose 1-4')) {
+        s.answered = true;
+        write('3\r');
+      }
     }
-  });
+  );
   t.is(r.code, 0, r.output);
   t.true(r.output.includes('Which training method?'));
   t.is(JSON.parse(fs.readFileSync(path.join(run('asked'), 'run.json'), 'utf8')).method, 'lora-head');
@@ -482,7 +635,10 @@ test.serial('on a terminal it asks for the method, and predict reads posts inter
 test('info reports libtorch, CUDA, threads and bf16 support', (t) => {
   const { spawnSync } = require('child_process');
   const bin = require('path').resolve(__dirname, '..', 'dist', 'cli', 'main.js');
-  const r = spawnSync(process.execPath, [bin, 'info', '--json'], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  const r = spawnSync(process.execPath, [bin, 'info', '--json'], {
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true' },
+  });
   t.is(r.status, 0, r.stderr);
   const info = JSON.parse(r.stdout);
   t.regex(info.libtorchVersion, /^\d+\.\d+/);

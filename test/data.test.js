@@ -65,7 +65,10 @@ test('CSV header in a .txt file and a file without extension are detected', asyn
 });
 
 test('JSONL with numeric and string labels', async (t) => {
-  const file = writeFile('e.jsonl', '{"text": "好", "label": 1}\n\n{"text": "坏", "label": "0"}\r\n{"review": "中", "label": "正面"}\n');
+  const file = writeFile(
+    'e.jsonl',
+    '{"text": "好", "label": 1}\n\n{"text": "坏", "label": "0"}\r\n{"review": "中", "label": "正面"}\n'
+  );
   const data = await loadLabelledFile(file);
   t.is(data.format, 'jsonl');
   t.deepEqual(data.texts, ['好', '坏', '中']);
@@ -81,7 +84,8 @@ test('parseLabel accepts the documented spellings only', (t) => {
   t.is(parseLabel('负面'), 0);
   t.is(parseLabel('Positive'), 1);
   t.is(parseLabel('NEGATIVE'), 0);
-  for (const bad of [2, -1, '2', '', 'yes', true, null, undefined, 0.5, '1.0']) t.is(parseLabel(bad), undefined, String(bad));
+  for (const bad of [2, -1, '2', '', 'yes', true, null, undefined, 0.5, '1.0'])
+    t.is(parseLabel(bad), undefined, String(bad));
 });
 
 test('every bad row is reported as file:line: reason in one error', async (t) => {
@@ -160,15 +164,24 @@ test('stratifiedSplit keeps class proportions, covers every index once, and is d
   t.is(dev.length, 100);
   t.is(dev.filter((i) => labels[i] === 1).length, 60);
   t.is(dev.filter((i) => labels[i] === 0).length, 40);
-  t.deepEqual([...train, ...dev].sort((a, b) => a - b), labels.map((_, i) => i));
-  t.deepEqual(dev, [...dev].sort((a, b) => a - b));
+  t.deepEqual(
+    [...train, ...dev].sort((a, b) => a - b),
+    labels.map((_, i) => i)
+  );
+  t.deepEqual(
+    dev,
+    [...dev].sort((a, b) => a - b)
+  );
   t.deepEqual(stratifiedSplit(labels, 0.1, 7), { train, dev });
   t.notDeepEqual(stratifiedSplit(labels, 0.1, 8).dev, dev);
 });
 
 test('stratifiedSplit puts each class with two or more rows on both sides', (t) => {
   const { train, dev } = stratifiedSplit([0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2], 0.05, 1);
-  t.deepEqual(dev.map((i) => [0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2][i]), [0, 1]);
+  t.deepEqual(
+    dev.map((i) => [0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2][i]),
+    [0, 1]
+  );
   t.is(train.length, 11);
 });
 
@@ -178,8 +191,12 @@ test('stratifiedSplit validates its arguments', (t) => {
     message: 'Expected number greater than 0 and less than 1 for devFraction but received 1',
   });
   t.throws(() => stratifiedSplit([0, 1], '0.1', 0), { instanceOf: TypeError });
-  t.throws(() => stratifiedSplit([0, -1], 0.5, 0), { message: 'Expected non-negative integer for labels[1] but received -1' });
-  t.throws(() => stratifiedSplit([0, 1], 0.5, -3), { message: 'Expected non-negative integer for seed but received -3' });
+  t.throws(() => stratifiedSplit([0, -1], 0.5, 0), {
+    message: 'Expected non-negative integer for labels[1] but received -1',
+  });
+  t.throws(() => stratifiedSplit([0, 1], 0.5, -3), {
+    message: 'Expected non-negative integer for seed but received -3',
+  });
   t.throws(() => stratifiedSplit('01', 0.5, 0), { message: 'Expected array for labels but received "01"' });
 });
 
@@ -195,9 +212,18 @@ test('sliceSample: stratified, ordered, deterministic, slices every parallel arr
   t.is(sample.texts.length, 100);
   t.is(sample.labels.filter((label) => label === 1).length, 70);
   t.is(sample.source, 'x.txt');
-  t.deepEqual(sample.texts, sample.lineNumbers.map((line) => `t${line - 1}`));
-  t.deepEqual(sample.labels, sample.lineNumbers.map((line) => data.labels[line - 1]));
-  t.deepEqual(sample.lineNumbers, [...sample.lineNumbers].sort((a, b) => a - b));
+  t.deepEqual(
+    sample.texts,
+    sample.lineNumbers.map((line) => `t${line - 1}`)
+  );
+  t.deepEqual(
+    sample.labels,
+    sample.lineNumbers.map((line) => data.labels[line - 1])
+  );
+  t.deepEqual(
+    sample.lineNumbers,
+    [...sample.lineNumbers].sort((a, b) => a - b)
+  );
   t.deepEqual(sliceSample(data, 100, 3), sample);
   t.notDeepEqual(sliceSample(data, 100, 4).texts, sample.texts);
   const all = sliceSample(data, 5000, 3);

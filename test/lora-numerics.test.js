@@ -22,14 +22,23 @@ for (const base of ['tiny-tied-f32', 'tiny-untied-bf16-gqa3']) {
     const dir = path.join(FIXTURES, 'peft', name);
     const g = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'peft', `${name}.json`), 'utf8'));
     const vocab = g.last_token_logits[0].length;
-    const c = await openClassifier(base, { method: 'lora', lora: loraSpec(adapterConfig(dir)), numLabels: vocab, labelTokens: allTokens(vocab) });
+    const c = await openClassifier(base, {
+      method: 'lora',
+      lora: loraSpec(adapterConfig(dir)),
+      numLabels: vocab,
+      labelTokens: allTokens(vocab),
+    });
     const { ids, lengths } = pack(g.sequences);
     const fresh = await c.predict(ids, lengths, true);
     // B = 0 at initialisation: the adapted model equals the base model.
-    g.sequences.forEach((_, i) => t.true(maxAbsDiff(fresh.subarray(i * vocab, (i + 1) * vocab), softmax(g.base_last_token_logits[i])) < 1e-5));
+    g.sequences.forEach((_, i) =>
+      t.true(maxAbsDiff(fresh.subarray(i * vocab, (i + 1) * vocab), softmax(g.base_last_token_logits[i])) < 1e-5)
+    );
     await c.loadWeights(path.join(dir, 'adapter_model.safetensors'));
     const probs = await c.predict(ids, lengths, false);
-    g.sequences.forEach((_, i) => t.true(maxAbsDiff(probs.subarray(i * vocab, (i + 1) * vocab), softmax(g.last_token_logits[i])) < 1e-5, `row ${i}`));
+    g.sequences.forEach((_, i) =>
+      t.true(maxAbsDiff(probs.subarray(i * vocab, (i + 1) * vocab), softmax(g.last_token_logits[i])) < 1e-5, `row ${i}`)
+    );
     await c.merge();
     const merged = await c.predict(ids, lengths, true);
     t.true(maxAbsDiff(merged, probs) < 1e-5);
@@ -46,7 +55,9 @@ for (const base of ['tiny-tied-f32', 'tiny-untied-bf16-gqa3']) {
     await c.loadWeights(path.join(dir, 'adapter_model.safetensors'));
     const { ids, lengths } = pack(g.sequences);
     const probs = await c.predict(ids, lengths, true);
-    g.sequences.forEach((_, i) => t.true(maxAbsDiff(probs.subarray(i * 2, i * 2 + 2), softmax(g.seq_cls_logits[i])) < 1e-5, `row ${i}`));
+    g.sequences.forEach((_, i) =>
+      t.true(maxAbsDiff(probs.subarray(i * 2, i * 2 + 2), softmax(g.seq_cls_logits[i])) < 1e-5, `row ${i}`)
+    );
     c.dispose();
   });
 }

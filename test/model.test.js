@@ -36,7 +36,9 @@ for (const name of MODELS) {
         if (model.hasLmHead) {
           const logits = await model.lastTokenLogits(g.sequences, { padding });
           t.is(logits.length, g.sequences.length);
-          g.sequences.forEach((_, i) => t.true(maxAbsDiff(logits[i], g.last_token_logits[i]) < 1e-4, `logits row ${i}`));
+          g.sequences.forEach((_, i) =>
+            t.true(maxAbsDiff(logits[i], g.last_token_logits[i]) < 1e-4, `logits row ${i}`)
+          );
         } else {
           await t.throwsAsync(model.lastTokenLogits(g.sequences), { message: /no lm_head/ });
         }
@@ -56,7 +58,9 @@ test('bfloat16 and float16 weights in memory stay close to the reference', async
   const g = goldens(name);
   const major = Number.parseInt(runtimeInfo().libtorchVersion, 10);
   if (major < 2) {
-    await t.throwsAsync(Qwen3Model.load(fixtureModel(name), { device: 'cpu', dtype: 'float16' }), { message: /float16.*libtorch 2/ });
+    await t.throwsAsync(Qwen3Model.load(fixtureModel(name), { device: 'cpu', dtype: 'float16' }), {
+      message: /float16.*libtorch 2/,
+    });
   }
   for (const dtype of major < 2 ? ['bfloat16'] : ['bfloat16', 'float16']) {
     const model = await Qwen3Model.load(fixtureModel(name), { device: 'cpu', dtype });
@@ -86,10 +90,20 @@ for (const padding of ['left', 'right']) {
       const prompt = [11, 12, 13, 14, 15, 16, 17, 18, 19, 20];
       const other = [31, 32, 33, 34, 35, 36, 37, 38, 39];
       const calls = [
-        [[...prompt, 5], [...prompt, 40, 41, 42, 43, 44], [...prompt, 7, 8]], // first batch: the prompt is run once
+        [
+          [...prompt, 5],
+          [...prompt, 40, 41, 42, 43, 44],
+          [...prompt, 7, 8],
+        ], // first batch: the prompt is run once
         [[...prompt, 9, 9, 9]], // one text: reuses the cached prompt
-        [[...other, 1, 2], [...other, 3]], // another prompt replaces it
-        [[...other, 4], [1, 2, 3]], // nothing shared: a plain forward
+        [
+          [...other, 1, 2],
+          [...other, 3],
+        ], // another prompt replaces it
+        [
+          [...other, 4],
+          [1, 2, 3],
+        ], // nothing shared: a plain forward
       ];
       for (const seqs of calls) {
         const logits = await cached.lastTokenLogits(seqs, { padding });
@@ -142,7 +156,9 @@ test('bad arguments are rejected in TypeScript with the argument named', async (
   await t.throwsAsync(model.lastTokenLogits([[1, 99999]]), { message: /ids\[0\]/ });
   await t.throwsAsync(model.lastTokenLogits([[]]), { message: /ids\[0\]/ });
   await t.throwsAsync(model.lastTokenLogits([[1]], { padding: 'middle' }), { message: /options.padding/ });
-  await t.throwsAsync(Qwen3Model.load(fixtureModel('tiny-tied-f32'), { dtype: 'float8' }), { message: /options.dtype/ });
+  await t.throwsAsync(Qwen3Model.load(fixtureModel('tiny-tied-f32'), { dtype: 'float8' }), {
+    message: /options.dtype/,
+  });
   model.dispose();
 });
 
@@ -164,7 +180,9 @@ test('missing, truncated and mis-shaped checkpoints give clear errors and the pr
     message: /model\.safetensors.*(truncated|data ends)/s,
   });
   fs.truncateSync(file, 5);
-  await t.throwsAsync(Qwen3Model.load(truncated, { device: 'cpu', dtype: 'float32' }), { message: /not a safetensors file/ });
+  await t.throwsAsync(Qwen3Model.load(truncated, { device: 'cpu', dtype: 'float32' }), {
+    message: /not a safetensors file/,
+  });
 
   const badHeader = copyDir(fixtureModel('tiny-tied-f32'), path.join(tmpDir(), 'm'));
   const bytes = fs.readFileSync(path.join(badHeader, 'model.safetensors'));
@@ -201,7 +219,15 @@ test('the event loop keeps ticking during a long forward', async (t) => {
   const dir = tmpDir();
   await createTinyQwen3(dir, {
     seed: 1,
-    config: { hidden_size: 256, intermediate_size: 768, num_hidden_layers: 4, num_attention_heads: 8, num_key_value_heads: 4, head_dim: 32, vocab_size: 4096 },
+    config: {
+      hidden_size: 256,
+      intermediate_size: 768,
+      num_hidden_layers: 4,
+      num_attention_heads: 8,
+      num_key_value_heads: 4,
+      head_dim: 32,
+      vocab_size: 4096,
+    },
   });
   const model = await Qwen3Model.load(dir, { device: 'cpu', dtype: 'float32' });
   const seqs = Array.from({ length: 64 }, (_, i) => Array.from({ length: 200 }, (_, j) => (i * 31 + j * 7) % 4096));

@@ -44,8 +44,7 @@ function resetEnv() {
 }
 
 const sha256 = (buffer) => crypto.createHash('sha256').update(buffer).digest('hex');
-const gitSha1 = (buffer) =>
-  crypto.createHash('sha1').update(`blob ${buffer.length}\0`).update(buffer).digest('hex');
+const gitSha1 = (buffer) => crypto.createHash('sha1').update(`blob ${buffer.length}\0`).update(buffer).digest('hex');
 const randomCommit = () => crypto.randomBytes(20).toString('hex');
 const randomBytes = (n, seed) => {
   const out = Buffer.alloc(n);
@@ -269,46 +268,58 @@ test.serial('presets name the Qwen3 repos and approximate memory per size', (t) 
 
 // ---- downloads ----
 
-test.serial('downloads into the huggingface_hub cache layout via HF_ENDPOINT, LFS through a CDN redirect', async (t) => {
-  const cache = tempDir('cache');
-  process.env.HF_HUB_CACHE = cache;
-  process.env.HF_ENDPOINT = `${hub.url}/`;
-  const events = [];
-  const result = await resolveModel('Test/Tiny-Model', {
-    modelsDir: tempDir('models'),
-    token: 'good-token',
-    onProgress: (p) => events.push(p),
-  });
-  const repoFolder = path.join(cache, 'models--Test--Tiny-Model');
-  const snapshot = path.join(repoFolder, 'snapshots', tinyRepo.sha);
-  t.deepEqual(result, { dir: snapshot, source: 'download', repoId: 'Test/Tiny-Model' });
-  t.is(fs.readFileSync(path.join(repoFolder, 'refs', 'main'), 'utf8'), tinyRepo.sha);
+test.serial(
+  'downloads into the huggingface_hub cache layout via HF_ENDPOINT, LFS through a CDN redirect',
+  async (t) => {
+    const cache = tempDir('cache');
+    process.env.HF_HUB_CACHE = cache;
+    process.env.HF_ENDPOINT = `${hub.url}/`;
+    const events = [];
+    const result = await resolveModel('Test/Tiny-Model', {
+      modelsDir: tempDir('models'),
+      token: 'good-token',
+      onProgress: (p) => events.push(p),
+    });
+    const repoFolder = path.join(cache, 'models--Test--Tiny-Model');
+    const snapshot = path.join(repoFolder, 'snapshots', tinyRepo.sha);
+    t.deepEqual(result, { dir: snapshot, source: 'download', repoId: 'Test/Tiny-Model' });
+    t.is(fs.readFileSync(path.join(repoFolder, 'refs', 'main'), 'utf8'), tinyRepo.sha);
 
-  // Exactly the files the package needs; README.md and .gitattributes are left on the Hub.
-  const wanted = ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
-  t.deepEqual(fs.readdirSync(snapshot).sort(), wanted);
-  for (const name of wanted) {
-    const file = tinyRepo.files.get(name);
-    const link = path.join(snapshot, name);
-    t.true(fs.lstatSync(link).isSymbolicLink(), name);
-    const blobName = file.lfs ? file.sha256 : gitSha1(file.content); // sha256 for LFS, git blob sha1 otherwise
-    t.is(fs.readlinkSync(link), path.join('..', '..', 'blobs', blobName));
-    t.true(fs.readFileSync(link).equals(file.content), name);
+    // Exactly the files the package needs; README.md and .gitattributes are left on the Hub.
+    const wanted = [
+      'config.json',
+      'generation_config.json',
+      'model.safetensors',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ];
+    t.deepEqual(fs.readdirSync(snapshot).sort(), wanted);
+    for (const name of wanted) {
+      const file = tinyRepo.files.get(name);
+      const link = path.join(snapshot, name);
+      t.true(fs.lstatSync(link).isSymbolicLink(), name);
+      const blobName = file.lfs ? file.sha256 : gitSha1(file.content); // sha256 for LFS, git blob sha1 otherwise
+      t.is(fs.readlinkSync(link), path.join('..', '..', 'blobs', blobName));
+      t.true(fs.readFileSync(link).equals(file.content), name);
+    }
+    t.deepEqual(
+      fs.readdirSync(path.join(repoFolder, 'blobs')).filter((n) => n.endsWith('.incomplete')),
+      []
+    );
+    t.deepEqual(missingModelFiles(snapshot), []);
+
+    // The token went to the Hub, never to the CDN host the LFS redirect pointed at.
+    t.true(hub.log.some((r) => r.headers.authorization === 'Bearer good-token'));
+    t.true(cdn.log.length >= 2);
+    t.true(cdn.log.every((r) => r.headers.authorization === undefined));
+    t.true(hub.log.some((r) => r.url === `/api/models/Test/Tiny-Model/revision/main`));
+    t.true(hub.log.some((r) => r.url === `/Test/Tiny-Model/resolve/${tinyRepo.sha}/model.safetensors`));
+
+    const weights = tinyRepo.files.get('model.safetensors').content.length;
+    const last = events.filter((e) => e.file === 'model.safetensors').pop();
+    t.deepEqual(last, { file: 'model.safetensors', downloaded: weights, total: weights });
   }
-  t.deepEqual(fs.readdirSync(path.join(repoFolder, 'blobs')).filter((n) => n.endsWith('.incomplete')), []);
-  t.deepEqual(missingModelFiles(snapshot), []);
-
-  // The token went to the Hub, never to the CDN host the LFS redirect pointed at.
-  t.true(hub.log.some((r) => r.headers.authorization === 'Bearer good-token'));
-  t.true(cdn.log.length >= 2);
-  t.true(cdn.log.every((r) => r.headers.authorization === undefined));
-  t.true(hub.log.some((r) => r.url === `/api/models/Test/Tiny-Model/revision/main`));
-  t.true(hub.log.some((r) => r.url === `/Test/Tiny-Model/resolve/${tinyRepo.sha}/model.safetensors`));
-
-  const weights = tinyRepo.files.get('model.safetensors').content.length;
-  const last = events.filter((e) => e.file === 'model.safetensors').pop();
-  t.deepEqual(last, { file: 'model.safetensors', downloaded: weights, total: weights });
-});
+);
 
 test.serial('a second resolve uses the cache without any network, online or offline', async (t) => {
   const cache = tempDir('cache');
@@ -320,7 +331,11 @@ test.serial('a second resolve uses the cache without any network, online or offl
   t.is(again.repoId, 'Test/Tiny-Model');
   t.is(again.dir, path.join(cache, 'models--Test--Tiny-Model', 'snapshots', tinyRepo.sha));
   // An unreachable endpoint and offline mode change nothing either.
-  const unreachable = await resolveModel('Test/Tiny-Model', { cacheDir: cache, endpoint: await closedPortUrl(), modelsDir });
+  const unreachable = await resolveModel('Test/Tiny-Model', {
+    cacheDir: cache,
+    endpoint: await closedPortUrl(),
+    modelsDir,
+  });
   t.is(unreachable.source, 'cache');
   process.env.HF_HUB_OFFLINE = '1';
   process.env.HF_HUB_CACHE = cache;
@@ -360,7 +375,10 @@ test.serial('a gated repo: 401 without a token names HF_TOKEN; HF_TOKEN succeeds
   t.is(error.reason, 'auth');
   t.is(error.status, 401);
   t.is(error.repoId, 'Test/Gated-Model');
-  t.regex(error.message, /Access to config\.json of Test\/Gated-Model on http:\/\/127\.0\.0\.1:\d+ was denied \(HTTP 401, gated repo\)/);
+  t.regex(
+    error.message,
+    /Access to config\.json of Test\/Gated-Model on http:\/\/127\.0\.0\.1:\d+ was denied \(HTTP 401, gated repo\)/
+  );
   t.regex(error.message, /set HF_TOKEN/);
   t.false(fs.existsSync(path.join(repoCacheFolder('Test/Gated-Model', cache), 'refs', 'main')));
 
@@ -389,7 +407,10 @@ test.serial('a file whose sha256 differs from the LFS etag is rejected and not k
   t.regex(error.message, /model\.safetensors of Test\/Corrupt-Model .* is corrupt: Checksum mismatch/);
   t.regex(error.message, new RegExp(`expected ${sha256(Buffer.from('something else'))}`));
   const blobs = path.join(repoCacheFolder('Test/Corrupt-Model', cache), 'blobs');
-  t.deepEqual(fs.readdirSync(blobs).filter((name) => name.length === 64 || name.endsWith('.incomplete')), []);
+  t.deepEqual(
+    fs.readdirSync(blobs).filter((name) => name.length === 64 || name.endsWith('.incomplete')),
+    []
+  );
   t.false(fs.existsSync(path.join(repoCacheFolder('Test/Corrupt-Model', cache), 'refs', 'main')));
 });
 
@@ -443,7 +464,9 @@ test.serial('an unreachable endpoint gives a ModelDownloadError naming endpoint,
   t.is(error.reason, 'network');
   t.is(error.code, 'ECONNREFUSED');
   t.is(error.endpoint, endpoint);
-  t.true(error.message.startsWith(`Could not download Qwen/Qwen3-0.6B from ${endpoint}: connection refused by 127.0.0.1:`));
+  t.true(
+    error.message.startsWith(`Could not download Qwen/Qwen3-0.6B from ${endpoint}: connection refused by 127.0.0.1:`)
+  );
   t.regex(error.message, /Check HF_ENDPOINT \(now http:\/\/127\.0\.0\.1:\d+\), unset it for https:\/\/huggingface\.co/);
   t.regex(error.message, /set it to a mirror \(for example HF_ENDPOINT=https:\/\/hf-mirror\.com\)/);
   t.regex(error.message, /--offline/);
@@ -480,9 +503,15 @@ test.serial('a folder with config.json is local; ./models/<name> serves repo ids
     fs.writeFileSync(path.join(modelsDir, name, 'config.json'), '{}');
   }
   const options = { modelsDir, offline: true };
-  t.deepEqual(await resolveModel('Qwen/Qwen3-0.6B', options), { dir: path.join(modelsDir, 'Qwen3-0.6B'), source: 'models' });
+  t.deepEqual(await resolveModel('Qwen/Qwen3-0.6B', options), {
+    dir: path.join(modelsDir, 'Qwen3-0.6B'),
+    source: 'models',
+  });
   t.is((await resolveModel('0.6B', options)).dir, path.join(modelsDir, 'Qwen3-0.6B'));
-  t.is((await resolveModel('0.6B', { ...options, kind: 'embedding' })).dir, path.join(modelsDir, 'Qwen3-Embedding-0.6B'));
+  t.is(
+    (await resolveModel('0.6B', { ...options, kind: 'embedding' })).dir,
+    path.join(modelsDir, 'Qwen3-Embedding-0.6B')
+  );
   t.is((await resolveModel('my-finetune', options)).source, 'models');
 
   await t.throwsAsync(resolveModel('not-a-model', options), {
@@ -518,13 +547,18 @@ test.serial('tiny and tiny-embedding are generated once in the models folder', a
 
   const embedding = await resolveModel('tiny-embedding', { modelsDir });
   t.is(embedding.dir, path.join(modelsDir, 'tiny-embedding'));
-  t.deepEqual(JSON.parse(fs.readFileSync(path.join(embedding.dir, 'config.json'), 'utf8')).architectures, ['Qwen3Model']);
+  t.deepEqual(JSON.parse(fs.readFileSync(path.join(embedding.dir, 'config.json'), 'utf8')).architectures, [
+    'Qwen3Model',
+  ]);
   t.is((await resolveModel('tiny', { modelsDir, kind: 'embedding' })).dir, embedding.dir);
   t.deepEqual(fs.readdirSync(modelsDir).sort(), ['tiny', 'tiny-embedding']);
 });
 
 test.serial('arguments are validated in the package format', async (t) => {
-  await t.throwsAsync(resolveModel(42), { instanceOf: TypeError, message: 'Expected non-empty string for spec but received 42' });
+  await t.throwsAsync(resolveModel(42), {
+    instanceOf: TypeError,
+    message: 'Expected non-empty string for spec but received 42',
+  });
   await t.throwsAsync(resolveModel('tiny', { ofline: true }), { message: /^Unknown key "ofline" in options/ });
   await t.throwsAsync(resolveModel('tiny', { kind: 'seq-cls' }), {
     message: 'Expected one of "causal", "embedding" for options.kind but received "seq-cls"',
@@ -543,7 +577,10 @@ test.serial('downloadFile resumes a partial file left by an earlier process and 
   const dest = path.join(tempDir('dl'), 'file.bin');
   fs.writeFileSync(`${dest}.incomplete`, content.subarray(0, 40_000));
   const before = cdn.log.length;
-  const result = await downloadFile(`${cdn.url}/files/${key}`, dest, { expectedSha256: key, expectedSize: content.length });
+  const result = await downloadFile(`${cdn.url}/files/${key}`, dest, {
+    expectedSha256: key,
+    expectedSize: content.length,
+  });
   t.is(result.resumedFrom, 40_000);
   t.is(result.sha256, key);
   t.is(cdn.log[before].headers.range, 'bytes=40000-');
@@ -551,9 +588,12 @@ test.serial('downloadFile resumes a partial file left by an earlier process and 
   t.false(fs.existsSync(`${dest}.incomplete`));
 
   const wrong = path.join(tempDir('dl'), 'wrong.bin');
-  const error = await t.throwsAsync(downloadFile(`${cdn.url}/files/${key}`, wrong, { expectedSha256: '0'.repeat(64) }), {
-    instanceOf: DownloadError,
-  });
+  const error = await t.throwsAsync(
+    downloadFile(`${cdn.url}/files/${key}`, wrong, { expectedSha256: '0'.repeat(64) }),
+    {
+      instanceOf: DownloadError,
+    }
+  );
   t.is(error.kind, 'verify');
   t.false(fs.existsSync(wrong));
   t.false(fs.existsSync(`${wrong}.incomplete`));
@@ -567,7 +607,10 @@ test.serial('downloadFile restarts when the server ignores Range after a dropped
   cdn.ignoreRange.add(key);
   const dest = path.join(tempDir('dl'), 'file.bin');
   const seen = [];
-  const result = await downloadFile(`${cdn.url}/files/${key}`, dest, { retryDelayMs: 10, onProgress: (d) => seen.push(d) });
+  const result = await downloadFile(`${cdn.url}/files/${key}`, dest, {
+    retryDelayMs: 10,
+    onProgress: (d) => seen.push(d),
+  });
   t.is(result.size, content.length);
   t.true(fs.readFileSync(dest).equals(content));
   t.is(seen[seen.length - 1], content.length);

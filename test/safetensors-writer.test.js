@@ -87,7 +87,7 @@ test('every float16 value converts back to itself', (t) => {
   let mismatches = 0;
   for (let bits = 0; bits < 0x10000; bits++) {
     const exponent = (bits >> 10) & 0x1f;
-    if (exponent === 0x1f && (bits & 0x3ff)) continue; // NaN payloads are canonicalised
+    if (exponent === 0x1f && bits & 0x3ff) continue; // NaN payloads are canonicalised
     if (float32ToFloat16Bits(float16BitsToFloat32(bits)) !== bits) mismatches++;
   }
   t.is(mismatches, 0);

@@ -71,7 +71,9 @@ async function serve(args, { env = {}, ready = true } = {}) {
   children.add(child);
   const s = { child, stderr: '', stdout: '' };
   child.stdout.on('data', (d) => (s.stdout += d));
-  s.exited = new Promise((resolve) => child.on('close', (code, signal) => (children.delete(child), resolve({ code, signal }))));
+  s.exited = new Promise((resolve) =>
+    child.on('close', (code, signal) => (children.delete(child), resolve({ code, signal })))
+  );
   s.url = await new Promise((resolve, reject) => {
     child.stderr.on('data', (d) => {
       s.stderr += d;
@@ -122,7 +124,8 @@ async function metrics(url, headers = {}) {
 function metric(text, name, labels = {}) {
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return undefined;
 }
@@ -133,7 +136,11 @@ async function until(what, check, ms = 20_000) {
 }
 
 function assertPrediction(t, p, text, model) {
-  t.deepEqual(Object.keys(p), ['text', 'label', 'sentiment', 'confidence', 'probabilities', 'model'], 'the keys predict --json prints, in order');
+  t.deepEqual(
+    Object.keys(p),
+    ['text', 'label', 'sentiment', 'confidence', 'probabilities', 'model'],
+    'the keys predict --json prints, in order'
+  );
   t.is(p.text, text);
   t.is(p.model, model);
   t.true(p.label === 0 || p.label === 1);
@@ -215,7 +222,20 @@ test.serial('startup errors exit 2 naming the flag, before anything listens', as
 
 test.serial('every endpoint and every bad input, JSON logs, SIGTERM exits 0', async (t) => {
   await trainOnce();
-  const s = await serve(['--checkpoint', RUN, '--checkpoint', RUN2, '--max-texts', '4', '--max-text-length', '200', '--body-limit', '4000', '--log-format', 'json']);
+  const s = await serve([
+    '--checkpoint',
+    RUN,
+    '--checkpoint',
+    RUN2,
+    '--max-texts',
+    '4',
+    '--max-text-length',
+    '200',
+    '--body-limit',
+    '4000',
+    '--log-format',
+    'json',
+  ]);
   const { url } = s;
 
   t.deepEqual(await (await fetch(`${url}/healthz`)).json(), { status: 'ok' });
@@ -243,11 +263,17 @@ test.serial('every endpoint and every bad input, JSON logs, SIGTERM exits 0', as
   assertPrediction(t, one.json.predictions[0], TEXTS[0], 'second_run');
 
   const models = await (await fetch(`${url}/v1/models`)).json();
-  t.deepEqual(models.models.map((m) => [m.name, m.default, m.method, m.baseModel]), [
-    ['qwen3_lora_tiny', true, 'lora', 'tiny'],
-    ['second_run', false, 'lora', 'tiny'],
+  t.deepEqual(
+    models.models.map((m) => [m.name, m.default, m.method, m.baseModel]),
+    [
+      ['qwen3_lora_tiny', true, 'lora', 'tiny'],
+      ['second_run', false, 'lora', 'tiny'],
+    ]
+  );
+  t.deepEqual(models.models[0].labels, [
+    { label: 0, sentiment: '负面' },
+    { label: 1, sentiment: '正面' },
   ]);
-  t.deepEqual(models.models[0].labels, [{ label: 0, sentiment: '负面' }, { label: 1, sentiment: '正面' }]);
   const runJson = JSON.parse(fs.readFileSync(path.join(RUN, 'run.json'), 'utf8'));
   t.is(models.models[0].devAccuracy, runJson.best.metrics.accuracy);
   t.is(models.models[0].maxLength, 48);
@@ -255,23 +281,89 @@ test.serial('every endpoint and every bad input, JSON logs, SIGTERM exits 0', as
   // bad input: 4xx JSON naming the field, and the server keeps serving
   assertError(t, await predict(url, '{"texts": ["a"'), 400, 'invalid_json', 'body', 'not valid JSON');
   assertError(t, await predict(url, '[1, 2]'), 400, 'invalid_request', 'body', 'body: expected a JSON object');
-  assertError(t, await predict(url, { texts: 'one post' }), 400, 'invalid_request', 'texts', 'texts: expected a list but received "one post"');
-  assertError(t, await predict(url, { texts: ['ok', 5] }), 400, 'invalid_request', 'texts[1]', 'texts[1]: expected a string but received 5');
+  assertError(
+    t,
+    await predict(url, { texts: 'one post' }),
+    400,
+    'invalid_request',
+    'texts',
+    'texts: expected a list but received "one post"'
+  );
+  assertError(
+    t,
+    await predict(url, { texts: ['ok', 5] }),
+    400,
+    'invalid_request',
+    'texts[1]',
+    'texts[1]: expected a string but received 5'
+  );
   assertError(t, await predict(url, { text: 7 }), 400, 'invalid_request', 'text', 'text: expected a string');
-  assertError(t, await predict(url, { texts: ['ok'], model: 3 }), 400, 'invalid_request', 'model', 'model: expected a string');
-  assertError(t, await predict(url, { texts: [] }), 400, 'invalid_request', 'texts', 'texts: expected at least one text');
+  assertError(
+    t,
+    await predict(url, { texts: ['ok'], model: 3 }),
+    400,
+    'invalid_request',
+    'model',
+    'model: expected a string'
+  );
+  assertError(
+    t,
+    await predict(url, { texts: [] }),
+    400,
+    'invalid_request',
+    'texts',
+    'texts: expected at least one text'
+  );
   assertError(t, await predict(url, { texts: ['a', '  '] }), 400, 'invalid_request', 'texts[1]', 'non-space character');
-  assertError(t, await predict(url, { texts: ['a', 'b', 'c', 'd', 'e'] }), 400, 'invalid_request', 'texts', 'at most 4 texts per request but received 5');
-  assertError(t, await predict(url, { texts: ['a', '好'.repeat(201)] }), 400, 'invalid_request', 'texts[1]', 'at most 200 characters but received 201');
-  assertError(t, await predict(url, { text: '好'.repeat(201) }), 400, 'invalid_request', 'text', 'at most 200 characters');
+  assertError(
+    t,
+    await predict(url, { texts: ['a', 'b', 'c', 'd', 'e'] }),
+    400,
+    'invalid_request',
+    'texts',
+    'at most 4 texts per request but received 5'
+  );
+  assertError(
+    t,
+    await predict(url, { texts: ['a', '好'.repeat(201)] }),
+    400,
+    'invalid_request',
+    'texts[1]',
+    'at most 200 characters but received 201'
+  );
+  assertError(
+    t,
+    await predict(url, { text: '好'.repeat(201) }),
+    400,
+    'invalid_request',
+    'text',
+    'at most 200 characters'
+  );
   assertError(t, await predict(url, { model: 'qwen3_lora_tiny' }), 400, 'invalid_request', 'texts', 'texts: missing');
   assertError(t, await predict(url, { text: 'a', texts: ['b'] }), 400, 'invalid_request', 'texts', 'not both');
   assertError(t, await predict(url, { texts: ['a'], txt: 'b' }), 400, 'invalid_request', 'txt', 'txt: unknown field');
   const several = await predict(url, { texts: [1, 'ok', '好'.repeat(201)] });
-  t.true(several.json.message.includes('texts[0]') && several.json.message.includes('texts[2]'), 'every problem listed');
-  assertError(t, await predict(url, { text: 'a', model: 'x'.repeat(4100) }), 413, 'body_too_large', 'body', 'limit of 4000 bytes');
+  t.true(
+    several.json.message.includes('texts[0]') && several.json.message.includes('texts[2]'),
+    'every problem listed'
+  );
+  assertError(
+    t,
+    await predict(url, { text: 'a', model: 'x'.repeat(4100) }),
+    413,
+    'body_too_large',
+    'body',
+    'limit of 4000 bytes'
+  );
   assertError(t, await predict(url, '', {}), 400, 'invalid_json', 'body', 'empty');
-  assertError(t, await predict(url, 'texts=a', { headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type', 'body', 'Content-Type: application/json');
+  assertError(
+    t,
+    await predict(url, 'texts=a', { headers: { 'content-type': 'text/plain' } }),
+    415,
+    'unsupported_media_type',
+    'body',
+    'Content-Type: application/json'
+  );
   const unknown = await predict(url, { text: 'a', model: 'nope' });
   assertError(t, unknown, 404, 'unknown_model', 'model', 'no model named "nope"');
   t.deepEqual(unknown.json.models, ['qwen3_lora_tiny', 'second_run']);
@@ -297,7 +389,14 @@ test.serial('every endpoint and every bad input, JSON logs, SIGTERM exits 0', as
   // /openapi.json: generated from the route schemas, limits included
   const doc = await (await fetch(`${url}/openapi.json`)).json();
   t.is(doc.openapi, '3.1.0');
-  t.deepEqual(Object.keys(doc.paths).sort(), ['/healthz', '/metrics', '/openapi.json', '/readyz', '/v1/models', '/v1/predict']);
+  t.deepEqual(Object.keys(doc.paths).sort(), [
+    '/healthz',
+    '/metrics',
+    '/openapi.json',
+    '/readyz',
+    '/v1/models',
+    '/v1/predict',
+  ]);
   const body = doc.paths['/v1/predict'].post.requestBody.content['application/json'].schema;
   t.is(body.properties.texts.maxItems, 4);
   t.is(body.properties.texts.items.maxLength, 200);
@@ -311,7 +410,13 @@ test.serial('every endpoint and every bad input, JSON logs, SIGTERM exits 0', as
   const logs = lines.map((l) => JSON.parse(l));
   const requests = logs.filter((l) => l.msg === 'request');
   t.true(requests.length >= 25);
-  for (const r of requests) t.true(typeof r.reqId === 'string' && typeof r.status === 'number' && typeof r.ms === 'number' && typeof r.url === 'string');
+  for (const r of requests)
+    t.true(
+      typeof r.reqId === 'string' &&
+        typeof r.status === 'number' &&
+        typeof r.ms === 'number' &&
+        typeof r.url === 'string'
+    );
   t.truthy(requests.find((r) => r.status === 413 && r.url === '/v1/predict'));
   t.truthy(logs.find((l) => l.msg === 'stopped'));
 });
@@ -320,9 +425,20 @@ test.serial('every endpoint and every bad input, JSON logs, SIGTERM exits 0', as
 
 test.serial('concurrent requests are merged into one model call; --max-batch-size 1 turns that off', async (t) => {
   await trainOnce();
-  for (const [maxBatch, expectCalls] of [[64, (n) => n < 8], [1, (n) => n === 8]]) {
+  for (const [maxBatch, expectCalls] of [
+    [64, (n) => n < 8],
+    [1, (n) => n === 8],
+  ]) {
     // A long wait makes the merge certain: all 8 arrive within it.
-    const s = await serve(['--load-all', '--models-dir', path.join(WORK, 'models'), '--max-wait-ms', '300', '--max-batch-size', String(maxBatch)]);
+    const s = await serve([
+      '--load-all',
+      '--models-dir',
+      path.join(WORK, 'models'),
+      '--max-wait-ms',
+      '300',
+      '--max-batch-size',
+      String(maxBatch),
+    ]);
     const answers = await Promise.all(TEXTS.map((text) => predict(s.url, { text })));
     answers.forEach((a, i) => {
       t.is(a.status, 200, a.text);
@@ -340,7 +456,8 @@ test.serial('a full queue answers 503 with Retry-After; a client that aborts fre
   await trainOnce();
   // Texts wait up to 10 s for company, so the queue stays full while we look.
   const s = await serve(['--checkpoint', RUN, '--queue-limit', '3', '--max-texts', '3', '--max-wait-ms', '10000']);
-  const depth = async () => metric(await metrics(s.url), 'qwen3_native_queue_depth_texts', { model: 'qwen3_lora_tiny' });
+  const depth = async () =>
+    metric(await metrics(s.url), 'qwen3_native_queue_depth_texts', { model: 'qwen3_lora_tiny' });
   const abort = new AbortController();
   const first = predict(s.url, { texts: TEXTS.slice(0, 3) }, { signal: abort.signal }).catch((e) => e);
   await until('3 texts queued', async () => (await depth()) === 3);
@@ -372,12 +489,18 @@ test.serial('SIGTERM with requests queued: they are answered, new ones are refus
   await trainOnce();
   const s = await serve(['--checkpoint', RUN, '--max-wait-ms', '10000']);
   const queued = TEXTS.slice(0, 5).map((text) => predict(s.url, { text }));
-  await until('5 texts queued', async () => metric(await metrics(s.url), 'qwen3_native_queue_depth_texts', { model: 'qwen3_lora_tiny' }) === 5);
+  await until(
+    '5 texts queued',
+    async () => metric(await metrics(s.url), 'qwen3_native_queue_depth_texts', { model: 'qwen3_lora_tiny' }) === 5
+  );
   const started = Date.now();
   s.child.kill('SIGTERM');
   await until('the stop to begin', () => /stopping: finishing/.test(s.stderr));
   const late = await predict(s.url, { text: 'too late' }).catch((e) => e);
-  t.true(late instanceof Error || late.status === 503, `a request after SIGTERM is refused: ${late.status ?? late.message}`);
+  t.true(
+    late instanceof Error || late.status === 503,
+    `a request after SIGTERM is refused: ${late.status ?? late.message}`
+  );
   const answers = await Promise.all(queued);
   answers.forEach((a, i) => {
     t.is(a.status, 200, a.text);
@@ -397,13 +520,20 @@ test.serial('SIGTERM with requests queued: they are answered, new ones are refus
 test.serial('--api-key (or the environment): Bearer required except on /healthz and /readyz', async (t) => {
   await trainOnce();
   for (const how of ['flag', 'env']) {
-    const s = await serve(how === 'flag' ? ['--checkpoint', RUN, '--api-key', KEY] : ['--checkpoint', RUN], { env: how === 'env' ? { [API_KEY_ENV]: KEY } : {} });
+    const s = await serve(how === 'flag' ? ['--checkpoint', RUN, '--api-key', KEY] : ['--checkpoint', RUN], {
+      env: how === 'env' ? { [API_KEY_ENV]: KEY } : {},
+    });
     t.is((await fetch(`${s.url}/healthz`)).status, 200);
     t.is((await fetch(`${s.url}/readyz`)).status, 200);
     const none = await predict(s.url, { text: TEXTS[0] });
     assertError(t, none, 401, 'unauthorized', undefined, 'Authorization: Bearer');
     t.regex(none.headers.get('www-authenticate') || '', /^Bearer/);
-    assertError(t, await predict(s.url, { text: TEXTS[0] }, { headers: { authorization: `Bearer ${KEY}x` } }), 401, 'unauthorized');
+    assertError(
+      t,
+      await predict(s.url, { text: TEXTS[0] }, { headers: { authorization: `Bearer ${KEY}x` } }),
+      401,
+      'unauthorized'
+    );
     assertError(t, await predict(s.url, { text: TEXTS[0] }, { headers: { authorization: KEY } }), 401, 'unauthorized');
     t.is((await fetch(`${s.url}/metrics`)).status, 401);
     t.is((await fetch(`${s.url}/v1/models`)).status, 401);
@@ -432,7 +562,14 @@ function standIn(name, { loadGate, fail } = {}) {
       if (fail && texts.some((x) => x.includes(fail))) throw new Error(`boom on ${fail}`);
       return texts.map((text) => {
         const p = text.length % 2 ? 0.25 : 0.75;
-        return { text, label: p > 0.5 ? 1 : 0, sentiment: p > 0.5 ? '正面' : '负面', confidence: Math.max(p, 1 - p), probabilities: [1 - p, p], model: name };
+        return {
+          text,
+          label: p > 0.5 ? 1 : 0,
+          sentiment: p > 0.5 ? '正面' : '负面',
+          confidence: Math.max(p, 1 - p),
+          probabilities: [1 - p, p],
+          model: name,
+        };
       });
     },
     dispose() {},
@@ -441,7 +578,10 @@ function standIn(name, { loadGate, fail } = {}) {
 
 async function inProcess(predictors, options = {}) {
   const { startServer } = require('../dist');
-  return startServer({ host: '127.0.0.1', port: 0, logFormat: 'json', ...options }, { predictors, logStream: { write() {} } });
+  return startServer(
+    { host: '127.0.0.1', port: 0, logFormat: 'json', ...options },
+    { predictors, logStream: { write() {} } }
+  );
 }
 
 test.serial('readyz and predict answer 503 while the models load', async (t) => {
@@ -471,10 +611,19 @@ test.serial('batches split back per request, in order, a request larger than a b
   const answers = await Promise.all(requests.map((texts) => predict(server.url, { texts })));
   answers.forEach((a, i) => {
     t.is(a.status, 200);
-    t.deepEqual(a.json.predictions.map((p) => p.text), requests[i]);
-    t.deepEqual(a.json.predictions.map((p) => p.label), requests[i].map((x) => (x.length % 2 ? 0 : 1)));
+    t.deepEqual(
+      a.json.predictions.map((p) => p.text),
+      requests[i]
+    );
+    t.deepEqual(
+      a.json.predictions.map((p) => p.label),
+      requests[i].map((x) => (x.length % 2 ? 0 : 1))
+    );
   });
-  t.true(m.calls.every((c) => c.length <= 4), `batches ${JSON.stringify(m.calls)}`);
+  t.true(
+    m.calls.every((c) => c.length <= 4),
+    `batches ${JSON.stringify(m.calls)}`
+  );
   t.deepEqual(m.calls.flat(), requests.flat(), 'first come, first served');
   await server.stop();
 });

@@ -14,11 +14,32 @@ function tempDir() {
 }
 
 const CONFIG_KEYS = [
-  'architectures', 'attention_bias', 'attention_dropout', 'bos_token_id', 'eos_token_id', 'head_dim', 'hidden_act',
-  'hidden_size', 'initializer_range', 'intermediate_size', 'max_position_embeddings', 'max_window_layers',
-  'model_type', 'num_attention_heads', 'num_hidden_layers', 'num_key_value_heads', 'rms_norm_eps', 'rope_scaling',
-  'rope_theta', 'sliding_window', 'tie_word_embeddings', 'torch_dtype', 'transformers_version', 'use_cache',
-  'use_sliding_window', 'vocab_size',
+  'architectures',
+  'attention_bias',
+  'attention_dropout',
+  'bos_token_id',
+  'eos_token_id',
+  'head_dim',
+  'hidden_act',
+  'hidden_size',
+  'initializer_range',
+  'intermediate_size',
+  'max_position_embeddings',
+  'max_window_layers',
+  'model_type',
+  'num_attention_heads',
+  'num_hidden_layers',
+  'num_key_value_heads',
+  'rms_norm_eps',
+  'rope_scaling',
+  'rope_theta',
+  'sliding_window',
+  'tie_word_embeddings',
+  'torch_dtype',
+  'transformers_version',
+  'use_cache',
+  'use_sliding_window',
+  'vocab_size',
 ];
 
 /** The tensors a Qwen3 checkpoint must hold, with shapes derived from its config (HF's modeling_qwen3.py). */
@@ -95,8 +116,16 @@ test('bfloat16, untied and custom sizes', async (t) => {
   const { dir, config } = await createTinyQwen3(tempDir(), {
     dtype: 'bfloat16',
     seed: 5,
-    config: { tie_word_embeddings: false, vocab_size: 1000, hidden_size: 32, num_hidden_layers: 3, head_dim: 8,
-      num_attention_heads: 6, num_key_value_heads: 3, intermediate_size: 48 },
+    config: {
+      tie_word_embeddings: false,
+      vocab_size: 1000,
+      hidden_size: 32,
+      num_hidden_layers: 3,
+      head_dim: 8,
+      num_attention_heads: 6,
+      num_key_value_heads: 3,
+      intermediate_size: 48,
+    },
   });
   t.is(config.torch_dtype, 'bfloat16');
   t.false(config.tie_word_embeddings);
@@ -161,16 +190,41 @@ test('validation errors name the option and the value', async (t) => {
     [{ kind: 'chat' }, RangeError, 'Expected one of "causal", "embedding" for options.kind but received "chat"'],
     [{ seed: -1 }, RangeError, 'Expected non-negative integer for options.seed but received -1'],
     [{ seed: 1.5 }, RangeError, 'Expected non-negative integer for options.seed but received 1.5'],
-    [{ dtype: 'fp8' }, RangeError, 'Expected one of "float32", "bfloat16", "float16" for options.dtype but received "fp8"'],
-    [{ config: { num_hidden_layers: 0 } }, RangeError,
-      'Expected positive integer for options.config.num_hidden_layers but received 0'],
-    [{ config: { hidden_size: '64' } }, TypeError, 'Expected positive integer for options.config.hidden_size but received "64"'],
-    [{ config: { num_key_value_heads: 3 } }, RangeError,
-      'Expected divisor of num_attention_heads (4) for options.config.num_key_value_heads but received 3'],
-    [{ config: { head_dim: 15 } }, RangeError, 'Expected even positive integer for options.config.head_dim but received 15'],
-    [{ config: { rms_norm_eps: 0 } }, RangeError, 'Expected positive number for options.config.rms_norm_eps but received 0'],
-    [{ config: { tie_word_embeddings: 'no' } }, TypeError,
-      'Expected boolean for options.config.tie_word_embeddings but received "no"'],
+    [
+      { dtype: 'fp8' },
+      RangeError,
+      'Expected one of "float32", "bfloat16", "float16" for options.dtype but received "fp8"',
+    ],
+    [
+      { config: { num_hidden_layers: 0 } },
+      RangeError,
+      'Expected positive integer for options.config.num_hidden_layers but received 0',
+    ],
+    [
+      { config: { hidden_size: '64' } },
+      TypeError,
+      'Expected positive integer for options.config.hidden_size but received "64"',
+    ],
+    [
+      { config: { num_key_value_heads: 3 } },
+      RangeError,
+      'Expected divisor of num_attention_heads (4) for options.config.num_key_value_heads but received 3',
+    ],
+    [
+      { config: { head_dim: 15 } },
+      RangeError,
+      'Expected even positive integer for options.config.head_dim but received 15',
+    ],
+    [
+      { config: { rms_norm_eps: 0 } },
+      RangeError,
+      'Expected positive number for options.config.rms_norm_eps but received 0',
+    ],
+    [
+      { config: { tie_word_embeddings: 'no' } },
+      TypeError,
+      'Expected boolean for options.config.tie_word_embeddings but received "no"',
+    ],
     [{ config: { hidden_sise: 64 } }, TypeError, /Unknown key "hidden_sise" in options.config/],
     [{ config: { architectures: ['X'] } }, TypeError, /architectures is set by options.kind/],
     [{ config: [1] }, TypeError, 'Expected plain object for options.config but received [1]'],

@@ -94,7 +94,9 @@ test('fromDir and clear errors for missing or unreadable tokenizer.json', async 
   });
   fs.writeFileSync(path.join(dir, 'tokenizer.json'), '{"not": "a tokenizer"');
   t.throws(() => Qwen3Tokenizer.fromDir(dir), {
-    message: new RegExp(`^Could not read tokenizer file ${path.join(dir, 'tokenizer.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `),
+    message: new RegExp(
+      `^Could not read tokenizer file ${path.join(dir, 'tokenizer.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `
+    ),
   });
   fs.copyFileSync(qwen3TokenizerFiles().tokenizerJson, path.join(dir, 'tokenizer.json'));
   const fromDir = Qwen3Tokenizer.fromDir(dir);
@@ -104,13 +106,20 @@ test('fromDir and clear errors for missing or unreadable tokenizer.json', async 
 });
 
 test('arguments are validated', async (t) => {
-  await t.throwsAsync(tokenizer.encode(42), { instanceOf: TypeError, message: 'Expected string for text but received 42' });
-  await t.throwsAsync(tokenizer.encodeBatch(['a', null]), { message: 'Expected string for texts[1] but received null' });
+  await t.throwsAsync(tokenizer.encode(42), {
+    instanceOf: TypeError,
+    message: 'Expected string for text but received 42',
+  });
+  await t.throwsAsync(tokenizer.encodeBatch(['a', null]), {
+    message: 'Expected string for texts[1] but received null',
+  });
   await t.throwsAsync(tokenizer.decode([1, -1]), {
     instanceOf: RangeError,
     message: 'Expected token id between 0 and 151668 for ids[1] but received -1',
   });
   await t.throwsAsync(tokenizer.decode([200000]), { instanceOf: RangeError });
   await t.throwsAsync(tokenizer.decode([1], { skipSpecial: true }), { message: /Unknown key "skipSpecial"/ });
-  t.throws(() => Qwen3Tokenizer.fromFile(''), { message: 'Expected non-empty string for tokenizerJsonPath but received ""' });
+  t.throws(() => Qwen3Tokenizer.fromFile(''), {
+    message: 'Expected non-empty string for tokenizerJsonPath but received ""',
+  });
 });

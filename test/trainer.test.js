@@ -60,11 +60,16 @@ for (const method of Object.keys(LEARNING)) {
     const k = Math.max(2, Math.floor(losses.length / 4));
     const first = mean(losses.slice(0, k));
     const last = mean(losses.slice(-k));
-    t.log(`${method}: ${losses.length} steps, loss ${first.toFixed(4)} -> ${last.toFixed(4)}, dev accuracy ${evals.map((e) => e.metrics.accuracy.toFixed(2)).join(' ')}`);
+    t.log(
+      `${method}: ${losses.length} steps, loss ${first.toFixed(4)} -> ${last.toFixed(4)}, dev accuracy ${evals.map((e) => e.metrics.accuracy.toFixed(2)).join(' ')}`
+    );
     t.true(last < first * 0.97, `loss did not fall: ${first} -> ${last}`);
     t.true(evals.length >= 1);
     const m = evals[0].metrics;
-    t.is(m.confusion.flat().reduce((a, b) => a + b, 0), 32);
+    t.is(
+      m.confusion.flat().reduce((a, b) => a + b, 0),
+      32
+    );
     t.true(m.accuracy >= 0 && m.accuracy <= 1 && m.macroF1 >= 0 && m.macroF1 <= 1);
 
     const run = JSON.parse(fs.readFileSync(path.join(result.output, 'run.json'), 'utf8'));
@@ -74,7 +79,7 @@ for (const method of Object.keys(LEARNING)) {
       const cfg = JSON.parse(fs.readFileSync(path.join(result.output, 'adapter_config.json'), 'utf8'));
       t.is(cfg.peft_type, 'LORA');
       t.is(cfg.task_type, method === 'lora' ? 'CAUSAL_LM' : 'SEQ_CLS');
-      const { tensors } = await readSafetensors(path.join(result.output, "adapter_model.safetensors"));
+      const { tensors } = await readSafetensors(path.join(result.output, 'adapter_model.safetensors'));
       const keys = Object.keys(tensors);
       t.true(keys.includes('base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight'), keys.join(','));
       t.is(keys.includes('base_model.model.score.weight'), method === 'lora-head');
@@ -102,12 +107,15 @@ for (const method of Object.keys(LEARNING)) {
 }
 
 async function finalWeights(output, file) {
-  return (await readSafetensors(path.join(output, "checkpoint", file))).tensors;
+  return (await readSafetensors(path.join(output, 'checkpoint', file))).tensors;
 }
 
 for (const method of ['lora', 'embedding']) {
   test.serial(`${method}: stop and resume ends with the same weights as an uninterrupted run`, async (t) => {
-    const extra = method === 'lora' ? { epochs: 2, learningRate: 5e-3, lora: { dropout: 0.1 } } : { epochs: 4, head: 'mlp', learningRate: 5e-3 };
+    const extra =
+      method === 'lora'
+        ? { epochs: 2, learningRate: 5e-3, lora: { dropout: 0.1 } }
+        : { epochs: 4, head: 'mlp', learningRate: 5e-3 };
     const file = method === 'lora' ? 'adapter_model.safetensors' : 'head.safetensors';
     const straight = new Trainer(common(method, extra));
     const r1 = await straight.train(data);
@@ -152,10 +160,14 @@ test.serial('resume refuses a checkpoint trained with different settings', async
 });
 
 test('options are validated with the option named', (t) => {
-  t.throws(() => new Trainer({ method: 'lora', epochs: -1 }), { message: 'Expected positive integer for epochs but received -1' });
+  t.throws(() => new Trainer({ method: 'lora', epochs: -1 }), {
+    message: 'Expected positive integer for epochs but received -1',
+  });
   t.throws(() => new Trainer({ method: 'sft' }), { message: /method/ });
   t.throws(() => new Trainer({ method: 'full', dtype: 'bfloat16' }), { message: /float32/ });
-  t.throws(() => new Trainer({ method: 'lora', lora: { targetModules: ['lm_head'] } }), { message: /lora.targetModules/ });
+  t.throws(() => new Trainer({ method: 'lora', lora: { targetModules: ['lm_head'] } }), {
+    message: /lora.targetModules/,
+  });
   t.throws(() => new Trainer({ method: 'lora', prompt: 'no placeholder' }), { message: /\{text\}/ });
   t.throws(() => new Trainer({ method: 'lora', learningrate: 1 }), { message: /learningrate/ });
 });
@@ -163,7 +175,13 @@ test('options are validated with the option named', (t) => {
 test('training data files are read in every format, with bad rows reported as file:line', async (t) => {
   const dir = tmpDir();
   const jsonl = path.join(dir, 'train.jsonl');
-  fs.writeFileSync(jsonl, data.texts.slice(0, 40).map((text, i) => JSON.stringify({ text, label: data.labels[i] })).join('\n'));
+  fs.writeFileSync(
+    jsonl,
+    data.texts
+      .slice(0, 40)
+      .map((text, i) => JSON.stringify({ text, label: data.labels[i] }))
+      .join('\n')
+  );
   const trainer = new Trainer(common('embedding', { epochs: 1, head: 'linear' }));
   const r = await trainer.train(jsonl);
   t.truthy(r.best);
@@ -176,7 +194,12 @@ test('a bare PEFT adapter folder (trained elsewhere) is served by Predictor', as
   const { FIXTURES, fixtureModel } = require('./helpers/util');
   const adapter = path.join(FIXTURES, 'peft', 'tiny-tied-f32-seqcls');
   // Single ASCII letters are byte-level tokens, inside the fixture's 256-token vocabulary.
-  const p = new Predictor({ checkpoint: adapter, model: fixtureModel('tiny-tied-f32'), device: 'cpu', dtype: 'float32' });
+  const p = new Predictor({
+    checkpoint: adapter,
+    model: fixtureModel('tiny-tied-f32'),
+    device: 'cpu',
+    dtype: 'float32',
+  });
   const r = await p.predict(['a', 'b']);
   t.is(p.info.method, 'lora-head');
   t.is(r.length, 2);

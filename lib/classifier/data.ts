@@ -34,7 +34,12 @@ const LABEL_COLUMN = 'label';
 
 /** Every accepted spelling of a label: its id, its text (负面/正面) and the English word. */
 const LABEL_WORDS: Record<string, 0 | 1> = {
-  ...Object.fromEntries(LABEL_TEXTS.flatMap((text, id) => [[String(id), id], [text, id]])),
+  ...Object.fromEntries(
+    LABEL_TEXTS.flatMap((text, id) => [
+      [String(id), id],
+      [text, id],
+    ])
+  ),
   negative: 0,
   positive: 1,
 };
@@ -196,7 +201,9 @@ function csvRows(file: string, text: string, problems: ProblemList, needLabel: b
   const columns: CsvColumns | undefined = findCsvColumns(records[0].fields);
   if (!columns || (needLabel && columns.label < 0)) {
     const wanted = needLabel ? 'review,label or text,label' : 'a review or text column';
-    throw new Error(`${file}:${records[0].line}: CSV header must name ${wanted} (found ${records[0].fields.join(',')})`);
+    throw new Error(
+      `${file}:${records[0].line}: CSV header must name ${wanted} (found ${records[0].fields.join(',')})`
+    );
   }
   const rows: Row[] = [];
   const textIsLast = columns.text === columns.count - 1;
@@ -277,7 +284,7 @@ function tsvRows(text: string, problems: ProblemList): Row[] {
 }
 
 function describeLabel(raw: unknown): string {
-  return raw === undefined ? 'missing' : JSON.stringify(raw) ?? String(raw);
+  return raw === undefined ? 'missing' : (JSON.stringify(raw) ?? String(raw));
 }
 
 function detectLabelledFormat(file: string, text: string): LabelledFormat {
@@ -302,7 +309,12 @@ export async function loadLabelledFile(file: string): Promise<LabelledData> {
   const text = await readText(file);
   const format = detectLabelledFormat(file, text);
   const problems = new ProblemList(file);
-  const rows = format === 'jsonl' ? jsonlRows(text, problems) : format === 'csv' ? csvRows(file, text, problems, true) : tsvRows(text, problems);
+  const rows =
+    format === 'jsonl'
+      ? jsonlRows(text, problems)
+      : format === 'csv'
+        ? csvRows(file, text, problems, true)
+        : tsvRows(text, problems);
   const data: LabelledData = { texts: [], labels: [], source: file, format, lineNumbers: [] };
   for (const row of rows) {
     const label = parseLabel(row.rawLabel);
@@ -336,7 +348,11 @@ export async function loadTextsFile(file: string): Promise<TextsData> {
   const problems = new ProblemList(file);
   let format: TextsFormat;
   let rows: Row[];
-  if (extension === '.jsonl' || extension === '.ndjson' || (!['.txt', '.tsv', '.csv'].includes(extension) && looksLikeJsonObject(firstLine))) {
+  if (
+    extension === '.jsonl' ||
+    extension === '.ndjson' ||
+    (!['.txt', '.tsv', '.csv'].includes(extension) && looksLikeJsonObject(firstLine))
+  ) {
     format = 'jsonl';
     rows = jsonlRows(text, problems);
   } else if (extension === '.csv' || (extension !== '.tsv' && looksLikeCsvHeader(firstLine))) {
@@ -353,7 +369,10 @@ export async function loadTextsFile(file: string): Promise<TextsData> {
         return tab > 0 && parseLabel(content.slice(tab + 1)) !== undefined;
       });
     format = labelled ? 'tsv' : 'lines';
-    rows = lines.map(({ line, content }) => ({ line, text: labelled ? content.slice(0, content.lastIndexOf('\t')) : content }));
+    rows = lines.map(({ line, content }) => ({
+      line,
+      text: labelled ? content.slice(0, content.lastIndexOf('\t')) : content,
+    }));
   }
   const data: TextsData = { texts: [], source: file, format, lineNumbers: [] };
   for (const row of rows) {

@@ -23,7 +23,10 @@ export class ExampleEncoder {
   private suffix: number[] = [];
   private ready: Promise<void>;
 
-  constructor(private readonly tokenizer: Qwen3Tokenizer, readonly spec: EncodingSpec) {
+  constructor(
+    private readonly tokenizer: Qwen3Tokenizer,
+    readonly spec: EncodingSpec
+  ) {
     this.ready = this.init();
   }
 
@@ -41,9 +44,17 @@ export class ExampleEncoder {
   /** token budget left for the post's own text */
   private textBudget(): number {
     const appended = this.spec.appendToken === undefined ? 0 : 1;
-    const reserved = this.spec.method === 'lora' ? this.prefix.length + this.suffix.length + 1 : this.spec.method === 'embedding' ? 1 : appended;
+    const reserved =
+      this.spec.method === 'lora'
+        ? this.prefix.length + this.suffix.length + 1
+        : this.spec.method === 'embedding'
+          ? 1
+          : appended;
     const budget = this.spec.maxLength - reserved;
-    if (budget < 1) throw new Error(`maxLength ${this.spec.maxLength} leaves no room for the text after the prompt (${reserved} tokens)`);
+    if (budget < 1)
+      throw new Error(
+        `maxLength ${this.spec.maxLength} leaves no room for the text after the prompt (${reserved} tokens)`
+      );
     return budget;
   }
 

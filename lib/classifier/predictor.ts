@@ -5,7 +5,14 @@ import * as path from 'path';
 import { loadNative, type NativeClassifier, type RunStats } from '../native';
 import { DEFAULT_BATCH_LIMITS, packByLength } from '../qwen3/batching';
 import { openCheckpoint, type Qwen3Checkpoint } from '../qwen3/checkpoint';
-import { DEVICE_OPTIONS, DTYPE_OPTIONS, resolveDeviceAndDtype, Qwen3Model, type DeviceOption, type DTypeOption } from '../qwen3/model';
+import {
+  DEVICE_OPTIONS,
+  DTYPE_OPTIONS,
+  resolveDeviceAndDtype,
+  Qwen3Model,
+  type DeviceOption,
+  type DTypeOption,
+} from '../qwen3/model';
 import { MODEL_SIZES, type ModelSize } from '../qwen3/presets';
 import {
   expectBoolean,
@@ -42,7 +49,14 @@ export interface Prediction {
  * the keys in that order.
  */
 export function predictionJson(p: Prediction): Prediction {
-  return { text: p.text, label: p.label, sentiment: p.sentiment, confidence: p.confidence, probabilities: p.probabilities, model: p.model };
+  return {
+    text: p.text,
+    label: p.label,
+    sentiment: p.sentiment,
+    confidence: p.confidence,
+    probabilities: p.probabilities,
+    model: p.model,
+  };
 }
 
 export interface PredictorOptions {
@@ -81,7 +95,17 @@ export class Predictor {
       expectPlainObject(spec, 'options');
       options = { ...spec };
     }
-    expectKnownKeys(options, 'options', ['method', 'checkpoint', 'model', 'modelSize', 'device', 'dtype', 'batchSize', 'offline', 'modelsDir']);
+    expectKnownKeys(options, 'options', [
+      'method',
+      'checkpoint',
+      'model',
+      'modelSize',
+      'device',
+      'dtype',
+      'batchSize',
+      'offline',
+      'modelsDir',
+    ]);
     if (options.method !== undefined) expectOneOf(options.method, 'method', METHODS);
     if (options.checkpoint !== undefined) expectNonEmptyString(options.checkpoint, 'checkpoint');
     if (options.model !== undefined) expectNonEmptyString(options.model, 'model');
@@ -129,7 +153,10 @@ export class Predictor {
   private async base(info: RunInfo, runDir: string): Promise<Qwen3Checkpoint> {
     if (info.method === 'full') return openCheckpoint(runDir);
     const spec = this.options.model ?? info.baseModel.spec;
-    if (!spec) throw new Error(`${runDir} does not name its base model (adapter_config.json has no base_model_name_or_path): pass { model }`);
+    if (!spec)
+      throw new Error(
+        `${runDir} does not name its base model (adapter_config.json has no base_model_name_or_path): pass { model }`
+      );
     if (!this.options.model && fs.existsSync(path.join(info.baseModel.dir, 'config.json'))) {
       return openCheckpoint(info.baseModel.dir, info.baseModel.spec, info.baseModel.repoId);
     }
@@ -215,14 +242,19 @@ export class Predictor {
     const c = this.classifier!;
     const seqs = await this.encoder!.encodeForPrediction(texts);
     if (this.embedder) {
-      const vectors = await this.embedder.embed(seqs, { batchSize: this.options.batchSize ?? DEFAULT_BATCH_LIMITS.maxBatchSize });
+      const vectors = await this.embedder.embed(seqs, {
+        batchSize: this.options.batchSize ?? DEFAULT_BATCH_LIMITS.maxBatchSize,
+      });
       const dim = this.embedder.hiddenSize;
       const features = new Float32Array(texts.length * dim);
       vectors.forEach((v, i) => features.set(v, i * dim));
       return c.predictFeatures(features, texts.length);
     }
     const out = new Float32Array(texts.length * 2);
-    const limits = { ...DEFAULT_BATCH_LIMITS, maxBatchSize: this.options.batchSize ?? DEFAULT_BATCH_LIMITS.maxBatchSize };
+    const limits = {
+      ...DEFAULT_BATCH_LIMITS,
+      maxBatchSize: this.options.batchSize ?? DEFAULT_BATCH_LIMITS.maxBatchSize,
+    };
     for (const b of packByLength(seqs, limits)) {
       const probs = await c.predict(b.ids, b.lengths, true);
       b.indices.forEach((target, row) => out.set(probs.subarray(row * 2, row * 2 + 2), target * 2));
@@ -237,7 +269,10 @@ export class Predictor {
   stats(): RunStats {
     if (this.disposed) throw new Error('stats: the predictor was disposed');
     const parts = [this.classifier?.stats(), this.embedder?.stats()].filter((x): x is RunStats => x !== undefined);
-    return { tokensRun: parts.reduce((n, x) => n + x.tokensRun, 0), tokensReused: parts.reduce((n, x) => n + x.tokensReused, 0) };
+    return {
+      tokensRun: parts.reduce((n, x) => n + x.tokensRun, 0),
+      tokensReused: parts.reduce((n, x) => n + x.tokensReused, 0),
+    };
   }
 
   /** Frees native memory (idempotent). */

@@ -73,7 +73,8 @@ export function readRunInfo(dir: string): RunInfo {
   }
   const info = JSON.parse(fs.readFileSync(file, 'utf8')) as RunInfo;
   if (info.format !== RUN_FORMAT) throw new Error(`${file} is not a qwen3-native run description`);
-  if (info.version > RUN_VERSION) throw new Error(`${file} was written by a newer qwen3-native (run format ${info.version})`);
+  if (info.version > RUN_VERSION)
+    throw new Error(`${file} was written by a newer qwen3-native (run format ${info.version})`);
   return info;
 }
 
@@ -116,8 +117,18 @@ export function loraFromPeftConfig(file: string): LoraSettings {
   if (cfg.rank_pattern && Object.keys(cfg.rank_pattern).length) problems.push('rank_pattern');
   if (cfg.alpha_pattern && Object.keys(cfg.alpha_pattern).length) problems.push('alpha_pattern');
   if (problems.length) throw new Error(`${file}: unsupported adapter settings: ${problems.join(', ')}`);
-  const targets = Array.isArray(cfg.target_modules) ? cfg.target_modules : typeof cfg.target_modules === 'string' ? [cfg.target_modules] : [];
-  return { r: cfg.r, alpha: cfg.lora_alpha, dropout: cfg.lora_dropout ?? 0, rslora: !!cfg.use_rslora, targetModules: targets };
+  const targets = Array.isArray(cfg.target_modules)
+    ? cfg.target_modules
+    : typeof cfg.target_modules === 'string'
+      ? [cfg.target_modules]
+      : [];
+  return {
+    r: cfg.r,
+    alpha: cfg.lora_alpha,
+    dropout: cfg.lora_dropout ?? 0,
+    rslora: !!cfg.use_rslora,
+    targetModules: targets,
+  };
 }
 
 /**
@@ -147,7 +158,9 @@ export function existingCheckpoint(runDir: string): string | undefined {
 
 /** Moves every file of `staging` into `dir`, run.json last, so run.json never describes weights not yet there. */
 export function publishFiles(staging: string, dir: string): void {
-  const files = fs.readdirSync(staging).sort((a, b) => (a === 'run.json' ? 1 : b === 'run.json' ? -1 : a.localeCompare(b)));
+  const files = fs
+    .readdirSync(staging)
+    .sort((a, b) => (a === 'run.json' ? 1 : b === 'run.json' ? -1 : a.localeCompare(b)));
   for (const f of files) fs.renameSync(path.join(staging, f), path.join(dir, f));
   fs.rmSync(staging, { recursive: true, force: true });
 }
@@ -203,7 +216,12 @@ const TRAINER_STATE = 'trainer_state.json';
 const TRAINING_STATE = 'training_state.safetensors';
 
 /** Writes the current weights as the run's model in `output`, with run.json last. */
-export async function publishRun(output: string, info: RunInfo, base: Qwen3Checkpoint, weights: TrainedWeights): Promise<void> {
+export async function publishRun(
+  output: string,
+  info: RunInfo,
+  base: Qwen3Checkpoint,
+  weights: TrainedWeights
+): Promise<void> {
   const staging = temporaryName(path.join(output, '.publish'));
   fs.mkdirSync(staging, { recursive: true });
   try {
@@ -238,7 +256,12 @@ export function writeRunInfo(output: string, info: RunInfo): void {
 }
 
 /** Replaces `<output>/checkpoint` with the trainer's state, weights and optimizer state; returns its path. */
-export async function writeCheckpoint(output: string, method: Method, state: unknown, c: CheckpointWriter): Promise<string> {
+export async function writeCheckpoint(
+  output: string,
+  method: Method,
+  state: unknown,
+  c: CheckpointWriter
+): Promise<string> {
   const dir = path.join(output, 'checkpoint');
   await writeFolderAtomic(dir, async (staging) => {
     await c.saveWeights(path.join(staging, weightsFileFor(method)));
@@ -249,7 +272,10 @@ export async function writeCheckpoint(output: string, method: Method, state: unk
 }
 
 /** The files of a checkpoint folder written by writeCheckpoint. */
-export function checkpointFiles(dir: string, method: Method): { state: unknown; weights: string; trainingState: string } {
+export function checkpointFiles(
+  dir: string,
+  method: Method
+): { state: unknown; weights: string; trainingState: string } {
   const state = JSON.parse(fs.readFileSync(path.join(dir, TRAINER_STATE), 'utf8'));
   return { state, weights: path.join(dir, weightsFileFor(method)), trainingState: path.join(dir, TRAINING_STATE) };
 }

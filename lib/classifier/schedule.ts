@@ -4,7 +4,13 @@
 export type SchedulerKind = 'cosine' | 'linear' | 'constant';
 export const SCHEDULERS: readonly SchedulerKind[] = ['cosine', 'linear', 'constant'];
 
-export function learningRateAt(step: number, totalSteps: number, peak: number, warmupSteps: number, kind: SchedulerKind): number {
+export function learningRateAt(
+  step: number,
+  totalSteps: number,
+  peak: number,
+  warmupSteps: number,
+  kind: SchedulerKind
+): number {
   if (warmupSteps > 0 && step < warmupSteps) return (peak * (step + 1)) / warmupSteps;
   if (kind === 'constant') return peak;
   const decaySteps = Math.max(1, totalSteps - warmupSteps);

@@ -29,7 +29,11 @@ function indicesByClass(labels: number[]): Map<number, number[]> {
  * sides keep the class balance. A class with at least two rows always has one on each side. Indices come back in
  * ascending order.
  */
-export function stratifiedSplit(labels: number[], devFraction: number, seed: number): { train: number[]; dev: number[] } {
+export function stratifiedSplit(
+  labels: number[],
+  devFraction: number,
+  seed: number
+): { train: number[]; dev: number[] } {
   expectLabels(labels, 'labels');
   expectNumberBetweenExclusive(devFraction, 'devFraction', 0, 1);
   expectNonNegativeInteger(seed, 'seed');
@@ -89,10 +93,17 @@ export function sliceSample<T extends SampleableData>(data: T, maxSamples: numbe
     keep = data.texts.map((_, index) => index);
   } else if (data.labels) {
     const classes = [...indicesByClass(data.labels)];
-    const quotas = proportionalQuotas(classes.map(([, indices]) => indices.length), maxSamples);
-    keep = classes.flatMap(([label, indices], k) => namedRandom(seed, `class:${label}`).shuffle(indices).slice(0, quotas[k]));
+    const quotas = proportionalQuotas(
+      classes.map(([, indices]) => indices.length),
+      maxSamples
+    );
+    keep = classes.flatMap(([label, indices], k) =>
+      namedRandom(seed, `class:${label}`).shuffle(indices).slice(0, quotas[k])
+    );
   } else {
-    keep = namedRandom(seed, 'all').shuffle(data.texts.map((_, index) => index)).slice(0, maxSamples);
+    keep = namedRandom(seed, 'all')
+      .shuffle(data.texts.map((_, index) => index))
+      .slice(0, maxSamples);
   }
   keep.sort((a, b) => a - b);
   const result: Record<string, unknown> = {};

@@ -97,7 +97,9 @@ export interface TrainerOptions {
   cacheDir?: string;
 }
 
-export type ResolvedTrainerOptions = Required<Omit<TrainerOptions, 'lora' | 'model' | 'maxSamples' | 'evalSteps' | 'offline' | 'cacheDir'>> & {
+export type ResolvedTrainerOptions = Required<
+  Omit<TrainerOptions, 'lora' | 'model' | 'maxSamples' | 'evalSteps' | 'offline' | 'cacheDir'>
+> & {
   model: string;
   lora: Required<LoraOptions>;
   maxSamples?: number;
@@ -107,10 +109,35 @@ export type ResolvedTrainerOptions = Required<Omit<TrainerOptions, 'lora' | 'mod
 };
 
 const KEYS = [
-  'method', 'modelSize', 'model', 'output', 'epochs', 'batchSize', 'gradientAccumulation', 'learningRate', 'weightDecay',
-  'warmupRatio', 'scheduler', 'maxGradNorm', 'lora', 'head', 'instruction', 'prompt', 'maxLength', 'devFraction',
-  'evalSteps', 'earlyStoppingPatience', 'bestMetric', 'maxSamples', 'seed', 'device', 'dtype', 'gradientCheckpointing',
-  'resume', 'offline', 'cacheDir',
+  'method',
+  'modelSize',
+  'model',
+  'output',
+  'epochs',
+  'batchSize',
+  'gradientAccumulation',
+  'learningRate',
+  'weightDecay',
+  'warmupRatio',
+  'scheduler',
+  'maxGradNorm',
+  'lora',
+  'head',
+  'instruction',
+  'prompt',
+  'maxLength',
+  'devFraction',
+  'evalSteps',
+  'earlyStoppingPatience',
+  'bestMetric',
+  'maxSamples',
+  'seed',
+  'device',
+  'dtype',
+  'gradientCheckpointing',
+  'resume',
+  'offline',
+  'cacheDir',
 ] as const;
 
 /** Every default that is the same for all methods (per-method ones: METHOD_DEFAULTS); help text reads these. */
@@ -184,7 +211,8 @@ export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerO
   if (lora.rslora !== undefined) expectBoolean(lora.rslora, 'lora.rslora');
   if (lora.targetModules !== undefined) {
     expectStringArray(lora.targetModules, 'lora.targetModules');
-    if (lora.targetModules.length === 0) throw invalidRangeError('a non-empty list of module names', 'lora.targetModules', lora.targetModules);
+    if (lora.targetModules.length === 0)
+      throw invalidRangeError('a non-empty list of module names', 'lora.targetModules', lora.targetModules);
     for (const m of lora.targetModules) expectOneOf(m, 'lora.targetModules[]', LORA_TARGETS);
   }
   const D = TRAINER_DEFAULTS;

@@ -15,7 +15,14 @@ import { nativeBaseSpec, resolveBaseCheckpoint } from './base-checkpoint';
 import { loadLabelledFile } from './data';
 import { cachedEmbeddings } from './embedding-cache';
 import { ExampleEncoder } from './encoding';
-import { DEFAULT_END_TOKEN, DEFAULT_LABEL_TOKENS, defaultAppendToken, ID2LABEL, LABEL_TEXTS, usesLora } from './methods';
+import {
+  DEFAULT_END_TOKEN,
+  DEFAULT_LABEL_TOKENS,
+  defaultAppendToken,
+  ID2LABEL,
+  LABEL_TEXTS,
+  usesLora,
+} from './methods';
 import { argmaxRows, computeMetrics, type Metrics } from './metrics';
 import {
   checkpointFiles,
@@ -30,7 +37,12 @@ import {
 } from './run-folder';
 import { learningRateAt } from './schedule';
 import { sliceSample, stratifiedSplit } from './split';
-import { resolveTrainerOptions, resumeFingerprint, type ResolvedTrainerOptions, type TrainerOptions } from './trainer-options';
+import {
+  resolveTrainerOptions,
+  resumeFingerprint,
+  type ResolvedTrainerOptions,
+  type TrainerOptions,
+} from './trainer-options';
 
 export interface LabelledTexts {
   texts: string[];
@@ -122,7 +134,8 @@ function validateLabelled(data: unknown, name: string): asserts data is Labelled
   const d = data as LabelledTexts;
   expectArray(d?.texts, `${name}.texts`);
   expectArray(d?.labels, `${name}.labels`);
-  if (d.texts.length !== d.labels.length) throw invalidRangeError(`${d.texts.length} labels`, `${name}.labels`, d.labels);
+  if (d.texts.length !== d.labels.length)
+    throw invalidRangeError(`${d.texts.length} labels`, `${name}.labels`, d.labels);
   d.labels.forEach((l, i) => {
     if (!Number.isInteger(l) || l < 0 || l >= LABEL_TEXTS.length) {
       throw invalidRangeError(`a label id in 0..${LABEL_TEXTS.length - 1}`, `${name}.labels[${i}]`, l);
@@ -197,13 +210,17 @@ export class Trainer extends EventEmitter {
       train = { texts: split.train.map((i) => all.texts[i]), labels: split.train.map((i) => all.labels[i]) };
       dev = { texts: split.dev.map((i) => all.texts[i]), labels: split.dev.map((i) => all.labels[i]) };
     }
-    if (o.maxSamples !== undefined && o.maxSamples < train.texts.length) train = sliceSample(train, o.maxSamples, o.seed);
+    if (o.maxSamples !== undefined && o.maxSamples < train.texts.length)
+      train = sliceSample(train, o.maxSamples, o.seed);
     if (train.texts.length === 0) throw new Error('no training examples');
     if (dev.texts.length === 0) {
       throw new Error('no dev examples: the training data needs at least 2 posts of each label, or pass { evalData }');
     }
 
-    const base = await resolveBaseCheckpoint(o.model, o.method, { offline: o.offline, onProgress: (p) => this.emit('download', p) });
+    const base = await resolveBaseCheckpoint(o.model, o.method, {
+      offline: o.offline,
+      onProgress: (p) => this.emit('download', p),
+    });
     const { device, dtype } = resolveDeviceAndDtype({ device: o.device, dtype: o.dtype });
     const tokenizer = base.tokenizer;
     const encoder = new ExampleEncoder(tokenizer, {
@@ -214,7 +231,10 @@ export class Trainer extends EventEmitter {
       labelTokens: DEFAULT_LABEL_TOKENS,
       appendToken: defaultAppendToken(o.method),
     });
-    const trainSplit: Split = { seqs: await encoder.encodeForTraining(train.texts, train.labels), labels: train.labels };
+    const trainSplit: Split = {
+      seqs: await encoder.encodeForTraining(train.texts, train.labels),
+      labels: train.labels,
+    };
     const devSplit: Split = { seqs: await encoder.encodeForPrediction(dev.texts), labels: dev.labels };
 
     const classifier = new (loadNative().Classifier)();
@@ -252,7 +272,10 @@ export class Trainer extends EventEmitter {
         seed: o.seed,
         adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay },
       });
-      this.emit('log', `${o.method} on ${base.spec} (${dtype}, ${device}): ${init.trainableParameters} trainable parameters`);
+      this.emit(
+        'log',
+        `${o.method} on ${base.spec} (${dtype}, ${device}): ${init.trainableParameters} trainable parameters`
+      );
       const info = this.newRunInfo(base, dtype, train.texts.length, dev.texts.length);
       const result = await this.loop(classifier, info, base, trainSplit, devSplit);
       this.lastResult = result;
@@ -308,14 +331,23 @@ export class Trainer extends EventEmitter {
     const n = split.labels.length;
     if (split.features) return argmaxRows(await c.predictFeatures(split.features, n), LABEL_TEXTS.length);
     const predictions = new Array<number>(n);
-    for (const b of packByLength(split.seqs, { maxBatchSize: Math.max(8, this.options.batchSize * 2), maxBatchTokens: DEFAULT_BATCH_LIMITS.maxBatchTokens * 2 })) {
+    for (const b of packByLength(split.seqs, {
+      maxBatchSize: Math.max(8, this.options.batchSize * 2),
+      maxBatchTokens: DEFAULT_BATCH_LIMITS.maxBatchTokens * 2,
+    })) {
       const labels = argmaxRows(await c.predict(b.ids, b.lengths, true), LABEL_TEXTS.length);
       b.indices.forEach((target, row) => (predictions[target] = labels[row]));
     }
     return predictions;
   }
 
-  private async loop(c: NativeClassifier, info: RunInfo, base: Qwen3Checkpoint, train: Split, dev: Split): Promise<TrainResult> {
+  private async loop(
+    c: NativeClassifier,
+    info: RunInfo,
+    base: Qwen3Checkpoint,
+    train: Split,
+    dev: Split
+  ): Promise<TrainResult> {
     const o = this.options;
     fs.mkdirSync(o.output, { recursive: true });
     const lengths = train.seqs.map((s) => s.length);
@@ -323,7 +355,14 @@ export class Trainer extends EventEmitter {
     const stepsPerEpoch = Math.ceil(batchesPerEpoch / o.gradientAccumulation);
     const totalSteps = stepsPerEpoch * o.epochs;
     const warmupSteps = Math.round(totalSteps * o.warmupRatio);
-    let state: TrainerState = { fingerprint: resumeFingerprint(o), epoch: 0, batchInEpoch: 0, globalStep: 0, evalsWithoutImprovement: 0, info };
+    let state: TrainerState = {
+      fingerprint: resumeFingerprint(o),
+      epoch: 0,
+      batchInEpoch: 0,
+      globalStep: 0,
+      evalsWithoutImprovement: 0,
+      info,
+    };
 
     const checkpointDir = existingCheckpoint(o.output);
     if (o.resume && checkpointDir) {
@@ -378,10 +417,19 @@ export class Trainer extends EventEmitter {
           state.epoch = epoch + 1;
           state.batchInEpoch = 0;
         }
-        const evalNow = o.evalSteps ? state.globalStep % o.evalSteps === 0 || (endOfEpoch && epoch === o.epochs - 1) : endOfEpoch;
+        const evalNow = o.evalSteps
+          ? state.globalStep % o.evalSteps === 0 || (endOfEpoch && epoch === o.epochs - 1)
+          : endOfEpoch;
         if (evalNow) {
           lastEvalStep = state.globalStep;
-          const improved = await this.evaluate(c, state, dev, base, epoch + 1, trainLossCount ? trainLossSum / trainLossCount : loss);
+          const improved = await this.evaluate(
+            c,
+            state,
+            dev,
+            base,
+            epoch + 1,
+            trainLossCount ? trainLossSum / trainLossCount : loss
+          );
           await this.saveCheckpoint(c, state);
           if (!improved && o.earlyStoppingPatience > 0 && state.evalsWithoutImprovement >= o.earlyStoppingPatience) {
             this.emit('log', `early stopping: ${state.evalsWithoutImprovement} evaluations without improvement`);
@@ -407,7 +455,14 @@ export class Trainer extends EventEmitter {
     return { output: o.output, best: state.info.best, history: state.info.history, stopped, steps: state.globalStep };
   }
 
-  private async evaluate(c: NativeClassifier, state: TrainerState, dev: Split, base: Qwen3Checkpoint, epoch: number, trainLoss: number): Promise<boolean> {
+  private async evaluate(
+    c: NativeClassifier,
+    state: TrainerState,
+    dev: Split,
+    base: Qwen3Checkpoint,
+    epoch: number,
+    trainLoss: number
+  ): Promise<boolean> {
     const o = this.options;
     const predictions = await this.predictSplit(c, dev);
     const metrics = computeMetrics(dev.labels, predictions);

@@ -33,14 +33,22 @@ export const FLAGS: Record<string, FlagSpec> = {
     value: '<size>',
     help: `${MODEL_SIZES.join(' | ')} (picks Qwen/Qwen3-<size> or Qwen/Qwen3-Embedding-<size>)`,
   },
-  model: { kind: 'string', value: '<spec>', help: "base model: a folder, a Hugging Face repo id, a name under ./models, or 'tiny'" },
+  model: {
+    kind: 'string',
+    value: '<spec>',
+    help: "base model: a folder, a Hugging Face repo id, a name under ./models, or 'tiny'",
+  },
   train: { kind: 'string', value: '<file>', help: 'training data: text<TAB>label lines, CSV (label,review) or JSONL' },
   test: { kind: 'string', value: '<file>', help: 'labelled test data (same formats)' },
   epochs: { kind: 'string', value: '<n>', help: 'passes over the training data' },
   'batch-size': { kind: 'string', value: '<n>', help: 'examples per batch' },
   'learning-rate': { kind: 'string', value: '<x>', help: 'peak learning rate (AdamW, warmup then cosine decay)' },
   'lora-r': { kind: 'string', value: '<n>', help: `LoRA rank (default ${TRAINER_DEFAULTS.lora.r})` },
-  'lora-alpha': { kind: 'string', value: '<x>', help: `LoRA alpha (default ${TRAINER_DEFAULTS.lora.alpha}; scale = alpha / r)` },
+  'lora-alpha': {
+    kind: 'string',
+    value: '<x>',
+    help: `LoRA alpha (default ${TRAINER_DEFAULTS.lora.alpha}; scale = alpha / r)`,
+  },
   'max-samples': { kind: 'string', value: '<n>', help: 'use at most n examples (stratified, seeded)' },
   'max-length': { kind: 'string', value: '<n>', help: `most tokens per post (default ${TRAINER_DEFAULTS.maxLength})` },
   'gradient-accumulation': {
@@ -50,7 +58,13 @@ export const FLAGS: Record<string, FlagSpec> = {
   },
   'gradient-checkpointing': { kind: 'boolean', help: 'recompute activations in backward (less memory for 4B/8B)' },
   output: { kind: 'string', value: '<dir>', help: 'run folder (default ./models/qwen3_<method>_<size>)' },
-  checkpoint: { kind: 'string', multiple: true, repeatableIn: ['serve'], value: '<dir>', help: 'a trained run folder (holds run.json)' },
+  checkpoint: {
+    kind: 'string',
+    multiple: true,
+    repeatableIn: ['serve'],
+    value: '<dir>',
+    help: 'a trained run folder (holds run.json)',
+  },
   'eval-only': { kind: 'boolean', help: 'skip training: evaluate the run in --output/--checkpoint on --test' },
   resume: { kind: 'boolean', help: 'continue an interrupted run from <output>/checkpoint' },
   seed: { kind: 'string', value: '<n>', help: `random seed (default ${TRAINER_DEFAULTS.seed})` },
@@ -68,7 +82,11 @@ export const FLAGS: Record<string, FlagSpec> = {
     value: '<addr>',
     help: `address to listen on (default ${SERVE_DEFAULTS.host}; any other than loopback needs --api-key)`,
   },
-  port: { kind: 'string', value: '<n>', help: `port (default ${SERVE_DEFAULTS.port}; 0 = any free port, logged at start)` },
+  port: {
+    kind: 'string',
+    value: '<n>',
+    help: `port (default ${SERVE_DEFAULTS.port}; 0 = any free port, logged at start)`,
+  },
   'max-batch-size': {
     kind: 'string',
     value: '<n>',
@@ -85,7 +103,11 @@ export const FLAGS: Record<string, FlagSpec> = {
     help: `texts waiting across all models before requests get 503 + Retry-After (default ${SERVE_DEFAULTS.queueLimit})`,
   },
   'max-texts': { kind: 'string', value: '<n>', help: `texts per request (default ${SERVE_DEFAULTS.maxTexts})` },
-  'max-text-length': { kind: 'string', value: '<n>', help: `characters per text (default ${SERVE_DEFAULTS.maxTextLength})` },
+  'max-text-length': {
+    kind: 'string',
+    value: '<n>',
+    help: `characters per text (default ${SERVE_DEFAULTS.maxTextLength})`,
+  },
   'body-limit': {
     kind: 'string',
     value: '<bytes>',
@@ -107,27 +129,85 @@ export const FLAGS: Record<string, FlagSpec> = {
     help: `${LOG_FORMATS.join(' | ')}: json writes one JSON line per request on stderr (default ${SERVE_DEFAULTS.logFormat})`,
   },
   help: { kind: 'boolean', help: 'show this help' },
-  'model-path': { kind: 'string', hidden: true, value: '<path>', help: 'old spelling: --model, or a run folder (--checkpoint)' },
+  'model-path': {
+    kind: 'string',
+    hidden: true,
+    value: '<path>',
+    help: 'old spelling: --model, or a run folder (--checkpoint)',
+  },
 };
 
 const COMMON = ['model', 'device', 'dtype', 'offline', 'json', 'help'];
 export const COMMAND_FLAGS: Record<Command, readonly string[]> = {
   train: [
-    'method', 'model-size', ...COMMON.slice(0, 1), 'train', 'test', 'epochs', 'batch-size', 'learning-rate', 'lora-r',
-    'lora-alpha', 'max-samples', 'max-length', 'gradient-accumulation', 'gradient-checkpointing', 'output', 'checkpoint',
-    'eval-only', 'resume', 'seed', ...COMMON.slice(1), 'model-path',
+    'method',
+    'model-size',
+    ...COMMON.slice(0, 1),
+    'train',
+    'test',
+    'epochs',
+    'batch-size',
+    'learning-rate',
+    'lora-r',
+    'lora-alpha',
+    'max-samples',
+    'max-length',
+    'gradient-accumulation',
+    'gradient-checkpointing',
+    'output',
+    'checkpoint',
+    'eval-only',
+    'resume',
+    'seed',
+    ...COMMON.slice(1),
+    'model-path',
   ],
   predict: [
-    'method', 'model-size', 'checkpoint', 'text', 'file', 'out', 'load-all', 'models-dir', 'batch-size', ...COMMON,
+    'method',
+    'model-size',
+    'checkpoint',
+    'text',
+    'file',
+    'out',
+    'load-all',
+    'models-dir',
+    'batch-size',
+    ...COMMON,
     'model-path',
   ],
   eval: [
-    'method', 'model-size', 'checkpoint', 'test', 'load-all', 'models-dir', 'batch-size', 'max-samples', 'seed', ...COMMON,
+    'method',
+    'model-size',
+    'checkpoint',
+    'test',
+    'load-all',
+    'models-dir',
+    'batch-size',
+    'max-samples',
+    'seed',
+    ...COMMON,
     'model-path',
   ],
   serve: [
-    'checkpoint', 'load-all', 'models-dir', 'host', 'port', 'max-batch-size', 'max-wait-ms', 'queue-limit', 'max-texts',
-    'max-text-length', 'body-limit', 'api-key', 'log-format', 'threads', 'model', 'device', 'dtype', 'offline', 'help',
+    'checkpoint',
+    'load-all',
+    'models-dir',
+    'host',
+    'port',
+    'max-batch-size',
+    'max-wait-ms',
+    'queue-limit',
+    'max-texts',
+    'max-text-length',
+    'body-limit',
+    'api-key',
+    'log-format',
+    'threads',
+    'model',
+    'device',
+    'dtype',
+    'offline',
+    'help',
   ],
   info: ['models-dir', 'json', 'help'],
 };
@@ -242,7 +322,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   const word = argv[i++];
   if (!(COMMANDS as readonly string[]).includes(word)) {
     const suggestion = closest(word, COMMANDS);
-    throw new CliError(`unknown command ${JSON.stringify(word)}; the commands are ${COMMANDS.join(', ')}${suggestion ? ` (did you mean ${suggestion}?)` : ''}`);
+    throw new CliError(
+      `unknown command ${JSON.stringify(word)}; the commands are ${COMMANDS.join(', ')}${suggestion ? ` (did you mean ${suggestion}?)` : ''}`
+    );
   }
   const command = word as Command;
   result.command = command;
@@ -287,7 +369,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   }
 
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {};
-  for (const f of COMMAND_FLAGS[command]) options[f] = FLAGS[f].multiple ? { type: FLAGS[f].kind, multiple: true } : { type: FLAGS[f].kind };
+  for (const f of COMMAND_FLAGS[command])
+    options[f] = FLAGS[f].multiple ? { type: FLAGS[f].kind, multiple: true } : { type: FLAGS[f].kind };
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: tokens, options, strict: true, allowPositionals: true });
@@ -338,8 +421,15 @@ export class Flags {
     const s = this.string(flag);
     if (s === undefined) return undefined;
     const text = s.trim();
-    const n = integer ? (/^[+-]?\d+$/.test(text) ? Number(text) : NaN) : /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text) ? Number(text) : NaN;
-    if (!Number.isFinite(n) || !ok(n) || (integer && !Number.isSafeInteger(n))) throw flagError(this.spelling(flag), what, s);
+    const n = integer
+      ? /^[+-]?\d+$/.test(text)
+        ? Number(text)
+        : NaN
+      : /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text)
+        ? Number(text)
+        : NaN;
+    if (!Number.isFinite(n) || !ok(n) || (integer && !Number.isSafeInteger(n)))
+      throw flagError(this.spelling(flag), what, s);
     return n;
   }
 

@@ -39,7 +39,9 @@ export function commonSettings(flags: Flags, command: 'train' | 'predict' | 'eva
     json: flags.bool('json'),
   };
   if (command === 'train' && flags.has('checkpoint') && !flags.bool('eval-only')) {
-    throw new CliError(`${flags.spelling('checkpoint')} goes with --eval-only; to continue a run use --output <dir> --resume`);
+    throw new CliError(
+      `${flags.spelling('checkpoint')} goes with --eval-only; to continue a run use --output <dir> --resume`
+    );
   }
   const modelPath = flags.string('model-path');
   if (modelPath !== undefined) {
@@ -67,7 +69,9 @@ export function existingFile(flags: Flags, flag: string): string | undefined {
 /** Rejects extra positional arguments (commands other than predict take none). */
 export function noPositionals(positionals: string[], command: string): void {
   if (positionals.length) {
-    throw new CliError(`unexpected argument ${JSON.stringify(positionals[0])} for \`${command}\` (flags start with --; see qwen3-native ${command} --help)`);
+    throw new CliError(
+      `unexpected argument ${JSON.stringify(positionals[0])} for \`${command}\` (flags start with --; see qwen3-native ${command} --help)`
+    );
   }
 }
 
@@ -77,7 +81,12 @@ const CHUNK = 256;
  * predictor.predict over `texts` in chunks so a progress bar can move (the Predictor batches each chunk itself).
  * The bar is shown only for more than one chunk's worth.
  */
-export async function predictAll(predictor: Predictor, texts: string[], label: string, showProgress: boolean): Promise<Prediction[]> {
+export async function predictAll(
+  predictor: Predictor,
+  texts: string[],
+  label: string,
+  showProgress: boolean
+): Promise<Prediction[]> {
   if (texts.length <= CHUNK || !showProgress) return predictor.predict(texts);
   const progress = createProgress({ total: texts.length, label });
   const out: Prediction[] = [];

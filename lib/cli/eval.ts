@@ -34,12 +34,20 @@ export interface EvalResult {
 /** Evaluates each run on the test file; prints tables (or JSON Lines) and returns the metrics. */
 export async function evaluateRuns(t: EvalTarget): Promise<EvalResult[]> {
   let data = await loadLabelledFile(t.test);
-  if (t.maxSamples !== undefined && t.maxSamples < data.texts.length) data = sliceSample(data, t.maxSamples, t.seed ?? 42);
+  if (t.maxSamples !== undefined && t.maxSamples < data.texts.length)
+    data = sliceSample(data, t.maxSamples, t.seed ?? 42);
   const results: EvalResult[] = [];
   let noted = t.tinyNoted ?? false;
   for (const checkpoint of t.runs) {
     const s = t.settings;
-    const predictor = new Predictor({ checkpoint, model: s.model, device: s.device, dtype: s.dtype, offline: s.offline, batchSize: t.batchSize });
+    const predictor = new Predictor({
+      checkpoint,
+      model: s.model,
+      device: s.device,
+      dtype: s.dtype,
+      offline: s.offline,
+      batchSize: t.batchSize,
+    });
     try {
       await predictor.load();
       if (!noted && isTinySpec(predictor.info?.baseModel.spec)) {
@@ -47,10 +55,19 @@ export async function evaluateRuns(t: EvalTarget): Promise<EvalResult[]> {
         noted = true;
       }
       const predictions = await predictAll(predictor, data.texts, `eval ${predictor.name}`, true);
-      const metrics = computeMetrics(data.labels, predictions.map((p) => p.label));
+      const metrics = computeMetrics(
+        data.labels,
+        predictions.map((p) => p.label)
+      );
       const result = { model: predictor.name, checkpoint, metrics };
       results.push(result);
-      if (s.json) out(JSON.stringify({ ...(t.jsonEvent ? { event: t.jsonEvent } : {}), ...metricsJson(result.model, checkpoint, t.test, metrics) }));
+      if (s.json)
+        out(
+          JSON.stringify({
+            ...(t.jsonEvent ? { event: t.jsonEvent } : {}),
+            ...metricsJson(result.model, checkpoint, t.test, metrics),
+          })
+        );
       else out(`${formatMetrics(metrics, `${result.model} on ${t.test}`)}\n`);
     } finally {
       predictor.dispose();
@@ -68,8 +85,10 @@ export async function runEval(flags: Flags, positionals: string[], io: Io = defa
   const maxSamples = flags.positiveInt('max-samples');
   const seed = flags.nonNegativeInt('seed');
   const loadAll = flags.bool('load-all');
-  if (loadAll && settings.checkpoint) throw new CliError(`--load-all and ${settings.checkpointFlag ?? '--checkpoint'} exclude each other`);
-  if (!test) throw new CliError('--test is required: a labelled file (text<TAB>label lines, CSV label,review, or JSONL)');
+  if (loadAll && settings.checkpoint)
+    throw new CliError(`--load-all and ${settings.checkpointFlag ?? '--checkpoint'} exclude each other`);
+  if (!test)
+    throw new CliError('--test is required: a labelled file (text<TAB>label lines, CSV label,review, or JSONL)');
   const modelsDir = path.resolve(flags.string('models-dir') ?? 'models');
   const runs = await chooseRuns(io, { ...settings, modelsDir, loadAll });
   await evaluateRuns({ runs, test, maxSamples, seed, batchSize, settings });

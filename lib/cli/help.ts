@@ -100,23 +100,38 @@ export function perMethod(key: keyof MethodDefaults): string {
 }
 
 function help(command: Command, flag: string): string {
-  if (command !== 'train' && flag === 'batch-size') return `texts per forward pass (default ${DEFAULT_BATCH_LIMITS.maxBatchSize})`;
+  if (command !== 'train' && flag === 'batch-size')
+    return `texts per forward pass (default ${DEFAULT_BATCH_LIMITS.maxBatchSize})`;
   if (command === 'eval' && flag === 'max-samples') return 'evaluate on at most n posts (stratified, seeded)';
   if (command !== 'train' && flag === 'model') return 'override the base model recorded in the run (folder, hub id)';
-  if (command === 'serve' && flag === 'checkpoint') return "a trained run folder to serve (repeatable; a model is named by its folder's name)";
+  if (command === 'serve' && flag === 'checkpoint')
+    return "a trained run folder to serve (repeatable; a model is named by its folder's name)";
   if (command === 'serve' && flag === 'load-all') return 'serve every trained run under --models-dir';
   if (command === 'train' && flag === 'test') return 'labelled test file: the best model is evaluated on it at the end';
-  if (command === 'train' && flag === 'checkpoint') return 'with --eval-only: the run folder to evaluate (default --output)';
+  if (command === 'train' && flag === 'checkpoint')
+    return 'with --eval-only: the run folder to evaluate (default --output)';
   if (command === 'train' && flag === 'epochs') return `passes over the data (default: ${perMethod('epochs')})`;
   if (command === 'train' && flag === 'batch-size') return `examples per batch (default: ${perMethod('batchSize')})`;
-  if (command === 'train' && flag === 'learning-rate') return `peak learning rate (default: ${perMethod('learningRate')})`;
+  if (command === 'train' && flag === 'learning-rate')
+    return `peak learning rate (default: ${perMethod('learningRate')})`;
   return FLAGS[flag].help;
 }
 
 export function commandHelp(command: Command): string {
   // serve has none of the Python scripts' flags to keep.
   const old = command === 'serve' ? [] : [OLD_SPELLINGS, ''];
-  return [INTRO[command], '', 'Flags:', flagLines(command), '', OUTPUT[command], '', EXAMPLES[command], '', ...old].join('\n');
+  return [
+    INTRO[command],
+    '',
+    'Flags:',
+    flagLines(command),
+    '',
+    OUTPUT[command],
+    '',
+    EXAMPLES[command],
+    '',
+    ...old,
+  ].join('\n');
 }
 
 export function mainHelp(version: string): string {

@@ -28,7 +28,10 @@ export async function runInfo(flags: Flags): Promise<number> {
     `native bf16 CPU ${info.cpuBf16 ? 'yes (AVX512-BF16/AMX)' : 'no'}`,
     `default dtype   ${dtype}`,
     `runs in ${modelsDir}: ${runs.length === 0 ? 'none' : ''}`,
-    ...runs.map((r) => `  ${path.basename(r.dir)}  ${r.method}${r.accuracy === null ? '' : `  dev accuracy ${(r.accuracy * 100).toFixed(1)}%`}`),
+    ...runs.map(
+      (r) =>
+        `  ${path.basename(r.dir)}  ${r.method}${r.accuracy === null ? '' : `  dev accuracy ${(r.accuracy * 100).toFixed(1)}%`}`
+    ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return EXIT.ok;

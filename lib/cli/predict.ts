@@ -10,7 +10,11 @@ import { defaultIo, promptLoop, readAllLines, stdinIsPiped, type Io } from './pr
 import { formatPredictions, outFormat, summarizePredictions, writePredictions } from './report';
 import { chooseRuns, TINY_NOTE } from './select';
 
-function openPredictors(runs: string[], s: ReturnType<typeof commonSettings>, batchSize: number | undefined): Predictor[] {
+function openPredictors(
+  runs: string[],
+  s: ReturnType<typeof commonSettings>,
+  batchSize: number | undefined
+): Predictor[] {
   return runs.map(
     (checkpoint) =>
       new Predictor({ checkpoint, model: s.model, device: s.device, dtype: s.dtype, offline: s.offline, batchSize })
@@ -36,7 +40,8 @@ export async function runPredict(flags: Flags, positionals: string[], io: Io = d
   const outFile = flags.string('out');
   if (outFile !== undefined) outFormat(outFile, flags.spelling('out'));
   const loadAllRuns = flags.bool('load-all');
-  if (loadAllRuns && s.checkpoint) throw new CliError(`--load-all and ${s.checkpointFlag ?? '--checkpoint'} exclude each other`);
+  if (loadAllRuns && s.checkpoint)
+    throw new CliError(`--load-all and ${s.checkpointFlag ?? '--checkpoint'} exclude each other`);
   const modelsDir = path.resolve(flags.string('models-dir') ?? 'models');
 
   const texts = [...flags.list('text'), ...positionals];
@@ -45,18 +50,29 @@ export async function runPredict(flags: Flags, positionals: string[], io: Io = d
   const interactive = texts.length === 0 && !file && io.interactive;
   if (texts.length === 0 && !file && !interactive) {
     if (!stdinIsPiped()) {
-      throw new CliError('nothing to classify: give --text <text>, --file <file>, or pipe posts on stdin (one per line)');
+      throw new CliError(
+        'nothing to classify: give --text <text>, --file <file>, or pipe posts on stdin (one per line)'
+      );
     }
     texts.push(...(await readAllLines(io.input)));
     if (texts.length === 0) throw new CliError('nothing to classify: stdin had no non-empty lines');
   }
 
-  const runs = await chooseRuns(io, { checkpoint: s.checkpoint, checkpointFlag: s.checkpointFlag, method: s.method, size: s.size, loadAll: loadAllRuns, modelsDir });
+  const runs = await chooseRuns(io, {
+    checkpoint: s.checkpoint,
+    checkpointFlag: s.checkpointFlag,
+    method: s.method,
+    size: s.size,
+    loadAll: loadAllRuns,
+    modelsDir,
+  });
   const predictors = openPredictors(runs, s, batchSize);
   try {
     await loadAll(predictors);
     if (interactive) {
-      err(`model${predictors.length > 1 ? 's' : ''}: ${predictors.map((p) => p.name).join(', ')}. Type a post and press Enter; an empty line does nothing, Ctrl-D or "exit" ends.`);
+      err(
+        `model${predictors.length > 1 ? 's' : ''}: ${predictors.map((p) => p.name).join(', ')}. Type a post and press Enter; an empty line does nothing, Ctrl-D or "exit" ends.`
+      );
       await promptLoop(io, '微博> ', async (line) => {
         const rows: Prediction[] = [];
         for (const p of predictors) rows.push(await p.predict(line));

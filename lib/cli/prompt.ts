@@ -13,7 +13,11 @@ export interface Io {
 }
 
 export function defaultIo(): Io {
-  return { input: process.stdin, output: process.stderr, interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) };
+  return {
+    input: process.stdin,
+    output: process.stderr,
+    interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+  };
 }
 
 /** stdin is a pipe, socket or file (something to read texts from), not a terminal and not /dev/null. */
@@ -37,12 +41,19 @@ export interface Choice<T> {
 export function formatChoices<T>(choices: Choice<T>[], numbered = false): string {
   const width = Math.max(...choices.map((c) => c.name.length));
   return choices
-    .map((c, i) => `  ${numbered ? `${String(i + 1).padStart(2)}) ` : ''}${c.name.padEnd(width)}${c.detail ? `  ${c.detail}` : ''}`)
+    .map(
+      (c, i) =>
+        `  ${numbered ? `${String(i + 1).padStart(2)}) ` : ''}${c.name.padEnd(width)}${c.detail ? `  ${c.detail}` : ''}`
+    )
     .join('\n');
 }
 
 function openReadline(io: Io): readline.Interface {
-  return readline.createInterface({ input: io.input, output: io.output, terminal: Boolean((io.output as { isTTY?: boolean }).isTTY) });
+  return readline.createInterface({
+    input: io.input,
+    output: io.output,
+    terminal: Boolean((io.output as { isTTY?: boolean }).isTTY),
+  });
 }
 
 /** Asks for one of `choices` by number or name; asks again on a bad answer. Ctrl-C / Ctrl-D abort (exit 130). */
@@ -87,7 +98,9 @@ export async function requireChoice<T>(
 ): Promise<T> {
   if (io.interactive && choices.length > 0) return choose(io, question, choices);
   const list = choices.length ? `; choose one of:\n${formatChoices(choices)}` : '';
-  throw new CliError(`${flag} is required${io.interactive ? '' : ' (not asking: stdin/stdout is not a terminal)'}${list}${hint ? `\n${hint}` : ''}`);
+  throw new CliError(
+    `${flag} is required${io.interactive ? '' : ' (not asking: stdin/stdout is not a terminal)'}${list}${hint ? `\n${hint}` : ''}`
+  );
 }
 
 /** Reads lines until Ctrl-D, 'exit' or 'quit'; `handle` runs for each non-empty line. */

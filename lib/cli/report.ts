@@ -28,12 +28,20 @@ export function formatPredictions(rows: Prediction[], stream: { columns?: number
 export function formatMetrics(m: Metrics, title?: string): string {
   const lines: string[] = [];
   if (title) lines.push(title);
-  lines.push(`accuracy ${pct(m.accuracy)}   macro-F1 ${pct(m.macroF1)}   macro-precision ${pct(m.macroPrecision)}   macro-recall ${pct(m.macroRecall)}   (${m.count} posts)`);
+  lines.push(
+    `accuracy ${pct(m.accuracy)}   macro-F1 ${pct(m.macroF1)}   macro-precision ${pct(m.macroPrecision)}   macro-recall ${pct(m.macroRecall)}   (${m.count} posts)`
+  );
   lines.push('');
   lines.push(
     formatTable(
       ['class', 'precision', 'recall', 'f1', 'support'],
-      m.perClass.map((c) => [`${c.label} ${SENTIMENT[c.label] ?? ''}`, fixed(c.precision), fixed(c.recall), fixed(c.f1), String(c.support)]),
+      m.perClass.map((c) => [
+        `${c.label} ${SENTIMENT[c.label] ?? ''}`,
+        fixed(c.precision),
+        fixed(c.recall),
+        fixed(c.f1),
+        String(c.support),
+      ]),
       { align: ['left', 'right', 'right', 'right', 'right'], indent: '  ' }
     )
   );
@@ -108,7 +116,15 @@ export function writePredictions(file: string, rows: Prediction[]): void {
   } else {
     const header = 'model,label,sentiment,confidence,p_negative,p_positive,text';
     const lines = rows.map((r) =>
-      [r.model, String(r.label), r.sentiment, String(r.confidence), String(r.probabilities[0]), String(r.probabilities[1]), r.text]
+      [
+        r.model,
+        String(r.label),
+        r.sentiment,
+        String(r.confidence),
+        String(r.probabilities[0]),
+        String(r.probabilities[1]),
+        r.text,
+      ]
         .map(csvCell)
         .join(',')
     );
@@ -126,5 +142,7 @@ export function summarizePredictions(rows: Prediction[]): string {
     counts[r.label]++;
     byModel.set(r.model, counts);
   }
-  return [...byModel].map(([model, [neg, pos]]) => `${model}: ${pos} ${SENTIMENT[1]}, ${neg} ${SENTIMENT[0]}`).join('\n');
+  return [...byModel]
+    .map(([model, [neg, pos]]) => `${model}: ${pos} ${SENTIMENT[1]}, ${neg} ${SENTIMENT[0]}`)
+    .join('\n');
 }

@@ -4,13 +4,24 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { defaultOutput, familyFor, METHOD_DESCRIPTIONS, METHODS, type Method } from '../classifier/methods';
 import { findRunFor, findRuns, isRunFolder, readRunInfo, type RunInfo } from '../classifier/run-folder';
-import { describePreset, findPreset, MODEL_SIZES, modelPreset, type ModelFamily, type ModelSize } from '../qwen3/presets';
+import {
+  describePreset,
+  findPreset,
+  MODEL_SIZES,
+  modelPreset,
+  type ModelFamily,
+  type ModelSize,
+} from '../qwen3/presets';
 import { isTinySpec } from '../qwen3/tiny';
 import { displayPath } from '../util/paths';
 import { CliError, EXIT } from './errors';
 import { requireChoice, type Choice, type Io } from './prompt';
 
-export const METHOD_CHOICES: Choice<Method>[] = METHODS.map((m) => ({ value: m, name: m, detail: METHOD_DESCRIPTIONS[m] }));
+export const METHOD_CHOICES: Choice<Method>[] = METHODS.map((m) => ({
+  value: m,
+  name: m,
+  detail: METHOD_DESCRIPTIONS[m],
+}));
 
 export function sizeChoices(family: ModelFamily): Choice<ModelSize>[] {
   return MODEL_SIZES.map((size) => {
@@ -46,7 +57,13 @@ export async function chooseTrainTarget(
 ): Promise<{ method: Method; size?: ModelSize }> {
   const method =
     given.method ??
-    (await requireChoice(io, '--method', 'Which training method?', METHOD_CHOICES, 'e.g. qwen3-native train --method lora --model-size 0.6B'));
+    (await requireChoice(
+      io,
+      '--method',
+      'Which training method?',
+      METHOD_CHOICES,
+      'e.g. qwen3-native train --method lora --model-size 0.6B'
+    ));
   let size = given.size;
   if (!size && !given.model) {
     size = await requireChoice(
@@ -113,7 +130,11 @@ export async function chooseRuns(io: Io, q: RunQuery): Promise<string[]> {
     const why = fs.existsSync(dir) ? 'has no run.json (it is not a trained run folder)' : 'does not exist';
     throw new CliError(
       `${q.checkpointFlag ?? '--checkpoint'}: ${dir} ${why}` +
-        (found.length ? `; trained runs under ${displayPath(q.modelsDir)}:\n${runChoices(found).map((c) => `  ${c.name}  ${c.detail}`).join('\n')}` : '')
+        (found.length
+          ? `; trained runs under ${displayPath(q.modelsDir)}:\n${runChoices(found)
+              .map((c) => `  ${c.name}  ${c.detail}`)
+              .join('\n')}`
+          : '')
     );
   }
   if (q.loadAll) {
@@ -127,7 +148,11 @@ export async function chooseRuns(io: Io, q: RunQuery): Promise<string[]> {
     if (hit) return [hit];
     throw new CliError(
       `no trained model for --model-size ${q.size}${q.method ? ` and --method ${q.method}` : ''}: looked for ${names.map(displayPath).join(', ')}` +
-        (runs.length ? `\ntrained runs found:\n${runChoices(runs).map((c) => `  ${c.name}  ${c.detail}`).join('\n')}\nuse one with --checkpoint <dir>` : ''),
+        (runs.length
+          ? `\ntrained runs found:\n${runChoices(runs)
+              .map((c) => `  ${c.name}  ${c.detail}`)
+              .join('\n')}\nuse one with --checkpoint <dir>`
+          : ''),
       EXIT.failure
     );
   }
@@ -135,7 +160,9 @@ export async function chooseRuns(io: Io, q: RunQuery): Promise<string[]> {
   if (!runs.length) throw noRunsError(q.modelsDir);
   if (q.method && matching.length === 0) {
     throw new CliError(
-      `no trained ${q.method} model under ${displayPath(q.modelsDir)}; trained runs:\n${runChoices(runs).map((c) => `  ${c.name}  ${c.detail}`).join('\n')}`,
+      `no trained ${q.method} model under ${displayPath(q.modelsDir)}; trained runs:\n${runChoices(runs)
+        .map((c) => `  ${c.name}  ${c.detail}`)
+        .join('\n')}`,
       EXIT.failure
     );
   }

@@ -24,19 +24,29 @@ async function servedRuns(flags: Flags): Promise<string[]> {
   if (flags.bool('load-all')) {
     if (checkpoints.length) throw new CliError(`--load-all and ${flags.spelling('checkpoint')} exclude each other`);
     const runs = findRuns(modelsDir);
-    if (!runs.length) throw new CliError(`--load-all: no trained run under ${displayPath(modelsDir)}; train one with \`qwen3-native train\``, EXIT.failure);
+    if (!runs.length)
+      throw new CliError(
+        `--load-all: no trained run under ${displayPath(modelsDir)}; train one with \`qwen3-native train\``,
+        EXIT.failure
+      );
     return runs;
   }
   if (checkpoints.length === 0) {
     const found = findRuns(modelsDir).map(readRun);
     throw new CliError(
       'serve needs the run(s) to serve: --checkpoint <run folder> (repeatable) or --load-all' +
-        (found.length ? `; trained runs under ${displayPath(modelsDir)}:\n${runChoices(found).map((c) => `  ${c.name}  ${c.detail}`).join('\n')}` : '')
+        (found.length
+          ? `; trained runs under ${displayPath(modelsDir)}:\n${runChoices(found)
+              .map((c) => `  ${c.name}  ${c.detail}`)
+              .join('\n')}`
+          : '')
     );
   }
   const runs: string[] = [];
   for (const checkpoint of checkpoints) {
-    runs.push(...(await chooseRuns(defaultIo(), { checkpoint, checkpointFlag: flags.spelling('checkpoint'), modelsDir })));
+    runs.push(
+      ...(await chooseRuns(defaultIo(), { checkpoint, checkpointFlag: flags.spelling('checkpoint'), modelsDir }))
+    );
   }
   return runs;
 }

@@ -4,7 +4,8 @@
 /** Columns a code point takes in a terminal: 0 (combining, control), 2 (East Asian wide / fullwidth, emoji), else 1. */
 export function charWidth(cp: number): number {
   if (cp < 32 || (cp >= 0x7f && cp < 0xa0)) return 0;
-  if ((cp >= 0x300 && cp <= 0x36f) || cp === 0x200b || cp === 0x200c || cp === 0x200d || (cp >= 0xfe00 && cp <= 0xfe0f)) return 0;
+  if ((cp >= 0x300 && cp <= 0x36f) || cp === 0x200b || cp === 0x200c || cp === 0x200d || (cp >= 0xfe00 && cp <= 0xfe0f))
+    return 0;
   if (
     (cp >= 0x1100 && cp <= 0x115f) ||
     (cp >= 0x2e80 && cp <= 0x303e) ||
@@ -65,7 +66,11 @@ export function formatTable(headers: string[], rows: string[][], options: TableO
   const indent = options.indent ?? '';
   const widths = headers.map((h, c) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[c] ?? ''))));
   const line = (cells: string[]) =>
-    indent + cells.map((cell, c) => pad(cell ?? '', widths[c], align[c] ?? 'left')).join('  ').replace(/\s+$/, '');
+    indent +
+    cells
+      .map((cell, c) => pad(cell ?? '', widths[c], align[c] ?? 'left'))
+      .join('  ')
+      .replace(/\s+$/, '');
   const rule = indent + widths.map((w) => '-'.repeat(w)).join('  ');
   return [line(headers), rule, ...rows.map(line)].join('\n');
 }

@@ -37,8 +37,11 @@ export function attachTrainView(trainer: Trainer, json: boolean): TrainView {
   const state = { steps: 0, totalSteps: 0 };
   if (json) {
     const emit = (event: string) => (payload: unknown) =>
-      out(JSON.stringify(typeof payload === 'string' ? { event, message: payload } : { event, ...(payload as object) }));
-    for (const event of ['eval', 'log', 'checkpoint', 'done', 'download', 'embedding'] as const) trainer.on(event, emit(event));
+      out(
+        JSON.stringify(typeof payload === 'string' ? { event, message: payload } : { event, ...(payload as object) })
+      );
+    for (const event of ['eval', 'log', 'checkpoint', 'done', 'download', 'embedding'] as const)
+      trainer.on(event, emit(event));
     trainer.on('progress', (p) => {
       state.steps = p.step;
       state.totalSteps = p.totalSteps;

@@ -85,25 +85,41 @@ async function evalOnly(s: TrainSettings, flags: Flags, io: Io): Promise<number>
   return EXIT.ok;
 }
 
-export async function runTrain(flags: Flags, positionals: string[], argv: readonly string[], io: Io = defaultIo()): Promise<number> {
+export async function runTrain(
+  flags: Flags,
+  positionals: string[],
+  argv: readonly string[],
+  io: Io = defaultIo()
+): Promise<number> {
   noPositionals(positionals, 'train');
   const s = readSettings(flags);
   if (s.evalOnly) return evalOnly(s, flags, io);
   const c = s.common;
   const { method, size } = await chooseTrainTarget(io, c);
   if (needsFloat32(method) && c.dtype !== undefined && c.dtype !== 'auto' && c.dtype !== 'float32') {
-    throw flagError(flags.spelling('dtype'), `float32 or auto (method ${method} trains every weight in float32)`, c.dtype);
+    throw flagError(
+      flags.spelling('dtype'),
+      `float32 or auto (method ${method} trains every weight in float32)`,
+      c.dtype
+    );
   }
   const output = path.resolve(s.output ?? defaultRunFolder(method, size, c.model));
   const trainFile = s.train ?? SAMPLE_TRAIN;
   const say = err;
   if (!s.train) {
-    if (!fs.existsSync(SAMPLE_TRAIN)) throw new CliError(`--train is required (the bundled sample ${SAMPLE_TRAIN} is missing)`);
-    say(`--train not given: training on the bundled sample ${SAMPLE_TRAIN} (short posts written for demos and smoke tests; pass --train <file> for real training, e.g. node scripts/fetch-data.js downloads weibo_senti_100k)`);
+    if (!fs.existsSync(SAMPLE_TRAIN))
+      throw new CliError(`--train is required (the bundled sample ${SAMPLE_TRAIN} is missing)`);
+    say(
+      `--train not given: training on the bundled sample ${SAMPLE_TRAIN} (short posts written for demos and smoke tests; pass --train <file> for real training, e.g. node scripts/fetch-data.js downloads weibo_senti_100k)`
+    );
   }
   if (isTinySpec(c.model)) say(TINY_NOTE);
-  if (s.loraGiven.length && method !== 'lora' && method !== 'lora-head') say(`note: ${s.loraGiven.join(', ')} only apply to lora and lora-head; ignored for ${method}`);
-  if (!s.options.resume && existingCheckpoint(output)) say(`note: ${output} holds a checkpoint of an earlier run; training from scratch replaces it (--resume continues it)`);
+  if (s.loraGiven.length && method !== 'lora' && method !== 'lora-head')
+    say(`note: ${s.loraGiven.join(', ')} only apply to lora and lora-head; ignored for ${method}`);
+  if (!s.options.resume && existingCheckpoint(output))
+    say(
+      `note: ${output} holds a checkpoint of an earlier run; training from scratch replaces it (--resume continues it)`
+    );
 
   const options: TrainerOptions = { method: method as Method, ...s.options, output };
   if (size) options.modelSize = size;
@@ -120,7 +136,10 @@ export async function runTrain(flags: Flags, positionals: string[], argv: readon
 
   // Ctrl-C once: stop after this step and save a checkpoint. Twice (or before training began): quit now.
   let interrupts = 0;
-  const resumeCommand = buildResumeCommand(argv, { method: c.method ? undefined : method, size: c.size || c.model ? undefined : size });
+  const resumeCommand = buildResumeCommand(argv, {
+    method: c.method ? undefined : method,
+    size: c.size || c.model ? undefined : size,
+  });
   const onSigint = () => {
     interrupts++;
     clearProgressLine();
@@ -147,19 +166,42 @@ export async function runTrain(flags: Flags, positionals: string[], argv: readon
 
   if (result.stopped) {
     const message = `stopped at step ${result.steps} of ${view.totalSteps}; checkpoint saved in ${path.join(output, 'checkpoint')}. Continue with:\n  ${resumeCommand}`;
-    if (c.json) out(JSON.stringify({ event: 'stopped', steps: result.steps, totalSteps: view.totalSteps, checkpoint: path.join(output, 'checkpoint'), resume: resumeCommand }));
+    if (c.json)
+      out(
+        JSON.stringify({
+          event: 'stopped',
+          steps: result.steps,
+          totalSteps: view.totalSteps,
+          checkpoint: path.join(output, 'checkpoint'),
+          resume: resumeCommand,
+        })
+      );
     err(message);
     return EXIT.interrupted;
   }
   if (!c.json) {
     const best = result.best;
-    out(best ? `best dev ${best.metric} ${(best.value * 100).toFixed(2)}% (epoch ${best.epoch}, step ${best.step}); run saved in ${output}` : `run saved in ${output}`);
+    out(
+      best
+        ? `best dev ${best.metric} ${(best.value * 100).toFixed(2)}% (epoch ${best.epoch}, step ${best.step}); run saved in ${output}`
+        : `run saved in ${output}`
+    );
   }
   if (s.test) {
     if (!c.json) out(`\ntest set: the best model on ${s.test}`);
-    await evaluateRuns({ runs: [output], test: s.test, settings: c, batchSize: s.options.batchSize, jsonEvent: 'test', tinyNoted: isTinySpec(c.model) });
+    await evaluateRuns({
+      runs: [output],
+      test: s.test,
+      settings: c,
+      batchSize: s.options.batchSize,
+      jsonEvent: 'test',
+      tinyNoted: isTinySpec(c.model),
+    });
   }
-  if (!c.json) out(`\nclassify posts with:\n  qwen3-native predict --checkpoint ${shellQuote(path.relative(process.cwd(), output) || '.')} --text '今天天气真好'`);
+  if (!c.json)
+    out(
+      `\nclassify posts with:\n  qwen3-native predict --checkpoint ${shellQuote(path.relative(process.cwd(), output) || '.')} --text '今天天气真好'`
+    );
   return EXIT.ok;
 }
 

@@ -266,11 +266,13 @@ export function headerValue(headers: http.IncomingHttpHeaders, name: string): st
 /** An ETag without the weak prefix and quotes, as huggingface_hub names blobs: W/"abc" -> abc. */
 export function normalizeEtag(etag: string | undefined): string | undefined {
   if (!etag) return undefined;
-  const stripped = etag.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+  const stripped = etag
+    .trim()
+    .replace(/^W\//, '')
+    .replace(/^"(.*)"$/, '$1');
   return stripped || undefined;
 }
 
 export function isSha256Hex(value: string | undefined): value is string {
   return typeof value === 'string' && /^[0-9a-f]{64}$/i.test(value);
 }
-

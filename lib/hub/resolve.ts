@@ -291,4 +291,3 @@ async function downloadModel(repoId: string, options: DownloadModelOptions): Pro
   await writeRef(repoFolder, REVISION, info.sha);
   return snapshot;
 }
-

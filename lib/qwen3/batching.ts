@@ -18,7 +18,10 @@ export interface BatchLimits {
  * the weights (1.43 GB peak serving 0.6B in bf16; bench/RESULTS.md). */
 export const DEFAULT_BATCH_LIMITS: Readonly<BatchLimits> = Object.freeze({ maxBatchSize: 32, maxBatchTokens: 4096 });
 
-export function packByLength(sequences: readonly (readonly number[])[], limits: BatchLimits = DEFAULT_BATCH_LIMITS): PackedBatch[] {
+export function packByLength(
+  sequences: readonly (readonly number[])[],
+  limits: BatchLimits = DEFAULT_BATCH_LIMITS
+): PackedBatch[] {
   const order = sequences.map((_, i) => i).sort((a, b) => sequences[b].length - sequences[a].length || a - b);
   const batches: PackedBatch[] = [];
   let current: number[] = [];
@@ -42,7 +45,10 @@ export function packByLength(sequences: readonly (readonly number[])[], limits: 
   for (const i of order) {
     const len = sequences[i].length;
     const nextLongest = Math.max(longest, len);
-    if (current.length > 0 && (current.length + 1 > limits.maxBatchSize || (current.length + 1) * nextLongest > limits.maxBatchTokens)) {
+    if (
+      current.length > 0 &&
+      (current.length + 1 > limits.maxBatchSize || (current.length + 1) * nextLongest > limits.maxBatchTokens)
+    ) {
       flush();
     }
     current.push(i);

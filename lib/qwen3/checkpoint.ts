@@ -35,7 +35,9 @@ export function checkpointFiles(dir: string): string[] {
   const hasBin = fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.endsWith('.bin') || f.endsWith('.pt'));
   throw new CheckpointError(
     `no safetensors weights in ${dir} (expected model.safetensors or model.safetensors.index.json)` +
-      (hasBin ? '; PyTorch .bin checkpoints are not supported: convert with save_pretrained(safe_serialization=True)' : '')
+      (hasBin
+        ? '; PyTorch .bin checkpoints are not supported: convert with save_pretrained(safe_serialization=True)'
+        : '')
   );
 }
 
@@ -56,6 +58,8 @@ export interface Qwen3Checkpoint {
 export function openCheckpoint(dir: string, spec: string = dir, repoId?: string): Qwen3Checkpoint {
   const { hf, native } = readQwen3Config(dir);
   // Every Qwen3 size shares one tokenizer: folders without tokenizer.json use the bundled copy.
-  const tokenizer = fs.existsSync(path.join(dir, 'tokenizer.json')) ? Qwen3Tokenizer.fromDir(dir) : Qwen3Tokenizer.bundled();
+  const tokenizer = fs.existsSync(path.join(dir, 'tokenizer.json'))
+    ? Qwen3Tokenizer.fromDir(dir)
+    : Qwen3Tokenizer.bundled();
   return { spec, dir, repoId, files: checkpointFiles(dir), config: native, hf, tokenizer };
 }

@@ -75,16 +75,21 @@ export function validateQwen3Config(raw: Record<string, unknown>, file = 'config
   const heads = positiveInteger(raw, 'num_attention_heads', file);
   const kvHeads = raw.num_key_value_heads === undefined ? heads : positiveInteger(raw, 'num_key_value_heads', file);
   // Qwen3 always writes head_dim; older configs imply hidden / heads.
-  const headDim = raw.head_dim === undefined || raw.head_dim === null ? hidden / heads : positiveInteger(raw, 'head_dim', file);
+  const headDim =
+    raw.head_dim === undefined || raw.head_dim === null ? hidden / heads : positiveInteger(raw, 'head_dim', file);
   if (!Number.isInteger(headDim) || headDim % 2 !== 0) {
     throw new ConfigError(`${file}: head_dim must be an even integer, found ${headDim}`);
   }
   if (heads % kvHeads !== 0) {
-    throw new ConfigError(`${file}: num_attention_heads (${heads}) must be a multiple of num_key_value_heads (${kvHeads})`);
+    throw new ConfigError(
+      `${file}: num_attention_heads (${heads}) must be a multiple of num_key_value_heads (${kvHeads})`
+    );
   }
   const unsupported: string[] = [];
   if (raw.rope_scaling !== undefined && raw.rope_scaling !== null) {
-    unsupported.push(`rope_scaling ${JSON.stringify(raw.rope_scaling)} (remove it: YaRN/dynamic scaling is not implemented)`);
+    unsupported.push(
+      `rope_scaling ${JSON.stringify(raw.rope_scaling)} (remove it: YaRN/dynamic scaling is not implemented)`
+    );
   }
   if (raw.use_sliding_window === true) unsupported.push('use_sliding_window true (set it to false)');
   if (raw.attention_bias === true) unsupported.push('attention_bias true (Qwen3 projections have no bias)');

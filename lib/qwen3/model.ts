@@ -61,10 +61,16 @@ export function setComputeThreads(threads: number): void {
 }
 
 /** 'auto' device: CUDA when libtorch sees one. 'auto' dtype: bf16 on CUDA or on CPUs with native bf16, else f32. */
-export function resolveDeviceAndDtype(options: LoadOptions, info: RuntimeInfo = runtimeInfo()): { device: Device; dtype: DType } {
-  const device: Device = options.device === undefined || options.device === 'auto' ? (info.cudaAvailable ? 'cuda' : 'cpu') : options.device;
+export function resolveDeviceAndDtype(
+  options: LoadOptions,
+  info: RuntimeInfo = runtimeInfo()
+): { device: Device; dtype: DType } {
+  const device: Device =
+    options.device === undefined || options.device === 'auto' ? (info.cudaAvailable ? 'cuda' : 'cpu') : options.device;
   if (device === 'cuda' && !info.cudaAvailable) {
-    throw new Error(`device 'cuda' requested but this libtorch (${info.libtorchVersion}) sees no CUDA device; use device 'cpu' or 'auto'`);
+    throw new Error(
+      `device 'cuda' requested but this libtorch (${info.libtorchVersion}) sees no CUDA device; use device 'cpu' or 'auto'`
+    );
   }
   let dtype: DType;
   if (options.dtype === undefined || options.dtype === 'auto') {
@@ -74,7 +80,9 @@ export function resolveDeviceAndDtype(options: LoadOptions, info: RuntimeInfo = 
   }
   const major = Number.parseInt(info.libtorchVersion, 10);
   if (device === 'cpu' && dtype === 'float16' && major < 2) {
-    throw new Error(`dtype 'float16' on CPU needs libtorch 2.x (this is ${info.libtorchVersion}, which has no CPU float16 matmul); use 'bfloat16' or 'float32'`);
+    throw new Error(
+      `dtype 'float16' on CPU needs libtorch 2.x (this is ${info.libtorchVersion}, which has no CPU float16 matmul); use 'bfloat16' or 'float32'`
+    );
   }
   return { device, dtype };
 }
@@ -157,7 +165,16 @@ export class Qwen3Model {
       native.dispose();
       throw new Error(`Could not load the Qwen3 checkpoint in ${folder}: ${(e as Error).message}`);
     }
-    return new Qwen3Model({ dir: folder, config: hf, tokenizer, device, dtype, vocabSize: result.vocabSize, hasLmHead: result.hasLmHead, native });
+    return new Qwen3Model({
+      dir: folder,
+      config: hf,
+      tokenizer,
+      device,
+      dtype,
+      vocabSize: result.vocabSize,
+      hasLmHead: result.hasLmHead,
+      native,
+    });
   }
 
   private live(operation: string): NativeModel {
@@ -168,11 +185,15 @@ export class Qwen3Model {
   /** Logits over the vocabulary at each sequence's last token (float32). */
   async lastTokenLogits(ids: number[][], options?: ForwardOptions): Promise<Float32Array[]> {
     const native = this.live('lastTokenLogits');
-    if (!this.hasLmHead) throw new Error('lastTokenLogits: this checkpoint has no lm_head (an embedding model); use embed()');
+    if (!this.hasLmHead)
+      throw new Error('lastTokenLogits: this checkpoint has no lm_head (an embedding model); use embed()');
     validateIds(ids, 'ids', this.vocabSize);
     const o = validateForwardOptions(options);
     const out: Float32Array[] = new Array(ids.length);
-    for (const batch of packByLength(ids, { ...DEFAULT_BATCH_LIMITS, maxBatchSize: o.batchSize ?? DEFAULT_BATCH_LIMITS.maxBatchSize })) {
+    for (const batch of packByLength(ids, {
+      ...DEFAULT_BATCH_LIMITS,
+      maxBatchSize: o.batchSize ?? DEFAULT_BATCH_LIMITS.maxBatchSize,
+    })) {
       const flat = await native.lastTokenLogits(batch.ids, batch.lengths, o.padding !== 'right');
       scatterRows(out, flat, batch.indices, this.vocabSize);
     }
@@ -198,7 +219,10 @@ export class Qwen3Model {
       ids = input as number[][];
     }
     const out: Float32Array[] = new Array(ids.length);
-    for (const batch of packByLength(ids, { ...DEFAULT_BATCH_LIMITS, maxBatchSize: o.batchSize ?? DEFAULT_BATCH_LIMITS.maxBatchSize })) {
+    for (const batch of packByLength(ids, {
+      ...DEFAULT_BATCH_LIMITS,
+      maxBatchSize: o.batchSize ?? DEFAULT_BATCH_LIMITS.maxBatchSize,
+    })) {
       const flat = await native.lastTokenHidden(batch.ids, batch.lengths, o.padding !== 'right', o.normalize !== false);
       scatterRows(out, flat, batch.indices, this.hiddenSize);
     }

@@ -45,7 +45,18 @@ export interface SafetensorsHeader {
 }
 
 const BYTES_PER_ELEMENT: Record<string, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1, F8_E4M3: 1, F8_E5M2: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
 };
 
 // Scratch views for reinterpreting float32 bits without allocating per element.
@@ -138,7 +149,11 @@ function validateTensors(tensors: unknown, metadata: unknown): asserts tensors i
     const elements = (tensor.shape as number[]).reduce((product, size) => product * size, 1);
     if (tensor.data.length !== elements) {
       throw new RangeError(
-        expectationMessage(`Float32Array of ${elements} elements (shape [${tensor.shape}])`, `${label}.data`, tensor.data)
+        expectationMessage(
+          `Float32Array of ${elements} elements (shape [${tensor.shape}])`,
+          `${label}.data`,
+          tensor.data
+        )
       );
     }
   }
@@ -167,7 +182,11 @@ function buildHeader(
   }
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) {
-    header.__metadata__ = Object.fromEntries(Object.keys(metadata).sort().map((key) => [key, metadata[key]]));
+    header.__metadata__ = Object.fromEntries(
+      Object.keys(metadata)
+        .sort()
+        .map((key) => [key, metadata[key]])
+    );
   }
   for (const name of names) {
     header[name] = { dtype: tensors[name].dtype, shape: tensors[name].shape, data_offsets: offsets.get(name) };
@@ -265,12 +284,19 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
 /** Reads every floating-point tensor of a file as float32 (for tests and small tools; loads the whole file). */
 export async function readSafetensors(
   file: string
-): Promise<{ header: SafetensorsHeader; tensors: Record<string, { dtype: string; shape: number[]; data: Float32Array }> }> {
+): Promise<{
+  header: SafetensorsHeader;
+  tensors: Record<string, { dtype: string; shape: number[]; data: Float32Array }>;
+}> {
   const header = await readSafetensorsHeader(file);
   const bytes = await fs.promises.readFile(file);
   const tensors: Record<string, { dtype: string; shape: number[]; data: Float32Array }> = {};
   for (const name of header.keys) {
-    const { dtype, shape, data_offsets: [begin, end] } = header.tensors[name];
+    const {
+      dtype,
+      shape,
+      data_offsets: [begin, end],
+    } = header.tensors[name];
     const start = header.dataOffset + begin;
     const width = BYTES_PER_ELEMENT[dtype];
     const data = new Float32Array((end - begin) / width);

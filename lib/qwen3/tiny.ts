@@ -137,10 +137,12 @@ function validateOverrides(overrides: unknown): asserts overrides is Partial<Qwe
   expectKnownKeys(overrides, 'options.config', OVERRIDABLE_KEYS);
   const name = (key: string) => `options.config.${key}`;
   for (const key of POSITIVE_INTEGER_KEYS) if (key in overrides) expectPositiveInteger(overrides[key], name(key));
-  for (const key of NON_NEGATIVE_INTEGER_KEYS) if (key in overrides) expectNonNegativeInteger(overrides[key], name(key));
+  for (const key of NON_NEGATIVE_INTEGER_KEYS)
+    if (key in overrides) expectNonNegativeInteger(overrides[key], name(key));
   for (const key of POSITIVE_NUMBER_KEYS) if (key in overrides) expectPositiveNumber(overrides[key], name(key));
   for (const key of BOOLEAN_KEYS) if (key in overrides) expectBoolean(overrides[key], name(key));
-  if ('attention_dropout' in overrides) expectNumberInRange(overrides.attention_dropout, name('attention_dropout'), 0, 1);
+  if ('attention_dropout' in overrides)
+    expectNumberInRange(overrides.attention_dropout, name('attention_dropout'), 0, 1);
   if ('hidden_act' in overrides) expectString(overrides.hidden_act, name('hidden_act'));
   if ('transformers_version' in overrides) expectString(overrides.transformers_version, name('transformers_version'));
   if ('sliding_window' in overrides && overrides.sliding_window !== null) {
@@ -264,7 +266,11 @@ export async function createTinyQwen3(dir: string, options?: CreateTinyQwen3Opti
   }
   if (kind === 'causal' && !config.tie_word_embeddings) {
     // Same scale as the embedding so untied logits are as well scaled as tied ones.
-    const spec: WeightSpec = { name: 'lm_head.weight', shape: [config.vocab_size, config.hidden_size], init: 'embedding' };
+    const spec: WeightSpec = {
+      name: 'lm_head.weight',
+      shape: [config.vocab_size, config.hidden_size],
+      init: 'embedding',
+    };
     tensors['lm_head.weight'] = { dtype: storage, shape: spec.shape, data: initialWeight(spec, config, seed) };
   }
 
@@ -281,5 +287,9 @@ export async function createTinyQwen3(dir: string, options?: CreateTinyQwen3Opti
 /** HF writes config.json with sorted keys; doing the same keeps the files diffable against real ones. */
 function sortKeys(config: Qwen3HFConfig): Record<string, unknown> {
   const record = config as unknown as Record<string, unknown>;
-  return Object.fromEntries(Object.keys(record).sort().map((key) => [key, record[key]]));
+  return Object.fromEntries(
+    Object.keys(record)
+      .sort()
+      .map((key) => [key, record[key]])
+  );
 }

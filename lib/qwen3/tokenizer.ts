@@ -56,7 +56,8 @@ export class Qwen3Tokenizer {
     } catch {
       throw new Error(`Tokenizer file not found: ${file} (expected a Hugging Face tokenizer.json)`);
     }
-    if (!stat.isFile()) throw new Error(`Tokenizer path is not a file: ${file} (expected a Hugging Face tokenizer.json)`);
+    if (!stat.isFile())
+      throw new Error(`Tokenizer path is not a file: ${file} (expected a Hugging Face tokenizer.json)`);
     let inner: Tokenizer;
     try {
       inner = Tokenizer.fromFile(file);
@@ -149,7 +150,8 @@ const BYTE_TO_CHAR: string[] = (() => {
   const table: string[] = new Array(256);
   let extra = 0;
   for (let byte = 0; byte < 256; byte++) {
-    const printable = (byte >= 0x21 && byte <= 0x7e) || (byte >= 0xa1 && byte <= 0xac) || (byte >= 0xae && byte <= 0xff);
+    const printable =
+      (byte >= 0x21 && byte <= 0x7e) || (byte >= 0xa1 && byte <= 0xac) || (byte >= 0xae && byte <= 0xff);
     table[byte] = String.fromCharCode(printable ? byte : 256 + extra++);
   }
   return table;

@@ -47,8 +47,14 @@ function authorized(header: string | undefined, expected: Buffer): boolean {
 
 function notReady(phase: Phase): HttpError | undefined {
   if (phase === 'ready') return undefined;
-  if (phase === 'loading') return new HttpError(503, 'not_ready', 'the models are still loading; retry shortly (GET /readyz says when)', { retryAfterSeconds: 1 });
-  if (phase === 'stopping') return new HttpError(503, 'shutting_down', 'the server is shutting down and takes no new work', { retryAfterSeconds: 1 });
+  if (phase === 'loading')
+    return new HttpError(503, 'not_ready', 'the models are still loading; retry shortly (GET /readyz says when)', {
+      retryAfterSeconds: 1,
+    });
+  if (phase === 'stopping')
+    return new HttpError(503, 'shutting_down', 'the server is shutting down and takes no new work', {
+      retryAfterSeconds: 1,
+    });
   return new HttpError(503, 'not_ready', 'the models failed to load; see the server log');
 }
 
@@ -64,7 +70,13 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     ajv: {
       // Wrong types are errors (no "5" -> 5 or "x" -> ["x"]), unknown fields too (not silently dropped); every
       // problem is reported at once, with the offending value (verbose) for the message.
-      customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: true, verbose: true },
+      customOptions: {
+        coerceTypes: false,
+        removeAdditional: false,
+        useDefaults: false,
+        allErrors: true,
+        verbose: true,
+      },
     },
   });
   // JSON only: a text/plain body gets 415 naming the content type to use.
@@ -87,9 +99,14 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     });
     if (!expected || OPEN_ROUTES.has(request.url.split('?')[0])) return;
     if (!authorized(request.headers.authorization, expected)) {
-      throw new HttpError(401, 'unauthorized', 'this server needs the header Authorization: Bearer <key> (the key it was started with)', {
-        headers: { 'WWW-Authenticate': 'Bearer realm="qwen3-native"' },
-      });
+      throw new HttpError(
+        401,
+        'unauthorized',
+        'this server needs the header Authorization: Bearer <key> (the key it was started with)',
+        {
+          headers: { 'WWW-Authenticate': 'Bearer realm="qwen3-native"' },
+        }
+      );
     }
   });
   // While stopping, every answer closes its connection, so the server's close is not held up by idle keep-alives.
@@ -103,7 +120,10 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     if (recorded.has(request)) return;
     recorded.add(request);
     ctx.metrics.request(request.method, request.routeOptions.url ?? 'unmatched', status, ms / 1000);
-    request.log.info({ method: request.method, url: request.url, status, ms: Math.round(ms * 10) / 10, ...info.get(request) }, 'request');
+    request.log.info(
+      { method: request.method, url: request.url, status, ms: Math.round(ms * 10) / 10, ...info.get(request) },
+      'request'
+    );
   };
   app.addHook('onResponse', async (request, reply) => record(request, reply.statusCode, reply.elapsedTime));
   // Bounds the validator's work before it runs: with every problem reported, a 1 MiB body of 300,000 bad items took
@@ -112,11 +132,13 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     const body = request.body as Record<string, unknown> | null | undefined;
     if (request.routeOptions.url !== '/v1/predict' || !body || typeof body !== 'object' || Array.isArray(body)) return;
     const problems: SchemaProblem[] = [];
-    if (Array.isArray(body.texts) && body.texts.length > o.maxTexts) problems.push({ keyword: 'maxItems', instancePath: '/texts', params: {}, data: body.texts });
+    if (Array.isArray(body.texts) && body.texts.length > o.maxTexts)
+      problems.push({ keyword: 'maxItems', instancePath: '/texts', params: {}, data: body.texts });
     const fields = Object.keys(body);
     if (fields.length > MAX_FIELDS) {
       const unknown = fields.filter((f) => !PREDICT_FIELDS.has(f)).slice(0, MAX_FIELDS);
-      for (const f of unknown) problems.push({ keyword: 'additionalProperties', instancePath: '', params: { additionalProperty: f } });
+      for (const f of unknown)
+        problems.push({ keyword: 'additionalProperties', instancePath: '', params: { additionalProperty: f } });
     }
     if (problems.length) throw validationError(problems, limits);
   });
@@ -130,7 +152,11 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0];
-    const e = new HttpError(404, 'not_found', `no route ${request.method} ${path}; the routes are ${ROUTES.join(', ')}`);
+    const e = new HttpError(
+      404,
+      'not_found',
+      `no route ${request.method} ${path}; the routes are ${ROUTES.join(', ')}`
+    );
     reply.code(404).send(e.body());
   });
 
@@ -140,7 +166,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
       info: {
         title: 'qwen3-native serve',
         version: packageVersion(),
-        description: 'Sentiment of Chinese Weibo posts (0 负面 negative, 1 正面 positive) from trained Qwen3 classifiers.',
+        description:
+          'Sentiment of Chinese Weibo posts (0 负面 negative, 1 正面 positive) from trained Qwen3 classifiers.',
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
       security: expected ? [{ bearerAuth: [] }] : [],
@@ -153,10 +180,15 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     const body = request.body as PredictBody;
     const model = body.model ?? ctx.pool.defaultName;
     if (!ctx.pool.has(model)) {
-      throw new HttpError(404, 'unknown_model', `model: no model named ${JSON.stringify(model)}; this server serves ${ctx.pool.names.join(', ')}`, {
-        field: 'model',
-        models: [...ctx.pool.names],
-      });
+      throw new HttpError(
+        404,
+        'unknown_model',
+        `model: no model named ${JSON.stringify(model)}; this server serves ${ctx.pool.names.join(', ')}`,
+        {
+          field: 'model',
+          models: [...ctx.pool.names],
+        }
+      );
     }
     const texts = body.texts ?? [body.text as string];
     info.set(request, { texts: texts.length, model });

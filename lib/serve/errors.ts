@@ -19,7 +19,12 @@ export class HttpError extends Error {
     readonly statusCode: number,
     readonly code: string,
     message: string,
-    readonly extra: { field?: string; models?: string[]; retryAfterSeconds?: number; headers?: Record<string, string> } = {}
+    readonly extra: {
+      field?: string;
+      models?: string[];
+      retryAfterSeconds?: number;
+      headers?: Record<string, string>;
+    } = {}
   ) {
     super(message);
     this.name = 'HttpError';
@@ -75,7 +80,8 @@ export function describeProblem(p: SchemaProblem, l: RequestLimits): { field: st
   const got = p.data === undefined ? 'nothing' : describeValue(p.data);
   switch (p.keyword) {
     case 'type':
-      if (field === 'body') return { field, message: `body: expected a JSON object like {"texts": ["…"]} but received ${got}` };
+      if (field === 'body')
+        return { field, message: `body: expected a JSON object like {"texts": ["…"]} but received ${got}` };
       return { field, message: `${field}: expected ${typeName(p.params.type)} but received ${got}` };
     case 'minItems':
       return { field, message: `${field}: expected at least one text but received an empty list` };
@@ -98,7 +104,10 @@ export function describeProblem(p: SchemaProblem, l: RequestLimits): { field: st
     }
     case 'anyOf':
     case 'required':
-      return { field: 'texts', message: `texts: missing; send {"texts": ["…", …]} or {"text": "…"} (fields: ${FIELDS})` };
+      return {
+        field: 'texts',
+        message: `texts: missing; send {"texts": ["…", …]} or {"text": "…"} (fields: ${FIELDS})`,
+      };
     case 'not':
       return { field: 'texts', message: 'texts: give "texts" or "text", not both' };
     default:
@@ -114,7 +123,9 @@ export function validationError(problems: readonly SchemaProblem[], l: RequestLi
   // A body that is not an object fails the object-only rules vacuously (`not` of `required`): its type says it all.
   const notObject = problems.find((p) => p.keyword === 'type' && p.instancePath === '');
   const hasAnyOf = problems.some((p) => p.keyword === 'anyOf' && p.instancePath === '');
-  const relevant = notObject ? [notObject] : problems.filter((p) => !(hasAnyOf && p.keyword === 'required' && p.instancePath === ''));
+  const relevant = notObject
+    ? [notObject]
+    : problems.filter((p) => !(hasAnyOf && p.keyword === 'required' && p.instancePath === ''));
   // A body of 1 MiB can hold 300,000 bad items: describe only what is shown, count the rest.
   const shown = new Map<string, string>();
   for (const p of relevant) {
@@ -136,7 +147,10 @@ interface FastifyLikeError {
 }
 
 /** The HttpError for anything thrown while answering; `unexpected` marks errors worth logging as server faults. */
-export function toHttpError(error: unknown, limits: RequestLimits & { bodyLimit: number }): { http: HttpError; unexpected: boolean } {
+export function toHttpError(
+  error: unknown,
+  limits: RequestLimits & { bodyLimit: number }
+): { http: HttpError; unexpected: boolean } {
   if (error instanceof HttpError) return { http: error, unexpected: false };
   if (error instanceof QueueFullError) {
     return {
@@ -146,25 +160,47 @@ export function toHttpError(error: unknown, limits: RequestLimits & { bodyLimit:
       unexpected: false,
     };
   }
-  if (error instanceof ShuttingDownError) return { http: new HttpError(503, 'shutting_down', error.message, { retryAfterSeconds: 1 }), unexpected: false };
-  if (error instanceof CancelledError) return { http: new HttpError(499, 'cancelled', error.message), unexpected: false };
+  if (error instanceof ShuttingDownError)
+    return { http: new HttpError(503, 'shutting_down', error.message, { retryAfterSeconds: 1 }), unexpected: false };
+  if (error instanceof CancelledError)
+    return { http: new HttpError(499, 'cancelled', error.message), unexpected: false };
   const e = (error ?? {}) as FastifyLikeError;
   if (e.validation) return { http: validationError(e.validation, limits), unexpected: false };
   switch (e.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return { http: new HttpError(400, 'invalid_json', 'body: not valid JSON; send a JSON object like {"texts": ["…"]}', { field: 'body' }), unexpected: false };
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return { http: new HttpError(400, 'invalid_json', 'body: empty; send a JSON object like {"texts": ["…"]}', { field: 'body' }), unexpected: false };
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return {
-        http: new HttpError(413, 'body_too_large', `body: larger than this server's limit of ${limits.bodyLimit} bytes; send fewer or shorter texts per request`, {
+        http: new HttpError(400, 'invalid_json', 'body: not valid JSON; send a JSON object like {"texts": ["…"]}', {
           field: 'body',
         }),
         unexpected: false,
       };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return {
+        http: new HttpError(400, 'invalid_json', 'body: empty; send a JSON object like {"texts": ["…"]}', {
+          field: 'body',
+        }),
+        unexpected: false,
+      };
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return {
+        http: new HttpError(
+          413,
+          'body_too_large',
+          `body: larger than this server's limit of ${limits.bodyLimit} bytes; send fewer or shorter texts per request`,
+          {
+            field: 'body',
+          }
+        ),
+        unexpected: false,
+      };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return {
-        http: new HttpError(415, 'unsupported_media_type', 'body: send JSON with the header Content-Type: application/json', { field: 'body' }),
+        http: new HttpError(
+          415,
+          'unsupported_media_type',
+          'body: send JSON with the header Content-Type: application/json',
+          { field: 'body' }
+        ),
         unexpected: false,
       };
   }

@@ -13,7 +13,11 @@ const SHOWN_UP_FRONT = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'reqI
 
 /** A field's value as the text line shows it ('' when the message already says it). */
 function value(v: unknown, msg: string): string {
-  const plain = Array.isArray(v) ? v.join(', ') : typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+  const plain = Array.isArray(v)
+    ? v.join(', ')
+    : typeof v === 'string' || typeof v === 'number'
+      ? String(v)
+      : undefined;
   if (plain !== undefined && plain !== '' && msg.includes(plain)) return '';
   if (typeof v === 'string') return /^[^\s"=]+$/.test(v) ? v : JSON.stringify(v);
   if (v && typeof v === 'object' && 'message' in v) return JSON.stringify((v as { message: unknown }).message);
@@ -28,7 +32,8 @@ export function formatTextLine(json: string): string {
   } catch {
     return json.endsWith('\n') ? json : `${json}\n`;
   }
-  const time = typeof o.time === 'string' ? o.time : new Date(typeof o.time === 'number' ? o.time : Date.now()).toISOString();
+  const time =
+    typeof o.time === 'string' ? o.time : new Date(typeof o.time === 'number' ? o.time : Date.now()).toISOString();
   const parts = [time, (LEVELS[o.level as number] ?? String(o.level)).padEnd(5)];
   if (o.method !== undefined && o.url !== undefined && o.status !== undefined) {
     parts.push(`${o.method} ${o.url} ${o.status}${typeof o.ms === 'number' ? ` ${o.ms.toFixed(1)} ms` : ''}`);

@@ -50,7 +50,12 @@ export class ServeMetrics implements SchedulerObserver {
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.texts = new Counter({ name: `${PREFIX}texts_predicted_total`, help: 'Texts classified', labelNames: ['model'], registers });
+    this.texts = new Counter({
+      name: `${PREFIX}texts_predicted_total`,
+      help: 'Texts classified',
+      labelNames: ['model'],
+      registers,
+    });
     this.cancelledRequests = new Counter({
       name: `${PREFIX}cancelled_requests_total`,
       help: 'Requests whose client went away before the answer',

@@ -29,7 +29,10 @@ export interface ModelDescription {
   maxLength: number;
 }
 
-export function predictorsFor(checkpoints: readonly string[], options: Omit<PredictorOptions, 'checkpoint'>): Predictor[] {
+export function predictorsFor(
+  checkpoints: readonly string[],
+  options: Omit<PredictorOptions, 'checkpoint'>
+): Predictor[] {
   return checkpoints.map((checkpoint) => new Predictor({ ...options, checkpoint }));
 }
 
@@ -51,7 +54,9 @@ export class ModelPool {
       this.byName.set(name, p);
     });
     if (clashes.length) {
-      throw new Error(`models are named by their run folder's name, and these share one (rename or copy a folder):\n  ${clashes.join('\n  ')}`);
+      throw new Error(
+        `models are named by their run folder's name, and these share one (rename or copy a folder):\n  ${clashes.join('\n  ')}`
+      );
     }
   }
 

@@ -92,8 +92,22 @@ export type ResolvedServeOptions = Required<Omit<ServeOptions, 'model' | 'device
   Pick<ServeOptions, 'model' | 'device' | 'dtype' | 'offline' | 'apiKey'>;
 
 const KEYS = [
-  'checkpoints', 'model', 'device', 'dtype', 'offline', 'host', 'port', 'maxBatchSize', 'maxWaitMs', 'queueLimit', 'maxTexts',
-  'maxTextLength', 'bodyLimit', 'apiKey', 'logFormat', 'threads',
+  'checkpoints',
+  'model',
+  'device',
+  'dtype',
+  'offline',
+  'host',
+  'port',
+  'maxBatchSize',
+  'maxWaitMs',
+  'queueLimit',
+  'maxTexts',
+  'maxTextLength',
+  'bodyLimit',
+  'apiKey',
+  'logFormat',
+  'threads',
 ] as const;
 
 /** A wait longer than a minute is a mistake, not a batching policy. */
@@ -101,7 +115,10 @@ const MAX_WAIT_MS = 60_000;
 
 /** 127.0.0.0/8, ::1 and localhost: addresses nothing outside this machine can reach. */
 export function isLoopback(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
   if (h === 'localhost' || h === '::1') return true;
   const v4 = h.startsWith('::ffff:') ? h.slice('::ffff:'.length) : h;
   return net.isIPv4(v4) && v4.startsWith('127.');
@@ -111,7 +128,10 @@ export function isLoopback(host: string): boolean {
  * Checks the options and fills in the defaults. Rules that tie two options together are returned as problems
  * naming both (`name` turns an option name into what the user typed, e.g. the CLI's --max-texts).
  */
-export function resolveServeOptions(options: ServeOptions, name: (option: string) => string = (o) => o): ResolvedServeOptions {
+export function resolveServeOptions(
+  options: ServeOptions,
+  name: (option: string) => string = (o) => o
+): ResolvedServeOptions {
   expectPlainObject(options, 'options');
   expectKnownKeys(options, 'options', KEYS);
   if (options.checkpoints !== undefined) expectStringArray(options.checkpoints, 'checkpoints');
@@ -132,10 +152,14 @@ export function resolveServeOptions(options: ServeOptions, name: (option: string
 
   const problems: string[] = [];
   if (o.maxTexts > o.queueLimit) {
-    problems.push(`${name('maxTexts')} (${o.maxTexts}) is above ${name('queueLimit')} (${o.queueLimit}): a full request could never be queued`);
+    problems.push(
+      `${name('maxTexts')} (${o.maxTexts}) is above ${name('queueLimit')} (${o.queueLimit}): a full request could never be queued`
+    );
   }
   if (o.apiKey !== undefined && o.apiKey.length < MIN_API_KEY_LENGTH) {
-    problems.push(`${name('apiKey')}: use at least ${MIN_API_KEY_LENGTH} characters (e.g. the output of \`openssl rand -hex 32\`)`);
+    problems.push(
+      `${name('apiKey')}: use at least ${MIN_API_KEY_LENGTH} characters (e.g. the output of \`openssl rand -hex 32\`)`
+    );
   }
   if (o.apiKey === undefined && !isLoopback(o.host)) {
     problems.push(

@@ -166,10 +166,21 @@ export class Scheduler {
     if (signal?.aborted) return Promise.reject(new CancelledError());
     if (texts.length === 0) return Promise.resolve([]);
     if (this.waitingTotal + texts.length > this.options.queueLimit) {
-      return Promise.reject(new QueueFullError(this.retryAfterSeconds(texts.length), this.waitingTotal, this.options.queueLimit));
+      return Promise.reject(
+        new QueueFullError(this.retryAfterSeconds(texts.length), this.waitingTotal, this.options.queueLimit)
+      );
     }
     return new Promise<Prediction[]>((resolve, reject) => {
-      const job: Job = { texts, next: 0, answered: 0, results: new Array(texts.length), enqueuedAt: Date.now(), settled: false, resolve, reject };
+      const job: Job = {
+        texts,
+        next: 0,
+        answered: 0,
+        results: new Array(texts.length),
+        enqueuedAt: Date.now(),
+        settled: false,
+        resolve,
+        reject,
+      };
       q.jobs.push(job);
       q.waiting += texts.length;
       this.waitingTotal += texts.length;

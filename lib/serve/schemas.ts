@@ -32,7 +32,11 @@ export function predictBodySchema(l: RequestLimits) {
         description: `the posts, 1 to ${l.maxTexts}, each at most ${l.maxTextLength} characters`,
       },
       text: textSchema(l, `one post, at most ${l.maxTextLength} characters`),
-      model: { type: 'string', minLength: 1, description: 'which served model answers (GET /v1/models); default: the first one' },
+      model: {
+        type: 'string',
+        minLength: 1,
+        description: 'which served model answers (GET /v1/models); default: the first one',
+      },
     },
     anyOf: [{ required: ['texts'] }, { required: ['text'] }],
     not: { required: ['texts', 'text'] },
@@ -50,7 +54,13 @@ export const predictionSchema = {
     label: { type: 'integer', enum: [0, 1], description: '1 positive, 0 negative' },
     sentiment: { type: 'string', enum: [...LABEL_TEXTS], description: 'the label as text' },
     confidence: { type: 'number', description: "the predicted label's probability" },
-    probabilities: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2, description: '[P(负面), P(正面)]' },
+    probabilities: {
+      type: 'array',
+      items: { type: 'number' },
+      minItems: 2,
+      maxItems: 2,
+      description: '[P(负面), P(正面)]',
+    },
     model: { type: 'string', description: 'the run that answered' },
   },
 } as const;
@@ -93,7 +103,7 @@ export const modelsResponseSchema = {
         type: 'object',
         required: ['name', 'default', 'method', 'baseModel', 'labels', 'devAccuracy', 'maxLength'],
         properties: {
-          name: { type: 'string', description: "the run folder's name; the \"model\" of a predict request" },
+          name: { type: 'string', description: 'the run folder\'s name; the "model" of a predict request' },
           default: { type: 'boolean', description: 'answers requests that name no model' },
           method: { type: 'string', description: 'embedding, lora, lora-head or full' },
           baseModel: { type: 'string' },
@@ -101,7 +111,10 @@ export const modelsResponseSchema = {
             type: 'array',
             items: { type: 'object', properties: { label: { type: 'integer' }, sentiment: { type: 'string' } } },
           },
-          devAccuracy: { type: ['number', 'null'], description: "the best checkpoint's accuracy on the run's dev split" },
+          devAccuracy: {
+            type: ['number', 'null'],
+            description: "the best checkpoint's accuracy on the run's dev split",
+          },
           maxLength: { type: 'integer', description: 'most tokens of a post the model reads (longer posts are cut)' },
         },
       },
@@ -128,7 +141,11 @@ export const ROUTE_SCHEMAS = {
   }),
   models: { summary: 'The models served', response: { 200: modelsResponseSchema, ...errors } },
   healthz: { summary: 'Alive (no key needed)', security: OPEN, response: { 200: statusSchema } },
-  readyz: { summary: 'Models loaded: 200, else 503 (no key needed)', security: OPEN, response: { 200: statusSchema, 503: statusSchema } },
+  readyz: {
+    summary: 'Models loaded: 200, else 503 (no key needed)',
+    security: OPEN,
+    response: { 200: statusSchema, 503: statusSchema },
+  },
   metrics: {
     summary: 'Prometheus metrics (text format 0.0.4)',
     description:
@@ -139,4 +156,11 @@ export const ROUTE_SCHEMAS = {
 };
 
 /** Routes clients may call, for 404 messages. */
-export const ROUTES = ['POST /v1/predict', 'GET /v1/models', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json'] as const;
+export const ROUTES = [
+  'POST /v1/predict',
+  'GET /v1/models',
+  'GET /healthz',
+  'GET /readyz',
+  'GET /metrics',
+  'GET /openapi.json',
+] as const;

@@ -38,10 +38,17 @@ export async function startServer(serveOptions: ServeOptions, start: StartOption
   setComputeThreads(options.threads);
   const predictors =
     start.predictors ??
-    predictorsFor(options.checkpoints, { model: options.model, device: options.device, dtype: options.dtype, offline: options.offline });
+    predictorsFor(options.checkpoints, {
+      model: options.model,
+      device: options.device,
+      dtype: options.dtype,
+      offline: options.offline,
+    });
   const pool = new ModelPool(predictors);
   let phase: Phase = 'loading';
-  const predictFns = new Map<string, PredictFn>(pool.names.map((name) => [name, (texts) => pool.predictor(name).predict(texts)]));
+  const predictFns = new Map<string, PredictFn>(
+    pool.names.map((name) => [name, (texts) => pool.predictor(name).predict(texts)])
+  );
   let scheduler: Scheduler | undefined;
   const metrics = new ServeMetrics(pool.names, () => scheduler);
   scheduler = new Scheduler(predictFns, options, metrics);
@@ -53,16 +60,20 @@ export async function startServer(serveOptions: ServeOptions, start: StartOption
     bound = await app.listen({
       host: options.host,
       port: options.port,
-      listenTextResolver: (address) => `listening on ${address}; loading ${pool.names.length} model${pool.names.length === 1 ? '' : 's'}: ${pool.names.join(', ')}`,
+      listenTextResolver: (address) =>
+        `listening on ${address}; loading ${pool.names.length} model${pool.names.length === 1 ? '' : 's'}: ${pool.names.join(', ')}`,
     });
   } catch (e) {
     pool.dispose();
     await app.close();
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE') {
-      throw new Error(`${options.host}:${options.port} is already in use: pick another port (port 0 takes any free one)`);
+      throw new Error(
+        `${options.host}:${options.port} is already in use: pick another port (port 0 takes any free one)`
+      );
     }
-    if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') throw new Error(`cannot listen on ${options.host}: this machine has no such address`);
+    if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND')
+      throw new Error(`cannot listen on ${options.host}: this machine has no such address`);
     throw e;
   }
   const url = bound;
@@ -76,7 +87,10 @@ export async function startServer(serveOptions: ServeOptions, start: StartOption
       const wasLoading = phase === 'loading';
       phase = 'stopping';
       const waiting = queue.waiting();
-      app.log.info({ waiting }, `stopping: finishing ${waiting} queued text${waiting === 1 ? '' : 's'}, taking no new work`);
+      app.log.info(
+        { waiting },
+        `stopping: finishing ${waiting} queued text${waiting === 1 ? '' : 's'}, taking no new work`
+      );
       // Answers first, then the socket: close() waits for the requests still being answered.
       await Promise.all([queue.close(), app.close()]);
       if (wasLoading) await loading.catch(() => undefined);
@@ -87,7 +101,9 @@ export async function startServer(serveOptions: ServeOptions, start: StartOption
     return stopping;
   };
 
-  const loading = pool.load((name, seconds) => app.log.info({ model: name, seconds }, `loaded ${name} in ${seconds.toFixed(1)} s`));
+  const loading = pool.load((name, seconds) =>
+    app.log.info({ model: name, seconds }, `loaded ${name} in ${seconds.toFixed(1)} s`)
+  );
   const ready = loading.then(
     () => {
       if (phase !== 'loading') return;
@@ -110,7 +126,10 @@ export async function startServer(serveOptions: ServeOptions, start: StartOption
  * SIGTERM and SIGINT stop the server gracefully; a second one ends the process at once (exit 130), for a drain that
  * takes too long. Returns a function that removes the handlers.
  */
-export function stopOnSignals(server: RunningServer, exit: (code: number) => void = (c) => process.exit(c)): () => void {
+export function stopOnSignals(
+  server: RunningServer,
+  exit: (code: number) => void = (c) => process.exit(c)
+): () => void {
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) {

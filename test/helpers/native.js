@@ -16,7 +16,16 @@ async function openClassifier(baseName, spec) {
   const dir = fixtureModel(baseName);
   const { native: config } = readQwen3Config(dir);
   const c = new (loadNative().Classifier)();
-  await c.init({ numLabels: 2, seed: 0, training: true, device: 'cpu', dtype: 'float32', files: checkpointFiles(dir), config, ...spec });
+  await c.init({
+    numLabels: 2,
+    seed: 0,
+    training: true,
+    device: 'cpu',
+    dtype: 'float32',
+    files: checkpointFiles(dir),
+    config,
+    ...spec,
+  });
   return c;
 }
 
