@@ -43,6 +43,21 @@ export interface Prediction {
   model: string;
 }
 
+/**
+ * A prediction as JSON: what `predict --json` prints per prediction, `--out f.jsonl` writes and `serve` answers, with
+ * the keys in that order.
+ */
+export function predictionJson(p: Prediction): Prediction {
+  return {
+    text: p.text,
+    label: p.label,
+    sentiment: p.sentiment,
+    confidence: p.confidence,
+    probabilities: p.probabilities,
+    model: p.model,
+  };
+}
+
 export interface PredictorOptions {
   method?: Method;
   /** a run folder written by the Trainer / `qwen3-native train` */

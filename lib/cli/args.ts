@@ -2,160 +2,8 @@
 // (--model_size, --batch_size, --model_type, ...), "did you mean" for unknown flags, and one message shape for bad
 // values: "--epochs: expected a positive integer but received -1".
 import { parseArgs } from 'util';
-import { METHODS, type Method } from '../classifier/methods';
-import { TRAINER_DEFAULTS } from '../classifier/trainer-options';
-import { DEVICE_OPTIONS, DTYPE_OPTIONS } from '../qwen3/model';
-import { MODEL_SIZES } from '../qwen3/presets';
+import { COMMAND_FLAGS, COMMANDS, FLAG_ALIASES, FLAGS, type Command } from './flags';
 import { CliError, flagError } from './errors';
-
-export const COMMANDS = ['train', 'predict', 'eval', 'info'] as const;
-export type Command = (typeof COMMANDS)[number];
-
-export interface FlagSpec {
-  kind: 'string' | 'boolean';
-  multiple?: boolean;
-  /** placeholder in help, e.g. '<n>' */
-  value?: string;
-  help: string;
-  /** hidden from help (old spellings with special handling) */
-  hidden?: boolean;
-}
-
-/** Every flag of every command. Which command takes which: COMMAND_FLAGS. */
-export const FLAGS: Record<string, FlagSpec> = {
-  method: { kind: 'string', value: '<m>', help: METHODS.join(' | ') },
-  'model-size': {
-    kind: 'string',
-    value: '<size>',
-    help: `${MODEL_SIZES.join(' | ')} (picks Qwen/Qwen3-<size> or Qwen/Qwen3-Embedding-<size>)`,
-  },
-  model: {
-    kind: 'string',
-    value: '<spec>',
-    help: "base model: a folder, a Hugging Face repo id, a name under ./models, or 'tiny'",
-  },
-  train: { kind: 'string', value: '<file>', help: 'training data: text<TAB>label lines, CSV (label,review) or JSONL' },
-  test: { kind: 'string', value: '<file>', help: 'labelled test data (same formats)' },
-  epochs: { kind: 'string', value: '<n>', help: 'passes over the training data' },
-  'batch-size': { kind: 'string', value: '<n>', help: 'examples per batch' },
-  'learning-rate': { kind: 'string', value: '<x>', help: 'peak learning rate (AdamW, warmup then cosine decay)' },
-  'lora-r': { kind: 'string', value: '<n>', help: `LoRA rank (default ${TRAINER_DEFAULTS.lora.r})` },
-  'lora-alpha': {
-    kind: 'string',
-    value: '<x>',
-    help: `LoRA alpha (default ${TRAINER_DEFAULTS.lora.alpha}; scale = alpha / r)`,
-  },
-  'max-samples': { kind: 'string', value: '<n>', help: 'use at most n examples (stratified, seeded)' },
-  'max-length': { kind: 'string', value: '<n>', help: `most tokens per post (default ${TRAINER_DEFAULTS.maxLength})` },
-  'gradient-accumulation': {
-    kind: 'string',
-    value: '<n>',
-    help: `batches per optimizer step (default ${TRAINER_DEFAULTS.gradientAccumulation})`,
-  },
-  'gradient-checkpointing': { kind: 'boolean', help: 'recompute activations in backward (less memory for 4B/8B)' },
-  output: { kind: 'string', value: '<dir>', help: 'run folder (default ./models/qwen3_<method>_<size>)' },
-  checkpoint: { kind: 'string', value: '<dir>', help: 'a trained run folder (holds run.json)' },
-  'eval-only': { kind: 'boolean', help: 'skip training: evaluate the run in --output/--checkpoint on --test' },
-  resume: { kind: 'boolean', help: 'continue an interrupted run from <output>/checkpoint' },
-  seed: { kind: 'string', value: '<n>', help: `random seed (default ${TRAINER_DEFAULTS.seed})` },
-  device: { kind: 'string', value: '<d>', help: `${DEVICE_OPTIONS.join(' | ')} (default ${TRAINER_DEFAULTS.device})` },
-  dtype: { kind: 'string', value: '<t>', help: `${DTYPE_OPTIONS.join(' | ')} (default auto; full: float32)` },
-  offline: { kind: 'boolean', help: 'never download (also env HF_HUB_OFFLINE=1)' },
-  text: { kind: 'string', multiple: true, value: '<text>', help: 'a post to classify (repeatable)' },
-  file: { kind: 'string', value: '<file>', help: 'posts to classify: one per line, or any training format' },
-  out: { kind: 'string', value: '<file>', help: 'write predictions to a .jsonl or .csv file' },
-  'load-all': { kind: 'boolean', help: 'use every trained run under --models-dir (one row per model and text)' },
-  'models-dir': { kind: 'string', value: '<dir>', help: 'where trained runs are found (default ./models)' },
-  json: { kind: 'boolean', help: 'machine output: JSON Lines on stdout' },
-  help: { kind: 'boolean', help: 'show this help' },
-  'model-path': {
-    kind: 'string',
-    hidden: true,
-    value: '<path>',
-    help: 'old spelling: --model, or a run folder (--checkpoint)',
-  },
-};
-
-const COMMON = ['model', 'device', 'dtype', 'offline', 'json', 'help'];
-export const COMMAND_FLAGS: Record<Command, readonly string[]> = {
-  train: [
-    'method',
-    'model-size',
-    ...COMMON.slice(0, 1),
-    'train',
-    'test',
-    'epochs',
-    'batch-size',
-    'learning-rate',
-    'lora-r',
-    'lora-alpha',
-    'max-samples',
-    'max-length',
-    'gradient-accumulation',
-    'gradient-checkpointing',
-    'output',
-    'checkpoint',
-    'eval-only',
-    'resume',
-    'seed',
-    ...COMMON.slice(1),
-    'model-path',
-  ],
-  predict: [
-    'method',
-    'model-size',
-    'checkpoint',
-    'text',
-    'file',
-    'out',
-    'load-all',
-    'models-dir',
-    'batch-size',
-    ...COMMON,
-    'model-path',
-  ],
-  eval: [
-    'method',
-    'model-size',
-    'checkpoint',
-    'test',
-    'load-all',
-    'models-dir',
-    'batch-size',
-    'max-samples',
-    'seed',
-    ...COMMON,
-    'model-path',
-  ],
-  info: ['models-dir', 'json', 'help'],
-};
-
-/** Old names (after `_` -> `-`) mapped to today's flags. Any flag may also be written with underscores. */
-export const FLAG_ALIASES: Record<string, string> = {
-  'model-type': 'method',
-  'train-path': 'train',
-  'test-path': 'test',
-  'output-dir': 'output',
-  'num-epochs': 'epochs',
-};
-
-/** Old --model_type / --method values and what they mean now (case-insensitive, `_` = `-`). */
-export const METHOD_ALIASES: Record<string, Method> = {
-  embedding: 'embedding',
-  embed: 'embedding',
-  'qwen3-embedding': 'embedding',
-  lora: 'lora',
-  'qwen3-lora': 'lora',
-  'lora-head': 'lora-head',
-  'qwen3-lora-head': 'lora-head',
-  'lora-cls': 'lora-head',
-  'seq-cls': 'lora-head',
-  full: 'full',
-  'qwen3-full': 'full',
-  finetune: 'full',
-  'fine-tune': 'full',
-  'full-finetune': 'full',
-};
 
 export type FlagValue = string | boolean | string[];
 
@@ -320,8 +168,10 @@ export class Flags {
     return this.parsed.values[flag] === true;
   }
 
+  /** The flag's value; for a repeated flag the last one, as in most CLIs. */
   string(flag: string): string | undefined {
-    const v = this.parsed.values[flag];
+    const given = this.parsed.values[flag];
+    const v = Array.isArray(given) ? given[given.length - 1] : given;
     if (v === undefined) return undefined;
     const s = String(v);
     if (s.trim() === '') throw flagError(this.spelling(flag), `a non-empty ${FLAGS[flag].value ?? 'value'}`, s);

@@ -3,7 +3,8 @@
 import { METHOD_DEFAULTS, METHODS, type MethodDefaults } from '../classifier/methods';
 import { DEFAULT_BATCH_LIMITS } from '../qwen3/batching';
 import { MODEL_SIZES } from '../qwen3/presets';
-import { COMMAND_FLAGS, FLAGS, type Command } from './args';
+import { API_KEY_ENV } from '../serve/options';
+import { COMMAND_FLAGS, FLAGS, type Command } from './flags';
 
 const INTRO: Record<Command, string> = {
   train: `Usage: qwen3-native train --method <m> (--model-size <size> | --model <spec>) [flags]
@@ -23,6 +24,14 @@ at a time (empty line or Ctrl-D ends). Without --checkpoint the run is found und
 
 Evaluates trained run(s) on a labelled file: accuracy, macro-F1, per-class precision/recall/F1 and the confusion
 matrix.`,
+  serve: `Usage: qwen3-native serve (--checkpoint <dir> [--checkpoint <dir2> ...] | --load-all [--models-dir <dir>]) [flags]
+
+Serves trained run(s) over HTTP (JSON): POST /v1/predict {"texts": [...]} or {"text": "..."} (optional "model": a run
+folder's name; default the first), GET /v1/models, /healthz, /readyz (503 until the models are loaded), /metrics
+(Prometheus), /openapi.json. Texts of concurrent requests are merged into one model call (--max-batch-size,
+--max-wait-ms); past --queue-limit waiting texts, requests get 503 with Retry-After. SIGTERM or Ctrl-C stops taking
+requests, answers everything queued, then exits 0 (a second one exits at once). With --api-key (or ${API_KEY_ENV})
+every route but /healthz and /readyz needs Authorization: Bearer <key>; a --host other than loopback requires one.`,
   info: `Usage: qwen3-native info [--models-dir <dir>] [--json]
 
 Shows what this machine's libtorch offers (version, CUDA devices, threads, whether the CPU has native bf16) and the
@@ -43,6 +52,11 @@ const EXAMPLES: Record<Command, string> = {
   eval: `Examples:
   qwen3-native eval --checkpoint models/qwen3_lora_0.6B --test data/weibo_sample_test.txt
   qwen3-native eval --load-all --test test.txt --json`,
+  serve: `Examples:
+  qwen3-native serve --checkpoint models/qwen3_lora_tiny
+  curl -s localhost:8080/v1/predict -H 'Content-Type: application/json' -d '{"texts":["今天天气真好"]}'
+  qwen3-native serve --load-all --port 9000 --log-format json
+  ${API_KEY_ENV}=$(openssl rand -hex 32) qwen3-native serve --checkpoint models/qwen3_lora_0.6B --host 0.0.0.0`,
   info: `Examples:
   qwen3-native info
   qwen3-native info --json`,
@@ -58,6 +72,10 @@ prediction: {"text","label":0|1,"sentiment":"正面"|"负面","confidence","prob
   eval: `Output: metrics tables; with --load-all also a comparison table. --json: JSON Lines, one object per model:
 {"model","checkpoint","test","count","accuracy","macroF1","macroPrecision","macroRecall",
  "perClass":[{"label","sentiment","precision","recall","f1","support"}],"confusion":[[..],[..]]} (confusion[true][predicted]).`,
+  serve: `Output: the log on stderr: the address (a line with http://host:port, also with --port 0), each model loaded,
+then one line per request (--log-format json: one JSON object per line). /v1/predict answers
+{"predictions":[{"text","label":0|1,"sentiment","confidence","probabilities":[p负面,p正面],"model"}, ...]}, one per text;
+errors are {"statusCode","error","code","message","field"} naming the field at fault.`,
   info: `Output: a short report. --json: {"libtorchVersion","cudaAvailable","cudaDeviceCount","threads","cpuBf16","defaultDtype","runs":[{"dir","method","accuracy"}]}.`,
 };
 
@@ -69,9 +87,8 @@ export const OLD_SPELLINGS = `Old spellings (the Python scripts' flags) still wo
 
 function flagLines(command: Command): string {
   const names = COMMAND_FLAGS[command].filter((f) => !FLAGS[f].hidden);
-  const left = names.map(
-    (f) => `  --${f}${FLAGS[f].value ? ` ${FLAGS[f].value}` : ''}${FLAGS[f].multiple ? ' ...' : ''}`
-  );
+  const repeatable = (f: string) => FLAGS[f].multiple && (FLAGS[f].repeatableIn ?? [command]).includes(command);
+  const left = names.map((f) => `  --${f}${FLAGS[f].value ? ` ${FLAGS[f].value}` : ''}${repeatable(f) ? ' ...' : ''}`);
   const width = Math.max(...left.map((l) => l.length)) + 2;
   return names.map((f, i) => `${left[i].padEnd(width)}${help(command, f)}`).join('\n');
 }
@@ -87,6 +104,9 @@ function help(command: Command, flag: string): string {
     return `texts per forward pass (default ${DEFAULT_BATCH_LIMITS.maxBatchSize})`;
   if (command === 'eval' && flag === 'max-samples') return 'evaluate on at most n posts (stratified, seeded)';
   if (command !== 'train' && flag === 'model') return 'override the base model recorded in the run (folder, hub id)';
+  if (command === 'serve' && flag === 'checkpoint')
+    return "a trained run folder to serve (repeatable; a model is named by its folder's name)";
+  if (command === 'serve' && flag === 'load-all') return 'serve every trained run under --models-dir';
   if (command === 'train' && flag === 'test') return 'labelled test file: the best model is evaluated on it at the end';
   if (command === 'train' && flag === 'checkpoint')
     return 'with --eval-only: the run folder to evaluate (default --output)';
@@ -98,6 +118,8 @@ function help(command: Command, flag: string): string {
 }
 
 export function commandHelp(command: Command): string {
+  // serve has none of the Python scripts' flags to keep.
+  const old = command === 'serve' ? [] : [OLD_SPELLINGS, ''];
   return [
     INTRO[command],
     '',
@@ -108,8 +130,7 @@ export function commandHelp(command: Command): string {
     '',
     EXAMPLES[command],
     '',
-    OLD_SPELLINGS,
-    '',
+    ...old,
   ].join('\n');
 }
 
@@ -122,6 +143,7 @@ Commands:
   train     fine-tune a classifier (methods: ${METHODS.join(', ')})
   predict   classify posts with trained run(s)
   eval      accuracy, macro-F1, per-class scores and confusion matrix on a labelled file
+  serve     an HTTP prediction service (batched, with health, readiness and Prometheus metrics)
   info      libtorch version, CUDA, threads, native bf16, and the trained runs found
 
 Run qwen3-native <command> --help for its flags.
@@ -131,7 +153,7 @@ Quick start (no download: 'tiny' is a tiny random model, a smoke test):
   qwen3-native predict --checkpoint models/qwen3_lora_tiny --text '今天天气真好'
 
 Flags: --help, --version. Environment: HF_HUB_OFFLINE=1 (never download), HF_ENDPOINT (a mirror), HF_TOKEN,
-HF_HOME, QWEN3_NATIVE_DEBUG=1 (print stack traces with errors).
+HF_HOME, QWEN3_NATIVE_DEBUG=1 (print stack traces with errors), ${API_KEY_ENV} (serve's API key).
 Exit codes: 0 ok, 1 failure, 2 bad usage (flag, value, or a missing choice without a terminal), 130 interrupted.
 `;
 }

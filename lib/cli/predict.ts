@@ -1,13 +1,13 @@
 // `qwen3-native predict`: classify posts with one trained run, or every run (--load-all).
 import * as path from 'path';
 import { loadTextsFile } from '../classifier/data';
-import { Predictor, type Prediction } from '../classifier/predictor';
+import { predictionJson, Predictor, type Prediction } from '../classifier/predictor';
 import { isTinySpec } from '../qwen3/tiny';
 import { Flags } from './args';
 import { commonSettings, err, existingFile, out, predictAll } from './common';
 import { CliError } from './errors';
 import { defaultIo, promptLoop, readAllLines, stdinIsPiped, type Io } from './prompt';
-import { formatPredictions, outFormat, predictionJson, summarizePredictions, writePredictions } from './report';
+import { formatPredictions, outFormat, summarizePredictions, writePredictions } from './report';
 import { chooseRuns, TINY_NOTE } from './select';
 
 function openPredictors(

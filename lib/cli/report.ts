@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { LABEL_TEXTS } from '../classifier/methods';
 import type { Metrics } from '../classifier/metrics';
-import type { Prediction } from '../classifier/predictor';
+import { predictionJson, type Prediction } from '../classifier/predictor';
 import { writeFileAtomic } from '../util/atomic-write';
 import { CliError, flagError } from './errors';
 import { displayWidth, formatTable, remainingWidth, truncate } from './table';
@@ -88,18 +88,6 @@ export function metricsJson(model: string, checkpoint: string, test: string, m: 
     macroRecall: m.macroRecall,
     perClass: m.perClass.map((c) => ({ ...c, sentiment: SENTIMENT[c.label] })),
     confusion: m.confusion,
-  };
-}
-
-/** The JSON object `predict --json` prints per prediction (and --out .jsonl writes). */
-export function predictionJson(p: Prediction): Record<string, unknown> {
-  return {
-    text: p.text,
-    label: p.label,
-    sentiment: p.sentiment,
-    confidence: p.confidence,
-    probabilities: p.probabilities,
-    model: p.model,
   };
 }
 

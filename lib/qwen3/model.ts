@@ -49,6 +49,17 @@ export function runtimeInfo(): RuntimeInfo {
   return loadNative().runtimeInfo();
 }
 
+/**
+ * Sets the intra-op threads of every model in this process (default: the machine's cores). Fewer leave cores to the
+ * JS thread, e.g. a server's HTTP work; takes effect from the next native call.
+ */
+export function setComputeThreads(threads: number): void {
+  expectPositiveInteger(threads, 'threads');
+  const native = loadNative();
+  native.runtimeInfo(); // the one-time runtime setup (threads = cores) runs first, so this count is the one that stays
+  native.setNumThreads(threads);
+}
+
 /** 'auto' device: CUDA when libtorch sees one. 'auto' dtype: bf16 on CUDA or on CPUs with native bf16, else f32. */
 export function resolveDeviceAndDtype(
   options: LoadOptions,
