@@ -115,16 +115,15 @@ export function pickledFileError(file: string): Error {
   const base = path.basename(file);
   const size = /(0\.6|4|8)b/i.exec(base)?.[1];
   return new Error(
-    `${file} is a pickled PyTorch file (torch.save; the old qwen3_embedding_universal.py saved its heads this way). ` +
-      'Reading a pickle can run any code, so qwen3-native does not read it. What to do:\n' +
-      `  - train the head again here (the embedding method is the quick one):\n` +
-      `      qwen3-native train --method embedding --model-size ${size ? `${size}B` : '<0.6B|4B|8B>'}\n` +
-      '  - or, where you trust the file, save its weights as safetensors in Python:\n' +
-      '      import torch; from safetensors.torch import save_file\n' +
-      `      d = torch.load('${base}', map_location='cpu', weights_only=False)\n` +
-      `      save_file({k: v.contiguous() for k, v in d['classifier_state_dict'].items()}, '${base.replace(/\.[^.]+$/, '')}.safetensors')\n` +
-      "    (the old head read the first token's hidden state; this package's embedding method pools the last one, as " +
-      'Qwen3-Embedding is meant to be used, so a converted head does not carry its predictions over: re-train for a working run)'
+    `${file} is a pickled PyTorch file (torch.save; the old qwen3_embedding_universal.py saved its heads so): not ` +
+      `read, as reading a pickle can run any code. Train the head again: qwen3-native train --method embedding ` +
+      `--model-size ${size ? `${size}B` : '<0.6B|4B|8B>'} (the quick method).\n` +
+      'Or, where you trust the file, save its weights as safetensors in Python:\n' +
+      '  import torch; from safetensors.torch import save_file\n' +
+      `  d = torch.load('${base}', map_location='cpu', weights_only=False)\n` +
+      `  save_file({k: v.contiguous() for k, v in d['classifier_state_dict'].items()}, '${base.replace(/\.[^.]+$/, '')}.safetensors')\n` +
+      "(the old head read the first token's hidden state and this package's embedding method pools the last one, as " +
+      'Qwen3-Embedding is meant to be used: a converted head does not carry its predictions over; re-train for a working run)'
   );
 }
 

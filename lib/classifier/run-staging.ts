@@ -204,7 +204,9 @@ export function latestCheckpoint(runDir: string): string | undefined {
   for (const name of names) {
     if (name !== CHECKPOINT && !NUMBERED.test(name) && !name.startsWith(`${CHECKPOINT}.`)) continue;
     const dir = path.join(runDir, name);
-    const step = stepOf(dir);
+    // checkpoint/ with a damaged trainer_state.json stays a candidate, so that resuming names the damaged file.
+    const damaged = name === CHECKPOINT && fs.existsSync(path.join(dir, TRAINER_STATE)) ? -1 : undefined;
+    const step = stepOf(dir) ?? damaged;
     if (step === undefined) continue;
     // Ties go to checkpoint/ itself.
     if (!best || step > best.step || (step === best.step && name === CHECKPOINT)) best = { dir, step };

@@ -234,7 +234,17 @@ export class TrainingLoop {
   }
 
   private async saveCheckpoint(state: TrainerState): Promise<void> {
-    const dir = await writeCheckpoint(this.dir, this.o.method, state, this.c, this.o.saveTotalLimit);
+    let dir: string;
+    try {
+      dir = await writeCheckpoint(this.dir, this.o.method, state, this.c, this.o.saveTotalLimit);
+    } catch (e) {
+      throw new Error(
+        `could not save the checkpoint of step ${state.globalStep} in ${this.dir}: ${(e as Error).message}. ` +
+          (this.lastCheckpoint
+            ? `The previous checkpoint (${this.lastCheckpoint}) is intact: fix the cause and continue with --resume / resume: true`
+            : 'No checkpoint had been saved yet: fix the cause and train again')
+      );
+    }
     this.lastCheckpoint = dir;
     this.emit('checkpoint', { dir, step: state.globalStep });
   }

@@ -1,6 +1,7 @@
 // predict's prompt loop: one post a line, classified by the loaded run(s), plus the old predict_universal.py's
 // commands, which are never classified as posts: models (list the runs), switch (use another run), compare (one
 // post, every run side by side). q, exit, quit or Ctrl-D end it; an empty line is skipped.
+import * as path from 'path';
 import { averagePredictions } from '../classifier/ensemble';
 import type { Prediction, Predictor } from '../classifier/predictor';
 import { isPickledFile } from '../classifier/run-folder';
@@ -51,7 +52,7 @@ async function switchRun(ctx: LoopContext, reader: LineReader, pool: Map<string,
   const chosen =
     Number.isInteger(n) && n >= 1 && n <= choices.length
       ? choices[n - 1]
-      : choices.find((c) => c.name.toLowerCase() === answer.toLowerCase());
+      : choices.find((c) => [c.name, path.basename(c.value)].some((n) => n.toLowerCase() === answer.toLowerCase()));
   if (!chosen) {
     err(`"${answer}" is not one of the runs; still using ${ctx.predictors.map((p) => p.name).join(', ')}`);
     return;

@@ -164,25 +164,30 @@ export async function runTrain(
     method: c.method ? undefined : method,
     size: c.size || c.model ? undefined : size,
   });
+  const signals = Object.keys(SIGNAL_EXIT) as (keyof typeof SIGNAL_EXIT)[];
+  // Quitting at once while the native thread works: process.exit() would run libtorch's static destructors under
+  // that thread (measured: SIGSEGV). The signal's default action ends the process as a shell expects (exit status
+  // 128 + its number) without them; the run folder is then as after a kill -9: the finished run whole, the work
+  // folder resumable.
+  const quitNow = (signal: keyof typeof SIGNAL_EXIT) => {
+    for (const s of signals) process.off(s, onSignal);
+    process.kill(process.pid, signal);
+  };
   const onSignal = (signal: keyof typeof SIGNAL_EXIT) => {
     clearProgressLine();
     const what = signal === 'SIGINT' ? 'Ctrl-C' : signal;
     if (view.steps === 0) {
-      err(
-        `\n${what}: interrupted before the first training step: nothing to save (an interrupted download resumes next time)`
-      );
-      process.exit(SIGNAL_EXIT[signal]);
-    }
-    if (!first) {
+      err(`\n${what}: interrupted before the first training step: nothing to save (an interrupted download resumes next time)`);
+      quitNow(signal);
+    } else if (!first) {
       first = signal;
       err(`\n${what}: stopping after the current step and saving a checkpoint (press Ctrl-C again to quit at once)`);
       trainer.stop();
     } else {
       err(`${what} again: quitting without saving this step (${output} is as it was)`);
-      process.exit(SIGNAL_EXIT[first]);
+      quitNow(first);
     }
   };
-  const signals = Object.keys(SIGNAL_EXIT) as (keyof typeof SIGNAL_EXIT)[];
   for (const signal of signals) process.on(signal, onSignal);
   let result: Awaited<ReturnType<typeof trainer.train>>;
   try {

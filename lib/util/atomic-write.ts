@@ -22,8 +22,17 @@ export function writeFileAtomic(file: string, contents: string | Buffer): void {
     fs.renameSync(tmp, file);
   } catch (error) {
     fs.rmSync(tmp, { force: true });
-    throw error;
+    throw writeError(file, error);
   }
+}
+
+/** An error that names the file a write failed on (Node's ENOSPC message names only the system call). */
+export function writeError(file: string, error: unknown): Error {
+  const e = error as NodeJS.ErrnoException;
+  if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT')
+    return new Error(`could not write ${file}: no space left on its device (${e.code}); free some space`);
+  if (typeof e?.code === 'string') return new Error(`could not write ${file}: ${e.message}`);
+  return error as Error;
 }
 
 export function writeJsonAtomic(file: string, value: unknown): void {
