@@ -177,7 +177,9 @@ export async function runTrain(
     clearProgressLine();
     const what = signal === 'SIGINT' ? 'Ctrl-C' : signal;
     if (view.steps === 0) {
-      err(`\n${what}: interrupted before the first training step: nothing to save (an interrupted download resumes next time)`);
+      err(
+        `\n${what}: interrupted before the first training step: nothing to save (an interrupted download resumes next time)`
+      );
       quitNow(signal);
     } else if (!first) {
       first = signal;
