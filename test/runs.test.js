@@ -185,15 +185,27 @@ test('item 12: one train() at a time per Trainer; two trainings of one output in
   t.true(fs.existsSync(path.join(output, 'run.json')));
 });
 
-test('item 12: two first uses of the tiny model at once share one folder', async (t) => {
+test("item 12: two first uses of the tiny model at once never delete each other's folder", async (t) => {
   const modelsDir = tmpDir();
-  const [a, b] = [resolveModel('tiny', { modelsDir }), resolveModel('tiny', { modelsDir })];
-  const first = await a;
-  const inode = fs.statSync(path.join(first.dir, 'model.safetensors')).ino;
-  const second = await b;
-  t.is(second.dir, first.dir);
-  t.is(fs.statSync(path.join(second.dir, 'model.safetensors')).ino, inode, 'the folder was not replaced');
+  const dir = path.join(modelsDir, 'tiny');
+  const removed = [];
+  const rm = fs.promises.rm;
+  fs.promises.rm = (p, o) => (removed.push(path.resolve(p)), rm(p, o));
+  try {
+    const [a, b] = await Promise.all([resolveModel('tiny', { modelsDir }), resolveModel('tiny', { modelsDir })]);
+    t.is(a.dir, dir);
+    t.is(b.dir, dir);
+  } finally {
+    fs.promises.rm = rm;
+  }
+  t.false(removed.includes(dir), 'the finished folder was never removed (a reader of it would have failed)');
   t.deepEqual(fs.readdirSync(modelsDir), ['tiny'], 'no temporary folder left');
+  t.deepEqual(fs.readdirSync(dir).sort(), [
+    'config.json',
+    'model.safetensors',
+    'tokenizer.json',
+    'tokenizer_config.json',
+  ]);
 });
 
 test('item 13: damaged JSON files are named, with what to do; never a bare parse error or TypeError', async (t) => {

@@ -71,7 +71,7 @@ function checkTokenIds(info: RunInfo, runDir: string, base: Qwen3Checkpoint): vo
   const outside = ids.filter((id) => !Number.isSafeInteger(id) || id < 0 || id >= vocab);
   if (outside.length) {
     throw new Error(
-      `${path.join(runDir, 'run.json')}: token ids ${outside.join(', ')} (labelTokens/endToken/appendToken) are outside ` +
+      `${runDir}: token ids ${outside.join(', ')} (the run's label/end tokens, run.json's labelTokens) are outside ` +
         `the base model's vocabulary (${vocab} tokens, ${base.dir}): the run was made for another model. Pass its base ` +
         'model with --model / { model }, or train the run again'
     );
