@@ -266,17 +266,20 @@ test('item 14: staging leftovers of dead processes are cleaned up when a trainin
     path.join(output, `checkpoint.staging-${dead}`),
     path.join(output, `.publish.tmp-${dead}-0badc0de`),
     path.join(output, `run.json.tmp-${dead}-12345678`),
-    path.join(path.dirname(output), `run.tmp-${dead}-abcdef01`),
+    path.join(output, `adapter_model.safetensors.tmp-${dead}`),
   ];
   for (const f of leftovers) fs.mkdirSync(f, { recursive: true });
-  const alive = path.join(path.dirname(output), `run.tmp-${process.pid}-feedbeef`);
-  fs.mkdirSync(alive);
+  const alive = path.join(output, `adapter_model.safetensors.tmp-${process.pid}-feedbeef`);
+  fs.writeFileSync(alive, '');
+  const mine = path.join(path.dirname(output), `notes.tmp-${dead}`);
+  fs.writeFileSync(mine, 'a file of the user beside the run: not ours to clean');
   // Stopped after one step, so the finished run is not replaced: what goes, the cleaner removed.
   const trainer = new Trainer(options({ output, batchSize: 8 }));
   trainer.on('progress', (p) => p.step === 1 && trainer.stop());
   t.true((await trainer.train(data)).stopped);
   for (const f of leftovers) t.false(fs.existsSync(f), `${path.basename(f)} removed`);
-  t.true(fs.existsSync(alive), "a live process's temporary folder stays");
+  t.true(fs.existsSync(alive), "a live process's temporary file stays");
+  t.true(fs.existsSync(mine), 'files beside the run folder are left alone');
   t.true(fs.existsSync(path.join(output, 'run.json')));
   // A work folder that a live process owns is not taken over.
   fs.writeFileSync(

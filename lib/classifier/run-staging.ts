@@ -32,10 +32,13 @@ interface Owner {
 
 const PREVIOUS = '.previous';
 
-/** Removes, in `dir`, the temporary files and staging folders whose process is gone; returns their names. */
+/**
+ * Removes, in a run's own folder (its output or work folder), the temporary files and staging folders whose process
+ * is gone; returns their names. A `<output>.previous.tmp-…` is the finished run of a publish cut in half:
+ * recoverPublish rolls it back instead.
+ */
 export function cleanStaleStaging(dir: string): string[] {
-  // A `<output>.previous.tmp-…` is the finished run of a publish cut in half: recoverPublish rolls it back.
-  return cleanStaleTemporaries(dir, (name) => name.includes(`${PREVIOUS}.tmp-`));
+  return cleanStaleTemporaries(dir, (name) => !name.includes(`${PREVIOUS}.tmp-`));
 }
 
 /**
@@ -128,7 +131,6 @@ export function acquireWorkFolder(output: string, resume: boolean, log: (line: s
         `for it to finish or stop it${owner.host !== os.hostname() ? `; if it is gone, delete ${dir}` : ''}`
     );
   }
-  cleanStaleStaging(path.dirname(output));
   let resumed = false;
   if (fs.existsSync(dir) && !resume) {
     if (latestCheckpoint(dir)) log(`note: discarding the interrupted run in ${dir} (--resume would have continued it)`);

@@ -68,14 +68,21 @@ async function switchRun(ctx: LoopContext, reader: LineReader, pool: Map<string,
   err(`now using ${next.name}`);
 }
 
-async function compare(ctx: LoopContext, reader: LineReader, inline: string, pool: Map<string, Predictor>) {
+async function compare(
+  ctx: LoopContext,
+  reader: LineReader,
+  inline: string,
+  pool: Map<string, Predictor>,
+  unloadable: Set<string>
+) {
   const text = inline || ((await reader.ask('post to compare> ')) ?? '').trim();
   if (!text) return;
   for (const p of ctx.predictors) pool.set(p.runFolder(), p);
   for (const dir of candidateRuns(ctx.modelsDir)) {
-    if (pool.has(dir)) continue;
+    if (pool.has(dir) || unloadable.has(dir)) continue;
     const p = await openRun(dir, { ...ctx.open, skipUnloadable: true });
     if (p) pool.set(dir, p);
+    else unloadable.add(dir); // noted once
   }
   const rows: Prediction[] = [];
   for (const p of pool.values()) rows.push(await p.predict(text));
@@ -90,13 +97,14 @@ export async function interactiveLoop(ctx: LoopContext): Promise<void> {
   );
   // Runs compare loaded beyond those in use, kept for the next compare.
   const pool = new Map<string, Predictor>();
+  const unloadable = new Set<string>();
   try {
     await promptLoop(ctx.io, '微博> ', async (line, reader) => {
       const [word, ...rest] = line.split(/\s+/);
       const command = word.toLowerCase();
       if (command === 'models' && rest.length === 0) listModels(ctx);
       else if (command === 'switch' && rest.length === 0) await switchRun(ctx, reader, pool);
-      else if (command === 'compare') await compare(ctx, reader, rest.join(' '), pool);
+      else if (command === 'compare') await compare(ctx, reader, rest.join(' '), pool, unloadable);
       else await classify(ctx, line);
     });
   } finally {

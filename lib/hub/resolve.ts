@@ -226,7 +226,8 @@ function ensureTinyModel(dir: string, kind: ModelFamily): Promise<string> {
 
 async function createTinyModel(dir: string, kind: ModelFamily): Promise<string> {
   await fs.promises.mkdir(path.dirname(dir), { recursive: true });
-  cleanStaleTemporaries(path.dirname(dir));
+  // Only this folder's own temporaries: ./models holds the user's files too.
+  cleanStaleTemporaries(path.dirname(dir), (name) => name.startsWith(`${path.basename(dir)}.tmp-`));
   const temporary = temporaryName(dir);
   try {
     await createTinyQwen3(temporary, { kind, seed: 0 });

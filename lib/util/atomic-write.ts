@@ -57,8 +57,11 @@ export function processAlive(pid: number): boolean {
  */
 export const TEMPORARY_NAME = /\.(?:tmp|staging|publish|old)-(\d+)(?:-[0-9a-f]+)?$/;
 
-/** Removes the temporary files and folders in `dir` whose writer is dead (except those `keep` names); returns them. */
-export function cleanStaleTemporaries(dir: string, keep: (name: string) => boolean = () => false): string[] {
+/**
+ * Removes the temporary files and folders in `dir` whose writer is dead and whose name `mine` accepts (only a
+ * folder this package owns should be cleaned whole: elsewhere, pass a test for the names it writes); returns them.
+ */
+export function cleanStaleTemporaries(dir: string, mine: (name: string) => boolean = () => true): string[] {
   let names: string[];
   try {
     names = fs.readdirSync(dir);
@@ -68,7 +71,7 @@ export function cleanStaleTemporaries(dir: string, keep: (name: string) => boole
   const removed: string[] = [];
   for (const name of names) {
     const m = TEMPORARY_NAME.exec(name);
-    if (!m || keep(name) || processAlive(Number(m[1]))) continue;
+    if (!m || !mine(name) || processAlive(Number(m[1]))) continue;
     fs.rmSync(`${dir}/${name}`, { recursive: true, force: true });
     removed.push(name);
   }

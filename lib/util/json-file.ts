@@ -99,7 +99,10 @@ export function readJsonFile(file: string, fix: string): unknown {
     stat = fs.statSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new JsonFileError(file, `${file}: ${code === 'ENOENT' ? 'not found' : (e as Error).message}. ${fix}`);
+    throw new JsonFileError(
+      file,
+      code === 'ENOENT' ? `${file} not found. ${fix}` : `${file}: ${(e as Error).message}. ${fix}`
+    );
   }
   if (!stat.isFile()) throw new JsonFileError(file, `${file}: not a regular file. ${fix}`);
   let text: string;

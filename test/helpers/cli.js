@@ -15,7 +15,7 @@ delete ENV.HF_HUB_CACHE;
  * Runs the CLI; resolves { code, signal, stdout, stderr }. stdin gets `input` (default: closed at once).
  * `onStdout(text, child)` sees the output so far (to send signals at the right moment).
  */
-function cli(args, { cwd, input = '', env = {}, timeout = 180_000, onStdout } = {}) {
+function cli(args, { cwd, input = '', env = {}, timeout = 300_000, onStdout } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...ENV, ...env } });
     let stdout = '';
