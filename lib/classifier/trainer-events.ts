@@ -30,6 +30,8 @@ export interface TrainResult {
   history: RunInfo['history'];
   stopped: boolean;
   steps: number;
+  /** a stopped run: the checkpoint it continues from (in <output>.partial), for resume: true / --resume */
+  checkpoint?: string;
 }
 
 export interface CheckpointEvent {

@@ -4,10 +4,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { EmbeddingMapping, NativeQwen3Config } from '../native';
+import { readJsonObject } from '../util/json-file';
 import { readQwen3Config, type Qwen3HFConfig } from './config';
 import { Qwen3Tokenizer } from './tokenizer';
 
 export class CheckpointError extends Error {}
+
+const INDEX_FIX = 'Download the model again: its index names the weight file (shard) of every tensor';
 
 const EMBEDDING_MAPPINGS: readonly string[] = ['auto', 'always', 'never'] satisfies EmbeddingMapping[];
 
@@ -28,16 +31,15 @@ export function checkpointFiles(dir: string): string[] {
   const index = path.join(dir, 'model.safetensors.index.json');
   const single = path.join(dir, 'model.safetensors');
   if (fs.existsSync(index)) {
-    let weightMap: Record<string, string>;
+    let weightMap: Record<string, unknown>;
     try {
-      weightMap = JSON.parse(fs.readFileSync(index, 'utf8')).weight_map;
+      weightMap = readJsonObject(index, INDEX_FIX, { weight_map: 'object' }).weight_map as Record<string, unknown>;
     } catch (e) {
-      throw new CheckpointError(`${index} is not valid JSON: ${(e as Error).message}`);
+      throw new CheckpointError((e as Error).message);
     }
-    if (!weightMap || typeof weightMap !== 'object') {
-      throw new CheckpointError(`${index} has no weight_map`);
-    }
-    const shards = [...new Set(Object.values(weightMap))].sort();
+    const shards = [...new Set(Object.values(weightMap))].sort() as string[];
+    if (shards.some((s) => typeof s !== 'string'))
+      throw new CheckpointError(`${index}: "weight_map" should map tensor names to shard file names. ${INDEX_FIX}`);
     const missing = shards.filter((s) => !fs.existsSync(path.join(dir, s)));
     if (missing.length > 0) {
       throw new CheckpointError(`${index} names shards that are missing from ${dir}: ${missing.join(', ')}`);

@@ -1,8 +1,8 @@
 // A Hugging Face Qwen3 config.json: its shape (HF's key names, so files round-trip unchanged; tiny.ts writes them),
 // and a reader that rejects, once and with a fix, every value the core does not support.
-import * as fs from 'fs';
 import * as path from 'path';
 import type { NativeQwen3Config } from '../native';
+import { readJsonObject } from '../util/json-file';
 
 export type Qwen3TorchDType = 'float32' | 'bfloat16' | 'float16';
 
@@ -39,6 +39,9 @@ export interface Qwen3HFConfig {
 
 export class ConfigError extends Error {}
 
+const CONFIG_FIX =
+  "A Hugging Face model folder holds config.json (a JSON object) next to its weights: download the model again, or copy config.json from the model's repository";
+
 function positiveInteger(config: Record<string, unknown>, key: string, file: string): number {
   const v = config[key];
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
@@ -50,17 +53,11 @@ function positiveInteger(config: Record<string, unknown>, key: string, file: str
 /** Reads dir/config.json; returns the raw HF config and the subset the native core needs. */
 export function readQwen3Config(dir: string): { hf: Qwen3HFConfig; native: NativeQwen3Config } {
   const file = path.join(dir, 'config.json');
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new ConfigError(`${file} not found: a Hugging Face model folder needs config.json next to its weights`);
-  }
   let raw: Record<string, unknown>;
   try {
-    raw = JSON.parse(text);
+    raw = readJsonObject(file, CONFIG_FIX);
   } catch (e) {
-    throw new ConfigError(`${file} is not valid JSON: ${(e as Error).message}`);
+    throw new ConfigError((e as Error).message);
   }
   return { hf: raw as unknown as Qwen3HFConfig, native: validateQwen3Config(raw, file) };
 }
