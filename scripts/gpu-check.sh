@@ -208,7 +208,7 @@ DATA="$ROOT/data/weibo_sample.txt"
 [[ $DRY == 0 && -f .gpu/data/train.txt ]] && DATA="$ROOT/.gpu/data/train.txt"
 if [[ $ADDON == 0 ]]; then
   step numerics 120 node bench/gpu/numerics.js "$DEVICE" "$RES/numerics.json"
-  step interop 120 node bench/gpu/interop.js "$DEVICE" "$RES/interop-work" "$RES/interop.json"
+  step interop 150 node bench/gpu/interop.js "$DEVICE" "$RES/interop-work" "$RES/interop.json" $QUICK
   step hf-interop 90 "$PY" bench/hf_interop.py --runs "$RES/interop.json" --out "$RES/hf_interop.json" --device "$DEVICE"
   export BENCH_PYTHON="$PY" BENCH_DATA="$DATA" BENCH_WORK="$RES/bench"
   step bench 300 node bench/gpu/bench.js "$DEVICE" "$SHAPE" "$RES/bench.json" $QUICK

@@ -1,7 +1,8 @@
 'use strict';
-// Devices: 'auto' | 'cpu' | 'cuda' | 'cuda:N' parsed and checked in TypeScript, the core's own parsing, and device
-// placement checked without a GPU: the core runs whole calls on libtorch's "meta" device (shapes, no data), where a
-// tensor created on the CPU that meets a model tensor in an elementwise op throws, as it would on CUDA.
+// Devices: 'auto' | 'cpu' | 'cuda' | 'cuda:N' parsed and checked in TypeScript and in the core, and the CLI's --device.
+// Where tensors live can only be proven on a GPU: libtorch's "meta" device, which would catch a CPU tensor meeting a
+// model tensor, lacks kernels the model needs in libtorch 1.13's C++ (index_select: the embedding lookup), so the
+// placement check is scripts/gpu-check.sh's numerics, run on CUDA.
 const test = require('ava');
 const fs = require('fs');
 const os = require('os');
@@ -12,7 +13,6 @@ const { loadNative } = require('../dist/native');
 const { readQwen3Config } = require('../dist/qwen3/config');
 const { checkpointFiles } = require('../dist/qwen3/checkpoint');
 const { fixtureModel, ROOT } = require('./helpers/util');
-const { pack, openClassifier } = require('./helpers/native');
 
 const GPU = (count) => ({
   libtorchVersion: '2.11.0',
@@ -64,7 +64,7 @@ test('Qwen3Model and Predictor validate the device option, naming the forms', as
     message: 'Expected one of auto, cpu, cuda, cuda:N for options.device but received "gpu"',
   });
   t.throws(() => new Predictor({ checkpoint: '/nowhere', device: 'cuda:x' }), {
-    message: /device: expected one of auto, cpu, cuda, cuda:N/,
+    message: /Expected one of auto, cpu, cuda, cuda:N for device/,
   });
   if (!runtimeInfo().cudaAvailable) {
     await t.throwsAsync(Qwen3Model.load(fixtureModel('tiny-tied-f32'), { device: 'cuda:1' }), {
@@ -99,84 +99,6 @@ test('cudaMemory reports its counters, or that there are none', (t) => {
   t.is(typeof m.available, 'boolean');
   if (!runtimeInfo().cudaAvailable)
     t.deepEqual(m, { available: false, allocated: 0, peakAllocated: 0, reserved: 0, peakReserved: 0 });
-});
-
-// The meta device: every call below runs the real code paths (padded and unpadded batches, the shared-prompt cache,
-// LoRA in training and inference, the score head, AdamW) with every model tensor on 'meta'. A CPU tensor created
-// along the way and combined with them throws "Expected all tensors to be on the same device"; results read as
-// zeros. What this cannot see (index arguments and matmul operands, whose meta kernels do not compare devices) only
-// a CUDA run shows: scripts/gpu-check.sh.
-test('device placement: inference runs end to end on the meta device', async (t) => {
-  const dir = fixtureModel('tiny-untied-bf16-gqa3');
-  const e = new (loadNative().Engine)();
-  try {
-    await e.load({
-      files: checkpointFiles(dir),
-      config: readQwen3Config(dir).native,
-      device: 'meta',
-      dtype: 'float32',
-      mapEmbeddings: 'auto',
-    });
-    const prompt = [11, 12, 13, 14, 15, 16, 17, 18, 19, 20];
-    for (const seqs of [
-      [[1, 2, 3]],
-      [
-        [1, 2, 3],
-        [4, 5],
-      ],
-      [
-        [...prompt, 1],
-        [...prompt, 2, 3],
-      ],
-      [[...prompt, 9]],
-    ]) {
-      const { ids, lengths } = pack(seqs);
-      for (const padLeft of [true, false]) {
-        const logits = await e.lastTokenLogits(ids, lengths, padLeft);
-        t.is(logits.length, seqs.length * 384);
-        t.is((await e.lastTokenHidden(ids, lengths, padLeft, true)).length, seqs.length * 48);
-      }
-    }
-    t.true(e.stats().tokensReused > 0, 'the shared-prompt path ran');
-  } finally {
-    e.dispose();
-  }
-});
-
-// lora-head and full add a score head that Module::to moves with set_data, which libtorch does not allow from the CPU
-// to meta: their device handling is the lora path's plus that one move, checked on a GPU by scripts/gpu-check.sh.
-test('device placement: lora trains and predicts on the meta device', async (t) => {
-  const lora = {
-    r: 4,
-    alpha: 8,
-    dropout: 0.1,
-    rslora: false,
-    targetModules: ['q_proj', 'v_proj', 'o_proj', 'up_proj'],
-  };
-  const c = await openClassifier('tiny-untied-bf16-gqa3', {
-    device: 'meta',
-    method: 'lora',
-    lora,
-    labelTokens: [7, 11],
-    endToken: 5,
-  });
-  try {
-    const seqs = [
-      [3, 17, 99, 7],
-      [45, 2, 200, 18, 11],
-      [9, 9, 9, 120, 7],
-      [250, 1, 11],
-    ];
-    const { ids, lengths } = pack(seqs);
-    for (const padLeft of [true, false]) {
-      const r = await c.accumulate(ids, lengths, padLeft, Int32Array.from([0, 1, 0, 1]), 0.5);
-      t.is(r.tokens, 17);
-    }
-    t.is(await c.step(1e-3, 1), 0);
-    t.deepEqual(Array.from(await c.predict(ids, lengths, true)), new Array(8).fill(0));
-  } finally {
-    c.dispose();
-  }
 });
 
 test('CLI: --device takes cuda:N (case-insensitive) and rejects other forms as bad usage', (t) => {

@@ -2,7 +2,7 @@
 // with the Trainer on a tiny random model; the Predictor on DEVICE must agree with the Predictor on the CPU; and
 // bench/hf_interop.py then loads the same run folders with Hugging Face transformers + PEFT and compares its
 // probabilities with ours.
-//   node bench/gpu/interop.js <device> <work dir> <out.json>
+//   node bench/gpu/interop.js <device> <work dir> <out.json> [--quick]   (--quick: 48 training posts, not 96)
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -29,7 +29,8 @@ async function predictAll(dir, device, dtype, texts) {
 }
 
 async function main() {
-  const [device, work, out] = process.argv.slice(2);
+  const [device, work, out, ...rest] = process.argv.slice(2);
+  const samples = rest.includes('--quick') ? 48 : 96;
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
   const base = path.join(work, 'tiny');
@@ -47,7 +48,7 @@ async function main() {
         model: base,
         output: dir,
         epochs: 1,
-        maxSamples: 96,
+        maxSamples: samples,
         batchSize: 8,
         device: 'cpu',
         dtype: 'float32',
@@ -80,7 +81,7 @@ async function main() {
     }
     runs.push(r);
   }
-  fs.writeFileSync(out, JSON.stringify({ device, texts: probe.length, runs }));
+  fs.writeFileSync(out, JSON.stringify({ device, samples, texts: probe.length, runs }));
 }
 
 main().catch((e) => {

@@ -296,7 +296,7 @@ function main() {
     ''
   );
   out.push(
-    '- Each run: Trainer on the CPU (float32, tiny random Qwen3, 96 posts of data/weibo_sample.txt, 1 epoch), predictions on data/weibo_sample_test.txt. HF side: PeftModel.from_pretrained over AutoModelForCausalLM (lora) / AutoModelForSequenceClassification (lora-head), AutoModelForSequenceClassification.from_pretrained(run) (full), float32, one text at a time.',
+    `- Each run: Trainer on the CPU (float32, tiny random Qwen3, ${interop ? interop.samples : '?'} posts of data/weibo_sample.txt, 1 epoch), predictions on data/weibo_sample_test.txt. HF side: PeftModel.from_pretrained over AutoModelForCausalLM (lora) / AutoModelForSequenceClassification (lora-head), AutoModelForSequenceClassification.from_pretrained(run) (full), float32, one text at a time.`,
     ''
   );
 
@@ -366,8 +366,12 @@ function main() {
     path.join(outDir, 'gpu.json'),
     JSON.stringify({ env, steps, numerics, interop, hf, bench, goals }, null, 1)
   );
+  // What a later session reads back: both files there and whole.
+  const back = JSON.parse(fs.readFileSync(path.join(outDir, 'gpu.json'), 'utf8'));
+  const md = fs.readFileSync(path.join(outDir, 'gpu.md'), 'utf8');
+  const written = back.goals.length === goals.length && md.includes('## Against the goals') && md.includes('## Steps');
   const failedSteps = steps.filter((s) => s.status !== 'ok' && s.status !== 'skipped');
-  const pass = numericsOk && interopOk && hfOk !== false && failedSteps.length === 0;
+  const pass = written && numericsOk && interopOk && hfOk !== false && failedSteps.length === 0;
   const met = goals.filter((g) => g[3] === true).length;
   const judged = goals.filter((g) => g[3] !== undefined).length;
   console.log(

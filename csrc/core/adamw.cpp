@@ -3,8 +3,6 @@
 #include <cmath>
 #include <map>
 
-#include "device.h"
-
 namespace q3 {
 
 AdamW::AdamW(std::vector<std::pair<std::string, torch::Tensor>> params, AdamWOptions options)
@@ -29,7 +27,7 @@ double AdamW::step(double lr, double maxGradNorm) {
   for (auto& p : params_) {
     if (p.second.grad().defined()) norms.push_back(p.second.grad().to(torch::kFloat).norm(2));
   }
-  const double norm = norms.empty() ? 0.0 : scalarOf(torch::stack(norms).norm(2));
+  const double norm = norms.empty() ? 0.0 : torch::stack(norms).norm(2).item<double>();
   const double clip = (maxGradNorm > 0 && norm > maxGradNorm) ? maxGradNorm / (norm + 1e-6) : 1.0;
   ++step_;
   const double bc1 = 1.0 - std::pow(options_.beta1, static_cast<double>(step_));

@@ -177,7 +177,7 @@ LossResult Classifier::accumulate(const ClassifierBatch& batch, double lossScale
   torch::Tensor logits = forwardLogits(batch, true, &targets, &r.tokens);
   torch::Tensor loss = torch::nn::functional::cross_entropy(logits, targets);
   (loss * lossScale).backward();
-  r.loss = scalarOf(loss);  // the step's one host sync: the loss is reported
+  r.loss = loss.item<double>();  // the step's one host sync: the loss is reported
   r.terms = targets.size(0);
   setTrainMode(false);
   return r;

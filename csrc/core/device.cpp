@@ -13,7 +13,6 @@ at::ScalarType parseDtype(const std::string& dtype) {
 
 torch::Device parseDevice(const std::string& device) {
   if (device == "cpu") return torch::kCPU;
-  if (device == "meta") return torch::Device(torch::kMeta);
   const std::string cuda = "cuda";
   if (device.compare(0, cuda.size(), cuda) == 0) {
     int64_t index = 0;
@@ -52,7 +51,6 @@ torch::Tensor longTensor(const std::vector<int64_t>& values, const torch::Device
 }
 
 std::vector<float> toFloatVector(const torch::Tensor& t) {
-  if (t.is_meta()) return std::vector<float>(static_cast<size_t>(t.numel()), 0.0f);
   torch::Tensor c = t.to(torch::kFloat).contiguous();
   if (c.is_cuda()) {
     // Into page-locked memory: a direct DMA copy (pageable memory goes through a staging copy), blocking because the
@@ -66,8 +64,6 @@ std::vector<float> toFloatVector(const torch::Tensor& t) {
   const float* p = c.data_ptr<float>();
   return std::vector<float>(p, p + c.numel());
 }
-
-double scalarOf(const torch::Tensor& t) { return t.is_meta() ? 0.0 : t.item<double>(); }
 
 torch::Tensor rowsAt(const torch::Tensor& hidden, const torch::Tensor& index) {
   torch::Tensor rows =

@@ -11,9 +11,7 @@ namespace q3 {
 
 // "float32" | "bfloat16" | "float16"
 at::ScalarType parseDtype(const std::string& dtype);
-// "cpu" | "cuda" (CUDA device 0) | "cuda:N" | "meta". Throws when a CUDA device is asked for but absent. "meta" holds
-// shapes and no data: a whole call runs without arithmetic, and any CPU tensor that meets a model tensor in an
-// elementwise op throws, which is how the tests check device placement without a GPU (results read as zeros).
+// "cpu" | "cuda" (CUDA device 0) | "cuda:N". Throws when a CUDA device is asked for but absent.
 torch::Device parseDevice(const std::string& device);
 
 // Makes a CUDA device current for the scope (kernels, streams, the staging buffers' context); nothing otherwise.
@@ -34,10 +32,8 @@ torch::Tensor hostBuffer(at::IntArrayRef sizes, at::ScalarType dtype, const torc
 torch::Tensor toDevice(const torch::Tensor& host, const torch::Device& device);
 // int64 values on `device`, through a staging buffer.
 torch::Tensor longTensor(const std::vector<int64_t>& values, const torch::Device& device);
-// A tensor's values as float32 on the host (through page-locked memory from CUDA); zeros for a meta tensor.
+// A tensor's values as float32 on the host (through page-locked memory from CUDA).
 std::vector<float> toFloatVector(const torch::Tensor& t);
-// A one-element tensor's value (a host sync on CUDA: call it only where the value is needed); 0 for meta.
-double scalarOf(const torch::Tensor& t);
 // hidden[b, index[b]] for each row b: [B, T, ...] x [B] -> [B, ...]
 torch::Tensor rowsAt(const torch::Tensor& hidden, const torch::Tensor& index);
 // Each row of a float32 [B, H] tensor divided by its L2 norm (Qwen3-Embedding's normalisation).

@@ -259,7 +259,7 @@ Qwen3ModelImpl::Qwen3ModelImpl(const Qwen3Config& c, const torch::TensorOptions&
   torch::Tensor invFreq =
       1.0 / torch::pow(c.rope_theta, torch::arange(0, c.head_dim, 2, torch::kLong).to(torch::kFloat) /
                                          static_cast<double>(c.head_dim));
-  invFreq_ = register_buffer("inv_freq", invFreq.to(torch::kFloat).to(o.device()));
+  invFreq_ = register_buffer("inv_freq", invFreq.to(torch::kFloat));
 }
 
 AttentionInputs Qwen3ModelImpl::attentionInputs(const TokenBatch& batch, at::ScalarType dtype,
@@ -407,9 +407,7 @@ LoadedModel loadQwen3(const TensorStore& store, Qwen3Config config, at::ScalarTy
     throw std::runtime_error("config says tie_word_embeddings=false but the checkpoint has no 'lm_head.weight'");
 
   torch::NoGradGuard noGrad;
-  // Built on the CPU and filled tensor by tensor, then moved. A meta model (the placement tests) is built on meta:
-  // a CPU tensor cannot take meta data.
-  auto cpuOpts = torch::TensorOptions().dtype(dtype).device(device.is_meta() ? device : torch::Device(torch::kCPU));
+  auto cpuOpts = torch::TensorOptions().dtype(dtype);
   out.config = config;
   if (causal) {
     out.causalLM = Qwen3ForCausalLM(config, cpuOpts);
