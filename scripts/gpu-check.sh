@@ -18,8 +18,9 @@
 # `bash scripts/gpu-pack.sh` prepares here (gitignored; it prints the size). Then, from a session that has the device
 # tool, one call:
 #   run  command: bash scripts/gpu-check.sh     carry: [".gpu"]     timeout_s: 600
-# The results come back under the call's files_at (gpu.md is the report); bench/RESULTS.md's GPU section takes
-# gpu.md's tables with the date and machine.
+# The results come back under the call's files_at (gpu.md is the report, the verdict is the output's last line).
+# Saved as bench/RESULTS-gpu.md, gpu.md becomes bench/RESULTS.md's GPU section (bench/report.js carries it into every
+# later RESULTS.md). A rerun on the still-warm machine can skip what passed: --only numerics,bench --skip-build.
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -55,7 +56,8 @@ if [[ $DRY == 1 ]]; then DEVICE=cpu; SHAPE=tiny; QUICK=--quick; else DEVICE=cuda
 export ROOT DRY OUTDIR RES SKIP_BUILD
 echo "gpu-check: $([[ $DRY == 1 ]] && echo 'dry run on the CPU' || echo 'CUDA run'), results in $OUTDIR, scratch $RES, budget ${BUDGET}s"
 
-wanted() { [[ -z "$ONLY" || "$ONLY" == *",$1,"* ]]; }
+# node and python set up the rest: they always run.
+wanted() { [[ -z "$ONLY" || "$ONLY" == *",$1,"* || $1 == node || $1 == python ]]; }
 elapsed() { echo $(($(date +%s) - START)); }
 record() { STEPS+=("{\"name\":\"$1\",\"status\":\"$2\",\"seconds\":$3,\"limit\":$4}"); }
 
@@ -170,6 +172,8 @@ build_addon() {
   torch_dir="$(node -e "console.log(require('./scripts/find-libtorch.js').findLibtorch().torchDir)")" || return 1
   napi="$(node -p "require('node-api-headers').include_dir")" || return 1
   command -v ninja > /dev/null && gen=(-G Ninja)
+  # CMake's FindCUDAToolkit looks for nvcc on PATH first.
+  if ! command -v nvcc > /dev/null && [[ -x /usr/local/cuda/bin/nvcc ]]; then export PATH="/usr/local/cuda/bin:$PATH"; fi
   echo "libtorch: $torch_dir"
   local args=(-S . -B "$dir" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DTorch_DIR="$torch_dir" -DCMAKE_JS_INC="$napi"
     -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$ROOT/build/Release")

@@ -57,7 +57,7 @@ async function encodeForTraining(method, posts) {
   );
 }
 
-async function trainCase(ctx, dir, st, out) {
+async function trainCase(ctx, dir, st, out, save) {
   const posts = L.samplePosts(st.trainPosts, 5);
   const count = st.trainWarmup + st.trainSteps;
   const { planEpoch } = L.dist('classifier/train-data');
@@ -99,6 +99,7 @@ async function trainCase(ctx, dir, st, out) {
         )
       ),
     };
+    save();
   }
 }
 
@@ -166,6 +167,8 @@ async function main() {
   const ctx = { device, threads: undefined, threadsOverride: false };
   const t0 = Date.now();
   const out = { device, shape, quick, settings: { ...st, ...ps }, data: L.DATA, train: {} };
+  // Saved after every case: a run stopped by its time limit still reports what it measured.
+  const save = () => fs.writeFileSync(outFile, JSON.stringify({ ...out, seconds: (Date.now() - t0) / 1000 }));
   out.roofline = await side('roofline: bf16 matmul rate', () =>
     L.runPython(
       'roofline.py',
@@ -189,13 +192,14 @@ async function main() {
     return {};
   });
   out.weights = { ...weights, config: L.SHAPES[shape] };
+  save();
   if (dir) {
-    await trainCase(ctx, dir, st, out);
+    await trainCase(ctx, dir, st, out, save);
     await forwardCase(ctx, dir, st, out);
+    save();
     await predictCase(ctx, shape, dir, ps, out).catch((e) => (out.predict = { error: L.errorText(e) }));
   }
-  out.seconds = (Date.now() - t0) / 1000;
-  fs.writeFileSync(outFile, JSON.stringify(out));
+  save();
   L.log(`bench: done in ${out.seconds.toFixed(0)} s`);
 }
 

@@ -214,6 +214,7 @@ function main() {
   const interop = read(dir, 'interop.json');
   const hf = read(dir, 'hf_interop.json');
   const bench = read(dir, 'bench.json');
+  if (bench && bench.settings === undefined) bench.settings = {};
   const peak =
     bench && bench.roofline && bench.roofline.rows ? Math.max(...bench.roofline.rows.map((r) => r.gflops)) : undefined;
   const goals = [];

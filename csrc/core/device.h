@@ -1,5 +1,5 @@
 // Device/dtype names as the TypeScript layer spells them, and the helpers that keep every tensor of a call on the
-// model's device: host staging buffers (page-locked for CUDA, so copies in are asynchronous), copies out, scalars.
+// model's device: host staging buffers (page-locked for CUDA, so copies in are asynchronous) and copies out.
 #pragma once
 
 #include <torch/torch.h>
