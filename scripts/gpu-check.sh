@@ -175,8 +175,9 @@ build_addon() {
   # CMake's FindCUDAToolkit looks for nvcc on PATH first.
   if ! command -v nvcc > /dev/null && [[ -x /usr/local/cuda/bin/nvcc ]]; then export PATH="/usr/local/cuda/bin:$PATH"; fi
   echo "libtorch: $torch_dir"
+  # What cmake-js passes on Linux: node-api-headers' include folder, BUILDING_NODE_EXTENSION, the output folder.
   local args=(-S . -B "$dir" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DTorch_DIR="$torch_dir" -DCMAKE_JS_INC="$napi"
-    -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$ROOT/build/Release")
+    -DCMAKE_CXX_FLAGS=-DBUILDING_NODE_EXTENSION -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$ROOT/build/Release")
   if [[ $mode == configure ]]; then
     # Dry run: the same configure step (Torch found, headers located) without compiling; the tests' addon is used.
     cmake "${args[@]}" -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$dir/Release" > "$OUTDIR/build.log" 2>&1 || { tail -30 "$OUTDIR/build.log"; return 1; }
