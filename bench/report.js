@@ -1,5 +1,7 @@
 // Renders bench/RESULTS.md from the machine description and the cases' results.
 'use strict';
+const fs = require('fs');
+const path = require('path');
 const L = require('./lib');
 
 function table(t) {
@@ -179,6 +181,24 @@ function spliceCases(existing, { machine, results, order, started, finished }) {
   return md;
 }
 
+/**
+ * The GPU rows come from scripts/gpu-check.sh on a CUDA machine, not from this run: its gpu.md, saved as
+ * bench/RESULTS-gpu.md, is carried into every later RESULTS.md (headings one level down).
+ */
+function gpuSection() {
+  const file = path.join(__dirname, 'RESULTS-gpu.md');
+  if (fs.existsSync(file))
+    return [
+      fs
+        .readFileSync(file, 'utf8')
+        .replace(/^(#+) /gm, '#$1 ')
+        .trim(),
+    ];
+  return [
+    "Not measured yet: no CUDA machine has run `scripts/gpu-check.sh` (the issue's goals for these rows: Trainer step tokens/s >= 1.5x transformers + PEFT for lora and lora-head at the same batch, peak GPU memory no higher than theirs, prediction >= 10x their generation). On a GPU machine, `bash scripts/gpu-check.sh` writes gpu.md; saved as bench/RESULTS-gpu.md it appears here, with its date and machine.",
+  ];
+}
+
 function render({ machine, settings, results, order, quick, started, finished, gpu }) {
   const out = [];
   out.push('# qwen3-native benchmarks', '');
@@ -202,6 +222,8 @@ function render({ machine, settings, results, order, quick, started, finished, g
   if (gpu && Object.keys(gpu).length) {
     out.push('## GPU', '', 'Cases 1 and 3 with `device: cuda` (both sides on the GPU).', '');
     for (const [name, r] of Object.entries(gpu)) emit(`${name} (cuda)`, r, '###');
+  } else {
+    out.push('## GPU', '', ...gpuSection(), '');
   }
   out.push(
     '## Settings',

@@ -67,6 +67,9 @@ async function main() {
       out[name] = { times, tokens, examples };
     }
     out.memory = L.memoryStatus();
+    // On CUDA: the caching allocator's peaks over load and both plans (as torch.cuda.max_memory_allocated counts).
+    const cuda = L.dist('qwen3/model').cudaIndex(job.device || 'cpu');
+    if (cuda !== undefined) out.gpu = native.cudaMemory(cuda, false);
     fs.writeFileSync(outFile, JSON.stringify(out));
   } finally {
     c.dispose();

@@ -1,5 +1,5 @@
 // Public API of qwen3-native.
-export { Qwen3Model, runtimeInfo, resolveDeviceAndDtype } from './qwen3/model';
+export { Qwen3Model, runtimeInfo, resolveDeviceAndDtype, parseDevice } from './qwen3/model';
 export type { LoadOptions, ForwardOptions, EmbedOptions, DeviceOption, DTypeOption } from './qwen3/model';
 export type { RunStats } from './native';
 export { createTinyQwen3 } from './qwen3/tiny';

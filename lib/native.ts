@@ -3,7 +3,8 @@
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 
-export type Device = 'cpu' | 'cuda';
+/** 'cuda' is CUDA device 0, 'cuda:N' device N (lib/qwen3/model.ts parses and checks them). */
+export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 export type DType = 'float32' | 'bfloat16' | 'float16';
 
 export interface RuntimeInfo {
@@ -168,9 +169,21 @@ export interface NativeClassifier {
   dispose(): void;
 }
 
+/** The CUDA caching allocator's counters for one device, in bytes (torch.cuda.max_memory_allocated and friends). */
+export interface CudaMemory {
+  /** false without a CUDA libtorch (or a build without the counters): every number is then 0 */
+  available: boolean;
+  allocated: number;
+  peakAllocated: number;
+  reserved: number;
+  peakReserved: number;
+}
+
 export interface NativeBinding {
   runtimeInfo(): RuntimeInfo;
   setNumThreads(threads: number): void;
+  /** counters of CUDA device `device`; resetPeak starts new peaks after reading */
+  cudaMemory(device: number, resetPeak: boolean): CudaMemory;
   Engine: new () => NativeEngine;
   Classifier: new () => NativeClassifier;
 }

@@ -34,12 +34,28 @@ Napi::Value SetNumThreadsJs(const Napi::CallbackInfo& info) {
   });
 }
 
+// Reads counters the allocator keeps under its own lock: no work, so no compute-thread round trip.
+Napi::Value CudaMemoryJs(const Napi::CallbackInfo& info) {
+  return guarded(info, "cudaMemory", [&]() -> Napi::Value {
+    q3::DeviceMemory m = q3::cudaMemory(info[0].As<Napi::Number>().Int32Value(), info[1].ToBoolean().Value());
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("available", m.available);
+    o.Set("allocated", Napi::Number::New(env, static_cast<double>(m.allocated)));
+    o.Set("peakAllocated", Napi::Number::New(env, static_cast<double>(m.peakAllocated)));
+    o.Set("reserved", Napi::Number::New(env, static_cast<double>(m.reserved)));
+    o.Set("peakReserved", Napi::Number::New(env, static_cast<double>(m.peakReserved)));
+    return o;
+  });
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initWorkers(env);
   exports.Set("runtimeInfo", Napi::Function::New(env, RuntimeInfoJs, "runtimeInfo"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreadsJs, "setNumThreads"));
+  exports.Set("cudaMemory", Napi::Function::New(env, CudaMemoryJs, "cudaMemory"));
   exports.Set("Engine", initEngineClass(env));
   exports.Set("Classifier", initClassifierClass(env));
   return exports;

@@ -29,6 +29,7 @@ Classifier::Classifier(const ClassifierSpec& spec)
     : spec_(spec), method_(parseMethod(spec.method)), promptCache_(std::make_unique<PromptCache>()) {
   initRuntime();
   torch::manual_seed(static_cast<uint64_t>(spec.seed));
+  const DeviceScope scope(spec.model.files.empty() ? torch::Device(torch::kCPU) : parseDevice(spec.model.device));
   if (spec.numLabels < 2) throw std::invalid_argument("numLabels must be at least 2");
   const bool embedding = method_ == Method::Embedding;
 
@@ -83,6 +84,7 @@ Classifier::Classifier(const ClassifierSpec& spec)
     }
     if (method_ == Method::Lora && spec.labelTokens.size() != static_cast<size_t>(spec.numLabels))
       throw std::invalid_argument("method 'lora' needs one label token per label");
+    if (method_ == Method::Lora) labelRows_ = longTensor(spec.labelTokens, device_);
   }
   if (spec.training) optimizer_ = std::make_unique<AdamW>(trainable_, spec.adam);
   setTrainMode(false);
@@ -133,15 +135,14 @@ torch::Tensor Classifier::forwardLogits(const ClassifierBatch& batch, bool train
               .to(device_);
       if (tokens) *tokens = batch.rows;
     }
-    if (targets) *targets = torch::tensor(batch.labels, torch::kLong).to(device_);
+    if (targets) *targets = longTensor(batch.labels, device_);
     return embeddingHead_->forward(x);
   }
   LoadedModel& base = *base_;
   if (!training) {
     torch::Tensor last = promptCache_->lastHidden(*base.model, batch.sequences);  // [B, hidden]
     if (method_ == Method::Lora) {
-      torch::Tensor rows = torch::tensor(spec_.labelTokens, torch::kLong).to(device_);
-      return base.lm().logitsFor(last, rows).to(torch::kFloat);  // [B, labels]
+      return base.lm().logitsFor(last, labelRows_).to(torch::kFloat);  // [B, labels]
     }
     return score_->forward(last.to(torch::kFloat));  // [B, labels]
   }
@@ -162,20 +163,21 @@ torch::Tensor Classifier::forwardLogits(const ClassifierBatch& batch, bool train
     }
     return base.lm().logits(h).to(torch::kFloat);  // [2B, vocab]
   }
-  if (targets) *targets = torch::tensor(batch.labels, torch::kLong).to(device_);
+  if (targets) *targets = longTensor(batch.labels, device_);
   return score_->forward(rowsAt(hidden, tb.last).to(torch::kFloat));  // [B, labels]
 }
 
 LossResult Classifier::accumulate(const ClassifierBatch& batch, double lossScale) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!optimizer_) throw std::runtime_error("this classifier was opened for prediction only");
+  const DeviceScope scope(device_);
   setTrainMode(true);
   torch::Tensor targets;
   LossResult r;
   torch::Tensor logits = forwardLogits(batch, true, &targets, &r.tokens);
   torch::Tensor loss = torch::nn::functional::cross_entropy(logits, targets);
   (loss * lossScale).backward();
-  r.loss = loss.item<double>();
+  r.loss = loss.item<double>();  // the step's one host sync: the loss is reported
   r.terms = targets.size(0);
   setTrainMode(false);
   return r;
@@ -185,12 +187,14 @@ double Classifier::step(double lr, double maxGradNorm) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!optimizer_) throw std::runtime_error("this classifier was opened for prediction only");
   promptCache_->clear();
+  const DeviceScope scope(device_);
   return optimizer_->step(lr, maxGradNorm);
 }
 
 std::vector<float> Classifier::predict(const ClassifierBatch& batch) {
   std::lock_guard<std::mutex> lock(mutex_);
   setTrainMode(false);
+  const DeviceScope scope(base_ ? base_->model->embed_tokens->weight.device() : device_);
   std::vector<float> out;
   {
     c10::InferenceMode inference;

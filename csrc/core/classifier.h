@@ -104,6 +104,7 @@ class Classifier {
   // Prediction reuses a shared prompt's keys and values; cleared whenever the weights change.
   std::unique_ptr<PromptCache> promptCache_;
   torch::Device device_{torch::kCPU};  // of the trained weights (the embedding head stays on the CPU)
+  torch::Tensor labelRows_;            // lora: the label tokens, on device_
   std::mutex mutex_;
 };
 

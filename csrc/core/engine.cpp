@@ -24,6 +24,7 @@ LoadResult Engine::load(const LoadRequest& request) {
   std::lock_guard<std::mutex> lock(mutex_);
   const at::ScalarType dtype = parseDtype(request.dtype);
   const torch::Device device = parseDevice(request.device);
+  const DeviceScope scope(device);
   TensorStore store(request.files);
   model_ = std::make_unique<LoadedModel>(loadQwen3(store, request.config, dtype, device, request.mapEmbeddings));
   promptCache_->clear();
@@ -39,6 +40,7 @@ std::vector<float> Engine::lastTokenLogits(const SequenceBatch& batch) {
   std::lock_guard<std::mutex> lock(mutex_);
   LoadedModel& m = model();
   Qwen3ForCausalLMImpl& lm = m.lm();
+  const DeviceScope scope(m.model->embed_tokens->weight.device());
   c10::InferenceMode inference;
   std::vector<float> out;
   {
@@ -52,6 +54,7 @@ std::vector<float> Engine::lastTokenLogits(const SequenceBatch& batch) {
 std::vector<float> Engine::lastTokenHidden(const SequenceBatch& batch, bool normalize) {
   std::lock_guard<std::mutex> lock(mutex_);
   LoadedModel& m = model();
+  const DeviceScope scope(m.model->embed_tokens->weight.device());
   c10::InferenceMode inference;
   std::vector<float> out;
   {

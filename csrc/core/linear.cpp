@@ -35,11 +35,12 @@ void LinearImpl::addLora(const LoraSpec& spec) {
   if (hasLora()) throw std::logic_error("this layer already has a LoRA adapter");
   lora = spec;
   auto opts = torch::TensorOptions().dtype(torch::kFloat).device(weight.device());
-  torch::Tensor a = torch::empty({spec.r, in_features}, opts);
+  // Drawn on the CPU and moved: the same seed gives the same adapter on every device.
+  torch::Tensor a = torch::empty({spec.r, in_features}, torch::kFloat);
   torch::NoGradGuard noGrad;
   // kaiming_uniform_(a=sqrt(5)) on [r, in]: bound = 1/sqrt(in), exactly what nn.Linear.reset_parameters uses.
   torch::nn::init::kaiming_uniform_(a, std::sqrt(5.0));
-  lora_A = register_parameter("lora_A", a, true);
+  lora_A = register_parameter("lora_A", a.to(weight.device()), true);
   lora_B = register_parameter("lora_B", torch::zeros({out_features, spec.r}, opts), true);
 }
 

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "checkpoint_check.h"
+#include "device.h"
 #include "safetensors.h"
 
 namespace q3 {
@@ -41,25 +42,25 @@ TokenBatch makeTokenBatch(const int32_t* ids, const std::vector<int64_t>& length
     T = std::max(T, len);
     N += len;
   }
-  torch::Tensor idsCpu = torch::full({B, T}, padId, torch::kLong);
-  torch::Tensor validCpu = torch::zeros({B, T}, torch::kBool);
-  torch::Tensor lastCpu = torch::empty({B}, torch::kLong);
-  torch::Tensor packedIds = torch::empty({N}, torch::kLong);
-  torch::Tensor packedPositions = torch::empty({N}, torch::kLong);
-  torch::Tensor packedIndex = torch::empty({N}, torch::kLong);
-  auto idsA = idsCpu.accessor<int64_t, 2>();
-  auto validA = validCpu.accessor<bool, 2>();
-  auto lastA = lastCpu.accessor<int64_t, 1>();
-  int64_t* pIds = packedIds.data_ptr<int64_t>();
-  int64_t* pPos = packedPositions.data_ptr<int64_t>();
-  int64_t* pIdx = packedIndex.data_ptr<int64_t>();
+  // Everything the batch needs on the device in one host buffer and one copy (page-locked and asynchronous for
+  // CUDA): ids [B*T], valid [B*T], last [B], packed ids, positions and index [N each].
+  const int64_t BT = B * T;
+  torch::Tensor host = hostBuffer({2 * BT + B + 3 * N}, torch::kLong, device);
+  int64_t* idsA = host.data_ptr<int64_t>();
+  int64_t* validA = idsA + BT;
+  int64_t* lastA = validA + BT;
+  int64_t* pIds = lastA + B;
+  int64_t* pPos = pIds + N;
+  int64_t* pIdx = pPos + N;
+  std::fill(idsA, idsA + BT, padId);
+  std::fill(validA, validA + BT, int64_t(0));
   int64_t offset = 0;
   for (int64_t i = 0; i < B; ++i) {
     const int64_t len = lengths[i];
     const int64_t start = padLeft ? T - len : 0;
     for (int64_t t = 0; t < len; ++t) {
-      idsA[i][start + t] = ids[offset + t];
-      validA[i][start + t] = true;
+      idsA[i * T + start + t] = ids[offset + t];
+      validA[i * T + start + t] = 1;
       pIds[offset + t] = ids[offset + t];
       pPos[offset + t] = t;
       pIdx[offset + t] = i * T + start + t;
@@ -69,12 +70,13 @@ TokenBatch makeTokenBatch(const int32_t* ids, const std::vector<int64_t>& length
     if (len != T) b.padded = true;
   }
   b.tokens = N;
-  b.ids = idsCpu.to(device);
-  b.valid = validCpu.to(device);
-  b.last = lastCpu.to(device);
-  b.packedIds = packedIds.to(device);
-  b.packedPositions = packedPositions.to(device);
-  if (b.padded) b.packedIndex = packedIndex.to(device);
+  torch::Tensor all = toDevice(host, device);
+  b.ids = all.narrow(0, 0, BT).view({B, T});
+  b.valid = all.narrow(0, BT, BT).view({B, T}).to(torch::kBool);
+  b.last = all.narrow(0, 2 * BT, B);
+  b.packedIds = all.narrow(0, 2 * BT + B, N);
+  b.packedPositions = all.narrow(0, 2 * BT + B + N, N);
+  if (b.padded) b.packedIndex = all.narrow(0, 2 * BT + B + 2 * N, N);
   return b;
 }
 
@@ -254,9 +256,11 @@ Qwen3ModelImpl::Qwen3ModelImpl(const Qwen3Config& c, const torch::TensorOptions&
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(Qwen3DecoderLayer(c, o, i));
   norm = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps, o));
   // inv_freq = 1 / theta^(2j / head_dim), in float32 as HF computes it.
-  invFreq_ = 1.0 / torch::pow(c.rope_theta, torch::arange(0, c.head_dim, 2, torch::kLong).to(torch::kFloat) /
-                                                static_cast<double>(c.head_dim));
-  invFreq_ = invFreq_.to(torch::kFloat);
+  // A buffer, so loading moves it to the model's device with the weights.
+  torch::Tensor invFreq =
+      1.0 / torch::pow(c.rope_theta, torch::arange(0, c.head_dim, 2, torch::kLong).to(torch::kFloat) /
+                                         static_cast<double>(c.head_dim));
+  invFreq_ = register_buffer("inv_freq", invFreq.to(torch::kFloat));
 }
 
 AttentionInputs Qwen3ModelImpl::attentionInputs(const TokenBatch& batch, at::ScalarType dtype,

@@ -14,6 +14,10 @@
 #include <cpuid.h>
 #endif
 
+#if defined(QWEN3_NATIVE_CUDA)
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
 namespace q3 {
 
 bool cpuHasFastBf16() {
@@ -68,6 +72,26 @@ void releaseFreedMemory(int64_t transientBytes) {
 void setNumThreads(int threads) {
   wantedThreads.store(threads);
   applyThreadSetting();
+}
+
+DeviceMemory cudaMemory(int device, bool resetPeak) {
+  DeviceMemory m;
+#if defined(QWEN3_NATIVE_CUDA)
+  if (!torch::cuda::is_available() || device < 0 || device >= static_cast<int>(torch::cuda::device_count())) return m;
+  namespace alloc = c10::cuda::CUDACachingAllocator;
+  const auto stats = alloc::getDeviceStats(static_cast<c10::DeviceIndex>(device));
+  // Index 0 of each StatArray is StatType::AGGREGATE (both pools), in libtorch 1.13 and 2.x alike.
+  m.available = true;
+  m.allocated = stats.allocated_bytes[0].current;
+  m.peakAllocated = stats.allocated_bytes[0].peak;
+  m.reserved = stats.reserved_bytes[0].current;
+  m.peakReserved = stats.reserved_bytes[0].peak;
+  if (resetPeak) alloc::resetPeakStats(static_cast<c10::DeviceIndex>(device));
+#else
+  (void)device;
+  (void)resetPeak;
+#endif
+  return m;
 }
 
 RuntimeInfo runtimeInfo() {

@@ -34,4 +34,13 @@ void releaseFreedMemory(int64_t transientBytes);
 // AVX512-BF16 or AMX-BF16, read from CPUID (never assumed: many x86 CPUs lack both).
 bool cpuHasFastBf16();
 
+// The CUDA caching allocator's byte counters for one device, as torch.cuda.memory_allocated/max_memory_allocated
+// and memory_reserved/max_memory_reserved report them (the benchmark compares them with PyTorch's own).
+struct DeviceMemory {
+  bool available = false;  // false: a libtorch without CUDA, or a build without the counters (QWEN3_NATIVE_CUDA)
+  int64_t allocated = 0, peakAllocated = 0, reserved = 0, peakReserved = 0;
+};
+// Reads the counters of CUDA device `device`; resetPeak then starts new peaks from the current values.
+DeviceMemory cudaMemory(int device, bool resetPeak);
+
 }  // namespace q3

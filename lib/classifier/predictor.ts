@@ -6,7 +6,7 @@ import { loadNative, type NativeClassifier, type RunStats } from '../native';
 import { DEFAULT_BATCH_LIMITS, packByLength } from '../qwen3/batching';
 import { openCheckpoint, type Qwen3Checkpoint } from '../qwen3/checkpoint';
 import {
-  DEVICE_OPTIONS,
+  expectDevice,
   DTYPE_OPTIONS,
   resolveDeviceAndDtype,
   type DeviceOption,
@@ -127,7 +127,7 @@ export class Predictor {
     if (options.checkpoint !== undefined) expectNonEmptyString(options.checkpoint, 'checkpoint');
     if (options.model !== undefined) expectNonEmptyString(options.model, 'model');
     if (options.modelSize !== undefined) expectOneOf(options.modelSize, 'modelSize', MODEL_SIZES);
-    if (options.device !== undefined) expectOneOf(options.device, 'device', DEVICE_OPTIONS);
+    if (options.device !== undefined) expectDevice(options.device, 'device');
     if (options.dtype !== undefined) expectOneOf(options.dtype, 'dtype', DTYPE_OPTIONS);
     if (options.batchSize !== undefined) expectPositiveInteger(options.batchSize, 'batchSize');
     if (options.offline !== undefined) expectBoolean(options.offline, 'offline');

@@ -1,7 +1,7 @@
 // Trainer options: defaults per method and validation with messages naming the option.
 import * as path from 'path';
 import { MODEL_SIZES, repoIdFor, type ModelSize } from '../qwen3/presets';
-import { DEVICE_OPTIONS, DTYPE_OPTIONS, type DeviceOption, type DTypeOption } from '../qwen3/model';
+import { DTYPE_OPTIONS, expectDevice, type DeviceOption, type DTypeOption } from '../qwen3/model';
 import {
   expectBoolean,
   expectKnownKeys,
@@ -205,7 +205,7 @@ export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerO
   if (o.scheduler !== undefined) expectOneOf(o.scheduler, 'scheduler', SCHEDULERS);
   if (o.head !== undefined) expectOneOf(o.head, 'head', ['linear', 'mlp'] as const);
   if (o.bestMetric !== undefined) expectOneOf(o.bestMetric, 'bestMetric', ['accuracy', 'macroF1'] as const);
-  if (o.device !== undefined) expectOneOf(o.device, 'device', DEVICE_OPTIONS);
+  if (o.device !== undefined) expectDevice(o.device, 'device');
   if (o.dtype !== undefined) expectOneOf(o.dtype, 'dtype', DTYPE_OPTIONS);
   if (o.instruction !== undefined) expectString(o.instruction, 'instruction');
   if (o.prompt !== undefined) {

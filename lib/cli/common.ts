@@ -4,7 +4,7 @@ import * as path from 'path';
 import { METHODS, type Method } from '../classifier/methods';
 import type { Prediction, Predictor } from '../classifier/predictor';
 import { isPickledFile, isRunFolder } from '../classifier/run-folder';
-import { DEVICE_OPTIONS, DTYPE_OPTIONS, type DeviceOption, type DTypeOption } from '../qwen3/model';
+import { DEVICE_OPTIONS, DTYPE_OPTIONS, parseDevice, type DeviceOption, type DTypeOption } from '../qwen3/model';
 import { MODEL_SIZES, type ModelSize } from '../qwen3/presets';
 import { createProgress } from '../util/progress';
 import { Flags } from './args';
@@ -34,7 +34,7 @@ export function commonSettings(flags: Flags, command: 'train' | 'predict' | 'eva
     model: flags.string('model'),
     checkpoint: command === 'train' && !flags.bool('eval-only') ? undefined : flags.string('checkpoint'),
     checkpointFlag: flags.has('checkpoint') ? flags.spelling('checkpoint') : undefined,
-    device: flags.oneOf('device', DEVICE_OPTIONS),
+    device: deviceFlag(flags),
     dtype: flags.oneOf('dtype', DTYPE_OPTIONS),
     offline: flags.bool('offline') || undefined,
     json: flags.bool('json'),
@@ -56,6 +56,15 @@ export function commonSettings(flags: Flags, command: 'train' | 'predict' | 'eva
     }
   }
   return s;
+}
+
+/** --device: auto, cpu, cuda or cuda:N (case-insensitive, as the other choice flags). */
+export function deviceFlag(flags: Flags): DeviceOption | undefined {
+  const s = flags.string('device');
+  if (s === undefined) return undefined;
+  const device = parseDevice(s.trim().toLowerCase());
+  if (device === undefined) throw flagError(flags.spelling('device'), `one of ${DEVICE_OPTIONS.join(', ')}`, s);
+  return device;
 }
 
 /** A file flag: it must exist and be a file. */

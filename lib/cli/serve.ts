@@ -2,12 +2,12 @@
 // stops on SIGTERM/SIGINT). Exit 0 after a graceful stop, 1 when a model fails to load, 2 for bad flags.
 import * as path from 'path';
 import { findRuns } from '../classifier/run-lookup';
-import { DEVICE_OPTIONS, DTYPE_OPTIONS } from '../qwen3/model';
+import { DTYPE_OPTIONS } from '../qwen3/model';
 import { API_KEY_ENV, LOG_FORMATS, ServeOptionsError, type ServeOptions } from '../serve/options';
 import { startServer, stopOnSignals } from '../serve/server';
 import { displayPath } from '../util/paths';
 import { Flags } from './args';
-import { noPositionals } from './common';
+import { deviceFlag, noPositionals } from './common';
 import { CliError, EXIT, flagError } from './errors';
 import { defaultIo } from './prompt';
 import { chooseRuns, readRun, runChoices } from './select';
@@ -62,7 +62,7 @@ export async function runServe(flags: Flags, positionals: string[]): Promise<num
   const options: ServeOptions = {
     checkpoints: await servedRuns(flags),
     model: flags.string('model'),
-    device: flags.oneOf('device', DEVICE_OPTIONS),
+    device: deviceFlag(flags),
     dtype: flags.oneOf('dtype', DTYPE_OPTIONS),
     offline: flags.bool('offline') || undefined,
     host: flags.string('host'),

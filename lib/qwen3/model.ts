@@ -48,10 +48,33 @@ export interface EmbedOptions extends ForwardOptions {
   instruction?: string;
 }
 
-/** Where a model runs: 'auto' is CUDA when libtorch sees a GPU, else the CPU. */
-export const DEVICE_OPTIONS: readonly DeviceOption[] = ['auto', 'cpu', 'cuda'];
+/**
+ * Where a model runs: 'auto' is CUDA when libtorch sees a GPU, else the CPU; 'cuda' is the first GPU and 'cuda:N'
+ * GPU N. For help texts and error messages (parseDevice accepts these forms).
+ */
+export const DEVICE_OPTIONS: readonly string[] = ['auto', 'cpu', 'cuda', 'cuda:N'];
 /** How weights and activations are stored: 'auto' is bf16 on CUDA and on CPUs with native bf16, else float32. */
 export const DTYPE_OPTIONS: readonly DTypeOption[] = ['auto', 'float32', 'bfloat16', 'float16'];
+
+// cuda:N with N written as libtorch reads it (decimal, no sign, no leading zeros), at most 3 digits.
+const CUDA_N = /^cuda:(0|[1-9][0-9]{0,2})$/;
+
+/** A device option as written ('auto', 'cpu', 'cuda', 'cuda:N'), or undefined for anything else. */
+export function parseDevice(value: unknown): DeviceOption | undefined {
+  if (value === 'auto' || value === 'cpu' || value === 'cuda') return value;
+  if (typeof value === 'string' && CUDA_N.test(value)) return value as DeviceOption;
+  return undefined;
+}
+
+export function expectDevice(value: unknown, name: string): asserts value is DeviceOption {
+  if (parseDevice(value) === undefined) throw invalidTypeError(`one of ${DEVICE_OPTIONS.join(', ')}`, name, value);
+}
+
+/** The CUDA device index of a device: 0 for 'cuda', N for 'cuda:N', undefined for the CPU. */
+export function cudaIndex(device: Device): number | undefined {
+  if (device === 'cpu') return undefined;
+  return device === 'cuda' ? 0 : Number(device.slice('cuda:'.length));
+}
 
 export function runtimeInfo(): RuntimeInfo {
   return nativeRuntimeInfo();
@@ -68,21 +91,31 @@ export function setComputeThreads(threads: number): void {
   native.setNumThreads(threads);
 }
 
-/** 'auto' device: CUDA when libtorch sees one. 'auto' dtype: bf16 on CUDA or on CPUs with native bf16, else f32. */
+/**
+ * 'auto' device: CUDA (device 0) when libtorch sees one. 'auto' dtype: bf16 on CUDA or on CPUs with native bf16,
+ * else f32. A CUDA device that is absent fails here, naming the devices there are.
+ */
 export function resolveDeviceAndDtype(
   options: LoadOptions,
   info: RuntimeInfo = runtimeInfo()
 ): { device: Device; dtype: DType } {
   const device: Device =
     options.device === undefined || options.device === 'auto' ? (info.cudaAvailable ? 'cuda' : 'cpu') : options.device;
-  if (device === 'cuda' && !info.cudaAvailable) {
+  const index = cudaIndex(device);
+  if (index !== undefined && !info.cudaAvailable) {
     throw new Error(
-      `device 'cuda' requested but this libtorch (${info.libtorchVersion}) sees no CUDA device; use device 'cpu' or 'auto'`
+      `device '${device}' requested but this libtorch (${info.libtorchVersion}) sees no CUDA device; use device 'cpu' or 'auto'`
+    );
+  }
+  if (index !== undefined && index >= info.cudaDeviceCount) {
+    const n = info.cudaDeviceCount;
+    throw new Error(
+      `device '${device}' requested but this libtorch sees ${n} CUDA device${n === 1 ? '' : 's'} (${n === 1 ? 'cuda:0' : `cuda:0 to cuda:${n - 1}`}); use one of them, 'cuda' (the first) or 'auto'`
     );
   }
   let dtype: DType;
   if (options.dtype === undefined || options.dtype === 'auto') {
-    dtype = device === 'cuda' || info.cpuBf16 ? 'bfloat16' : 'float32';
+    dtype = index !== undefined || info.cpuBf16 ? 'bfloat16' : 'float32';
   } else {
     dtype = options.dtype;
   }
@@ -160,7 +193,7 @@ export class Qwen3Model {
     expectNonEmptyString(dir, 'dir');
     const o = expectOptionalOptions(options);
     expectKnownKeys(o, 'options', ['device', 'dtype']);
-    if (o.device !== undefined) expectOneOf(o.device, 'options.device', DEVICE_OPTIONS);
+    if (o.device !== undefined) expectDevice(o.device, 'options.device');
     if (o.dtype !== undefined) expectOneOf(o.dtype, 'options.dtype', DTYPE_OPTIONS);
     const folder = path.resolve(dir);
     const stat = await fs.promises.stat(folder).catch(() => undefined);

@@ -3,7 +3,7 @@
 // the comment beside each says which number decided it.
 import * as net from 'net';
 import * as os from 'os';
-import { DEVICE_OPTIONS, DTYPE_OPTIONS, type DeviceOption, type DTypeOption } from '../qwen3/model';
+import { DTYPE_OPTIONS, expectDevice, type DeviceOption, type DTypeOption } from '../qwen3/model';
 import {
   expectBoolean,
   expectKnownKeys,
@@ -136,7 +136,7 @@ export function resolveServeOptions(
   expectKnownKeys(options, 'options', KEYS);
   if (options.checkpoints !== undefined) expectStringArray(options.checkpoints, 'checkpoints');
   if (options.model !== undefined) expectNonEmptyString(options.model, 'model');
-  if (options.device !== undefined) expectOneOf(options.device, 'device', DEVICE_OPTIONS);
+  if (options.device !== undefined) expectDevice(options.device, 'device');
   if (options.dtype !== undefined) expectOneOf(options.dtype, 'dtype', DTYPE_OPTIONS);
   if (options.offline !== undefined) expectBoolean(options.offline, 'offline');
   if (options.host !== undefined) expectNonEmptyString(options.host, 'host');
