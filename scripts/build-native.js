@@ -60,7 +60,8 @@ function buildTools() {
       const paths = [base];
       return {
         cmakeJs: require.resolve('cmake-js/bin/cmake-js', { paths }),
-        addonApi: require(require.resolve('node-addon-api', { paths })).include_dir,
+        // include_dir is relative to the working directory at require time: made absolute here.
+        addonApi: path.resolve(require(require.resolve('node-addon-api', { paths })).include_dir),
       };
     } catch {
       return null;
