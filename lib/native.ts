@@ -1,6 +1,8 @@
 // The ONE typed description of what the native addon (csrc/binding) exports, and its loader.
 // Everything here is trusted input: lib/ validates user arguments before they reach these calls.
-import * as path from 'path';
+import { detectLibtorch, loadAddon, type NativeLoadReport } from './native-loader';
+
+export type { LibtorchFound, AddonChoice, AddonMeta, NativeLoadReport } from './native-loader';
 
 export type Device = 'cpu' | 'cuda';
 export type DType = 'float32' | 'bfloat16' | 'float16';
@@ -147,22 +149,24 @@ export interface NativeBinding {
 }
 
 let cached: NativeBinding | undefined;
+const report: NativeLoadReport = { libtorch: null, libtorchError: null, addon: null };
 
-/** Loads the addon built by cmake-js (build/Release) or a prebuilt one (prebuilds/), with a fix hint on failure. */
+/**
+ * Loads the addon: a local build (build/Release) or the prebuilt one for the libtorch found (lib/native-loader.ts).
+ * Throws one message saying what was found, what the package ships and what to install or run.
+ */
 export function loadNative(): NativeBinding {
   if (cached) return cached;
-  const root = path.resolve(__dirname, '..');
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    cached = require('node-gyp-build')(root) as NativeBinding;
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(
-      `qwen3-native: could not load the native addon (${reason}).\n` +
-        'Fix: install libtorch and build the addon with `npm run build:native` ' +
-        '(on Debian/Ubuntu `bash scripts/setup.sh` installs libtorch-dev and libopenblas0-openmp first). ' +
-        'Set LIBTORCH to an unpacked libtorch to build against it instead.'
-    );
-  }
+  cached = loadAddon(report) as NativeBinding;
   return cached;
+}
+
+/** Which libtorch was found and which addon file was chosen (after loadNative, which may have thrown). */
+export function nativeLoadReport(): NativeLoadReport {
+  if (!report.libtorch && !report.libtorchError) {
+    const d = detectLibtorch();
+    report.libtorch = d.libtorch;
+    report.libtorchError = d.error;
+  }
+  return report;
 }

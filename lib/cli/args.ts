@@ -8,7 +8,7 @@ import { DEVICE_OPTIONS, DTYPE_OPTIONS } from '../qwen3/model';
 import { MODEL_SIZES } from '../qwen3/presets';
 import { CliError, flagError } from './errors';
 
-export const COMMANDS = ['train', 'predict', 'eval', 'info'] as const;
+export const COMMANDS = ['train', 'predict', 'eval', 'info', 'build'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface FlagSpec {
@@ -60,6 +60,11 @@ export const FLAGS: Record<string, FlagSpec> = {
   'models-dir': { kind: 'string', value: '<dir>', help: 'where trained runs are found (default ./models)' },
   json: { kind: 'boolean', help: 'machine output: JSON Lines on stdout' },
   help: { kind: 'boolean', help: 'show this help' },
+  'build-dir': {
+    kind: 'string',
+    value: '<dir>',
+    help: 'keep the CMake build tree there for incremental rebuilds (default: a temporary folder, deleted after)',
+  },
   'model-path': { kind: 'string', hidden: true, value: '<path>', help: 'old spelling: --model, or a run folder (--checkpoint)' },
 };
 
@@ -79,6 +84,7 @@ export const COMMAND_FLAGS: Record<Command, readonly string[]> = {
     'model-path',
   ],
   info: ['models-dir', 'json', 'help'],
+  build: ['build-dir', 'help'],
 };
 
 /** Old names (after `_` -> `-`) mapped to today's flags. Any flag may also be written with underscores. */

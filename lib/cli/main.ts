@@ -38,6 +38,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return (await import('./eval')).runEval(flags, parsed.positionals);
     case 'info':
       return (await import('./info')).runInfo(flags);
+    case 'build':
+      return (await import('./build')).runBuild(flags);
   }
 }
 
