@@ -1,9 +1,7 @@
 // Trainer: fine-tunes a Qwen3 sentiment classifier with one of four methods. The loop runs here; every forward,
 // backward and optimizer step runs in the native core off the JS thread.
-import { EventEmitter } from 'events';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { ResolveProgress } from '../hub/api';
 import { loadNative, type NativeClassifier } from '../native';
 import { DEFAULT_BATCH_LIMITS, packByLength } from '../qwen3/batching';
 import type { Qwen3Checkpoint } from '../qwen3/checkpoint';
@@ -16,7 +14,7 @@ import { loadLabelledFile } from './data';
 import { cachedEmbeddings } from './embedding-cache';
 import { ExampleEncoder } from './encoding';
 import { DEFAULT_END_TOKEN, DEFAULT_LABEL_TOKENS, defaultAppendToken, ID2LABEL, LABEL_TEXTS, usesLora } from './methods';
-import { argmaxRows, computeMetrics, type Metrics } from './metrics';
+import { argmaxRows, computeMetrics } from './metrics';
 import {
   checkpointFiles,
   copyRun,
@@ -30,7 +28,18 @@ import {
 } from './run-folder';
 import { learningRateAt } from './schedule';
 import { sliceSample, stratifiedSplit } from './split';
+import { TypedEmitter, type EvalEvent, type ProgressEvent } from './trainer-events';
 import { resolveTrainerOptions, resumeFingerprint, type ResolvedTrainerOptions, type TrainerOptions } from './trainer-options';
+
+export type {
+  CheckpointEvent,
+  DoneEvent,
+  EmbeddingEvent,
+  EvalEvent,
+  ProgressEvent,
+  TrainerEmitter,
+  TrainerEvents,
+} from './trainer-events';
 
 export interface LabelledTexts {
   texts: string[];
@@ -38,26 +47,6 @@ export interface LabelledTexts {
 }
 
 export type TrainData = string | LabelledTexts;
-
-export interface ProgressEvent {
-  epoch: number;
-  epochs: number;
-  step: number;
-  totalSteps: number;
-  loss: number;
-  learningRate: number;
-  gradNorm: number;
-  tokensPerSecond: number;
-  examplesPerSecond: number;
-  elapsedMs: number;
-}
-
-export interface EvalEvent {
-  epoch: number;
-  step: number;
-  metrics: Metrics;
-  best: boolean;
-}
 
 export interface TrainResult {
   output: string;
@@ -67,40 +56,6 @@ export interface TrainResult {
   steps: number;
 }
 
-export interface CheckpointEvent {
-  dir: string;
-  step: number;
-}
-
-export interface EmbeddingEvent {
-  /** posts embedded so far, of `total` */
-  done: number;
-  total: number;
-}
-
-export interface DoneEvent {
-  output: string;
-  best?: RunInfo['best'];
-  stopped: boolean;
-}
-
-/** Every event a Trainer emits, with its payload. */
-export interface TrainerEvents {
-  /** after each optimizer step */
-  progress: [ProgressEvent];
-  /** after each dev-set evaluation */
-  eval: [EvalEvent];
-  /** a line of information (resumed, embeddings cached, early stopping, ...) */
-  log: [string];
-  checkpoint: [CheckpointEvent];
-  /** base-model download progress */
-  download: [ResolveProgress];
-  /** embedding method: the frozen model embedding the posts (first run only; later runs read the cache) */
-  embedding: [EmbeddingEvent];
-  done: [DoneEvent];
-}
-
-type Listener<E extends keyof TrainerEvents> = (...args: TrainerEvents[E]) => void;
 
 interface Split {
   seqs: number[][];
@@ -152,15 +107,7 @@ export function planEpoch(lengths: readonly number[], batchSize: number, seed: n
   return rng.shuffle(batches);
 }
 
-// Typed events: on('progress', (p) => p.loss) knows p is a ProgressEvent, and unknown events do not compile.
-export interface Trainer {
-  on<E extends keyof TrainerEvents>(event: E, listener: Listener<E>): this;
-  once<E extends keyof TrainerEvents>(event: E, listener: Listener<E>): this;
-  off<E extends keyof TrainerEvents>(event: E, listener: Listener<E>): this;
-  emit<E extends keyof TrainerEvents>(event: E, ...args: TrainerEvents[E]): boolean;
-}
-
-export class Trainer extends EventEmitter {
+export class Trainer extends TypedEmitter {
   readonly options: ResolvedTrainerOptions;
   private stopRequested = false;
   private lastResult?: TrainResult;

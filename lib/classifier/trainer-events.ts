@@ -1,0 +1,79 @@
+// What a Trainer emits: the events' payloads, and its typed event methods. Node's EventEmitter does the work; the
+// TrainerEmitter interface is what the package's type declarations show, so they compile without @types/node.
+import { EventEmitter } from 'events';
+import type { ResolveProgress } from '../hub/api';
+import type { Metrics } from './metrics';
+import type { RunInfo } from './run-folder';
+
+export interface ProgressEvent {
+  epoch: number;
+  epochs: number;
+  step: number;
+  totalSteps: number;
+  loss: number;
+  learningRate: number;
+  gradNorm: number;
+  tokensPerSecond: number;
+  examplesPerSecond: number;
+  elapsedMs: number;
+}
+
+export interface EvalEvent {
+  epoch: number;
+  step: number;
+  metrics: Metrics;
+  best: boolean;
+}
+
+export interface CheckpointEvent {
+  dir: string;
+  step: number;
+}
+
+export interface EmbeddingEvent {
+  /** posts embedded so far, of `total` */
+  done: number;
+  total: number;
+}
+
+export interface DoneEvent {
+  output: string;
+  best?: RunInfo['best'];
+  stopped: boolean;
+}
+
+/** Every event a Trainer emits, with its payload. */
+export interface TrainerEvents {
+  /** after each optimizer step */
+  progress: [ProgressEvent];
+  /** after each dev-set evaluation */
+  eval: [EvalEvent];
+  /** a line of information (resumed, embeddings cached, early stopping, ...) */
+  log: [string];
+  checkpoint: [CheckpointEvent];
+  /** base-model download progress */
+  download: [ResolveProgress];
+  /** embedding method: the frozen model embedding the posts (first run only; later runs read the cache) */
+  embedding: [EmbeddingEvent];
+  done: [DoneEvent];
+}
+
+export type Listener<E extends keyof TrainerEvents> = (...args: TrainerEvents[E]) => void;
+
+/**
+ * A Trainer's event methods, typed: on('progress', (p) => p.loss) knows p is a ProgressEvent, and unknown events or
+ * fields do not compile. Node's EventEmitter does the work; this interface is what the package's type declarations
+ * show, so they compile without @types/node.
+ */
+export interface TrainerEmitter {
+  on<E extends keyof TrainerEvents>(event: E, listener: Listener<E>): this;
+  once<E extends keyof TrainerEvents>(event: E, listener: Listener<E>): this;
+  off<E extends keyof TrainerEvents>(event: E, listener: Listener<E>): this;
+  addListener<E extends keyof TrainerEvents>(event: E, listener: Listener<E>): this;
+  removeListener<E extends keyof TrainerEvents>(event: E, listener: Listener<E>): this;
+  removeAllListeners(event?: keyof TrainerEvents): this;
+  listenerCount(event: keyof TrainerEvents): number;
+  emit<E extends keyof TrainerEvents>(event: E, ...args: TrainerEvents[E]): boolean;
+}
+
+export const TypedEmitter = EventEmitter as unknown as new () => TrainerEmitter;
