@@ -86,7 +86,12 @@ valid() {
   [ -f "$DIR/.qwen3-native-stamp" ] && [ "$(cat "$DIR/.qwen3-native-stamp")" = "$STAMP_WANT" ] && [ -x "$DIR/usr/bin/env" ]
 }
 
-in_root() { chroot "$1" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "${@:2}"; }
+# A clean environment. NODE_EXTRA_CA_CERTS: Debian's node reads the (copied) system bundle, the host's Node copied
+# into bookworm-runtime only its built-in list unless told.
+in_root() {
+  chroot "$1" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+    NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt NPM_CONFIG_UPDATE_NOTIFIER=false "${@:2}"
+}
 
 ensure() {
   exec 9>"$DIR.lock"
@@ -145,13 +150,12 @@ run() {
   [ $# -gt 0 ] || die "run: no command (run NAME [--tree] [--put F] [--get P] -- CMD)"
   ensure >/dev/null
   exec 9>&- # runs share the root (each in its own overlay): only building it is exclusive
-  local ov
-  ov=$(mktemp -d "$DIR.run.XXXXXX")
-  mkdir -p "$ov/upper" "$ov/work" "$ov/root"
-  mount -t overlay overlay -o "lowerdir=$DIR,upperdir=$ov/upper,workdir=$ov/work" "$ov/root"
-  MOUNTED+=("$ov/root")
-  trap 'umount_all; rm -rf "$ov"' EXIT
-  local r="$ov/root" f
+  OV=$(mktemp -d "$DIR.run.XXXXXX") # global: the EXIT trap reads it after run() returned
+  mkdir -p "$OV/upper" "$OV/work" "$OV/root"
+  mount -t overlay overlay -o "lowerdir=$DIR,upperdir=$OV/upper,workdir=$OV/work" "$OV/root"
+  MOUNTED+=("$OV/root")
+  trap 'umount_all; rm -rf "$OV"' EXIT
+  local r="$OV/root" f
   mkdir -p "$r/work"
   if [ -n "$tree" ]; then
     mkdir -p "$r/work/main"

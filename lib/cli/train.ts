@@ -5,7 +5,7 @@ import { needsFloat32, type Method } from '../classifier/methods';
 import { existingCheckpoint, isRunFolder } from '../classifier/run-folder';
 import type { TrainerOptions } from '../classifier/trainer-options';
 import { isTinySpec } from '../qwen3/tiny';
-import { PACKAGE_ROOT } from '../util/paths';
+import { displayPath, PACKAGE_ROOT } from '../util/paths';
 import { Flags } from './args';
 import { commonSettings, err, existingFile, noPositionals, out, type CommonSettings } from './common';
 import { CliError, EXIT, flagError } from './errors';
@@ -99,7 +99,7 @@ export async function runTrain(flags: Flags, positionals: string[], argv: readon
   const say = err;
   if (!s.train) {
     if (!fs.existsSync(SAMPLE_TRAIN)) throw new CliError(`--train is required (the bundled sample ${SAMPLE_TRAIN} is missing)`);
-    say(`--train not given: training on the bundled sample ${SAMPLE_TRAIN} (short posts written for demos and smoke tests; pass --train <file> for real training, e.g. node scripts/fetch-data.js downloads weibo_senti_100k)`);
+    say(`--train not given: training on the bundled sample ${SAMPLE_TRAIN} (short posts written for demos and smoke tests; pass --train <file> for real training, e.g. node ${displayPath(path.join(PACKAGE_ROOT, 'scripts', 'fetch-data.js'))} downloads weibo_senti_100k)`);
   }
   if (isTinySpec(c.model)) say(TINY_NOTE);
   if (s.loraGiven.length && method !== 'lora' && method !== 'lora-head') say(`note: ${s.loraGiven.join(', ')} only apply to lora and lora-head; ignored for ${method}`);
