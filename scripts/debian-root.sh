@@ -108,14 +108,19 @@ ensure() {
   m=$(mirror)
   t0=$(date +%s)
   echo "debian-root: debootstrap $SUITE from $m into $DIR" >&2
-  debootstrap --variant=minbase "$SUITE" "$new" "$m" >"$DIR.debootstrap.log" 2>&1 ||
+  # Downloaded packages are kept per suite beside the roots: the trixie roots share most of theirs (libtorch2.6 and
+  # its dependencies), and a rebuilt root downloads nothing again.
+  local debs="$CACHE/qwen3-native-debs-$SUITE"
+  mkdir -p "$debs"
+  debootstrap --variant=minbase --cache-dir="$debs" "$SUITE" "$new" "$m" >"$DIR.debootstrap.log" 2>&1 ||
     { tail -n 30 "$DIR.debootstrap.log" >&2; die "debootstrap failed (log: $DIR.debootstrap.log)"; }
   echo "debian-root: debootstrap took $(($(date +%s) - t0)) s; installing $PKGS" >&2
   t0=$(date +%s)
   mount_into "$new"
   trap umount_all EXIT
+  mount --bind "$debs" "$new/var/cache/apt/archives" && MOUNTED+=("$new/var/cache/apt/archives")
   in_root "$new" DEBIAN_FRONTEND=noninteractive bash -c \
-    "apt-get update -qq && apt-get install -y -qq --no-install-recommends $PKGS && apt-get clean" >"$DIR.apt.log" 2>&1 ||
+    "apt-get update -qq && apt-get install -y -qq --no-install-recommends $PKGS" >"$DIR.apt.log" 2>&1 ||
     { tail -n 30 "$DIR.apt.log" >&2; die "apt-get install in the root failed (log: $DIR.apt.log)"; }
   umount_all
   if [ -n "$NODE_FROM_HOST" ]; then
