@@ -1,17 +1,34 @@
 // The shape of lib/ (shared/DESIGN.md, "Layers"): each wing imports only the ones below it,
-//   cli -> classifier -> hub -> qwen3 -> native.ts,   util beneath all,
+//   cli -> classifier -> hub -> qwen3 -> native.ts -> native-loader.ts,   util beneath all,
 // services beside cli (serve) use classifier and below, never the binding (native.ts) or cli, and cli may import
 // them to launch them; nothing imports in a circle (type-only imports count: they tie files together on the plan all the same).
 // `npm run lint` runs this over lib/.
 /** @type {import('dependency-cruiser').IConfiguration} */
 const below = {
   'lib/cli/': [],
-  'lib/serve/': ['lib/cli/', 'lib/native\\.ts$'],
+  'lib/serve/': ['lib/cli/', 'lib/native\\.ts$', 'lib/native-loader\\.ts$'],
   'lib/classifier/': ['lib/cli/', 'lib/serve/'],
   'lib/hub/': ['lib/cli/', 'lib/serve/', 'lib/classifier/'],
   'lib/qwen3/': ['lib/cli/', 'lib/serve/', 'lib/classifier/', 'lib/hub/'],
   'lib/native\\.ts$': ['lib/cli/', 'lib/serve/', 'lib/classifier/', 'lib/hub/', 'lib/qwen3/', 'lib/util/'],
-  'lib/util/': ['lib/cli/', 'lib/serve/', 'lib/classifier/', 'lib/hub/', 'lib/qwen3/', 'lib/native\\.ts$'],
+  'lib/native-loader\\.ts$': [
+    'lib/cli/',
+    'lib/serve/',
+    'lib/classifier/',
+    'lib/hub/',
+    'lib/qwen3/',
+    'lib/util/',
+    'lib/native\\.ts$',
+  ],
+  'lib/util/': [
+    'lib/cli/',
+    'lib/serve/',
+    'lib/classifier/',
+    'lib/hub/',
+    'lib/qwen3/',
+    'lib/native\\.ts$',
+    'lib/native-loader\\.ts$',
+  ],
 };
 
 module.exports = {

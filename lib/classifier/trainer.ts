@@ -1,7 +1,6 @@
 // Trainer: fine-tunes a Qwen3 sentiment classifier with one of four methods. This file prepares a run (data, base
 // model, the work folder it trains in, the native classifier) and publishes it when it finishes; the loop itself is
 // train-loop.ts. Every forward, backward and optimizer step runs in the native core off the JS thread.
-import { EventEmitter } from 'events';
 import * as path from 'path';
 import { loadNative } from '../native';
 import type { Qwen3Checkpoint } from '../qwen3/checkpoint';
@@ -32,7 +31,7 @@ import {
 import { sliceSample, stratifiedSplit } from './split';
 import { TrainingLoop, type Split } from './train-loop';
 import { fingerprintData, loadData, type LabelledTexts, type TrainData } from './train-data';
-import type { TrainerEvents, TrainerListener, TrainResult } from './trainer-events';
+import { TypedEmitter, type TrainResult } from './trainer-events';
 import {
   resolveTrainerOptions,
   resumeFingerprint,
@@ -40,15 +39,7 @@ import {
   type TrainerOptions,
 } from './trainer-options';
 
-// Typed events: on('progress', (p) => p.loss) knows p is a ProgressEvent, and unknown events do not compile.
-export interface Trainer {
-  on<E extends keyof TrainerEvents>(event: E, listener: TrainerListener<E>): this;
-  once<E extends keyof TrainerEvents>(event: E, listener: TrainerListener<E>): this;
-  off<E extends keyof TrainerEvents>(event: E, listener: TrainerListener<E>): this;
-  emit<E extends keyof TrainerEvents>(event: E, ...args: TrainerEvents[E]): boolean;
-}
-
-export class Trainer extends EventEmitter {
+export class Trainer extends TypedEmitter {
   readonly options: ResolvedTrainerOptions;
   private stopRequested = false;
   private training = false;

@@ -6,7 +6,7 @@ import { DEVICE_OPTIONS, DTYPE_OPTIONS } from '../qwen3/model';
 import { MODEL_SIZES } from '../qwen3/presets';
 import { API_KEY_ENV, LOG_FORMATS, SERVE_DEFAULTS } from '../serve/options';
 
-export const COMMANDS = ['train', 'predict', 'eval', 'serve', 'info'] as const;
+export const COMMANDS = ['train', 'predict', 'eval', 'serve', 'info', 'build'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface FlagSpec {
@@ -160,6 +160,11 @@ export const FLAGS: Record<string, FlagSpec> = {
     help: `${LOG_FORMATS.join(' | ')}: json writes one JSON line per request on stderr (default ${SERVE_DEFAULTS.logFormat})`,
   },
   help: { kind: 'boolean', help: 'show this help' },
+  'build-dir': {
+    kind: 'string',
+    value: '<dir>',
+    help: 'keep the CMake build tree there for incremental rebuilds (default: a temporary folder, deleted after)',
+  },
   'model-path': {
     kind: 'string',
     hidden: true,
@@ -249,6 +254,7 @@ export const COMMAND_FLAGS: Record<Command, readonly string[]> = {
     'help',
   ],
   info: ['models-dir', 'json', 'help'],
+  build: ['build-dir', 'help'],
 };
 
 /** Old names (after `_` -> `-`) mapped to today's flags. Any flag may also be written with underscores. */

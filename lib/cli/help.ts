@@ -49,7 +49,17 @@ every route but /healthz and /readyz needs Authorization: Bearer <key>; a --host
   info: `Usage: qwen3-native info [--models-dir <dir>] [--json]
 
 Shows what this machine's libtorch offers (version, CUDA devices, threads, whether the CPU has native bf16) and the
-trained runs under --models-dir (./models).`,
+trained runs under --models-dir (./models), which libtorch was found (where, version, C++ ABI, how it was found) and
+which addon file was loaded.`,
+  build: `Usage: qwen3-native build [--build-dir <dir>]
+
+Builds the native addon from source for the libtorch found (in this order: $LIBTORCH, Python torch, the system's) and
+puts it in the package's build/Release, where it wins over the prebuilt addons. Only needed for a libtorch the
+package has no prebuilt addon for (qwen3-native info, or the error message, says which it ships). Needs a C++17
+compiler, CMake >= 3.18, make, libtorch's headers and CMake files (Debian/Ubuntu: sudo apt-get install g++ cmake
+make libtorch-dev; or an unpacked libtorch zip in LIBTORCH; or pip torch), and the npm registry once (cmake-js,
+node-addon-api and node-api-headers are fetched into ~/.cache/qwen3-native). Takes 3-10 minutes and ~1.6 GB of memory;
+only the .node file stays behind.`,
 };
 
 const EXAMPLES: Record<Command, string> = {
@@ -74,6 +84,9 @@ const EXAMPLES: Record<Command, string> = {
   info: `Examples:
   qwen3-native info
   qwen3-native info --json`,
+  build: `Examples:
+  npx qwen3-native build
+  LIBTORCH=/opt/libtorch npx qwen3-native build       # against an unpacked libtorch (e.g. a CUDA build)`,
 };
 
 const OUTPUT: Record<Command, string> = {
@@ -91,7 +104,10 @@ each evaluation and a summary on stdout. --json: JSON Lines on stdout, one objec
 then one line per request (--log-format json: one JSON object per line). /v1/predict answers
 {"predictions":[{"text","label":0|1,"sentiment","confidence","probabilities":[p负面,p正面],"model"}, ...]}, one per text;
 errors are {"statusCode","error","code","message","field"} naming the field at fault.`,
-  info: `Output: a short report. --json: {"libtorchVersion","cudaAvailable","cudaDeviceCount","threads","cpuBf16","defaultDtype","runs":[{"dir","method","accuracy"}]}.`,
+  info: `Output: a short report. --json: {"libtorchVersion","cudaAvailable","cudaDeviceCount","threads","cpuBf16","defaultDtype",
+"libtorch":{"source","libDir","version","cxx11abi",...},"addon":{"file","origin","meta"},"runs":[{"dir","method","accuracy"}]}.`,
+  build: `Output: cmake-js's build log, then the path of the addon built. Exit 1 with the missing pieces named when a compiler,
+CMake or libtorch's headers are missing.`,
 };
 
 export const OLD_SPELLINGS = `Old spellings (the Python scripts' flags) still work:
@@ -137,8 +153,8 @@ function help(command: Command, flag: string): string {
 }
 
 export function commandHelp(command: Command): string {
-  // serve has none of the Python scripts' flags to keep.
-  const old = command === 'serve' ? [] : [OLD_SPELLINGS, ''];
+  // serve and build have none of the Python scripts' flags to keep.
+  const old = command === 'serve' || command === 'build' ? [] : [OLD_SPELLINGS, ''];
   return [
     INTRO[command],
     '',
@@ -163,7 +179,8 @@ Commands:
   predict   classify posts with trained run(s)
   eval      accuracy, macro-F1, per-class scores and confusion matrix on a labelled file
   serve     an HTTP prediction service (batched, with health, readiness and Prometheus metrics)
-  info      libtorch version, CUDA, threads, native bf16, and the trained runs found
+  info      libtorch found, addon loaded, CUDA, threads, native bf16, and the trained runs found
+  build     build the native addon from source for the libtorch found (needs a compiler and CMake)
 
 Run qwen3-native <command> --help for its flags.
 

@@ -41,6 +41,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return (await import('./serve')).runServe(flags, parsed.positionals);
     case 'info':
       return (await import('./info')).runInfo(flags);
+    case 'build':
+      return (await import('./build')).runBuild(flags);
   }
 }
 

@@ -7,7 +7,7 @@ import { isRunFolder } from '../classifier/run-folder';
 import type { LabelledTexts } from '../classifier/train-data';
 import type { TrainerOptions } from '../classifier/trainer-options';
 import { isTinySpec } from '../qwen3/tiny';
-import { PACKAGE_ROOT } from '../util/paths';
+import { displayPath, PACKAGE_ROOT } from '../util/paths';
 import { Flags } from './args';
 import { commonSettings, err, existingFile, noPositionals, out, type CommonSettings } from './common';
 import { CliError, EXIT, flagError, SIGNAL_EXIT } from './errors';
@@ -110,7 +110,7 @@ async function chooseData(s: TrainSettings): Promise<{ train: string | LabelledT
   if (!fs.existsSync(SAMPLE_TRAIN))
     throw new CliError(`--train is required (the bundled sample ${SAMPLE_TRAIN} is missing)`);
   err(
-    `--train not given: training on the bundled sample ${SAMPLE_TRAIN} (short posts written for demos and smoke tests; pass --train <file> for real training, e.g. node scripts/fetch-data.js downloads weibo_senti_100k)`
+    `--train not given: training on the bundled sample ${SAMPLE_TRAIN} (short posts written for demos and smoke tests; pass --train <file> for real training, e.g. node ${displayPath(path.join(PACKAGE_ROOT, 'scripts', 'fetch-data.js'))} downloads weibo_senti_100k)`
   );
   return { train: SAMPLE_TRAIN, test: s.test };
 }

