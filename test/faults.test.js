@@ -216,7 +216,7 @@ test('bad flag values exit 2 (or 1) with the flag, the value and what is allowed
     [[...train, '--epochs', '1e3'], /--epochs: expected a positive integer but received 1e3/],
     [[...train, '--learning-rate', '-1'], /--learning-rate: expected a positive number/],
     [[...train, '--max-length', '0'], /--max-length: expected a positive integer/],
-    [[...train, '--output', 'afile'], /is a file, not a folder/],
+    [[...train, '--output', 'afile'], /afile.* not a folder/],
     [[...train, '--output', '.'], /is the current folder or holds it/],
     [[...train, '--output', 'stuff'], /holds files that are not a trained run \(notes\.md\)/],
     [

@@ -296,7 +296,9 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
       const [begin, end] = info.data_offsets;
       // BigInt: a shape product past 2^53 must not round into agreement with the offsets.
       const bytes = info.shape.reduce((product, n) => product * BigInt(n), BigInt(width));
-      if (!(end >= begin && end <= dataSize)) fail(`data_offsets of ${name} outside the data section`);
+      if (end < begin) fail(`data_offsets of ${name} run backwards`);
+      // A file cut short (an interrupted download or copy) shows here first: say so rather than blame the header.
+      if (end > dataSize) fail(`truncated: the data ends at byte ${dataSize} but ${name} needs bytes up to ${end}`);
       if (BigInt(end - begin) !== bytes) fail(`data_offsets of ${name} do not match its shape and dtype`);
       tensors[name] = info;
       keys.push(name);
