@@ -198,7 +198,12 @@ const FOLDERS = [
     fifo('model.safetensors.index.json'),
     /model.safetensors.index.json is a named pipe/,
   ],
-  ['index without weight_map', 'sharded', patchIndex(() => ({ metadata: {} })), /has no weight_map/],
+  [
+    'index without weight_map',
+    'sharded',
+    patchIndex(() => ({ metadata: {} })),
+    /"weight_map" should be an object but is missing/,
+  ],
   [
     'index outside the folder',
     'sharded',
