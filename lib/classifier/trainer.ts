@@ -10,16 +10,16 @@ import { expectOptionalOptions, expectKnownKeys } from '../util/is';
 import { packageVersion } from '../util/paths';
 import { nativeBaseSpec, resolveBaseCheckpoint } from './base-checkpoint';
 import { cachedEmbeddings } from './embedding-cache';
-import { ExampleEncoder } from './encoding';
+import { ExampleEncoder, labelTokensFor } from './encoding';
 import {
-  DEFAULT_END_TOKEN,
-  DEFAULT_LABEL_TOKENS,
-  defaultAppendToken,
-  EMBEDDING_HEAD_DROPOUT,
-  ID2LABEL,
-  LABEL_TEXTS,
-  usesLora,
-} from './methods';
+  defaultEmbeddingInstruction,
+  defaultLoraPrompt,
+  describeLabels,
+  fillLabelsPlaceholder,
+  id2label,
+  type LabelSet,
+} from './labels';
+import { DEFAULT_END_TOKEN, defaultAppendToken, EMBEDDING_HEAD_DROPOUT, usesLora } from './methods';
 import { copyRun, isRunFolder, RUN_FORMAT, RUN_VERSION, type DataFingerprint, type RunInfo } from './run-folder';
 import {
   acquireWorkFolder,
@@ -31,7 +31,7 @@ import {
 } from './run-staging';
 import { sliceSample, stratifiedSplit } from './split';
 import { TrainingLoop, type Split } from './train-loop';
-import { fingerprintData, loadData, type LabelledTexts, type TrainData } from './train-data';
+import { fingerprintData, loadData, missingClasses, type LabelledTexts, type TrainData } from './train-data';
 import type { TrainerEvents, TrainerListener, TrainResult } from './trainer-events';
 import {
   resolveTrainerOptions,
@@ -46,6 +46,13 @@ export interface Trainer {
   once<E extends keyof TrainerEvents>(event: E, listener: TrainerListener<E>): this;
   off<E extends keyof TrainerEvents>(event: E, listener: TrainerListener<E>): this;
   emit<E extends keyof TrainerEvents>(event: E, ...args: TrainerEvents[E]): boolean;
+}
+
+/** How posts become model input for the run's label set (lora's prompt and label tokens, embedding's instruction). */
+interface TextSettings {
+  prompt: string;
+  instruction: string;
+  labelTokens: number[];
 }
 
 export class Trainer extends EventEmitter {
@@ -100,12 +107,13 @@ export class Trainer extends EventEmitter {
     this.stopRequested = false;
     const o = this.options;
     checkOutputFolder(o.output);
-    const all = await loadData(trainData, 'trainData');
+    const all = await loadData(trainData, 'trainData', o.labels);
+    const labelSet = all.labelSet;
     const data: NonNullable<RunInfo['data']> = { train: fingerprintData(all, 'trainData arrays') };
     let train: LabelledTexts = all;
     let dev: LabelledTexts;
     if (extra.evalData !== undefined) {
-      dev = await loadData(extra.evalData, 'evalData');
+      dev = await loadData(extra.evalData, 'evalData', labelSet);
       data.eval = fingerprintData(dev, 'evalData arrays');
     } else {
       const split = stratifiedSplit(all.labels, o.devFraction, o.seed);
@@ -115,6 +123,13 @@ export class Trainer extends EventEmitter {
     if (o.maxSamples !== undefined && o.maxSamples < train.texts.length)
       train = sliceSample(train, o.maxSamples, o.seed);
     if (train.texts.length === 0) throw new Error('no training examples');
+    const missing = missingClasses(train.labels, labelSet);
+    if (missing.length)
+      this.emit(
+        'log',
+        `warning: no training examples of ${missing.join(', ')} (label set ${describeLabels(labelSet)}): the model ` +
+          'cannot learn to predict them; add examples of each label, or leave them out of --labels / { labels }'
+      );
     if (dev.texts.length === 0) {
       throw new Error('no dev examples: the training data needs at least 2 posts of each label, or pass { evalData }');
     }
@@ -127,7 +142,7 @@ export class Trainer extends EventEmitter {
     refuseBaseModelOutput(o.output, base.dir);
     const lease = acquireWorkFolder(o.output, o.resume, (line) => this.emit('log', line));
     try {
-      const result = await this.trainIn(lease.dir, lease.resumed || o.resume, base, train, dev, data);
+      const result = await this.trainIn(lease.dir, lease.resumed || o.resume, base, train, dev, data, labelSet);
       if (!result.stopped) {
         if (!o.keepCheckpoint) {
           removeCheckpoints(lease.dir);
@@ -163,16 +178,22 @@ export class Trainer extends EventEmitter {
     base: Qwen3Checkpoint,
     train: LabelledTexts,
     dev: LabelledTexts,
-    data: { train: DataFingerprint; eval?: DataFingerprint }
+    data: { train: DataFingerprint; eval?: DataFingerprint },
+    labelSet: LabelSet
   ) {
     const o = this.options;
     const { device, dtype } = resolveDeviceAndDtype({ device: o.device, dtype: o.dtype });
+    const text: TextSettings = {
+      prompt: fillLabelsPlaceholder(o.prompt ?? defaultLoraPrompt(labelSet), labelSet),
+      instruction: o.instruction ?? defaultEmbeddingInstruction(labelSet),
+      labelTokens: o.method === 'lora' ? await labelTokensFor(labelSet, base.tokenizer) : [],
+    };
     const encoder = new ExampleEncoder(base.tokenizer, {
       method: o.method,
       maxLength: o.maxLength,
-      prompt: o.prompt,
-      instruction: o.instruction,
-      labelTokens: DEFAULT_LABEL_TOKENS,
+      prompt: text.prompt,
+      instruction: text.instruction,
+      labelTokens: text.labelTokens,
       appendToken: defaultAppendToken(o.method),
     });
     const trainSplit: Split = {
@@ -210,8 +231,8 @@ export class Trainer extends EventEmitter {
         head: o.head,
         featureDim,
         headDropout: EMBEDDING_HEAD_DROPOUT,
-        numLabels: LABEL_TEXTS.length,
-        labelTokens: [...DEFAULT_LABEL_TOKENS],
+        numLabels: labelSet.length,
+        labelTokens: text.labelTokens,
         endToken: DEFAULT_END_TOKEN,
         gradientCheckpointing: o.gradientCheckpointing,
         seed: o.seed,
@@ -221,7 +242,7 @@ export class Trainer extends EventEmitter {
         'log',
         `${o.method} on ${base.spec} (${dtype}, ${device}): ${init.trainableParameters} trainable parameters`
       );
-      const info = this.newRunInfo(base, dtype, train.texts.length, dev.texts.length, data);
+      const info = this.newRunInfo(base, dtype, train.texts.length, dev.texts.length, data, labelSet, text);
       const loop = new TrainingLoop(o, classifier, dir, base, this.emit.bind(this), () => this.stopRequested);
       return await loop.run(info, trainSplit, devSplit, resume);
     } finally {
@@ -234,7 +255,9 @@ export class Trainer extends EventEmitter {
     dtype: string,
     trainCount: number,
     devCount: number,
-    data: RunInfo['data']
+    data: RunInfo['data'],
+    labelSet: LabelSet,
+    text: TextSettings
   ): RunInfo {
     const o = this.options;
     const now = new Date().toISOString();
@@ -243,11 +266,11 @@ export class Trainer extends EventEmitter {
       version: RUN_VERSION,
       method: o.method,
       baseModel: { spec: o.model, dir: base.dir, repoId: base.repoId, hiddenSize: base.config.hidden_size },
-      labels: { ...ID2LABEL },
+      labels: id2label(labelSet),
       maxLength: o.maxLength,
-      prompt: o.method === 'lora' ? o.prompt : undefined,
-      instruction: o.method === 'embedding' ? o.instruction : undefined,
-      labelTokens: o.method === 'lora' ? [...DEFAULT_LABEL_TOKENS] : undefined,
+      prompt: o.method === 'lora' ? text.prompt : undefined,
+      instruction: o.method === 'embedding' ? text.instruction : undefined,
+      labelTokens: o.method === 'lora' ? text.labelTokens : undefined,
       endToken: o.method === 'lora' ? DEFAULT_END_TOKEN : undefined,
       appendToken: defaultAppendToken(o.method),
       lora: usesLora(o.method) ? o.lora : undefined,
