@@ -102,6 +102,20 @@ function goals(results) {
     for (const [key, v] of Object.entries(mem))
       rows.push(goal(`peak RSS, ${key} bf16 prediction`, `${(v / 1e9).toFixed(2)} GB`, '< 1.6 GB', v < 1.6e9));
   }
+  const sv = results.serve && results.serve.result && results.serve.result.summary;
+  if (sv) {
+    rows.push(goal('serve: errors under 64 clients', String(sv.errors), '0', sv.errors === 0));
+    rows.push(goal('serve: throughput batching on / off', L.ratio(sv.ratio), '>= 3x', sv.ratio >= 3));
+    if (sv.rssGrowth !== undefined)
+      rows.push(
+        goal(
+          `serve: RSS growth from 10,000 to ${sv.requests.toLocaleString('en-US')} requests`,
+          `${(sv.rssGrowth * 100).toFixed(1)}%`,
+          'within 10%',
+          Math.abs(sv.rssGrowth) <= 0.1
+        )
+      );
+  }
   const tok = results.tokenizer && results.tokenizer.result && results.tokenizer.result.summary;
   if (tok && tok.ratio !== undefined)
     rows.push([
@@ -111,6 +125,58 @@ function goals(results) {
       tok.ratio > 10 ? 'met' : 'NOT met',
     ]);
   return rows;
+}
+
+/** One case's section, between markers so that a later `--only <case>` run can replace it in place. */
+function caseSection(name, r, level, preface = []) {
+  if (!r) return [];
+  const out = [`<!-- bench:${name} -->`];
+  if (!r.ok) {
+    out.push(`${level} ${name}`, '', ...preface, `**Error**: \`${String(r.error).split('\n')[0]}\``, '');
+  } else {
+    const res = r.result;
+    out.push(`${level} ${res.title}`, '', ...preface);
+    for (const s of res.sections || []) {
+      if (s.heading) out.push(`**${s.heading}**`, '');
+      if (s.table) out.push(table(s.table), '');
+      for (const n of s.notes || []) out.push(`- ${n}`);
+      if (s.notes && s.notes.length) out.push('');
+    }
+    out.push(`_(${(r.seconds / 60).toFixed(1)} min)_`, '');
+  }
+  out.push(`<!-- /bench:${name} -->`, '');
+  return out;
+}
+
+/**
+ * `--only <case>` on an existing report: each case's section, with its own machine and date, replaces the section of
+ * the same case (between its markers) or goes before "## Settings"; every other section stays as it was.
+ */
+function spliceCases(existing, { machine, results, order, started, finished }) {
+  let md = existing;
+  for (const name of order) {
+    const when = `${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+    const preface = [
+      `Run on its own by \`npm run bench -- --only ${name}\` on ${when} (${((finished - started) / 60000).toFixed(1)} min), on this machine:`,
+      '',
+      table({ columns: ['', ''], rows: machine }),
+      '',
+    ];
+    const block = caseSection(name, results[name], '###', preface).join('\n');
+    const begin = md.indexOf(`<!-- bench:${name} -->`);
+    const endMark = `<!-- /bench:${name} -->`;
+    const end = md.indexOf(endMark);
+    if (begin >= 0 && end > begin) {
+      md = `${md.slice(0, begin)}${block.trimEnd()}${md.slice(end + endMark.length)}`;
+    } else {
+      const settings = md.indexOf('\n## Settings');
+      md =
+        settings >= 0
+          ? `${md.slice(0, settings + 1)}${block}\n${md.slice(settings + 1)}`
+          : `${md.trimEnd()}\n\n${block}`;
+    }
+  }
+  return md;
 }
 
 function render({ machine, settings, results, order, quick, started, finished, gpu }) {
@@ -130,22 +196,7 @@ function render({ machine, settings, results, order, quick, started, finished, g
   out.push('## Machine', '', table({ columns: ['', ''], rows: machine }), '');
   const g = goals(results);
   if (g.length) out.push('## Against the goals', '', table({ columns: ['measure', 'value', 'goal', ''], rows: g }), '');
-  const emit = (name, r, level) => {
-    if (!r) return;
-    if (!r.ok) {
-      out.push(`${level} ${name}`, '', `**Error**: \`${String(r.error).split('\n')[0]}\``, '');
-      return;
-    }
-    const res = r.result;
-    out.push(`${level} ${res.title}`, '');
-    for (const s of res.sections || []) {
-      if (s.heading) out.push(`**${s.heading}**`, '');
-      if (s.table) out.push(table(s.table), '');
-      for (const n of s.notes || []) out.push(`- ${n}`);
-      if (s.notes && s.notes.length) out.push('');
-    }
-    out.push(`_(${(r.seconds / 60).toFixed(1)} min)_`, '');
-  };
+  const emit = (name, r, level) => out.push(...caseSection(name, r, level));
   out.push('## Results', '');
   for (const name of order) emit(name, results[name], '###');
   if (gpu && Object.keys(gpu).length) {
@@ -168,4 +219,4 @@ function render({ machine, settings, results, order, quick, started, finished, g
   return out.join('\n');
 }
 
-module.exports = { render };
+module.exports = { render, spliceCases };

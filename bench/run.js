@@ -7,21 +7,25 @@ const os = require('os');
 const path = require('path');
 const { spawn, execFileSync } = require('child_process');
 const L = require('./lib');
-const { render } = require('./report');
+const { render, spliceCases } = require('./report');
 
-const CASES = ['roofline', 'forward', 'train', 'predict', 'embedding', 'tokenizer', 'memory'];
+const CASES = ['roofline', 'forward', 'train', 'predict', 'embedding', 'tokenizer', 'memory', 'serve'];
 const GPU_CASES = ['forward', 'train'];
 
 const HELP = `node bench/run.js [options]
   --quick               tiny shapes and few posts (smoke test of the benchmark; RESULTS.md is marked quick)
   --only <case>         run only these cases (repeatable or comma-separated): ${CASES.join(', ')}
-  --out <file>          where to write the report (default bench/RESULTS.md)
+  --out <file>          where to write the report (default bench/RESULTS.md); with --only, the cases run replace
+                        their own sections in an existing report and every other section is kept
   --keep-weights        keep the generated checkpoints in ${L.WORK} for the next run
   --posts N             embedding case: training posts (default 1000)
   --predict-texts N     predict case: texts for our throughput (default 1000)
   --generate-texts N    predict case: texts for the generation baseline (default 64)
   --forward-posts N     forward case: posts (default 64)
   --train-steps N       train case: measured optimizer steps per configuration (default 3)
+  --serve-requests N    serve case: requests with batching on (default 100000; RSS is sampled every 10,000)
+  --serve-unbatched-requests N   serve case: requests with batching off (default 20000)
+  --serve-threads N     serve case: the servers' --threads (default 1: on 2 shared cores a 2-thread OpenMP team stalls)
   --threads N           intra-op threads for both sides (default: all cores)
   --no-tiny             skip the tiny-model rows of a full run`;
 
@@ -40,6 +44,9 @@ function parseArgs(argv) {
     '--generate-texts': 'generateTexts',
     '--forward-posts': 'forwardPosts',
     '--train-steps': 'trainSteps',
+    '--serve-requests': 'serveRequests',
+    '--serve-unbatched-requests': 'serveUnbatchedRequests',
+    '--serve-threads': 'serveThreads',
   };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
@@ -86,6 +93,9 @@ function settingsFor(a) {
         embeddingEpochs: 3,
         tokenizerPosts: 2000,
         memoryTexts: 16,
+        serveRequests: 2000,
+        serveUnbatchedRequests: 1000,
+        serveThreads: 1,
       }
     : {
         shapes: a.tiny ? ['0.6B', 'tiny'] : ['0.6B'],
@@ -102,6 +112,9 @@ function settingsFor(a) {
         embeddingEpochs: 3,
         tokenizerPosts: 10000,
         memoryTexts: 64,
+        serveRequests: 100000,
+        serveUnbatchedRequests: 20000,
+        serveThreads: 1,
       };
   return { ...base, forwardDtypes: ['float32', 'bfloat16'], threads: a.threads || os.cpus().length, ...a.numbers };
 }
@@ -289,25 +302,21 @@ async function main() {
     }
   }
   const finished = new Date();
-  const md = render({
-    machine: [
-      ...m.rows,
-      [
-        'load average at end',
-        os
-          .loadavg()
-          .map((x) => x.toFixed(2))
-          .join(' '),
-      ],
+  const machineRows = [
+    ...m.rows,
+    [
+      'load average at end',
+      os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' '),
     ],
-    settings,
-    results,
-    order,
-    quick: a.quick,
-    started,
-    finished,
-    gpu,
-  });
+  ];
+  // One case (or a few) on an existing full report: splice them in, keep everything else.
+  const partial = a.only.length > 0 && !a.quick && fs.existsSync(a.out);
+  const md = partial
+    ? spliceCases(fs.readFileSync(a.out, 'utf8'), { machine: machineRows, results, order, started, finished })
+    : render({ machine: machineRows, settings, results, order, quick: a.quick, started, finished, gpu });
   fs.writeFileSync(a.out, md);
   console.log(`\nwrote ${path.relative(process.cwd(), a.out)} (${((finished - started) / 60000).toFixed(1)} min)`);
   if (!a.keepWeights) fs.rmSync(path.join(L.WORK, 'weights'), { recursive: true, force: true });

@@ -20,7 +20,7 @@ export type {
 } from './classifier/trainer-events';
 export { defaultOutput } from './classifier/methods';
 export type { TrainerOptions, LoraOptions } from './classifier/trainer-options';
-export { Predictor } from './classifier/predictor';
+export { Predictor, predictionJson } from './classifier/predictor';
 export { findRuns } from './classifier/run-lookup';
 export { TrainingDivergedError } from './classifier/train-loop';
 export type { Prediction, PredictorOptions } from './classifier/predictor';
@@ -36,3 +36,18 @@ export type { ResolveOptions, ResolvedModel } from './hub/resolve';
 export { METHODS } from './classifier/methods';
 export type { Method } from './classifier/methods';
 export { createProgress } from './util/progress';
+export { API_KEY_ENV, SERVE_DEFAULTS } from './serve/options';
+export type { ServeOptions, LogFormat } from './serve/options';
+export type { RunningServer, StartOptions } from './serve/server';
+export type { ServedPredictor, ModelDescription } from './serve/models';
+
+import type { ServeOptions } from './serve/options';
+import type { RunningServer, StartOptions } from './serve/server';
+
+/**
+ * Starts `qwen3-native serve` in this process: listens, loads the runs, answers until stop(). Loaded on first call
+ * (fastify and its plugins add ~170 ms to a require of this package otherwise).
+ */
+export async function startServer(options: ServeOptions, start?: StartOptions): Promise<RunningServer> {
+  return (await import('./serve/server')).startServer(options, start);
+}

@@ -25,7 +25,7 @@ import {
 } from '../util/is';
 import { nativeBaseSpec, resolveBaseCheckpoint } from './base-checkpoint';
 import { ExampleEncoder } from './encoding';
-import { labelsFromRecord } from './labels';
+import { isDefaultLabels, labelsFromRecord } from './labels';
 import { DEFAULT_END_TOKEN, familyFor, METHODS, usesLora, weightsFileFor, type Method } from './methods';
 import { loraFromPeftConfig, readRunInfo, type RunInfo } from './run-folder';
 import { findRunFor } from './run-lookup';
@@ -43,6 +43,26 @@ export interface Prediction {
   probabilities: number[];
   /** the run folder's name */
   model: string;
+}
+
+/**
+ * A prediction as JSON: what `predict --json` prints per prediction, `--out f.jsonl` writes and `serve` answers, with
+ * the keys in that order.
+ */
+export function predictionJson(
+  p: Prediction & { id?: string | number; labels?: readonly string[] }
+): Prediction & { id?: string | number; labels?: string[] } {
+  return {
+    ...(p.id !== undefined ? { id: p.id } : {}),
+    text: p.text,
+    label: p.label,
+    sentiment: p.sentiment,
+    confidence: p.confidence,
+    probabilities: p.probabilities,
+    model: p.model,
+    // the names of the probabilities, for label sets other than the default (whose output stays as it was)
+    ...(p.labels && !isDefaultLabels(p.labels) ? { labels: [...p.labels] } : {}),
+  };
 }
 
 export interface PredictorOptions {

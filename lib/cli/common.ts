@@ -7,7 +7,8 @@ import { isPickledFile, isRunFolder } from '../classifier/run-folder';
 import { DEVICE_OPTIONS, DTYPE_OPTIONS, type DeviceOption, type DTypeOption } from '../qwen3/model';
 import { MODEL_SIZES, type ModelSize } from '../qwen3/presets';
 import { createProgress } from '../util/progress';
-import { Flags, METHOD_ALIASES } from './args';
+import { Flags } from './args';
+import { METHOD_ALIASES } from './flags';
 import { CliError, flagError } from './errors';
 
 export interface CommonSettings {

@@ -3,8 +3,9 @@
 import { METHOD_DEFAULTS, METHODS, type MethodDefaults } from '../classifier/methods';
 import { DEFAULT_BATCH_LIMITS } from '../qwen3/batching';
 import { MODEL_SIZES } from '../qwen3/presets';
-import { COMMAND_FLAGS, FLAGS, type Command } from './args';
+import { API_KEY_ENV } from '../serve/options';
 import { SIGNAL_EXIT } from './errors';
+import { COMMAND_FLAGS, FLAGS, type Command } from './flags';
 import { OLD_DATA, OLD_SPLIT_SEED, OLD_TEST_POSTS } from './legacy';
 import { PROMPT_KEYS } from './prompt';
 
@@ -38,6 +39,14 @@ skipping (with a note) one that cannot be loaded; --ensemble averages their prob
 
 Evaluates trained run(s) on a labelled file, read with each run's label set: accuracy, macro- and weighted-F1,
 per-class precision/recall/F1/support and the N x N confusion matrix.`,
+  serve: `Usage: qwen3-native serve (--checkpoint <dir> [--checkpoint <dir2> ...] | --load-all [--models-dir <dir>]) [flags]
+
+Serves trained run(s) over HTTP (JSON): POST /v1/predict {"texts": [...]} or {"text": "..."} (optional "model": a run
+folder's name; default the first), GET /v1/models, /healthz, /readyz (503 until the models are loaded), /metrics
+(Prometheus), /openapi.json. Texts of concurrent requests are merged into one model call (--max-batch-size,
+--max-wait-ms); past --queue-limit waiting texts, requests get 503 with Retry-After. SIGTERM or Ctrl-C stops taking
+requests, answers everything queued, then exits 0 (a second one exits at once). With --api-key (or ${API_KEY_ENV})
+every route but /healthz and /readyz needs Authorization: Bearer <key>; a --host other than loopback requires one.`,
   info: `Usage: qwen3-native info [--models-dir <dir>] [--json]
 
 Shows what this machine's libtorch offers (version, CUDA devices, threads, whether the CPU has native bf16) and the
@@ -58,6 +67,11 @@ const EXAMPLES: Record<Command, string> = {
   eval: `Examples:
   qwen3-native eval --checkpoint models/qwen3_lora_0.6B --test data/weibo_sample_test.txt
   qwen3-native eval --load-all --test test.txt --json`,
+  serve: `Examples:
+  qwen3-native serve --checkpoint models/qwen3_lora_tiny
+  curl -s localhost:8080/v1/predict -H 'Content-Type: application/json' -d '{"texts":["今天天气真好"]}'
+  qwen3-native serve --load-all --port 9000 --log-format json
+  ${API_KEY_ENV}=$(openssl rand -hex 32) qwen3-native serve --checkpoint models/qwen3_lora_0.6B --host 0.0.0.0`,
   info: `Examples:
   qwen3-native info
   qwen3-native info --json`,
@@ -77,6 +91,11 @@ label sets label is the id, sentiment its name, probabilities one per label, and
   eval: `Output: metrics tables; with --load-all also a comparison table. --json: JSON Lines, one object per model:
 {"model","checkpoint","test","count","accuracy","macroF1","weightedF1","macroPrecision","macroRecall",
  "perClass":[{"label","sentiment","precision","recall","f1","support"}],"confusion":[[..],[..]]} (confusion[true][predicted]).`,
+  serve: `Output: the log on stderr: the address (a line with http://host:port, also with --port 0), each model loaded,
+then one line per request (--log-format json: one JSON object per line). /v1/predict answers
+{"predictions":[{"text","label":0|1,"sentiment","confidence","probabilities":[p负面,p正面],"model"}, ...]}, one per text
+(other label sets: as predict --json, with "labels"; /v1/models lists each run's labels);
+errors are {"statusCode","error","code","message","field"} naming the field at fault.`,
   info: `Output: a short report. --json: {"libtorchVersion","cudaAvailable","cudaDeviceCount","threads","cpuBf16","defaultDtype","runs":[{"dir","method","accuracy"}]}.`,
 };
 
@@ -90,9 +109,8 @@ export const OLD_SPELLINGS = `Old spellings (the Python scripts' flags) still wo
 
 function flagLines(command: Command): string {
   const names = COMMAND_FLAGS[command].filter((f) => !FLAGS[f].hidden);
-  const left = names.map(
-    (f) => `  --${f}${FLAGS[f].value ? ` ${FLAGS[f].value}` : ''}${FLAGS[f].multiple ? ' ...' : ''}`
-  );
+  const repeatable = (f: string) => FLAGS[f].multiple && (FLAGS[f].repeatableIn ?? [command]).includes(command);
+  const left = names.map((f) => `  --${f}${FLAGS[f].value ? ` ${FLAGS[f].value}` : ''}${repeatable(f) ? ' ...' : ''}`);
   const width = Math.max(...left.map((l) => l.length)) + 2;
   return names.map((f, i) => `${left[i].padEnd(width)}${help(command, f)}`).join('\n');
 }
@@ -108,6 +126,9 @@ function help(command: Command, flag: string): string {
     return `texts per forward pass (default ${DEFAULT_BATCH_LIMITS.maxBatchSize})`;
   if (command === 'eval' && flag === 'max-samples') return 'evaluate on at most n posts (stratified, seeded)';
   if (command !== 'train' && flag === 'model') return 'override the base model recorded in the run (folder, hub id)';
+  if (command === 'serve' && flag === 'checkpoint')
+    return "a trained run folder to serve (repeatable; a model is named by its folder's name)";
+  if (command === 'serve' && flag === 'load-all') return 'serve every trained run under --models-dir';
   if (command === 'train' && flag === 'test') return 'labelled test file: the best model is evaluated on it at the end';
   if (command === 'train' && flag === 'checkpoint')
     return 'with --eval-only: the run folder to evaluate (default --output)';
@@ -121,6 +142,8 @@ function help(command: Command, flag: string): string {
 }
 
 export function commandHelp(command: Command): string {
+  // serve has none of the Python scripts' flags to keep.
+  const old = command === 'serve' ? [] : [OLD_SPELLINGS, ''];
   return [
     INTRO[command],
     '',
@@ -131,8 +154,7 @@ export function commandHelp(command: Command): string {
     '',
     EXAMPLES[command],
     '',
-    OLD_SPELLINGS,
-    '',
+    ...old,
   ].join('\n');
 }
 
@@ -145,6 +167,7 @@ Commands:
   train     fine-tune a classifier (methods: ${METHODS.join(', ')})
   predict   classify posts with trained run(s)
   eval      accuracy, macro-F1, per-class scores and confusion matrix on a labelled file
+  serve     an HTTP prediction service (batched, with health, readiness and Prometheus metrics)
   info      libtorch version, CUDA, threads, native bf16, and the trained runs found
 
 Run qwen3-native <command> --help for its flags.
@@ -154,7 +177,7 @@ Quick start (no download: 'tiny' is a tiny random model, a smoke test):
   qwen3-native predict --checkpoint models/qwen3_lora_tiny --text '今天天气真好'
 
 Flags: --help, --version. Environment: HF_HUB_OFFLINE=1 (never download), HF_ENDPOINT (a mirror), HF_TOKEN,
-HF_HOME, QWEN3_NATIVE_DEBUG=1 (print stack traces with errors).
+HF_HOME, QWEN3_NATIVE_DEBUG=1 (print stack traces with errors), ${API_KEY_ENV} (serve's API key).
 Exit codes: 0 ok, 1 failure, 2 bad usage (flag, value, or a missing choice without a terminal); train stopped by a
 signal: ${SIGNAL_CODES}.
 `;

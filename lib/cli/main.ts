@@ -2,7 +2,8 @@
 // qwen3-native: the command-line interface. Parses flags, runs one command, and ends with one clear message on
 // error (exit 1, or 2 for bad usage); stack traces only with QWEN3_NATIVE_DEBUG=1. Model logic lives in the API
 // (Trainer, Predictor, metrics); this layer only asks, calls and prints.
-import { Flags, parseCommandLine, type Command } from './args';
+import { Flags, parseCommandLine } from './args';
+import type { Command } from './flags';
 import { packageVersion } from '../util/paths';
 import { EXIT, exitCodeFor, formatError } from './errors';
 import { commandHelp, mainHelp } from './help';
@@ -36,6 +37,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return (await import('./predict')).runPredict(flags, parsed.positionals);
     case 'eval':
       return (await import('./eval')).runEval(flags, parsed.positionals);
+    case 'serve':
+      return (await import('./serve')).runServe(flags, parsed.positionals);
     case 'info':
       return (await import('./info')).runInfo(flags);
   }

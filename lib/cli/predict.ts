@@ -4,7 +4,7 @@ import * as path from 'path';
 import { loadTextsFile } from '../classifier/data';
 import { averagePredictions } from '../classifier/ensemble';
 import { DEFAULT_LABELS, sameLabels } from '../classifier/labels';
-import type { Prediction, Predictor } from '../classifier/predictor';
+import { predictionJson, type Prediction, type Predictor } from '../classifier/predictor';
 import { Flags } from './args';
 import { commonSettings, err, existingFile, out, predictAll } from './common';
 import { CliError } from './errors';
@@ -13,7 +13,6 @@ import { defaultIo, readAllLines, stdinIsPiped, type Io } from './prompt';
 import {
   formatPredictions,
   outFormat,
-  predictionJson,
   refuseOutOverInput,
   summarizePredictions,
   writePredictions,

@@ -9,7 +9,7 @@ import {
   type LabelSet,
 } from '../classifier/labels';
 import type { Metrics } from '../classifier/metrics';
-import type { Prediction } from '../classifier/predictor';
+import { predictionJson, type Prediction } from '../classifier/predictor';
 import { writeFileAtomic } from '../util/atomic-write';
 import { CliError, flagError } from './errors';
 import { displayWidth, formatTable, remainingWidth, truncate } from './table';
@@ -146,21 +146,6 @@ export function metricsJson(
     perClass: m.perClass.map((c) => ({ ...c, sentiment: labels[c.label] })),
     ...(isDefaultLabels(labels) ? {} : { labels: [...labels] }),
     confusion: m.confusion,
-  };
-}
-
-/** The JSON object `predict --json` prints per prediction (and --out .jsonl writes); `id` first when there is one. */
-export function predictionJson(p: Row): Record<string, unknown> {
-  return {
-    ...(p.id !== undefined ? { id: p.id } : {}),
-    text: p.text,
-    label: p.label,
-    sentiment: p.sentiment,
-    confidence: p.confidence,
-    probabilities: p.probabilities,
-    model: p.model,
-    // the names of the probabilities, for label sets other than the default (whose output stays as it was)
-    ...(p.labels && !isDefaultLabels(p.labels) ? { labels: [...p.labels] } : {}),
   };
 }
 

@@ -11,7 +11,15 @@ import {
   expectPositiveInteger,
   invalidTypeError,
 } from '../util/is';
-import { loadNative, type Device, type DType, type NativeEngine, type RunStats, type RuntimeInfo } from '../native';
+import {
+  loadNative,
+  nativeRuntimeInfo,
+  type Device,
+  type DType,
+  type NativeEngine,
+  type RunStats,
+  type RuntimeInfo,
+} from '../native';
 import { DEFAULT_BATCH_LIMITS, packByLength, scatterRows } from './batching';
 import { embeddingMapping, openCheckpoint } from './checkpoint';
 import type { Qwen3HFConfig } from './config';
@@ -46,7 +54,18 @@ export const DEVICE_OPTIONS: readonly DeviceOption[] = ['auto', 'cpu', 'cuda'];
 export const DTYPE_OPTIONS: readonly DTypeOption[] = ['auto', 'float32', 'bfloat16', 'float16'];
 
 export function runtimeInfo(): RuntimeInfo {
-  return loadNative().runtimeInfo();
+  return nativeRuntimeInfo();
+}
+
+/**
+ * Sets the intra-op threads of every model in this process (default: the machine's cores). Fewer leave cores to the
+ * JS thread, e.g. a server's HTTP work; takes effect from the next native call.
+ */
+export function setComputeThreads(threads: number): void {
+  expectPositiveInteger(threads, 'threads');
+  const native = loadNative();
+  native.runtimeInfo(); // the one-time runtime setup (threads = cores) runs first, so this count is the one that stays
+  native.setNumThreads(threads);
 }
 
 /** 'auto' device: CUDA when libtorch sees one. 'auto' dtype: bf16 on CUDA or on CPUs with native bf16, else f32. */
@@ -100,6 +119,8 @@ function validateForwardOptions(options: ForwardOptions | undefined, extra: stri
 
 export class Qwen3Model {
   readonly dir: string;
+  /** the safetensors files the weights came from */
+  readonly files: readonly string[];
   readonly config: Qwen3HFConfig;
   readonly tokenizer: Qwen3Tokenizer;
   readonly device: Device;
@@ -113,6 +134,7 @@ export class Qwen3Model {
 
   private constructor(init: {
     dir: string;
+    files: readonly string[];
     config: Qwen3HFConfig;
     tokenizer: Qwen3Tokenizer;
     device: Device;
@@ -122,6 +144,7 @@ export class Qwen3Model {
     native: NativeEngine;
   }) {
     this.dir = init.dir;
+    this.files = init.files;
     this.config = init.config;
     this.tokenizer = init.tokenizer;
     this.device = init.device;
@@ -140,10 +163,9 @@ export class Qwen3Model {
     if (o.device !== undefined) expectOneOf(o.device, 'options.device', DEVICE_OPTIONS);
     if (o.dtype !== undefined) expectOneOf(o.dtype, 'options.dtype', DTYPE_OPTIONS);
     const folder = path.resolve(dir);
-    if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) {
-      throw new Error(`Model folder not found: ${folder}`);
-    }
-    const { hf, config: nativeConfig, files, tokenizer } = openCheckpoint(folder);
+    const stat = await fs.promises.stat(folder).catch(() => undefined);
+    if (!stat?.isDirectory()) throw new Error(`Model folder not found: ${folder}`);
+    const { hf, config: nativeConfig, files, tokenizer } = await openCheckpoint(folder);
     const { device, dtype } = resolveDeviceAndDtype(o);
     const mapEmbeddings = embeddingMapping();
     const binding = loadNative();
@@ -157,6 +179,7 @@ export class Qwen3Model {
     }
     return new Qwen3Model({
       dir: folder,
+      files,
       config: hf,
       tokenizer,
       device,

@@ -2,7 +2,7 @@
 // model.safetensors.index.json): every failure names the file, says what is wrong with it (not JSON, truncated,
 // `null`, a field of the wrong type) and what to do, instead of a bare "Unexpected end of JSON input" or a TypeError
 // from reading a field of null.
-import * as fs from 'fs';
+import { isMissingFileError, NotARegularFileError, readRegularFile, readRegularFileSync } from './regular-file';
 
 /** An error about one file; the message starts with the file's path. */
 export class JsonFileError extends Error {
@@ -89,28 +89,17 @@ function describeParseError(text: string, error: Error): string {
   return `it is not valid JSON (${error.message}${truncated ? ': the file looks truncated' : ''})`;
 }
 
-/**
- * Reads and parses a JSON file. `fix` (what to do about a damaged file) ends every message. Only regular files are
- * read: a folder, a FIFO or a device is refused by name rather than read (a FIFO would block forever).
- */
-export function readJsonFile(file: string, fix: string): unknown {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new JsonFileError(
-      file,
-      code === 'ENOENT' ? `${file} not found. ${fix}` : `${file}: ${(e as Error).message}. ${fix}`
-    );
-  }
-  if (!stat.isFile()) throw new JsonFileError(file, `${file}: not a regular file. ${fix}`);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new JsonFileError(file, `${file}: could not be read (${(e as Error).message}). ${fix}`);
-  }
+/** JSON files this package reads are KBs (Qwen3-8B's index: ~30 KB); one past this is not the file it should be. */
+export const MAX_JSON_BYTES = 64 << 20;
+
+function readError(file: string, e: unknown, fix: string): JsonFileError {
+  if (e instanceof NotARegularFileError) return new JsonFileError(file, `${e.message}. ${fix}`);
+  if (isMissingFileError(e)) return new JsonFileError(file, `${file} not found. ${fix}`);
+  return new JsonFileError(file, `${file}: could not be read (${(e as Error).message}). ${fix}`);
+}
+
+function parse(file: string, bytes: Buffer, fix: string): unknown {
+  const text = bytes.toString('utf8');
   try {
     return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (e) {
@@ -118,9 +107,33 @@ export function readJsonFile(file: string, fix: string): unknown {
   }
 }
 
-/** Reads a JSON file that must hold an object fitting `shape`; lists every problem at once. */
-export function readJsonObject(file: string, fix: string, shape: JsonShape = {}): Record<string, unknown> {
-  const value = readJsonFile(file, fix);
+/**
+ * Reads and parses a JSON file. `fix` (what to do about a damaged file) ends every message. Only regular files are
+ * read (util/regular-file): a folder, a FIFO or a device is refused by name rather than read (a FIFO would block
+ * forever).
+ */
+export function readJsonFile(file: string, fix: string, maxBytes = MAX_JSON_BYTES): unknown {
+  let bytes: Buffer;
+  try {
+    bytes = readRegularFileSync(file, 'a JSON file', maxBytes);
+  } catch (e) {
+    throw readError(file, e, fix);
+  }
+  return parse(file, bytes, fix);
+}
+
+/** readJsonFile without blocking the event loop on the read (model files: config.json, the shard index). */
+export async function readJsonFileAsync(file: string, fix: string, maxBytes = MAX_JSON_BYTES): Promise<unknown> {
+  let bytes: Buffer;
+  try {
+    bytes = await readRegularFile(file, 'a JSON file', maxBytes);
+  } catch (e) {
+    throw readError(file, e, fix);
+  }
+  return parse(file, bytes, fix);
+}
+
+function checkObject(file: string, value: unknown, fix: string, shape: JsonShape): Record<string, unknown> {
   if (!isObject(value)) {
     throw new JsonFileError(
       file,
@@ -130,4 +143,19 @@ export function readJsonObject(file: string, fix: string, shape: JsonShape = {})
   const problems = shapeProblems(value, shape);
   if (problems.length) throw new JsonFileError(file, `${file}: ${problems.join('; ')}. ${fix}`);
   return value;
+}
+
+/** Reads a JSON file that must hold an object fitting `shape`; lists every problem at once. */
+export function readJsonObject(file: string, fix: string, shape: JsonShape = {}): Record<string, unknown> {
+  return checkObject(file, readJsonFile(file, fix), fix, shape);
+}
+
+/** readJsonObject without blocking the event loop on the read. */
+export async function readJsonObjectAsync(
+  file: string,
+  fix: string,
+  shape: JsonShape = {},
+  maxBytes = MAX_JSON_BYTES
+): Promise<Record<string, unknown>> {
+  return checkObject(file, await readJsonFileAsync(file, fix, maxBytes), fix, shape);
 }

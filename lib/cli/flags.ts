@@ -1,0 +1,287 @@
+// Every flag of every command, and the old Python scripts' spellings: the one table the parser (args.ts) and the help
+// (help.ts) both read, so they never disagree. Defaults shown in help come from the code that applies them.
+import { DEFAULT_LABELS } from '../classifier/labels';
+import { keepsCheckpointByDefault, METHODS, type Method } from '../classifier/methods';
+import { TRAINER_DEFAULTS } from '../classifier/trainer-options';
+import { DEVICE_OPTIONS, DTYPE_OPTIONS } from '../qwen3/model';
+import { MODEL_SIZES } from '../qwen3/presets';
+import { API_KEY_ENV, LOG_FORMATS, SERVE_DEFAULTS } from '../serve/options';
+
+export const COMMANDS = ['train', 'predict', 'eval', 'serve', 'info'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+export interface FlagSpec {
+  kind: 'string' | 'boolean';
+  /** may be given more than once (Flags.list reads every value; Flags.string the last) */
+  multiple?: boolean;
+  /** the commands that use every value of a `multiple` flag (help shows "..." there); default: all */
+  repeatableIn?: readonly Command[];
+  /** placeholder in help, e.g. '<n>' */
+  value?: string;
+  help: string;
+  /** hidden from help (old spellings with special handling) */
+  hidden?: boolean;
+}
+
+/** Every flag of every command. Which command takes which: COMMAND_FLAGS. */
+export const FLAGS: Record<string, FlagSpec> = {
+  method: { kind: 'string', value: '<m>', help: METHODS.join(' | ') },
+  'model-size': {
+    kind: 'string',
+    value: '<size>',
+    help: `${MODEL_SIZES.join(' | ')} (picks Qwen/Qwen3-<size> or Qwen/Qwen3-Embedding-<size>)`,
+  },
+  model: {
+    kind: 'string',
+    value: '<spec>',
+    help: "base model: a folder, a Hugging Face repo id, a name under ./models, or 'tiny'",
+  },
+  train: { kind: 'string', value: '<file>', help: 'training data: text<TAB>label lines, CSV (label,review) or JSONL' },
+  test: { kind: 'string', value: '<file>', help: 'labelled test data (same formats)' },
+  labels: {
+    kind: 'string',
+    value: '<a,b,..>',
+    help: `the label set, label 0 first (default: from --train; 0/1 labels: ${DEFAULT_LABELS.join(',')})`,
+  },
+  epochs: { kind: 'string', value: '<n>', help: 'passes over the training data' },
+  'batch-size': { kind: 'string', value: '<n>', help: 'examples per batch' },
+  'learning-rate': { kind: 'string', value: '<x>', help: 'peak learning rate (AdamW, warmup then cosine decay)' },
+  'lora-r': { kind: 'string', value: '<n>', help: `LoRA rank (default ${TRAINER_DEFAULTS.lora.r})` },
+  'lora-alpha': {
+    kind: 'string',
+    value: '<x>',
+    help: `LoRA alpha (default ${TRAINER_DEFAULTS.lora.alpha}; scale = alpha / r)`,
+  },
+  'max-samples': { kind: 'string', value: '<n>', help: 'use at most n examples (stratified, seeded)' },
+  'max-length': { kind: 'string', value: '<n>', help: `most tokens per post (default ${TRAINER_DEFAULTS.maxLength})` },
+  'gradient-accumulation': {
+    kind: 'string',
+    value: '<n>',
+    help: `batches per optimizer step (default ${TRAINER_DEFAULTS.gradientAccumulation})`,
+  },
+  'gradient-checkpointing': { kind: 'boolean', help: 'recompute activations in backward (less memory for 4B/8B)' },
+  output: { kind: 'string', value: '<dir>', help: 'run folder (default ./models/qwen3_<method>_<size>)' },
+  checkpoint: {
+    kind: 'string',
+    multiple: true,
+    repeatableIn: ['serve'],
+    value: '<dir>',
+    help: 'a trained run folder (holds run.json)',
+  },
+  'eval-only': { kind: 'boolean', help: 'skip training: evaluate the run in --output/--checkpoint on --test' },
+  resume: {
+    kind: 'boolean',
+    help: 'continue an interrupted run (<output>.partial), or the checkpoint of the run in <output>',
+  },
+  'eval-steps': {
+    kind: 'string',
+    value: '<n>',
+    help: 'evaluate on the dev split every n optimizer steps (default: at the end of each epoch)',
+  },
+  'save-steps': {
+    kind: 'string',
+    value: '<n>',
+    help: 'also save a checkpoint every n optimizer steps (default: at each evaluation)',
+  },
+  'save-total-limit': {
+    kind: 'string',
+    value: '<n>',
+    help: `checkpoints kept: checkpoint/ plus older checkpoint-<step>/ folders (default ${TRAINER_DEFAULTS.saveTotalLimit})`,
+  },
+  'keep-checkpoint': {
+    kind: 'boolean',
+    help: `keep checkpoint/ once the run finishes (default: kept, except for ${METHODS.filter((m) => !keepsCheckpointByDefault(m)).join(', ')}: 3x the model's size)`,
+  },
+  seed: { kind: 'string', value: '<n>', help: `random seed (default ${TRAINER_DEFAULTS.seed})` },
+  device: { kind: 'string', value: '<d>', help: `${DEVICE_OPTIONS.join(' | ')} (default ${TRAINER_DEFAULTS.device})` },
+  dtype: { kind: 'string', value: '<t>', help: `${DTYPE_OPTIONS.join(' | ')} (default auto; full: float32)` },
+  offline: { kind: 'boolean', help: 'never download (also env HF_HUB_OFFLINE=1)' },
+  text: { kind: 'string', multiple: true, value: '<text>', help: 'a post to classify (repeatable)' },
+  file: { kind: 'string', value: '<file>', help: 'posts to classify: one per line, or any training format' },
+  'text-column': {
+    kind: 'string',
+    value: '<name>',
+    help: '--file CSV/JSONL: the column (field) holding the post (default review, else text)',
+  },
+  'id-column': {
+    kind: 'string',
+    value: '<name>',
+    help: '--file CSV/JSONL: a column (field) carried to every output as "id"',
+  },
+  interactive: { kind: 'boolean', help: 'ask for posts one at a time even without a terminal (after --text/--file)' },
+  ensemble: { kind: 'boolean', help: 'one row per text: P(正面) averaged over the runs (with --load-all)' },
+  out: { kind: 'string', value: '<file>', help: 'write predictions to a .jsonl or .csv file' },
+  'load-all': { kind: 'boolean', help: 'use every trained run under --models-dir (one row per model and text)' },
+  'models-dir': { kind: 'string', value: '<dir>', help: 'where trained runs are found (default ./models)' },
+  json: { kind: 'boolean', help: 'machine output: JSON Lines on stdout' },
+  host: {
+    kind: 'string',
+    value: '<addr>',
+    help: `address to listen on (default ${SERVE_DEFAULTS.host}; any other than loopback needs --api-key)`,
+  },
+  port: {
+    kind: 'string',
+    value: '<n>',
+    help: `port (default ${SERVE_DEFAULTS.port}; 0 = any free port, logged at start)`,
+  },
+  'max-batch-size': {
+    kind: 'string',
+    value: '<n>',
+    help: `most texts of concurrent requests merged into one model call (default ${SERVE_DEFAULTS.maxBatchSize}; 1 = batching off)`,
+  },
+  'max-wait-ms': {
+    kind: 'string',
+    value: '<ms>',
+    help: `how long a text may wait for a fuller batch (default ${SERVE_DEFAULTS.maxWaitMs}; 0 = never wait)`,
+  },
+  'queue-limit': {
+    kind: 'string',
+    value: '<n>',
+    help: `texts waiting across all models before requests get 503 + Retry-After (default ${SERVE_DEFAULTS.queueLimit})`,
+  },
+  'max-texts': { kind: 'string', value: '<n>', help: `texts per request (default ${SERVE_DEFAULTS.maxTexts})` },
+  'max-text-length': {
+    kind: 'string',
+    value: '<n>',
+    help: `characters per text (default ${SERVE_DEFAULTS.maxTextLength})`,
+  },
+  'body-limit': {
+    kind: 'string',
+    value: '<bytes>',
+    help: `bytes per request body, else 413 (default ${SERVE_DEFAULTS.bodyLimit} = ${SERVE_DEFAULTS.bodyLimit / 2 ** 20} MiB)`,
+  },
+  'api-key': {
+    kind: 'string',
+    value: '<key>',
+    help: `require Authorization: Bearer <key> (or set ${API_KEY_ENV}, which ps does not show); needed off loopback`,
+  },
+  threads: {
+    kind: 'string',
+    value: '<n>',
+    help: `intra-op threads of the models (default: every core, ${SERVE_DEFAULTS.threads} here; fewer leave cores to HTTP)`,
+  },
+  'log-format': {
+    kind: 'string',
+    value: '<f>',
+    help: `${LOG_FORMATS.join(' | ')}: json writes one JSON line per request on stderr (default ${SERVE_DEFAULTS.logFormat})`,
+  },
+  help: { kind: 'boolean', help: 'show this help' },
+  'model-path': {
+    kind: 'string',
+    hidden: true,
+    value: '<path>',
+    help: 'old spelling: a run folder (--checkpoint), train: where to save (--output) or the base model (--model)',
+  },
+};
+
+const COMMON = ['model', 'device', 'dtype', 'offline', 'json', 'help'];
+export const COMMAND_FLAGS: Record<Command, readonly string[]> = {
+  train: [
+    'method',
+    'model-size',
+    ...COMMON.slice(0, 1),
+    'train',
+    'test',
+    'labels',
+    'epochs',
+    'batch-size',
+    'learning-rate',
+    'lora-r',
+    'lora-alpha',
+    'max-samples',
+    'max-length',
+    'gradient-accumulation',
+    'gradient-checkpointing',
+    'output',
+    'checkpoint',
+    'eval-only',
+    'resume',
+    'eval-steps',
+    'save-steps',
+    'save-total-limit',
+    'keep-checkpoint',
+    'seed',
+    ...COMMON.slice(1),
+    'model-path',
+  ],
+  predict: [
+    'method',
+    'model-size',
+    'checkpoint',
+    'text',
+    'file',
+    'text-column',
+    'id-column',
+    'out',
+    'load-all',
+    'ensemble',
+    'interactive',
+    'models-dir',
+    'batch-size',
+    ...COMMON,
+    'model-path',
+  ],
+  eval: [
+    'method',
+    'model-size',
+    'checkpoint',
+    'test',
+    'load-all',
+    'models-dir',
+    'batch-size',
+    'max-samples',
+    'seed',
+    ...COMMON,
+    'model-path',
+  ],
+  serve: [
+    'checkpoint',
+    'load-all',
+    'models-dir',
+    'host',
+    'port',
+    'max-batch-size',
+    'max-wait-ms',
+    'queue-limit',
+    'max-texts',
+    'max-text-length',
+    'body-limit',
+    'api-key',
+    'log-format',
+    'threads',
+    'model',
+    'device',
+    'dtype',
+    'offline',
+    'help',
+  ],
+  info: ['models-dir', 'json', 'help'],
+};
+
+/** Old names (after `_` -> `-`) mapped to today's flags. Any flag may also be written with underscores. */
+export const FLAG_ALIASES: Record<string, string> = {
+  'model-type': 'method',
+  'train-path': 'train',
+  'test-path': 'test',
+  'output-dir': 'output',
+  'num-epochs': 'epochs',
+  'model-dir': 'models-dir',
+};
+
+/** Old --model_type / --method values and what they mean now (case-insensitive, `_` = `-`). */
+export const METHOD_ALIASES: Record<string, Method> = {
+  embedding: 'embedding',
+  embed: 'embedding',
+  'qwen3-embedding': 'embedding',
+  lora: 'lora',
+  'qwen3-lora': 'lora',
+  'lora-head': 'lora-head',
+  'qwen3-lora-head': 'lora-head',
+  'lora-cls': 'lora-head',
+  'seq-cls': 'lora-head',
+  full: 'full',
+  'qwen3-full': 'full',
+  finetune: 'full',
+  'fine-tune': 'full',
+  'full-finetune': 'full',
+};

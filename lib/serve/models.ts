@@ -1,0 +1,117 @@
+// The trained runs a server answers for: each is a Predictor named by its run folder's name (as `predict` names
+// them), the first one answers requests that name no model.
+import * as path from 'path';
+import { Predictor, type Prediction, type PredictorOptions } from '../classifier/predictor';
+import type { RunInfo } from '../classifier/run-folder';
+
+/** What the server needs of a predictor (Predictor has it; tests may pass their own). */
+export interface ServedPredictor {
+  /** the run folder; its name names the model */
+  runFolder(): string;
+  /** run.json, once loaded */
+  readonly info?: RunInfo;
+  /** the run's label set, once loaded */
+  readonly labels?: readonly string[];
+  load(): Promise<void>;
+  predict(texts: string[]): Promise<Prediction[]>;
+  dispose(): void;
+}
+
+export interface ModelDescription {
+  name: string;
+  /** answers requests that name no model */
+  default: boolean;
+  method: string;
+  /** the base model's hub id, or what it was given as ('tiny', a folder) */
+  baseModel: string;
+  labels: { label: number; sentiment: string }[];
+  /** accuracy of the best checkpoint on the run's dev split; null when the run has none */
+  devAccuracy: number | null;
+  /** most tokens of a post the model reads */
+  maxLength: number;
+}
+
+export function predictorsFor(
+  checkpoints: readonly string[],
+  options: Omit<PredictorOptions, 'checkpoint'>
+): Predictor[] {
+  return checkpoints.map((checkpoint) => new Predictor({ ...options, checkpoint }));
+}
+
+export class ModelPool {
+  readonly names: readonly string[];
+  private readonly byName = new Map<string, ServedPredictor>();
+  private disposed = false;
+
+  constructor(private readonly predictors: readonly ServedPredictor[]) {
+    if (predictors.length === 0) throw new Error('no trained run to serve: give at least one run folder');
+    this.names = predictors.map((p) => path.basename(p.runFolder()));
+    const seen = new Map<string, string>();
+    const clashes: string[] = [];
+    predictors.forEach((p, i) => {
+      const name = this.names[i];
+      const other = seen.get(name);
+      if (other !== undefined) clashes.push(`${name}: ${other} and ${p.runFolder()}`);
+      seen.set(name, p.runFolder());
+      this.byName.set(name, p);
+    });
+    if (clashes.length) {
+      throw new Error(
+        `models are named by their run folder's name, and these share one (rename or copy a folder):\n  ${clashes.join('\n  ')}`
+      );
+    }
+  }
+
+  get defaultName(): string {
+    return this.names[0];
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  predictor(name: string): ServedPredictor {
+    const p = this.byName.get(name);
+    if (!p) throw new Error(`no model named ${JSON.stringify(name)}`);
+    return p;
+  }
+
+  /** Loads every run, one after the other (they share one compute thread); `loaded` is told each one's time. */
+  async load(loaded?: (name: string, seconds: number) => void): Promise<void> {
+    for (const [i, p] of this.predictors.entries()) {
+      if (this.disposed) return;
+      const started = Date.now();
+      await p.load();
+      // Stopped while this one loaded: Predictor.dispose() frees only what had been loaded when it ran.
+      if (this.disposed) {
+        p.dispose();
+        return;
+      }
+      loaded?.(this.names[i], (Date.now() - started) / 1000);
+    }
+  }
+
+  describe(): ModelDescription[] {
+    return this.predictors.map((p, i) => {
+      const info = p.info;
+      const labels = Object.entries(info?.labels ?? {})
+        .map(([label, sentiment]) => ({ label: Number(label), sentiment }))
+        .sort((a, b) => a.label - b.label);
+      return {
+        name: this.names[i],
+        default: i === 0,
+        method: info?.method ?? 'unknown',
+        baseModel: info ? (info.baseModel.repoId ?? info.baseModel.spec) : 'unknown',
+        labels,
+        devAccuracy: info?.best?.metrics.accuracy ?? null,
+        maxLength: info?.maxLength ?? 0,
+      };
+    });
+  }
+
+  /** Frees every predictor (idempotent). */
+  dispose(): void {
+    this.disposed = true;
+    for (const p of this.predictors) p.dispose();
+  }
+}
