@@ -170,10 +170,17 @@ for (const [name, file, set, methods] of CASES) {
 }
 
 test.serial('lora refuses label words of several tokens, naming them, before any training', async (t) => {
-  const trainer = new Trainer({ method: 'lora', model: causal, output: path.join(tmpDir(), 'run'), labels: THREE_SET });
+  const output = path.join(tmpDir(), 'run');
+  const trainer = new Trainer({ method: 'lora', model: causal, output, labels: THREE_SET });
   const e = await t.throwsAsync(trainer.train(THREE));
   t.regex(e.message, /"中性" is 2 tokens/);
   t.regex(e.message, /pick label words that are one token each/);
+  t.false(fs.existsSync(output) || fs.existsSync(`${output}.partial`), 'nothing written');
+  // a word sharing its first token with another (中 / 中性) is named too
+  const shared = new Trainer({ method: 'lora', model: causal, output, labels: ['中', '中性'] });
+  await t.throwsAsync(shared.train({ texts: ['a', 'b', 'c', 'd'], labels: [0, 1, 0, 1] }), {
+    message: /"中性" is 2 tokens/,
+  });
 });
 
 test.serial('a class missing from the training data is a warning; a label outside the set an error', async (t) => {

@@ -140,9 +140,15 @@ export class Trainer extends EventEmitter {
       onNote: (line) => this.emit('log', line),
     });
     refuseBaseModelOutput(o.output, base.dir);
+    // Before the work folder: a label set lora cannot answer is refused with nothing written.
+    const text: TextSettings = {
+      prompt: fillLabelsPlaceholder(o.prompt ?? defaultLoraPrompt(labelSet), labelSet),
+      instruction: o.instruction ?? defaultEmbeddingInstruction(labelSet),
+      labelTokens: o.method === 'lora' ? await labelTokensFor(labelSet, base.tokenizer) : [],
+    };
     const lease = acquireWorkFolder(o.output, o.resume, (line) => this.emit('log', line));
     try {
-      const result = await this.trainIn(lease.dir, lease.resumed || o.resume, base, train, dev, data, labelSet);
+      const result = await this.trainIn(lease.dir, lease.resumed || o.resume, base, train, dev, data, labelSet, text);
       if (!result.stopped) {
         if (!o.keepCheckpoint) {
           removeCheckpoints(lease.dir);
@@ -179,15 +185,11 @@ export class Trainer extends EventEmitter {
     train: LabelledTexts,
     dev: LabelledTexts,
     data: { train: DataFingerprint; eval?: DataFingerprint },
-    labelSet: LabelSet
+    labelSet: LabelSet,
+    text: TextSettings
   ) {
     const o = this.options;
     const { device, dtype } = resolveDeviceAndDtype({ device: o.device, dtype: o.dtype });
-    const text: TextSettings = {
-      prompt: fillLabelsPlaceholder(o.prompt ?? defaultLoraPrompt(labelSet), labelSet),
-      instruction: o.instruction ?? defaultEmbeddingInstruction(labelSet),
-      labelTokens: o.method === 'lora' ? await labelTokensFor(labelSet, base.tokenizer) : [],
-    };
     const encoder = new ExampleEncoder(base.tokenizer, {
       method: o.method,
       maxLength: o.maxLength,

@@ -1,12 +1,12 @@
 // `qwen3-native eval` (and `train --eval-only`): metrics of trained run(s) on a labelled file.
 import * as path from 'path';
 import { loadLabelledFile } from '../classifier/data';
-import { DEFAULT_LABELS, type LabelSet } from '../classifier/labels';
+import { DEFAULT_LABELS, describeLabels, type LabelSet } from '../classifier/labels';
 import { computeMetrics, type Metrics } from '../classifier/metrics';
 import { sliceSample } from '../classifier/split';
 import type { LabelledTexts } from '../classifier/train-data';
 import { Flags } from './args';
-import { commonSettings, existingFile, noPositionals, out, predictAll, type CommonSettings } from './common';
+import { commonSettings, err, existingFile, noPositionals, out, predictAll, type CommonSettings } from './common';
 import { CliError, EXIT } from './errors';
 import { defaultIo, type Io } from './prompt';
 import { formatComparison, formatMetrics, metricsJson } from './report';
@@ -71,7 +71,17 @@ export async function evaluateRuns(t: EvalTarget): Promise<EvalResult[]> {
     try {
       await predictor.load();
       const labels = predictor.labels ?? DEFAULT_LABELS;
-      const data = await dataFor(labels);
+      let data: LabelledTexts;
+      try {
+        data = await dataFor(labels);
+      } catch (e) {
+        // --load-all over runs of different label sets: a run whose set the file's labels are not in is skipped.
+        if (!t.skipUnloadable || t.testData) throw e;
+        err(
+          `skipping ${predictor.name}: its labels (${describeLabels(labels)}) do not read ${t.test}: ${(e as Error).message.split('\n').slice(0, 2).join(' ').replace(/\s+/g, ' ')}`
+        );
+        continue;
+      }
       const predictions = await predictAll(predictor, data.texts, `eval ${predictor.name}`, true);
       const metrics = computeMetrics(
         data.labels,
