@@ -89,13 +89,13 @@ test('parseLabel accepts the documented spellings only', (t) => {
 });
 
 test('every bad row is reported as file:line: reason in one error', async (t) => {
-  const file = writeFile('bad.txt', '好\t1\n没有标签\n坏\t2\n\n\t1\n正常\t0\n');
+  const file = writeFile('bad.txt', '好\t1\n没有标签\n坏\t5\n\n\t1\n正常\t0\n');
   const error = await t.throwsAsync(loadLabelledFile(file));
   t.is(
     error.message,
     `${file}: 3 bad rows:\n` +
       `  ${file}:2: expected text<TAB>label but the line has no tab\n` +
-      `  ${file}:3: label must be 0/1, 负面/正面 or negative/positive but is "2"\n` +
+      `  ${file}:3: label must be 0/1, 负面/正面 or negative/positive but is "5"\n` +
       `  ${file}:5: empty text`
   );
 });

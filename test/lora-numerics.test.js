@@ -5,6 +5,7 @@ const fs = require('fs');
 const path = require('path');
 const { FIXTURES, maxAbsDiff, goldens } = require('./helpers/util');
 const { pack, openClassifier, softmax } = require('./helpers/native');
+const { readRunInfo } = require('../dist/classifier/run-folder');
 
 function adapterConfig(dir) {
   return JSON.parse(fs.readFileSync(path.join(dir, 'adapter_config.json'), 'utf8'));
@@ -59,6 +60,28 @@ for (const base of ['tiny-tied-f32', 'tiny-untied-bf16-gqa3']) {
       t.true(maxAbsDiff(probs.subarray(i * 2, i * 2 + 2), softmax(g.seq_cls_logits[i])) < 1e-5, `row ${i}`)
     );
     c.dispose();
+  });
+
+  test(`${base}: a PEFT SEQ_CLS adapter with num_labels 3 loads and matches`, async (t) => {
+    const name = `${base}-seqcls3`;
+    const dir = path.join(FIXTURES, 'peft', name);
+    const g = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'peft', `${name}.json`), 'utf8'));
+    t.is(g.seq_cls_logits[0].length, 3);
+    const c = await openClassifier(base, { method: 'lora-head', lora: loraSpec(adapterConfig(dir)), numLabels: 3 });
+    await c.loadWeights(path.join(dir, 'adapter_model.safetensors'));
+    const { ids, lengths } = pack(g.sequences);
+    const probs = await c.predict(ids, lengths, true);
+    t.is(probs.length, g.sequences.length * 3);
+    let worst = 0;
+    g.sequences.forEach((_, i) => {
+      worst = Math.max(worst, maxAbsDiff(probs.subarray(i * 3, i * 3 + 3), softmax(g.seq_cls_logits[i])));
+    });
+    t.log(`max |p - p_ref| ${worst.toExponential(2)}`);
+    t.true(worst < 1e-5);
+    c.dispose();
+    // As a run: the bare PEFT folder is a three-label lora-head run (HF's LABEL_<i> names).
+    t.deepEqual(readRunInfo(dir).labels, { 0: 'LABEL_0', 1: 'LABEL_1', 2: 'LABEL_2' });
+    t.deepEqual(readRunInfo(path.join(FIXTURES, 'peft', `${base}-seqcls`)).labels, { 0: '负面', 1: '正面' });
   });
 }
 

@@ -1,10 +1,11 @@
 // Labelled sentiment data from the formats Weibo corpora come in: `text<TAB>label` lines (weibo2018), CSV with a
-// header (weibo_senti_100k's `label,review`), and JSONL. Labels are ids into LABEL_TEXTS: 0 负面, 1 正面.
+// header (weibo_senti_100k's `label,review`), and JSONL. Labels are ids into a label set (labels.ts): the one given,
+// else the one the file's labels imply (default: 0 负面, 1 正面).
 // Every bad row is collected and reported at once as `file:line: reason`, so a user fixes a file in one pass.
 import * as fs from 'fs';
 import * as path from 'path';
 import { expectNonEmptyString } from '../util/is';
-import { LABEL_TEXTS } from './methods';
+import { DEFAULT_LABELS, inferLabelSet, LabelMatcher, type LabelSet } from './labels';
 
 export type LabelledFormat = 'tsv' | 'csv' | 'jsonl';
 /** 'lines': one unlabelled text per line */
@@ -12,8 +13,10 @@ export type TextsFormat = LabelledFormat | 'lines';
 
 export interface LabelledData {
   texts: string[];
-  /** 0 = negative, 1 = positive */
+  /** ids into labelSet (default set: 0 = negative, 1 = positive) */
   labels: number[];
+  /** the label set: the one given, else the one the file's labels imply */
+  labelSet: string[];
   /** the file as given to the loader */
   source: string;
   format: LabelledFormat;
@@ -41,23 +44,9 @@ const MAX_REPORTED_PROBLEMS = 20;
 const TEXT_COLUMNS = ['review', 'text'];
 const LABEL_COLUMN = 'label';
 
-/** Every accepted spelling of a label: its id, its text (负面/正面) and the English word. */
-const LABEL_WORDS: Record<string, 0 | 1> = {
-  ...Object.fromEntries(
-    LABEL_TEXTS.flatMap((text, id) => [
-      [String(id), id],
-      [text, id],
-    ])
-  ),
-  negative: 0,
-  positive: 1,
-};
-
-/** 0 or 1 for every accepted spelling of a label (0/1, "0"/"1", 负面/正面, negative/positive), else undefined. */
+/** 0 or 1 for every accepted spelling of a default-set label (0/1, "0"/"1", 负面/正面, negative/positive). */
 export function parseLabel(raw: unknown): 0 | 1 | undefined {
-  if (raw === 0 || raw === 1) return raw;
-  if (typeof raw !== 'string') return undefined;
-  return LABEL_WORDS[raw.trim().toLowerCase()];
+  return new LabelMatcher(DEFAULT_LABELS).id(raw) as 0 | 1 | undefined;
 }
 
 interface Row {
@@ -347,8 +336,11 @@ function detectLabelledFormat(file: string, text: string): LabelledFormat {
   );
 }
 
-/** Loads texts with 0/1 labels; throws one Error listing every bad row as `file:line: reason`. */
-export async function loadLabelledFile(file: string): Promise<LabelledData> {
+/**
+ * Loads labelled texts; throws one Error listing every bad row as `file:line: reason`. Labels are ids or names of
+ * `options.labels`; without it, of the set the file's labels imply (inferLabelSet).
+ */
+export async function loadLabelledFile(file: string, options: { labels?: LabelSet } = {}): Promise<LabelledData> {
   expectNonEmptyString(file, 'file');
   const text = await readText(file);
   const format = detectLabelledFormat(file, text);
@@ -359,11 +351,13 @@ export async function loadLabelledFile(file: string): Promise<LabelledData> {
       : format === 'csv'
         ? csvRows(file, text, problems, true)
         : tsvRows(text, problems);
-  const data: LabelledData = { texts: [], labels: [], source: file, format, lineNumbers: [] };
+  const labelSet = [...(options.labels ?? inferLabelSet(rows.map((r) => r.rawLabel)) ?? DEFAULT_LABELS)];
+  const matcher = new LabelMatcher(labelSet);
+  const data: LabelledData = { texts: [], labels: [], labelSet, source: file, format, lineNumbers: [] };
   for (const row of rows) {
-    const label = parseLabel(row.rawLabel);
+    const label = matcher.id(row.rawLabel);
     if (label === undefined) {
-      problems.add(row.line, `label must be 0/1, 负面/正面 or negative/positive but is ${describeLabel(row.rawLabel)}`);
+      problems.add(row.line, `label must be ${matcher.expected()} but is ${describeLabel(row.rawLabel)}`);
       continue;
     }
     if (isBlank(row.text)) {

@@ -2,7 +2,33 @@
 // trained classifier always gets inputs shaped as in training (Predictor.encode returns exactly these ids).
 import { ENDOFTEXT_ID } from '../qwen3/tokens';
 import type { Qwen3Tokenizer } from '../qwen3/tokenizer';
+import { isDefaultLabels, type LabelSet } from './labels';
 import { DEFAULT_LABEL_TOKENS, DEFAULT_LORA_PROMPT, type Method } from './methods';
+
+/**
+ * lora: the answer token of each label word, label 0 first. The default set keeps today's tokens (负面, 正面). Each
+ * word must be one token of its own: a word of several tokens, or two words with one token, would need each word's
+ * token log-probabilities summed over its tokens, which this package does not do yet; such a set is refused with
+ * the words at fault, rather than scored wrongly.
+ */
+export async function labelTokensFor(labels: LabelSet, tokenizer: Qwen3Tokenizer): Promise<number[]> {
+  if (isDefaultLabels(labels)) return [...DEFAULT_LABEL_TOKENS];
+  const encoded = await tokenizer.encodeBatch([...labels]);
+  const problems: string[] = [];
+  const owner = new Map<number, string>();
+  encoded.forEach((ids, i) => {
+    if (ids.length !== 1) problems.push(`"${labels[i]}" is ${ids.length} tokens`);
+    else if (owner.has(ids[0])) problems.push(`"${labels[i]}" and "${owner.get(ids[0])}" are the same token`);
+    else owner.set(ids[0], labels[i]);
+  });
+  if (problems.length)
+    throw new Error(
+      `method lora answers with one token per label, but ${problems.join(', ')}. Multi-token label words are not ` +
+        'supported yet: pick label words that are one token each in Qwen3 (e.g. 消极,一般,积极 or 很差,差,一般,好,很好; ' +
+        '中性 is 2 tokens), or train with method lora-head, full or embedding, which take any label names'
+    );
+  return encoded.map((ids) => ids[0]);
+}
 
 export interface EncodingSpec {
   method: Method;

@@ -10,8 +10,8 @@ export const METHODS: readonly Method[] = ['embedding', 'lora', 'lora-head', 'fu
 
 /** One line per method, for choices and help. */
 export const METHOD_DESCRIPTIONS: Record<Method, string> = {
-  lora: 'LoRA adapters; the model answers 正面/负面 (label-word logits, PEFT CAUSAL_LM)',
-  'lora-head': 'LoRA adapters + a 2-way score head (PEFT SEQ_CLS)',
+  lora: 'LoRA adapters; the model answers a label word, e.g. 正面/负面 (label-word logits, PEFT CAUSAL_LM)',
+  'lora-head': 'LoRA adapters + an N-way score head (PEFT SEQ_CLS)',
   embedding: 'frozen Qwen3-Embedding + a small MLP head: fastest, fine on CPU',
   full: 'every weight + score head, float32 (needs the most memory)',
 };
@@ -86,7 +86,7 @@ export function weightsFileFor(method: Method): string {
 /** embedding: the mlp head's dropout in training, the old script's Linear-ReLU-Dropout(0.3)-Linear. */
 export const EMBEDDING_HEAD_DROPOUT = 0.3;
 
-// ---- labels ----
+// ---- labels (the default, binary set; any other set: labels.ts) ----
 
 export const NEGATIVE_LABEL_TEXT = '负面';
 export const POSITIVE_LABEL_TEXT = '正面';

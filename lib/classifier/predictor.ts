@@ -25,21 +25,22 @@ import {
 } from '../util/is';
 import { nativeBaseSpec, resolveBaseCheckpoint } from './base-checkpoint';
 import { ExampleEncoder } from './encoding';
-import { DEFAULT_END_TOKEN, familyFor, LABEL_TEXTS, METHODS, usesLora, weightsFileFor, type Method } from './methods';
+import { isDefaultLabels, labelsFromRecord } from './labels';
+import { DEFAULT_END_TOKEN, familyFor, METHODS, usesLora, weightsFileFor, type Method } from './methods';
 import { loraFromPeftConfig, readRunInfo, type RunInfo } from './run-folder';
 import { findRunFor } from './run-lookup';
 import { TRAINER_DEFAULTS } from './trainer-options';
 
 export interface Prediction {
   text: string;
-  /** 1 positive, 0 negative */
-  label: 0 | 1;
-  /** LABEL_TEXTS[label] */
-  sentiment: (typeof LABEL_TEXTS)[number];
+  /** the label id (default set: 1 positive, 0 negative) */
+  label: number;
+  /** the label's name in the run's label set (default set: 正面 or 负面) */
+  sentiment: string;
   /** probability of the predicted label */
   confidence: number;
-  /** [P(负面), P(正面)] */
-  probabilities: [number, number];
+  /** one probability per label, label 0 first (default set: [P(负面), P(正面)]) */
+  probabilities: number[];
   /** the run folder's name */
   model: string;
 }
@@ -48,7 +49,9 @@ export interface Prediction {
  * A prediction as JSON: what `predict --json` prints per prediction, `--out f.jsonl` writes and `serve` answers, with
  * the keys in that order.
  */
-export function predictionJson(p: Prediction & { id?: string | number }): Prediction & { id?: string | number } {
+export function predictionJson(
+  p: Prediction & { id?: string | number; labels?: readonly string[] }
+): Prediction & { id?: string | number; labels?: string[] } {
   return {
     ...(p.id !== undefined ? { id: p.id } : {}),
     text: p.text,
@@ -57,6 +60,8 @@ export function predictionJson(p: Prediction & { id?: string | number }): Predic
     confidence: p.confidence,
     probabilities: p.probabilities,
     model: p.model,
+    // the names of the probabilities, for label sets other than the default (whose output stays as it was)
+    ...(p.labels && !isDefaultLabels(p.labels) ? { labels: [...p.labels] } : {}),
   };
 }
 
@@ -100,6 +105,7 @@ export class Predictor {
   private classifier?: NativeClassifier;
   private encoder?: ExampleEncoder;
   private runInfo?: RunInfo;
+  private labelSet?: string[];
   private runDir?: string;
   private disposed = false;
 
@@ -138,6 +144,11 @@ export class Predictor {
   /** run.json of the loaded run (after load()). */
   get info(): RunInfo | undefined {
     return this.runInfo;
+  }
+
+  /** The run's label set, label 0 first (after load()). */
+  get labels(): readonly string[] | undefined {
+    return this.labelSet;
   }
 
   get name(): string {
@@ -190,6 +201,7 @@ export class Predictor {
   private async doLoad(): Promise<void> {
     const runDir = this.runFolder();
     const info = readRunInfo(runDir);
+    const labels = labelsFromRecord(info.labels, path.join(runDir, 'run.json'));
     const base = await this.base(info, runDir);
     checkTokenIds(info, runDir, base);
     const { device, dtype } = resolveDeviceAndDtype({ device: this.options.device, dtype: this.options.dtype });
@@ -215,7 +227,7 @@ export class Predictor {
         head: info.head ?? 'linear',
         featureDim: info.method === 'embedding' ? base.config.hidden_size : 0,
         headDropout: 0, // prediction runs no dropout
-        numLabels: LABEL_TEXTS.length,
+        numLabels: labels.length,
         labelTokens: info.labelTokens ?? [],
         endToken: info.endToken ?? DEFAULT_END_TOKEN,
         gradientCheckpointing: false,
@@ -228,6 +240,7 @@ export class Predictor {
     }
     this.classifier = classifier;
     this.runInfo = info;
+    this.labelSet = labels;
     this.runDir = runDir;
   }
 
@@ -253,7 +266,10 @@ export class Predictor {
     if (this.disposed || !this.classifier) throw new Error('predict: the predictor was disposed');
     const probs = await this.probabilities(texts);
     const name = this.name;
-    const bad = texts.filter((_, i) => !Number.isFinite(probs[i * 2]) || !Number.isFinite(probs[i * 2 + 1]));
+    const labels = this.labelSet!;
+    const n = labels.length;
+    const rows = texts.map((_, i) => Array.from(probs.subarray(i * n, (i + 1) * n)));
+    const bad = rows.filter((p) => !p.every(Number.isFinite));
     if (bad.length) {
       throw new Error(
         `${this.runDir}: the model gives non-finite probabilities (NaN or infinity) for ${bad.length} of ${texts.length} ` +
@@ -262,9 +278,10 @@ export class Predictor {
       );
     }
     const out = texts.map((text, i): Prediction => {
-      const p: [number, number] = [probs[i * 2], probs[i * 2 + 1]];
-      const label = p[1] > p[0] ? 1 : 0;
-      return { text, label, sentiment: LABEL_TEXTS[label], confidence: p[label], probabilities: p, model: name };
+      const p = rows[i];
+      // argmax, ties to the lower id (as the binary p[1] > p[0] always did)
+      const label = p.reduce((best, v, c) => (v > p[best] ? c : best), 0);
+      return { text, label, sentiment: labels[label], confidence: p[label], probabilities: p, model: name };
     });
     return single ? out[0] : out;
   }
@@ -272,14 +289,15 @@ export class Predictor {
   private async probabilities(texts: string[]): Promise<Float32Array> {
     const c = this.classifier!;
     const seqs = await this.encoder!.encodeForPrediction(texts);
-    const out = new Float32Array(texts.length * 2);
+    const n = this.labelSet!.length;
+    const out = new Float32Array(texts.length * n);
     const limits = {
       ...DEFAULT_BATCH_LIMITS,
       maxBatchSize: this.options.batchSize ?? DEFAULT_BATCH_LIMITS.maxBatchSize,
     };
     for (const b of packByLength(seqs, limits)) {
       const probs = await c.predict(b.ids, b.lengths, true);
-      b.indices.forEach((target, row) => out.set(probs.subarray(row * 2, row * 2 + 2), target * 2));
+      b.indices.forEach((target, row) => out.set(probs.subarray(row * n, row * n + n), target * n));
     }
     return out;
   }

@@ -25,13 +25,13 @@ import type { Qwen3Checkpoint } from '../qwen3/checkpoint';
 import { PAD_TOKEN_ID } from '../qwen3/tokens';
 import { temporaryName, writeJsonAtomic } from '../util/atomic-write';
 import { readJsonObject, JsonFileError } from '../util/json-file';
+import { id2label, label2id, labelsFromRecord } from './labels';
 import type { Metrics } from './metrics';
 import {
   DEFAULT_END_TOKEN,
   DEFAULT_LABEL_TOKENS,
   DEFAULT_LORA_PROMPT,
   ID2LABEL,
-  LABEL2ID,
   METHODS,
   usesLora,
   weightsFileFor,
@@ -172,6 +172,14 @@ export function readRunInfo(dir: string): RunInfo {
   if (typeof base.spec !== 'string') problems.push('"baseModel.spec" should be a string');
   if (typeof base.dir !== 'string') problems.push('"baseModel.dir" should be a string');
   if (raw.method === 'lora' && !Array.isArray(raw.labelTokens)) problems.push('"labelTokens" is missing (lora)');
+  let count = 2;
+  try {
+    count = labelsFromRecord(raw.labels, 'run.json').length;
+  } catch (e) {
+    problems.push((e as Error).message.replace(/^run\.json: /, ''));
+  }
+  if (raw.method === 'lora' && Array.isArray(raw.labelTokens) && raw.labelTokens.length !== count)
+    problems.push(`"labelTokens" has ${raw.labelTokens.length} tokens for ${count} labels`);
   if (problems.length) throw new JsonFileError(file, `${file}: ${problems.join('; ')}. ${RUN_FIX}`);
   return { history: [], hyperParameters: {}, labels: { ...ID2LABEL }, ...raw } as unknown as RunInfo;
 }
@@ -251,6 +259,26 @@ export function publishFiles(staging: string, dir: string): void {
   fs.rmSync(staging, { recursive: true, force: true });
 }
 
+/** The first dimension of a PEFT SEQ_CLS adapter's score.weight (read from the safetensors header), if found. */
+function scoreRows(file: string): number | undefined {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = Buffer.alloc(8);
+    fs.readSync(fd, size, 0, 8, 0);
+    const length = Number(size.readBigUInt64LE(0));
+    if (length > 100 * 2 ** 20) return undefined;
+    const header = Buffer.alloc(length);
+    fs.readSync(fd, header, 0, length, 8);
+    const tensors = JSON.parse(header.toString('utf8')) as Record<string, { shape?: number[] }>;
+    const key = Object.keys(tensors).find((k) => /(^|\.)score\.weight$/.test(k));
+    return key ? tensors[key].shape?.[0] : undefined;
+  } catch {
+    return undefined; // the weights' own loader reports a damaged file
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /**
  * A run description for a bare PEFT adapter folder (e.g. trained in Python): CAUSAL_LM adapters are served as
  * `lora` with the default prompt and label tokens, SEQ_CLS adapters (with base_model.model.score.weight) as
@@ -271,6 +299,10 @@ export function runInfoFromPeft(dir: string): RunInfo {
     );
   }
   const method: Method = cfg.task_type === 'SEQ_CLS' ? 'lora-head' : 'lora';
+  // A SEQ_CLS adapter's label count is its score head's height; 2 keeps the default set, others get HF's LABEL_<i>.
+  const n = method === 'lora-head' ? scoreRows(path.join(dir, 'adapter_model.safetensors')) : 2;
+  const labels =
+    n === undefined || n === 2 ? { ...ID2LABEL } : id2label(Array.from({ length: n }, (_, i) => `LABEL_${i}`));
   const base = typeof cfg.base_model_name_or_path === 'string' ? cfg.base_model_name_or_path : '';
   const now = new Date().toISOString();
   return {
@@ -278,7 +310,7 @@ export function runInfoFromPeft(dir: string): RunInfo {
     version: RUN_VERSION,
     method,
     baseModel: { spec: base, dir: base, hiddenSize: 0 },
-    labels: { ...ID2LABEL },
+    labels,
     maxLength: 256,
     prompt: method === 'lora' ? DEFAULT_LORA_PROMPT : undefined,
     labelTokens: method === 'lora' ? [...DEFAULT_LABEL_TOKENS] : undefined,
@@ -328,8 +360,8 @@ export async function publishRun(
       writeJsonAtomic(path.join(staging, 'config.json'), {
         ...base.hf,
         architectures: ['Qwen3ForSequenceClassification'],
-        id2label: ID2LABEL,
-        label2id: LABEL2ID,
+        id2label: info.labels,
+        label2id: label2id(labelsFromRecord(info.labels, 'run.json')),
         pad_token_id: PAD_TOKEN_ID,
         torch_dtype: 'float32',
       });

@@ -4,38 +4,61 @@ import * as crypto from 'crypto';
 import { expectArray, invalidRangeError } from '../util/is';
 import { namedRandom } from '../util/seeded-random';
 import { loadLabelledFile } from './data';
-import { LABEL_TEXTS } from './methods';
+import { DEFAULT_LABELS, inferLabelSet, LabelMatcher, type LabelSet } from './labels';
 import type { DataFingerprint } from './run-folder';
 
 export interface LabelledTexts {
   texts: string[];
+  /** label ids into the run's label set */
   labels: number[];
   /** where the examples came from, for messages and the run's data fingerprint (default: the file, or "arrays") */
   source?: string;
+  /** the label set the ids index (a file's, or the one the arrays imply); default: the binary set */
+  labelSet?: string[];
 }
 
-export type TrainData = string | LabelledTexts;
+/** Examples as arrays: labels are ids (0..N-1) or names of the label set. */
+export interface LabelledInput {
+  texts: string[];
+  labels: (number | string)[];
+  source?: string;
+}
 
-function validateLabelled(data: unknown, name: string): asserts data is LabelledTexts {
-  const d = data as LabelledTexts;
+export type TrainData = string | LabelledInput;
+
+/**
+ * Examples with ids into a label set: `labels` when given, else the one the data implies (see inferLabelSet). One
+ * Error lists every label outside the set (file:line for files, name.labels[i] for arrays).
+ */
+export async function loadData(
+  data: TrainData,
+  name: string,
+  labels?: LabelSet
+): Promise<LabelledTexts & { labelSet: string[] }> {
+  if (typeof data === 'string') {
+    const d = await loadLabelledFile(data, { labels });
+    return { texts: d.texts, labels: d.labels, source: data, labelSet: d.labelSet };
+  }
+  const d = data as LabelledInput;
   expectArray(d?.texts, `${name}.texts`);
   expectArray(d?.labels, `${name}.labels`);
   if (d.texts.length !== d.labels.length)
     throw invalidRangeError(`${d.texts.length} labels`, `${name}.labels`, d.labels);
-  d.labels.forEach((l, i) => {
-    if (!Number.isInteger(l) || l < 0 || l >= LABEL_TEXTS.length) {
-      throw invalidRangeError(`a label id in 0..${LABEL_TEXTS.length - 1}`, `${name}.labels[${i}]`, l);
-    }
-  });
+  const labelSet = [...(labels ?? inferLabelSet(d.labels) ?? DEFAULT_LABELS)];
+  const matcher = new LabelMatcher(labelSet);
+  const ids = d.labels.map((l) => matcher.id(l) ?? -1);
+  const bad = ids.flatMap((id, i) => (id < 0 ? [`${name}.labels[${i}] is ${JSON.stringify(d.labels[i])}`] : []));
+  if (bad.length) {
+    const shown = bad.slice(0, 20).join('; ') + (bad.length > 20 ? `; … and ${bad.length - 20} more` : '');
+    throw new RangeError(`Expected each label to be ${matcher.expected()}: ${shown}`);
+  }
+  return { texts: d.texts, labels: ids, source: d.source, labelSet };
 }
 
-export async function loadData(data: TrainData, name: string): Promise<LabelledTexts> {
-  if (typeof data === 'string') {
-    const d = await loadLabelledFile(data);
-    return { texts: d.texts, labels: d.labels, source: data };
-  }
-  validateLabelled(data, name);
-  return data;
+/** The label ids with no example, for the "missing class" warning. */
+export function missingClasses(labels: readonly number[], labelSet: LabelSet): string[] {
+  const seen = new Set(labels);
+  return labelSet.filter((_, id) => !seen.has(id));
 }
 
 /** sha256 over every example (label, then the text's length and bytes: no two different lists hash alike). */

@@ -5,7 +5,7 @@
 import type { NativeClassifier } from '../native';
 import { DEFAULT_BATCH_LIMITS, packByLength } from '../qwen3/batching';
 import type { Qwen3Checkpoint } from '../qwen3/checkpoint';
-import { LABEL_TEXTS } from './methods';
+import { labelsFromRecord } from './labels';
 import { argmaxRows, computeMetrics } from './metrics';
 import { checkpointFiles, publishRun, writeCheckpoint, writeRunInfo, type RunInfo } from './run-folder';
 import { latestCheckpoint } from './run-staging';
@@ -61,6 +61,8 @@ export class TrainingDivergedError extends Error {
 
 export class TrainingLoop {
   private lastCheckpoint?: string;
+  /** the run's label set's size (run.json's labels) */
+  private numLabels = 2;
 
   constructor(
     private readonly o: ResolvedTrainerOptions,
@@ -93,13 +95,13 @@ export class TrainingLoop {
       if (bad !== undefined) throw this.diverged(step, 'a dev-set probability', bad, lr);
       return probs;
     };
-    if (split.features) return argmaxRows(check(await this.c.predictFeatures(split.features, n)), LABEL_TEXTS.length);
+    if (split.features) return argmaxRows(check(await this.c.predictFeatures(split.features, n)), this.numLabels);
     const predictions = new Array<number>(n);
     for (const b of packByLength(split.seqs, {
       maxBatchSize: Math.max(8, this.o.batchSize * 2),
       maxBatchTokens: DEFAULT_BATCH_LIMITS.maxBatchTokens * 2,
     })) {
-      const labels = argmaxRows(check(await this.c.predict(b.ids, b.lengths, true)), LABEL_TEXTS.length);
+      const labels = argmaxRows(check(await this.c.predict(b.ids, b.lengths, true)), this.numLabels);
       b.indices.forEach((target, row) => (predictions[target] = labels[row]));
     }
     return predictions;
@@ -111,6 +113,7 @@ export class TrainingLoop {
 
   async run(info: RunInfo, train: Split, dev: Split, resume: boolean): Promise<LoopResult> {
     const o = this.o;
+    this.numLabels = Object.keys(info.labels).length;
     const lengths = train.seqs.map((s) => s.length);
     const batchesPerEpoch = Math.ceil(train.labels.length / o.batchSize);
     const stepsPerEpoch = Math.ceil(batchesPerEpoch / o.gradientAccumulation);
@@ -216,7 +219,7 @@ export class TrainingLoop {
   private async evaluate(state: TrainerState, dev: Split, epoch: number, trainLoss: number, lr: number) {
     const o = this.o;
     const predictions = await this.predictSplit(dev, state.globalStep, lr);
-    const metrics = computeMetrics(dev.labels, predictions);
+    const metrics = computeMetrics(dev.labels, predictions, this.numLabels);
     const value = metrics[o.bestMetric];
     const best = state.info.best;
     const improved = !best || value > best.value;
@@ -229,7 +232,8 @@ export class TrainingLoop {
     } else {
       state.evalsWithoutImprovement++;
     }
-    this.emit('eval', { epoch, step: state.globalStep, metrics, best: improved } satisfies EvalEvent);
+    const labels = labelsFromRecord(state.info.labels, 'run.json');
+    this.emit('eval', { epoch, step: state.globalStep, metrics, best: improved, labels } satisfies EvalEvent);
     return improved;
   }
 

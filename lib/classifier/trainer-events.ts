@@ -23,6 +23,8 @@ export interface EvalEvent {
   step: number;
   metrics: Metrics;
   best: boolean;
+  /** the run's label set (metrics.perClass[i] is labels[i]) */
+  labels: string[];
 }
 
 export interface TrainResult {

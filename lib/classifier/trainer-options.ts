@@ -19,6 +19,7 @@ import {
   invalidRangeError,
 } from '../util/is';
 import { expectOutputFolder } from '../util/paths';
+import { checkLabelSet } from './labels';
 import {
   DEFAULT_EMBEDDING_INSTRUCTION,
   DEFAULT_LORA_PROMPT,
@@ -72,8 +73,10 @@ export interface TrainerOptions {
   head?: 'linear' | 'mlp';
   /** embedding method: Qwen3-Embedding instruction ('' for none) */
   instruction?: string;
-  /** lora method: the prompt, with {text} where the post goes */
+  /** lora method: the prompt, with {text} where the post goes and optionally {labels} (the label words listed) */
   prompt?: string;
+  /** the label set, label 0 first (default: from the data; the binary 负面/正面 set for 0/1 labels) */
+  labels?: string[];
   /** most tokens per input */
   maxLength?: number;
   /** dev split taken from the training data when no evalData is given */
@@ -106,8 +109,24 @@ export interface TrainerOptions {
 }
 
 export type ResolvedTrainerOptions = Required<
-  Omit<TrainerOptions, 'lora' | 'model' | 'maxSamples' | 'evalSteps' | 'saveSteps' | 'offline' | 'cacheDir'>
+  Omit<
+    TrainerOptions,
+    | 'lora'
+    | 'model'
+    | 'maxSamples'
+    | 'evalSteps'
+    | 'saveSteps'
+    | 'offline'
+    | 'cacheDir'
+    | 'prompt'
+    | 'instruction'
+    | 'labels'
+  >
 > & {
+  /** as given; undefined: the default for the run's label set (labels.ts) */
+  prompt?: string;
+  instruction?: string;
+  labels?: string[];
   model: string;
   lora: Required<LoraOptions>;
   maxSamples?: number;
@@ -150,6 +169,7 @@ const KEYS = [
   'resume',
   'offline',
   'cacheDir',
+  'labels',
 ] as const;
 
 /** Every default that is the same for all methods (per-method ones: METHOD_DEFAULTS); help text reads these. */
@@ -212,6 +232,7 @@ export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerO
     expectNonEmptyString(o.prompt, 'prompt');
     if (!o.prompt.includes('{text}')) throw invalidRangeError('a prompt containing {text}', 'prompt', o.prompt);
   }
+  const labels = o.labels === undefined ? undefined : checkLabelSet(o.labels, 'labels');
   for (const k of ['gradientCheckpointing', 'resume', 'offline', 'keepCheckpoint'] as const) {
     if (o[k] !== undefined) expectBoolean(o[k], k);
   }
@@ -253,8 +274,9 @@ export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerO
       targetModules: lora.targetModules ?? [...D.lora.targetModules],
     },
     head: o.head ?? D.head,
-    instruction: o.instruction ?? D.instruction,
-    prompt: o.prompt ?? D.prompt,
+    instruction: o.instruction,
+    prompt: o.prompt,
+    labels,
     maxLength: o.maxLength ?? D.maxLength,
     devFraction: o.devFraction ?? D.devFraction,
     evalSteps: o.evalSteps,
@@ -292,5 +314,6 @@ export function resumeFingerprint(o: ResolvedTrainerOptions): Record<string, unk
     seed: o.seed,
     maxSamples: o.maxSamples ?? null,
     devFraction: o.devFraction,
+    ...(o.labels ? { labels: o.labels } : {}),
   };
 }

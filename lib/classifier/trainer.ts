@@ -9,16 +9,16 @@ import { expectOptionalOptions, expectKnownKeys } from '../util/is';
 import { packageVersion } from '../util/paths';
 import { nativeBaseSpec, resolveBaseCheckpoint } from './base-checkpoint';
 import { cachedEmbeddings } from './embedding-cache';
-import { ExampleEncoder } from './encoding';
+import { ExampleEncoder, labelTokensFor } from './encoding';
 import {
-  DEFAULT_END_TOKEN,
-  DEFAULT_LABEL_TOKENS,
-  defaultAppendToken,
-  EMBEDDING_HEAD_DROPOUT,
-  ID2LABEL,
-  LABEL_TEXTS,
-  usesLora,
-} from './methods';
+  defaultEmbeddingInstruction,
+  defaultLoraPrompt,
+  describeLabels,
+  fillLabelsPlaceholder,
+  id2label,
+  type LabelSet,
+} from './labels';
+import { DEFAULT_END_TOKEN, defaultAppendToken, EMBEDDING_HEAD_DROPOUT, usesLora } from './methods';
 import { copyRun, isRunFolder, RUN_FORMAT, RUN_VERSION, type DataFingerprint, type RunInfo } from './run-folder';
 import {
   acquireWorkFolder,
@@ -30,7 +30,7 @@ import {
 } from './run-staging';
 import { sliceSample, stratifiedSplit } from './split';
 import { TrainingLoop, type Split } from './train-loop';
-import { fingerprintData, loadData, type LabelledTexts, type TrainData } from './train-data';
+import { fingerprintData, loadData, missingClasses, type LabelledTexts, type TrainData } from './train-data';
 import { TypedEmitter, type TrainResult } from './trainer-events';
 import {
   resolveTrainerOptions,
@@ -38,6 +38,13 @@ import {
   type ResolvedTrainerOptions,
   type TrainerOptions,
 } from './trainer-options';
+
+/** How posts become model input for the run's label set (lora's prompt and label tokens, embedding's instruction). */
+interface TextSettings {
+  prompt: string;
+  instruction: string;
+  labelTokens: number[];
+}
 
 export class Trainer extends TypedEmitter {
   readonly options: ResolvedTrainerOptions;
@@ -91,12 +98,13 @@ export class Trainer extends TypedEmitter {
     this.stopRequested = false;
     const o = this.options;
     checkOutputFolder(o.output);
-    const all = await loadData(trainData, 'trainData');
+    const all = await loadData(trainData, 'trainData', o.labels);
+    const labelSet = all.labelSet;
     const data: NonNullable<RunInfo['data']> = { train: fingerprintData(all, 'trainData arrays') };
     let train: LabelledTexts = all;
     let dev: LabelledTexts;
     if (extra.evalData !== undefined) {
-      dev = await loadData(extra.evalData, 'evalData');
+      dev = await loadData(extra.evalData, 'evalData', labelSet);
       data.eval = fingerprintData(dev, 'evalData arrays');
     } else {
       const split = stratifiedSplit(all.labels, o.devFraction, o.seed);
@@ -106,6 +114,13 @@ export class Trainer extends TypedEmitter {
     if (o.maxSamples !== undefined && o.maxSamples < train.texts.length)
       train = sliceSample(train, o.maxSamples, o.seed);
     if (train.texts.length === 0) throw new Error('no training examples');
+    const missing = missingClasses(train.labels, labelSet);
+    if (missing.length)
+      this.emit(
+        'log',
+        `warning: no training examples of ${missing.join(', ')} (label set ${describeLabels(labelSet)}): the model ` +
+          'cannot learn to predict them; add examples of each label, or leave them out of --labels / { labels }'
+      );
     if (dev.texts.length === 0) {
       throw new Error('no dev examples: the training data needs at least 2 posts of each label, or pass { evalData }');
     }
@@ -116,9 +131,15 @@ export class Trainer extends TypedEmitter {
       onNote: (line) => this.emit('log', line),
     });
     refuseBaseModelOutput(o.output, base.dir);
+    // Before the work folder: a label set lora cannot answer is refused with nothing written.
+    const text: TextSettings = {
+      prompt: fillLabelsPlaceholder(o.prompt ?? defaultLoraPrompt(labelSet), labelSet),
+      instruction: o.instruction ?? defaultEmbeddingInstruction(labelSet),
+      labelTokens: o.method === 'lora' ? await labelTokensFor(labelSet, base.tokenizer) : [],
+    };
     const lease = acquireWorkFolder(o.output, o.resume, (line) => this.emit('log', line));
     try {
-      const result = await this.trainIn(lease.dir, lease.resumed || o.resume, base, train, dev, data);
+      const result = await this.trainIn(lease.dir, lease.resumed || o.resume, base, train, dev, data, labelSet, text);
       if (!result.stopped) {
         if (!o.keepCheckpoint) {
           removeCheckpoints(lease.dir);
@@ -154,16 +175,18 @@ export class Trainer extends TypedEmitter {
     base: Qwen3Checkpoint,
     train: LabelledTexts,
     dev: LabelledTexts,
-    data: { train: DataFingerprint; eval?: DataFingerprint }
+    data: { train: DataFingerprint; eval?: DataFingerprint },
+    labelSet: LabelSet,
+    text: TextSettings
   ) {
     const o = this.options;
     const { device, dtype } = resolveDeviceAndDtype({ device: o.device, dtype: o.dtype });
     const encoder = new ExampleEncoder(base.tokenizer, {
       method: o.method,
       maxLength: o.maxLength,
-      prompt: o.prompt,
-      instruction: o.instruction,
-      labelTokens: DEFAULT_LABEL_TOKENS,
+      prompt: text.prompt,
+      instruction: text.instruction,
+      labelTokens: text.labelTokens,
       appendToken: defaultAppendToken(o.method),
     });
     const trainSplit: Split = {
@@ -201,8 +224,8 @@ export class Trainer extends TypedEmitter {
         head: o.head,
         featureDim,
         headDropout: EMBEDDING_HEAD_DROPOUT,
-        numLabels: LABEL_TEXTS.length,
-        labelTokens: [...DEFAULT_LABEL_TOKENS],
+        numLabels: labelSet.length,
+        labelTokens: text.labelTokens,
         endToken: DEFAULT_END_TOKEN,
         gradientCheckpointing: o.gradientCheckpointing,
         seed: o.seed,
@@ -212,7 +235,7 @@ export class Trainer extends TypedEmitter {
         'log',
         `${o.method} on ${base.spec} (${dtype}, ${device}): ${init.trainableParameters} trainable parameters`
       );
-      const info = this.newRunInfo(base, dtype, train.texts.length, dev.texts.length, data);
+      const info = this.newRunInfo(base, dtype, train.texts.length, dev.texts.length, data, labelSet, text);
       const loop = new TrainingLoop(o, classifier, dir, base, this.emit.bind(this), () => this.stopRequested);
       return await loop.run(info, trainSplit, devSplit, resume);
     } finally {
@@ -225,7 +248,9 @@ export class Trainer extends TypedEmitter {
     dtype: string,
     trainCount: number,
     devCount: number,
-    data: RunInfo['data']
+    data: RunInfo['data'],
+    labelSet: LabelSet,
+    text: TextSettings
   ): RunInfo {
     const o = this.options;
     const now = new Date().toISOString();
@@ -234,11 +259,11 @@ export class Trainer extends TypedEmitter {
       version: RUN_VERSION,
       method: o.method,
       baseModel: { spec: o.model, dir: base.dir, repoId: base.repoId, hiddenSize: base.config.hidden_size },
-      labels: { ...ID2LABEL },
+      labels: id2label(labelSet),
       maxLength: o.maxLength,
-      prompt: o.method === 'lora' ? o.prompt : undefined,
-      instruction: o.method === 'embedding' ? o.instruction : undefined,
-      labelTokens: o.method === 'lora' ? [...DEFAULT_LABEL_TOKENS] : undefined,
+      prompt: o.method === 'lora' ? text.prompt : undefined,
+      instruction: o.method === 'embedding' ? text.instruction : undefined,
+      labelTokens: o.method === 'lora' ? text.labelTokens : undefined,
       endToken: o.method === 'lora' ? DEFAULT_END_TOKEN : undefined,
       appendToken: defaultAppendToken(o.method),
       lora: usesLora(o.method) ? o.lora : undefined,

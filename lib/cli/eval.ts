@@ -1,11 +1,12 @@
 // `qwen3-native eval` (and `train --eval-only`): metrics of trained run(s) on a labelled file.
 import * as path from 'path';
 import { loadLabelledFile } from '../classifier/data';
+import { DEFAULT_LABELS, describeLabels, type LabelSet } from '../classifier/labels';
 import { computeMetrics, type Metrics } from '../classifier/metrics';
 import { sliceSample } from '../classifier/split';
 import type { LabelledTexts } from '../classifier/train-data';
 import { Flags } from './args';
-import { commonSettings, existingFile, noPositionals, out, predictAll, type CommonSettings } from './common';
+import { commonSettings, err, existingFile, noPositionals, out, predictAll, type CommonSettings } from './common';
 import { CliError, EXIT } from './errors';
 import { defaultIo, type Io } from './prompt';
 import { formatComparison, formatMetrics, metricsJson } from './report';
@@ -34,13 +35,27 @@ export interface EvalResult {
   model: string;
   checkpoint: string;
   metrics: Metrics;
+  /** the run's label set */
+  labels: LabelSet;
 }
 
 /** Evaluates each run on the test file; prints tables (or JSON Lines) and returns the metrics. */
 export async function evaluateRuns(t: EvalTarget): Promise<EvalResult[]> {
-  let data: LabelledTexts = t.testData ?? (await loadLabelledFile(t.test));
-  if (t.maxSamples !== undefined && t.maxSamples < data.texts.length)
-    data = sliceSample(data, t.maxSamples, t.seed ?? 42);
+  // The test file read with each run's label set (ids or names of that set), once per set.
+  const loaded = new Map<string, Promise<LabelledTexts>>();
+  const dataFor = (labels: LabelSet): Promise<LabelledTexts> => {
+    const key = JSON.stringify(labels);
+    if (!loaded.has(key))
+      loaded.set(
+        key,
+        (async () => {
+          const data = t.testData ?? (await loadLabelledFile(t.test, { labels }));
+          const wanted = t.maxSamples;
+          return wanted !== undefined && wanted < data.texts.length ? sliceSample(data, wanted, t.seed ?? 42) : data;
+        })()
+      );
+    return loaded.get(key)!;
+  };
   const results: EvalResult[] = [];
   const tinyNoted = { done: t.tinyNoted ?? false };
   const s = t.settings;
@@ -54,21 +69,35 @@ export async function evaluateRuns(t: EvalTarget): Promise<EvalResult[]> {
     });
     if (!predictor) continue;
     try {
+      await predictor.load();
+      const labels = predictor.labels ?? DEFAULT_LABELS;
+      let data: LabelledTexts;
+      try {
+        data = await dataFor(labels);
+      } catch (e) {
+        // --load-all over runs of different label sets: a run whose set the file's labels are not in is skipped.
+        if (!t.skipUnloadable || t.testData) throw e;
+        err(
+          `skipping ${predictor.name}: its labels (${describeLabels(labels)}) do not read ${t.test}: ${(e as Error).message.split('\n').slice(0, 2).join(' ').replace(/\s+/g, ' ')}`
+        );
+        continue;
+      }
       const predictions = await predictAll(predictor, data.texts, `eval ${predictor.name}`, true);
       const metrics = computeMetrics(
         data.labels,
-        predictions.map((p) => p.label)
+        predictions.map((p) => p.label),
+        labels.length
       );
-      const result = { model: predictor.name, checkpoint, metrics };
+      const result = { model: predictor.name, checkpoint, metrics, labels };
       results.push(result);
       if (s.json)
         out(
           JSON.stringify({
             ...(t.jsonEvent ? { event: t.jsonEvent } : {}),
-            ...metricsJson(result.model, checkpoint, t.test, metrics),
+            ...metricsJson(result.model, checkpoint, t.test, metrics, labels),
           })
         );
-      else out(`${formatMetrics(metrics, `${result.model} on ${t.test}`)}\n`);
+      else out(`${formatMetrics(metrics, `${result.model} on ${t.test}`, labels)}\n`);
     } finally {
       predictor.dispose();
     }

@@ -1,5 +1,6 @@
 // Every flag of every command, and the old Python scripts' spellings: the one table the parser (args.ts) and the help
 // (help.ts) both read, so they never disagree. Defaults shown in help come from the code that applies them.
+import { DEFAULT_LABELS } from '../classifier/labels';
 import { keepsCheckpointByDefault, METHODS, type Method } from '../classifier/methods';
 import { TRAINER_DEFAULTS } from '../classifier/trainer-options';
 import { DEVICE_OPTIONS, DTYPE_OPTIONS } from '../qwen3/model';
@@ -37,6 +38,11 @@ export const FLAGS: Record<string, FlagSpec> = {
   },
   train: { kind: 'string', value: '<file>', help: 'training data: text<TAB>label lines, CSV (label,review) or JSONL' },
   test: { kind: 'string', value: '<file>', help: 'labelled test data (same formats)' },
+  labels: {
+    kind: 'string',
+    value: '<a,b,..>',
+    help: `the label set, label 0 first (default: from --train; 0/1 labels: ${DEFAULT_LABELS.join(',')})`,
+  },
   epochs: { kind: 'string', value: '<n>', help: 'passes over the training data' },
   'batch-size': { kind: 'string', value: '<n>', help: 'examples per batch' },
   'learning-rate': { kind: 'string', value: '<x>', help: 'peak learning rate (AdamW, warmup then cosine decay)' },
@@ -181,6 +187,7 @@ export const COMMAND_FLAGS: Record<Command, readonly string[]> = {
     ...COMMON.slice(0, 1),
     'train',
     'test',
+    'labels',
     'epochs',
     'batch-size',
     'learning-rate',

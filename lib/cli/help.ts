@@ -16,8 +16,9 @@ const SIGNAL_CODES = Object.entries(SIGNAL_EXIT)
 const INTRO: Record<Command, string> = {
   train: `Usage: qwen3-native train --method <m> (--model-size <size> | --model <spec>) [flags]
 
-Fine-tunes Qwen3 to tell positive (1 正面) from negative (0 负面) Weibo posts and writes a run folder
-(./models/qwen3_<method>_<size> unless --output). Without --train it trains on the old scripts' data when it is
+Fine-tunes Qwen3 to tell positive (1 正面) from negative (0 负面) Weibo posts, or any label set (--labels
+消极,中性,积极; else the labels --train holds: ids 0..N-1, or names, sorted), and writes a run folder
+(./models/qwen3_<method>_<size> unless --output). lora needs label words of one token each (消极,一般,积极). Without --train it trains on the old scripts' data when it is
 there (${OLD_DATA.csv} with a stratified ${OLD_TEST_POSTS}-post test split, seed ${OLD_SPLIT_SEED}; else
 ${OLD_DATA.train} and ${OLD_DATA.test}), else on the bundled sample data/weibo_sample.txt, and says which.
 A missing --method or --model-size is asked for on a terminal; without one it is an error.
@@ -33,11 +34,11 @@ or stdin lines when stdin is piped; with none of these on a terminal (or with --
 at a time: ${PROMPT_KEYS}; the words models, switch and compare are commands (list the runs in use, use
 another run, one post by every run side by side). Without --checkpoint the run is found under --models-dir
 (./models): by --method and/or --model-size, else asked for on a terminal. --load-all uses every run there,
-skipping (with a note) one that cannot be loaded; --ensemble averages their P(正面).`,
+skipping (with a note) one that cannot be loaded; --ensemble averages their probabilities (runs of one label set).`,
   eval: `Usage: qwen3-native eval --test <file> [--checkpoint <dir> | --method <m> --model-size <size> | --load-all] [flags]
 
-Evaluates trained run(s) on a labelled file: accuracy, macro-F1, per-class precision/recall/F1 and the confusion
-matrix.`,
+Evaluates trained run(s) on a labelled file, read with each run's label set: accuracy, macro- and weighted-F1,
+per-class precision/recall/F1/support and the N x N confusion matrix.`,
   serve: `Usage: qwen3-native serve (--checkpoint <dir> [--checkpoint <dir2> ...] | --load-all [--models-dir <dir>]) [flags]
 
 Serves trained run(s) over HTTP (JSON): POST /v1/predict {"texts": [...]} or {"text": "..."} (optional "model": a run
@@ -94,15 +95,19 @@ const OUTPUT: Record<Command, string> = {
 each evaluation and a summary on stdout. --json: JSON Lines on stdout, one object per event
 ({"event":"progress"|"eval"|"log"|"checkpoint"|"done"|"test", ...}).`,
   predict: `Output: an aligned table ([id,] model, label, sentiment, confidence, text; control characters shown escaped).
+Runs of different label sets (--load-all): one table per label set.
 --json: JSON Lines on stdout, one object per prediction:
-{["id",]"text","label":0|1,"sentiment":"正面"|"负面","confidence","probabilities":[p负面,p正面],"model"}.
---out f.jsonl writes the same objects; --out f.csv writes [id,]model,label,sentiment,confidence,p_negative,p_positive,text.`,
+{["id",]"text","label":0|1,"sentiment":"正面"|"负面","confidence","probabilities":[p负面,p正面],"model"}; for other
+label sets label is the id, sentiment its name, probabilities one per label, and "labels" names them.
+--out f.jsonl writes the same objects; --out f.csv writes [id,]model,label,sentiment,confidence,p_negative,p_positive,text
+(other label sets: one p_<name> column per label; runs of different sets need .jsonl).`,
   eval: `Output: metrics tables; with --load-all also a comparison table. --json: JSON Lines, one object per model:
-{"model","checkpoint","test","count","accuracy","macroF1","macroPrecision","macroRecall",
+{"model","checkpoint","test","count","accuracy","macroF1","weightedF1","macroPrecision","macroRecall",
  "perClass":[{"label","sentiment","precision","recall","f1","support"}],"confusion":[[..],[..]]} (confusion[true][predicted]).`,
   serve: `Output: the log on stderr: the address (a line with http://host:port, also with --port 0), each model loaded,
 then one line per request (--log-format json: one JSON object per line). /v1/predict answers
-{"predictions":[{"text","label":0|1,"sentiment","confidence","probabilities":[p负面,p正面],"model"}, ...]}, one per text;
+{"predictions":[{"text","label":0|1,"sentiment","confidence","probabilities":[p负面,p正面],"model"}, ...]}, one per text
+(other label sets: as predict --json, with "labels"; /v1/models lists each run's labels);
 errors are {"statusCode","error","code","message","field"} naming the field at fault.`,
   info: `Output: a short report. --json: {"libtorchVersion","cudaAvailable","cudaDeviceCount","threads","cpuBf16","defaultDtype",
 "libtorch":{"source","libDir","version","cxx11abi",...},"addon":{"file","origin","meta"},"runs":[{"dir","method","accuracy"}]}.`,

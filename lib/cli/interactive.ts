@@ -3,12 +3,14 @@
 // post, every run side by side). q, exit, quit or Ctrl-D end it; an empty line is skipped.
 import * as path from 'path';
 import { averagePredictions } from '../classifier/ensemble';
+import { DEFAULT_LABELS, sameLabels } from '../classifier/labels';
 import type { Prediction, Predictor } from '../classifier/predictor';
 import { isPickledFile } from '../classifier/run-folder';
 import { findRuns } from '../classifier/run-lookup';
 import { displayPath } from '../util/paths';
 import { err } from './common';
 import { formatChoices, promptLoop, PROMPT_KEYS, type Io, type LineReader } from './prompt';
+import type { Row } from './report';
 import { openRun, type OpenOptions } from './runs';
 import { readRun, runChoices } from './select';
 
@@ -31,7 +33,13 @@ function candidateRuns(modelsDir: string): string[] {
 async function classify(ctx: LoopContext, text: string): Promise<void> {
   const perRun: Prediction[][] = [];
   for (const p of ctx.predictors) perRun.push([await p.predict(text)]);
-  ctx.print(ctx.ensemble && perRun.length > 1 ? averagePredictions(perRun) : perRun.flat());
+  const sets = ctx.predictors.map((p) => p.labels ?? DEFAULT_LABELS);
+  const rows = perRun.map((r, i) => r.map((p) => ({ ...p, labels: sets[i] })));
+  // An ensemble averages runs of one label set; runs of different sets are shown one by one.
+  const oneSet = sets.every((l) => sameLabels(l, sets[0]));
+  if (ctx.ensemble && perRun.length > 1 && oneSet)
+    ctx.print(averagePredictions(perRun, sets[0]).map((p) => ({ ...p, labels: sets[0] })));
+  else ctx.print(rows.flat());
 }
 
 function listModels(ctx: LoopContext): void {
@@ -84,8 +92,8 @@ async function compare(
     if (p) pool.set(dir, p);
     else unloadable.add(dir); // noted once
   }
-  const rows: Prediction[] = [];
-  for (const p of pool.values()) rows.push(await p.predict(text));
+  const rows: Row[] = [];
+  for (const p of pool.values()) rows.push({ ...(await p.predict(text)), labels: p.labels });
   ctx.print(rows);
 }
 

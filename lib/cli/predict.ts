@@ -3,6 +3,7 @@
 import * as path from 'path';
 import { loadTextsFile } from '../classifier/data';
 import { averagePredictions } from '../classifier/ensemble';
+import { DEFAULT_LABELS, sameLabels } from '../classifier/labels';
 import { predictionJson, type Prediction, type Predictor } from '../classifier/predictor';
 import { Flags } from './args';
 import { commonSettings, err, existingFile, out, predictAll } from './common';
@@ -127,7 +128,15 @@ async function predictRows(predictors: Predictor[], inputs: Inputs, average: boo
     const label = predictors.length > 1 ? `predict ${p.name}` : 'predict';
     perRun.push(await predictAll(p, inputs.texts, label, showProgress));
   }
-  const blocks = average ? [averagePredictions(perRun)] : perRun;
+  const sets = predictors.map((p) => p.labels ?? DEFAULT_LABELS);
+  if (average && sets.some((l) => !sameLabels(l, sets[0]))) {
+    const list = predictors.map((p, i) => `${p.name}: ${sets[i].join(',')}`).join('; ');
+    throw new CliError(`--ensemble averages runs of one label set, but these differ (${list}); drop --ensemble`);
+  }
+  const blocks = average ? [averagePredictions(perRun, sets[0])] : perRun;
+  const labelsOf = (b: number) => (average ? sets[0] : sets[b]);
   const ids = inputs.ids;
-  return blocks.flatMap((rows) => (ids ? rows.map((r, i) => ({ ...r, id: ids[i] })) : rows));
+  return blocks.flatMap((rows, b) =>
+    rows.map((r, i): Row => ({ ...r, labels: labelsOf(b), ...(ids ? { id: ids[i] } : {}) }))
+  );
 }

@@ -1,5 +1,4 @@
 // How `train` shows the Trainer's events: progress bars and metric rows for people, JSON Lines with --json.
-import { LABEL_TEXTS } from '../classifier/methods';
 import type { Trainer } from '../classifier/trainer';
 import type { EvalEvent } from '../classifier/trainer-events';
 import { createProgress, formatBytes, isCI, type Progress } from '../util/progress';
@@ -16,14 +15,15 @@ export function clearProgressLine(): void {
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`.padStart(7);
-const EVAL_HEADER = `${'epoch'.padStart(5)}  ${'step'.padStart(6)}  accuracy  macro-F1  ${LABEL_TEXTS.map((s) => `P(${s})  R(${s})`).join('  ')}`;
+const evalHeader = (labels: readonly string[]) =>
+  `${'epoch'.padStart(5)}  ${'step'.padStart(6)}  accuracy  macro-F1  ${labels.map((s) => `P(${s})  R(${s})`).join('  ')}`;
 
 export function evalRow(e: EvalEvent): string {
   const c = e.metrics.perClass;
   const num = (x: number) => x.toFixed(4).padStart(7);
   return (
     `${String(e.epoch).padStart(5)}  ${String(e.step).padStart(6)}  ${pct(e.metrics.accuracy).padStart(8)}  ${pct(e.metrics.macroF1).padStart(8)}` +
-    `  ${num(c[0].precision)}  ${num(c[0].recall)}  ${num(c[1].precision)}  ${num(c[1].recall)}${e.best ? '  * best' : ''}`
+    `  ${c.map((k) => `${num(k.precision)}  ${num(k.recall)}`).join('  ')}${e.best ? '  * best' : ''}`
   );
 }
 
@@ -89,7 +89,7 @@ export function attachTrainView(trainer: Trainer, json: boolean): TrainView {
   trainer.on('eval', (e) => {
     clearProgressLine();
     if (!headerShown) {
-      out(`dev-set evaluation (the best one is kept):\n${EVAL_HEADER}`);
+      out(`dev-set evaluation (the best one is kept):\n${evalHeader(e.labels)}`);
       headerShown = true;
     }
     out(evalRow(e));

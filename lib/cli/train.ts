@@ -14,6 +14,7 @@ import { CliError, EXIT, flagError, SIGNAL_EXIT } from './errors';
 import { evaluateRuns } from './eval';
 import { oldDefaultData, trainModelPath } from './legacy';
 import { defaultIo, type Io } from './prompt';
+import { parseLabelsFlag } from '../classifier/labels';
 import { chooseRuns, chooseTrainTarget, defaultRunFolder, TINY_NOTE } from './select';
 import { attachTrainView, clearProgressLine } from './train-view';
 
@@ -51,7 +52,15 @@ function readSettings(flags: Flags): TrainSettings {
   const alpha = flags.positiveNumber('lora-alpha');
   if (r !== undefined) lora.r = r;
   if (alpha !== undefined) lora.alpha = alpha;
+  const labelsFlag = flags.string('labels');
+  let labels: string[] | undefined;
+  try {
+    labels = labelsFlag === undefined ? undefined : parseLabelsFlag(labelsFlag);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
   const options: Omit<TrainerOptions, 'method'> = {
+    labels,
     epochs: flags.positiveInt('epochs'),
     batchSize: flags.positiveInt('batch-size'),
     learningRate: flags.positiveNumber('learning-rate'),

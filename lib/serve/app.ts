@@ -193,7 +193,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     const texts = body.texts ?? [body.text as string];
     info.set(request, { texts: texts.length, model });
     const predictions = await ctx.scheduler.submit(model, texts, cancelled.get(request));
-    return { predictions: predictions.map(predictionJson) };
+    const labels = ctx.pool.predictor(model).labels;
+    return { predictions: predictions.map((p) => predictionJson({ ...p, labels })) };
   });
 
   app.get('/v1/models', { schema: ROUTE_SCHEMAS.models }, async () => {

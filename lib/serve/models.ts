@@ -10,6 +10,8 @@ export interface ServedPredictor {
   runFolder(): string;
   /** run.json, once loaded */
   readonly info?: RunInfo;
+  /** the run's label set, once loaded */
+  readonly labels?: readonly string[];
   load(): Promise<void>;
   predict(texts: string[]): Promise<Prediction[]>;
   dispose(): void;

@@ -1,6 +1,5 @@
 // The JSON schemas of every route: fastify validates requests and serializes responses with them, and
 // /openapi.json is generated from the same objects (@fastify/swagger), so the document cannot drift from the code.
-import { LABEL_TEXTS } from '../classifier/methods';
 
 export interface RequestLimits {
   maxTexts: number;
@@ -51,15 +50,19 @@ export const predictionSchema = {
   additionalProperties: false,
   properties: {
     text: { type: 'string' },
-    label: { type: 'integer', enum: [0, 1], description: '1 positive, 0 negative' },
-    sentiment: { type: 'string', enum: [...LABEL_TEXTS], description: 'the label as text' },
+    label: { type: 'integer', minimum: 0, description: 'the label id (default set: 1 positive, 0 negative)' },
+    sentiment: { type: 'string', description: "the label's name (default set: 正面 or 负面)" },
     confidence: { type: 'number', description: "the predicted label's probability" },
     probabilities: {
       type: 'array',
       items: { type: 'number' },
       minItems: 2,
-      maxItems: 2,
-      description: '[P(负面), P(正面)]',
+      description: 'one per label, label 0 first (default set: [P(负面), P(正面)])',
+    },
+    labels: {
+      type: 'array',
+      items: { type: 'string' },
+      description: "the run's label set, label 0 first: only for sets other than the default 负面, 正面",
     },
     model: { type: 'string', description: 'the run that answered' },
   },

@@ -7,6 +7,7 @@ adapter_model.safetensors, F32, `__metadata__ {"format": "pt"}`):
   <base>-causal   CAUSAL_LM, q_proj,k_proj,v_proj,o_proj, r=4, alpha=8 (scale 2)
   <base>-seqcls   SEQ_CLS, q_proj,v_proj,gate_proj,up_proj,down_proj, r=2, alpha=4, use_rslora (scale 4/sqrt(2)),
                   plus base_model.model.score.weight [2, hidden]
+  <base>-seqcls3  SEQ_CLS with num_labels 3: q_proj,v_proj, r=2, alpha=4 (scale 2), score.weight [3, hidden]
 A is PEFT's default init (Kaiming-uniform a=sqrt(5): U(-1/sqrt(in), 1/sqrt(in))); B is N(0, 0.1^2) instead of
 PEFT's zeros so the adapter visibly changes the outputs. Goldens <adapter>.json are computed by peft_ref.py from
 the tensors read back from the written files.
@@ -45,6 +46,9 @@ KINDS = {
                    rslora=False, score=False),
     "seqcls": dict(task_type="SEQ_CLS", targets=["q_proj", "v_proj", "gate_proj", "up_proj", "down_proj"], r=2,
                    alpha=4, rslora=True, score=True),
+    # A three-way head (num_labels 3, e.g. 消极/中性/积极): score.weight [3, hidden].
+    "seqcls3": dict(task_type="SEQ_CLS", targets=["q_proj", "v_proj"], r=2, alpha=4, rslora=False, score=True,
+                    num_labels=3),
 }
 
 
@@ -146,7 +150,7 @@ def make(out_root):
             rng = np.random.default_rng(seed_of("peft/" + name))
             tensors = init_lora(rng, cfg, k["targets"], k["r"])
             if k["score"]:
-                tensors[peft_ref.SCORE_KEY] = init_score(rng, cfg)
+                tensors[peft_ref.SCORE_KEY] = init_score(rng, cfg, k.get("num_labels", 2))
             d = os.path.join(out_root, name)
             write_adapter(d, adapter_config(base, k["task_type"], k["targets"], k["r"], k["alpha"], k["rslora"]),
                           tensors)
