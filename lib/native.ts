@@ -167,9 +167,22 @@ export interface NativeClassifier {
   dispose(): void;
 }
 
+/** The CUDA caching allocator's counters for one device, in bytes (torch.cuda.max_memory_allocated and friends). */
+export interface CudaMemory {
+  /** false without a CUDA libtorch (or a build without the counters): every number is then 0 */
+  available: boolean;
+  allocated: number;
+  peakAllocated: number;
+  reserved: number;
+  peakReserved: number;
+}
+
 export interface NativeBinding {
   runtimeInfo(): RuntimeInfo;
   setNumThreads(threads: number): void;
+  /** counters of CUDA device `device`; resetPeak starts new peaks after reading. Absent from builds before the CUDA
+   * memory counters (issue 16). */
+  cudaMemory?(device: number, resetPeak: boolean): CudaMemory;
   Engine: new () => NativeEngine;
   Classifier: new () => NativeClassifier;
 }

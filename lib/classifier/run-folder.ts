@@ -37,6 +37,22 @@ export interface LoraSettings {
   targetModules: string[];
 }
 
+/** What training a run took, measured by run-history.ts and written to run.json when training ends. */
+export interface RunTotals {
+  /** from train() to the end: data loading, tokenizing and (embedding) computing vectors included */
+  trainSeconds: number;
+  steps: number;
+  examplesSeen: number;
+  tokensSeen: number;
+  trainableParameters: number;
+  /** every parameter the trained classifier computes with: base model + adapters/head */
+  totalParameters: number;
+  /** the process's peak resident memory at the end of training (VmHWM) */
+  peakRssBytes: number;
+  /** CUDA's peak allocated memory, null without CUDA */
+  peakGpuBytes: number | null;
+}
+
 export interface RunInfo {
   format: typeof RUN_FORMAT;
   version: number;
@@ -60,6 +76,9 @@ export interface RunInfo {
   trainExamples: number;
   devExamples: number;
   stopped?: boolean;
+  /** sha256 over the training examples (run-history.ts dataFingerprint) */
+  dataFingerprint?: string;
+  totals?: RunTotals;
   createdAt: string;
   updatedAt: string;
   versions: { package: string; libtorch: string };

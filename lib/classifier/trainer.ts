@@ -22,6 +22,7 @@ import {
   usesLora,
 } from './methods';
 import { argmaxRows, computeMetrics } from './metrics';
+import { attachRunHistory, countParameters, dataFingerprint } from './run-history';
 import {
   checkpointFiles,
   copyRun,
@@ -76,6 +77,7 @@ export class Trainer extends EventEmitter {
   constructor(options: TrainerOptions) {
     super();
     this.options = resolveTrainerOptions(options);
+    attachRunHistory(this);
   }
 
   /** Asks a running train() to stop after the current optimizer step; it saves a checkpoint and resolves. */
@@ -95,6 +97,7 @@ export class Trainer extends EventEmitter {
     expectKnownKeys(extra, 'options', ['evalData']);
     this.stopRequested = false;
     const o = this.options;
+    const startedAt = Date.now();
     const all = await loadData(trainData, 'trainData');
     let train: LabelledTexts = all;
     let dev: LabelledTexts;
@@ -173,6 +176,17 @@ export class Trainer extends EventEmitter {
         `${o.method} on ${base.spec} (${dtype}, ${device}): ${init.trainableParameters} trainable parameters`
       );
       const info = this.newRunInfo(base, dtype, train.texts.length, dev.texts.length);
+      this.emit('start', {
+        dir: o.output,
+        resume: o.resume,
+        method: o.method,
+        startedAt,
+        trainableParameters: init.trainableParameters,
+        baseParameters: await countParameters(base.files),
+        trainExamples: train.texts.length,
+        devExamples: dev.texts.length,
+        dataFingerprint: dataFingerprint(all),
+      });
       const result = await this.loop(classifier, info, base, trainSplit, devSplit);
       this.lastResult = result;
       return result;
@@ -304,6 +318,8 @@ export class Trainer extends EventEmitter {
           tokensPerSecond: tokens / seconds,
           examplesPerSecond: examples / seconds,
           elapsedMs: Date.now() - started,
+          examples,
+          tokens,
         };
         this.emit('progress', progress);
         state.epoch = epoch;
