@@ -4,13 +4,12 @@ import { loadLabelledFile } from '../classifier/data';
 import { computeMetrics, type Metrics } from '../classifier/metrics';
 import { Predictor } from '../classifier/predictor';
 import { sliceSample } from '../classifier/split';
-import { isTinySpec } from '../qwen3/tiny';
 import { Flags } from './args';
 import { commonSettings, err, existingFile, noPositionals, out, predictAll, type CommonSettings } from './common';
 import { CliError } from './errors';
 import { defaultIo, type Io } from './prompt';
 import { formatComparison, formatMetrics, metricsJson } from './report';
-import { chooseRuns, TINY_NOTE } from './select';
+import { chooseRuns, tinyNote } from './select';
 
 export interface EvalTarget {
   runs: string[];
@@ -50,8 +49,9 @@ export async function evaluateRuns(t: EvalTarget): Promise<EvalResult[]> {
     });
     try {
       await predictor.load();
-      if (!noted && isTinySpec(predictor.info?.baseModel.spec)) {
-        err(TINY_NOTE);
+      const note = tinyNote(predictor.info?.baseModel.spec, predictor.info?.method);
+      if (!noted && note) {
+        err(note);
         noted = true;
       }
       const predictions = await predictAll(predictor, data.texts, `eval ${predictor.name}`, true);

@@ -2,13 +2,12 @@
 import * as path from 'path';
 import { loadTextsFile } from '../classifier/data';
 import { predictionJson, Predictor, type Prediction } from '../classifier/predictor';
-import { isTinySpec } from '../qwen3/tiny';
 import { Flags } from './args';
 import { commonSettings, err, existingFile, out, predictAll } from './common';
 import { CliError } from './errors';
 import { defaultIo, promptLoop, readAllLines, stdinIsPiped, type Io } from './prompt';
 import { formatPredictions, outFormat, summarizePredictions, writePredictions } from './report';
-import { chooseRuns, TINY_NOTE } from './select';
+import { chooseRuns, tinyNote } from './select';
 
 function openPredictors(
   runs: string[],
@@ -26,8 +25,9 @@ async function loadAll(predictors: Predictor[]): Promise<void> {
   let noted = false;
   for (const p of predictors) {
     await p.load();
-    if (!noted && isTinySpec(p.info?.baseModel.spec)) {
-      err(TINY_NOTE);
+    const note = tinyNote(p.info?.baseModel.spec, p.info?.method);
+    if (!noted && note) {
+      err(note);
       noted = true;
     }
   }

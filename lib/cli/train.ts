@@ -4,14 +4,13 @@ import * as path from 'path';
 import { needsFloat32, type Method } from '../classifier/methods';
 import { existingCheckpoint, isRunFolder } from '../classifier/run-folder';
 import type { TrainerOptions } from '../classifier/trainer-options';
-import { isTinySpec } from '../qwen3/tiny';
 import { PACKAGE_ROOT } from '../util/paths';
 import { Flags } from './args';
 import { commonSettings, err, existingFile, noPositionals, out, type CommonSettings } from './common';
 import { CliError, EXIT, flagError } from './errors';
 import { evaluateRuns } from './eval';
 import { defaultIo, type Io } from './prompt';
-import { chooseRuns, chooseTrainTarget, defaultRunFolder, TINY_NOTE } from './select';
+import { chooseRuns, chooseTrainTarget, defaultRunFolder, tinyNote } from './select';
 import { attachTrainView, clearProgressLine } from './train-view';
 
 export const SAMPLE_TRAIN = path.join(PACKAGE_ROOT, 'data', 'weibo_sample.txt');
@@ -113,7 +112,8 @@ export async function runTrain(
       `--train not given: training on the bundled sample ${SAMPLE_TRAIN} (short posts written for demos and smoke tests; pass --train <file> for real training, e.g. node scripts/fetch-data.js downloads weibo_senti_100k)`
     );
   }
-  if (isTinySpec(c.model)) say(TINY_NOTE);
+  const note = tinyNote(c.model, method);
+  if (note) say(note);
   if (s.loraGiven.length && method !== 'lora' && method !== 'lora-head')
     say(`note: ${s.loraGiven.join(', ')} only apply to lora and lora-head; ignored for ${method}`);
   if (!s.options.resume && existingCheckpoint(output))
@@ -195,7 +195,7 @@ export async function runTrain(
       settings: c,
       batchSize: s.options.batchSize,
       jsonEvent: 'test',
-      tinyNoted: isTinySpec(c.model),
+      tinyNoted: note !== undefined,
     });
   }
   if (!c.json)

@@ -4,8 +4,9 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import type { Qwen3HFConfig } from '../qwen3/config';
 import { MODEL_FAMILIES, MODEL_SIZES, findPreset, type ModelFamily } from '../qwen3/presets';
-import { createTinyQwen3, tinyFamily } from '../qwen3/tiny';
+import { createTinyQwen3, tinyModelFor } from '../qwen3/tiny';
 import {
   expectBoolean,
   expectKnownKeys,
@@ -90,7 +91,8 @@ const RESOLVE_OPTION_KEYS = [
  *  4. otherwise downloads it from the Hub (HF_ENDPOINT, HF_TOKEN) into that cache, in huggingface_hub's layout so
  *     Python tools reuse it ('download'). Never with `offline` or HF_HUB_OFFLINE: then a ModelNotFoundError says
  *     what to download and where to put it.
- * `tiny` / `tiny-embedding` name a tiny random model generated on first use in `<modelsDir>/tiny[-embedding]`.
+ * `tiny` / `tiny-embedding` / `tiny-scratch` name a random model generated on first use in `<modelsDir>/<that name>`
+ * (`tiny` for the embedding family: `tiny-embedding`).
  * Network failures throw ModelDownloadError with the endpoint, repo, cause and a fix in the message.
  */
 export async function resolveModel(spec: string, options?: ResolveOptions): Promise<ResolvedModel> {
@@ -117,11 +119,9 @@ export async function resolveModel(spec: string, options?: ResolveOptions): Prom
   const trimmed = spec.trim();
 
   // tiny models: generated, never downloaded
-  const tiny = tinyFamily(trimmed, kind);
-  if (tiny) {
-    const name = tiny === 'causal' ? 'tiny' : 'tiny-embedding';
-    return { dir: await ensureTinyModel(path.join(modelsDir, name), tiny), source: 'local' };
-  }
+  const tiny = tinyModelFor(trimmed, kind);
+  if (tiny)
+    return { dir: await ensureTinyModel(path.join(modelsDir, tiny.name), tiny.family, tiny.config), source: 'local' };
 
   // 1. a folder
   const asPath = path.resolve(expandHome(trimmed));
@@ -195,12 +195,12 @@ function listModelFolders(modelsDir: string): string[] {
 }
 
 /** Creates the tiny model in a sibling temp folder and renames it into place, so concurrent first uses are safe. */
-async function ensureTinyModel(dir: string, kind: ModelFamily): Promise<string> {
+async function ensureTinyModel(dir: string, kind: ModelFamily, config?: Partial<Qwen3HFConfig>): Promise<string> {
   if (missingModelFiles(dir).length === 0) return dir;
   await fs.promises.mkdir(path.dirname(dir), { recursive: true });
   const temporary = `${dir}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
   try {
-    await createTinyQwen3(temporary, { kind, seed: 0 });
+    await createTinyQwen3(temporary, { kind, seed: 0, config });
     if (fs.existsSync(dir)) await fs.promises.rm(dir, { recursive: true, force: true }); // an incomplete leftover
     await fs.promises.rename(temporary, dir);
   } catch (error) {
