@@ -3,6 +3,7 @@
 import { METHOD_DEFAULTS, METHODS, type MethodDefaults } from '../classifier/methods';
 import { DEFAULT_BATCH_LIMITS } from '../qwen3/batching';
 import { MODEL_SIZES } from '../qwen3/presets';
+import { COMPARE_DEFAULTS } from '../compare/options';
 import { API_KEY_ENV } from '../serve/options';
 import { COMMAND_FLAGS, FLAGS, type Command } from './flags';
 
@@ -32,6 +33,19 @@ folder's name; default the first), GET /v1/models, /healthz, /readyz (503 until 
 --max-wait-ms); past --queue-limit waiting texts, requests get 503 with Retry-After. SIGTERM or Ctrl-C stops taking
 requests, answers everything queued, then exits 0 (a second one exits at once). With --api-key (or ${API_KEY_ENV})
 every route but /healthz and /readyz needs Authorization: Bearer <key>; a --host other than loopback requires one.`,
+  compare: `Usage: qwen3-native compare --train <file> --test <file> (--model-size <size> | --model <spec>) [--methods m,m] [flags]
+       qwen3-native compare --test <file> (--checkpoint <run> [--checkpoint <run2>]... | --load-all) [flags]
+
+Answers "which method, and at what cost?" with measurements. Trains each method (each on its family's base:
+Qwen3-Embedding for embedding; --model tiny means tiny and tiny-embedding) on the same data, dev split and seed, or
+takes existing runs, then measures every one in this process on the same test file: accuracy, macro-F1, per-class
+precision/recall, confusion matrix, training time, parameters, peak memory in training and prediction, posts/s, the
+p50/p95 latency of one post and the run folder's size. Writes report.md, report.json and report.html (one file with
+charts, no script, no network) to --out (default ${COMPARE_DEFAULTS.out}/; trained runs go to <out>/runs/<method>).`,
+  report: `Usage: qwen3-native report <run folder> [--out <file.html>]
+
+Draws one run's training curves (loss, dev accuracy, learning rate) from its metrics.jsonl, with its totals (time,
+parameters, peak memory), into one self-contained HTML file (default <run>/report.html).`,
   info: `Usage: qwen3-native info [--models-dir <dir>] [--json]
 
 Shows what this machine's libtorch offers (version, CUDA devices, threads, whether the CPU has native bf16) and the
@@ -57,6 +71,13 @@ const EXAMPLES: Record<Command, string> = {
   curl -s localhost:8080/v1/predict -H 'Content-Type: application/json' -d '{"texts":["今天天气真好"]}'
   qwen3-native serve --load-all --port 9000 --log-format json
   ${API_KEY_ENV}=$(openssl rand -hex 32) qwen3-native serve --checkpoint models/qwen3_lora_0.6B --host 0.0.0.0`,
+  compare: `Examples:
+  qwen3-native compare --model tiny --train data/weibo_sample.txt --test data/weibo_sample_test.txt   # no download
+  qwen3-native compare --model-size 0.6B --methods embedding,lora-head --train train.txt --test test.txt --out report
+  qwen3-native compare --load-all --test data/weibo_sample_test.txt`,
+  report: `Examples:
+  qwen3-native report models/qwen3_lora_tiny
+  qwen3-native report models/qwen3_full_tiny --out curves.html`,
   info: `Examples:
   qwen3-native info
   qwen3-native info --json`,
@@ -76,6 +97,9 @@ prediction: {"text","label":0|1,"sentiment":"正面"|"负面","confidence","prob
 then one line per request (--log-format json: one JSON object per line). /v1/predict answers
 {"predictions":[{"text","label":0|1,"sentiment","confidence","probabilities":[p负面,p正面],"model"}, ...]}, one per text;
 errors are {"statusCode","error","code","message","field"} naming the field at fault.`,
+  compare: `Output: progress on stderr, the summary table on stdout and the paths of the three files. --json: the report
+(report.json's object) as one JSON line on stdout.`,
+  report: `Output: the path of the HTML file written.`,
   info: `Output: a short report. --json: {"libtorchVersion","cudaAvailable","cudaDeviceCount","threads","cpuBf16","defaultDtype","runs":[{"dir","method","accuracy"}]}.`,
 };
 
@@ -84,6 +108,17 @@ export const OLD_SPELLINGS = `Old spellings (the Python scripts' flags) still wo
   --load_all, ...); --model_type = --method (values embedding, qwen3-embedding -> embedding; lora, qwen3-lora -> lora;
   lora-head, lora_head, seq-cls -> lora-head; full, finetune -> full); --train_path = --train; --test_path = --test;
   --output_dir = --output; --model_path = --checkpoint when the folder holds a trained run (run.json), else --model.`;
+
+const COMPARE_HELP: Record<string, string> = {
+  train: 'training data every method trains on (same dev split and seed for all)',
+  test: 'labelled test file every method is measured on',
+  checkpoint: 'an existing run folder to compare instead of training (repeatable)',
+  'load-all': 'compare every trained run under --models-dir',
+  out: `report folder: report.md, report.json, report.html (default ${COMPARE_DEFAULTS.out})`,
+  epochs: `passes over the data for every method (default: each method's own: ${perMethod('epochs')})`,
+  'max-samples': 'train on at most n examples (stratified, seeded)',
+  seed: 'one seed for every method (split, data order, initialisation)',
+};
 
 function flagLines(command: Command): string {
   const names = COMMAND_FLAGS[command].filter((f) => !FLAGS[f].hidden);
@@ -108,6 +143,12 @@ function help(command: Command, flag: string): string {
     return "a trained run folder to serve (repeatable; a model is named by its folder's name)";
   if (command === 'serve' && flag === 'load-all') return 'serve every trained run under --models-dir';
   if (command === 'train' && flag === 'test') return 'labelled test file: the best model is evaluated on it at the end';
+  if (command === 'compare') {
+    const h = COMPARE_HELP[flag];
+    if (h) return h;
+  }
+  if (command === 'report' && flag === 'checkpoint') return 'the run folder (or give it as the argument)';
+  if (command === 'report' && flag === 'out') return 'the HTML file to write (default <run>/report.html)';
   if (command === 'train' && flag === 'checkpoint')
     return 'with --eval-only: the run folder to evaluate (default --output)';
   if (command === 'train' && flag === 'epochs') return `passes over the data (default: ${perMethod('epochs')})`;
@@ -119,7 +160,7 @@ function help(command: Command, flag: string): string {
 
 export function commandHelp(command: Command): string {
   // serve has none of the Python scripts' flags to keep.
-  const old = command === 'serve' ? [] : [OLD_SPELLINGS, ''];
+  const old = ['serve', 'compare', 'report'].includes(command) ? [] : [OLD_SPELLINGS, ''];
   return [
     INTRO[command],
     '',
@@ -144,6 +185,8 @@ Commands:
   predict   classify posts with trained run(s)
   eval      accuracy, macro-F1, per-class scores and confusion matrix on a labelled file
   serve     an HTTP prediction service (batched, with health, readiness and Prometheus metrics)
+  compare   train and measure the methods side by side: report.md, report.json, report.html with charts
+  report    one run's training curves as a self-contained HTML file
   info      libtorch version, CUDA, threads, native bf16, and the trained runs found
 
 Run qwen3-native <command> --help for its flags.
