@@ -8,7 +8,7 @@ const { roofline } = require('./case_roofline');
 /** Posts sampled from train.txt, tokenized, truncated to 256 tokens, cut into length-bucketed batches. */
 async function postBatches(ctx) {
   const { Qwen3Tokenizer } = L.dist('index');
-  const tok = Qwen3Tokenizer.bundled();
+  const tok = await Qwen3Tokenizer.bundled();
   const n = ctx.settings.forwardPosts;
   const posts = L.samplePosts(n + ctx.settings.forwardBatch, 11);
   const ids = (await tok.encodeBatch(posts.map((p) => p.text))).map((s) => (s.length ? s.slice(0, 256) : [L.PAD_ID]));

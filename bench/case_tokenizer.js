@@ -7,7 +7,7 @@ async function run(ctx) {
   const texts = L.loadPosts()
     .slice(0, ctx.settings.tokenizerPosts)
     .map((p) => p.text);
-  const tok = Qwen3Tokenizer.bundled();
+  const tok = await Qwen3Tokenizer.bundled();
   await tok.encodeBatch(texts.slice(0, 100)); // warm-up
   const runs = [];
   for (let i = 0; i < 3; i++) {

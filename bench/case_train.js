@@ -9,7 +9,7 @@ async function encode(method, posts) {
   const { Qwen3Tokenizer } = L.dist('index');
   const { ExampleEncoder } = L.dist('classifier/encoding');
   const { DEFAULT_LORA_PROMPT } = L.dist('classifier/methods');
-  const enc = new ExampleEncoder(Qwen3Tokenizer.bundled(), {
+  const enc = new ExampleEncoder(await Qwen3Tokenizer.bundled(), {
     method,
     maxLength: 256,
     prompt: DEFAULT_LORA_PROMPT,

@@ -243,10 +243,10 @@ function modelConfig(dir) {
 }
 
 /** What Classifier.init needs about a checkpoint folder. */
-function nativeBase(dir) {
+async function nativeBase(dir) {
   return {
-    files: dist('qwen3/checkpoint').checkpointFiles(dir),
-    config: dist('qwen3/config').readQwen3Config(dir).native,
+    files: await dist('qwen3/checkpoint').checkpointFiles(dir),
+    config: (await dist('qwen3/config').readQwen3Config(dir)).native,
   };
 }
 

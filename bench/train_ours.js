@@ -18,7 +18,7 @@ async function main() {
   const { method, dtype, seqs, labels } = job;
   const c = new native.Classifier();
   try {
-    const base = L.nativeBase(job.model_dir);
+    const base = await L.nativeBase(job.model_dir);
     const { seconds: initS } = await L.timed(() =>
       c.init({
         method,

@@ -21,7 +21,8 @@ export type {
 export { defaultOutput } from './classifier/methods';
 export type { TrainerOptions, LoraOptions } from './classifier/trainer-options';
 export { Predictor, predictionJson } from './classifier/predictor';
-export { findRuns } from './classifier/run-folder';
+export { findRuns } from './classifier/run-lookup';
+export { TrainingDivergedError } from './classifier/train-loop';
 export type { Prediction, PredictorOptions } from './classifier/predictor';
 export { computeMetrics } from './classifier/metrics';
 export type { Metrics, ClassMetrics } from './classifier/metrics';

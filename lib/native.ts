@@ -1,6 +1,7 @@
 // The ONE typed description of what the native addon (csrc/binding) exports, and its loader.
 // Everything here is trusted input: lib/ validates user arguments before they reach these calls.
 import * as path from 'path';
+import { Worker } from 'worker_threads';
 
 export type Device = 'cpu' | 'cuda';
 export type DType = 'float32' | 'bfloat16' | 'float16';
@@ -188,22 +189,63 @@ export interface NativeBinding {
 }
 
 let cached: NativeBinding | undefined;
+let cachedInfo: RuntimeInfo | undefined;
+let preloading: Promise<NativeBinding> | undefined;
+
+const ROOT = path.resolve(__dirname, '..');
+
+function fixHint(reason: string): Error {
+  return new Error(
+    `qwen3-native: could not load the native addon (${reason}).\n` +
+      'Fix: install libtorch and build the addon with `npm run build:native` ' +
+      '(on Debian/Ubuntu `bash scripts/setup.sh` installs libtorch-dev and libopenblas0-openmp first). ' +
+      'Set LIBTORCH to an unpacked libtorch to build against it instead.'
+  );
+}
 
 /** Loads the addon built by cmake-js (build/Release) or a prebuilt one (prebuilds/), with a fix hint on failure. */
 export function loadNative(): NativeBinding {
   if (cached) return cached;
-  const root = path.resolve(__dirname, '..');
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    cached = require('node-gyp-build')(root) as NativeBinding;
+    cached = require('node-gyp-build')(ROOT) as NativeBinding;
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(
-      `qwen3-native: could not load the native addon (${reason}).\n` +
-        'Fix: install libtorch and build the addon with `npm run build:native` ' +
-        '(on Debian/Ubuntu `bash scripts/setup.sh` installs libtorch-dev and libopenblas0-openmp first). ' +
-        'Set LIBTORCH to an unpacked libtorch to build against it instead.'
-    );
+    throw fixHint(err instanceof Error ? err.message : String(err));
   }
   return cached;
+}
+
+/**
+ * loadNative() without blocking the event loop. Loading the addon maps libtorch and runs its static initialisers:
+ * 2.0-2.7 s of the JS thread here (a loaded 2-core machine; the issue measured the whole Predictor.load() at 1.76 s).
+ * A worker thread loads it first, which pays that cost off the event loop: shared libraries are loaded once per
+ * process, so the JS thread's own require then takes ~1-40 ms. The worker also asks the runtime what it can do (CUDA
+ * probing and thread setup cost 50-80 ms more of the calling thread), kept for runtimeInfo().
+ */
+export function preloadNative(): Promise<NativeBinding> {
+  if (cached && cachedInfo) return Promise.resolve(cached);
+  preloading ??= new Promise<void>((resolve) => {
+    let file: string;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      file = require('node-gyp-build').resolve(ROOT);
+    } catch {
+      resolve(); // loadNative() below reports the failure with its fix
+      return;
+    }
+    const source =
+      `const { parentPort } = require('worker_threads');` +
+      `parentPort.postMessage(require(${JSON.stringify(file)}).runtimeInfo());`;
+    const worker = new Worker(source, { eval: true });
+    worker.once('message', (info: RuntimeInfo) => (cachedInfo = info));
+    worker.once('error', () => undefined); // the same failure surfaces below, with the fix hint
+    worker.once('exit', () => resolve());
+  }).then(() => loadNative());
+  return preloading;
+}
+
+/** What this libtorch can do; from the preload when it ran (these facts do not change while a process runs). */
+export function nativeRuntimeInfo(): RuntimeInfo {
+  cachedInfo ??= loadNative().runtimeInfo();
+  return cachedInfo;
 }

@@ -502,7 +502,10 @@ test.serial('Ctrl-C stops after a step with a checkpoint; --resume finishes the 
   t.true(stopped.steps < 64);
   t.true(stopped.resume.startsWith('qwen3-native train ') && stopped.resume.endsWith(' --resume'));
   t.true(r.stderr.includes('--resume'));
-  t.true(fs.existsSync(path.join(run('interrupted'), 'checkpoint', 'trainer_state.json')));
+  // The interrupted run waits in <output>.partial; <output> gets the run when it finishes.
+  t.is(stopped.checkpoint, path.join(run('interrupted.partial'), 'checkpoint'));
+  t.true(fs.existsSync(path.join(stopped.checkpoint, 'trainer_state.json')));
+  t.false(fs.existsSync(run('interrupted')));
 
   const resumed = await cli([...args, '--resume']);
   t.is(resumed.code, 0, resumed.stderr);
@@ -511,6 +514,8 @@ test.serial('Ctrl-C stops after a step with a checkpoint; --resume finishes the 
   t.is(events.filter((e) => e.event === 'progress')[0].step, stopped.steps + 1);
   const done = events.find((e) => e.event === 'done');
   t.false(done.stopped);
+  t.true(fs.existsSync(path.join(run('interrupted'), 'run.json')));
+  t.false(fs.existsSync(run('interrupted.partial')), 'the finished run was published');
 });
 
 test.serial('README main job: the bundled sample, default output, then predict by --checkpoint', async (t) => {

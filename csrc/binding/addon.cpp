@@ -14,7 +14,7 @@ namespace {
 
 Napi::Value RuntimeInfoJs(const Napi::CallbackInfo& info) {
   return guarded(info, "runtimeInfo", [&]() -> Napi::Value {
-    q3::initRuntime();
+    q3::chooseThreads();  // not initRuntime(): that starts a libtorch thread team on the JS thread (50-80 ms)
     q3::RuntimeInfo r = q3::runtimeInfo();
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);

@@ -32,14 +32,23 @@ inline std::vector<std::string> stringsFromJs(const Napi::Array& a) {
   return out;
 }
 
+// A count: lib/ sends positive integers; anything a cast to int64 cannot hold (NaN, 1e300) is refused here, since
+// that cast is undefined behaviour, and the core's Qwen3Config::validate() judges the rest.
+inline int64_t countField(const Napi::Object& o, const char* key) {
+  const double v = numberField(o, key);
+  if (!(v >= -9007199254740992.0 && v <= 9007199254740992.0) || v != static_cast<double>(static_cast<int64_t>(v)))
+    throw Napi::RangeError::New(o.Env(), std::string("config: ") + key + " is not an integer below 2^53");
+  return static_cast<int64_t>(v);
+}
+
 inline q3::Qwen3Config configFromJs(const Napi::Object& o) {
   q3::Qwen3Config c;
-  c.hidden_size = static_cast<int64_t>(numberField(o, "hidden_size"));
-  c.num_hidden_layers = static_cast<int64_t>(numberField(o, "num_hidden_layers"));
-  c.num_attention_heads = static_cast<int64_t>(numberField(o, "num_attention_heads"));
-  c.num_key_value_heads = static_cast<int64_t>(numberField(o, "num_key_value_heads"));
-  c.head_dim = static_cast<int64_t>(numberField(o, "head_dim"));
-  c.intermediate_size = static_cast<int64_t>(numberField(o, "intermediate_size"));
+  c.hidden_size = countField(o, "hidden_size");
+  c.num_hidden_layers = countField(o, "num_hidden_layers");
+  c.num_attention_heads = countField(o, "num_attention_heads");
+  c.num_key_value_heads = countField(o, "num_key_value_heads");
+  c.head_dim = countField(o, "head_dim");
+  c.intermediate_size = countField(o, "intermediate_size");
   c.rms_norm_eps = numberField(o, "rms_norm_eps");
   c.rope_theta = numberField(o, "rope_theta");
   c.tie_word_embeddings = boolField(o, "tie_word_embeddings");

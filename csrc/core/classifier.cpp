@@ -231,10 +231,12 @@ void Classifier::loadWeights(const std::string& file) {
     // A full run may ship only its head (the base weights then come from the checkpoint it was opened with).
     if (!f.has(name) && method_ == Method::Full && name != "score.weight") continue;
     if (!f.has(name)) throw std::runtime_error(file + ": missing tensor '" + name + "'");
-    torch::Tensor t = f.read(name);
-    if (t.sizes() != tensor.sizes())
-      throw std::runtime_error(file + ": tensor '" + name + "' has shape " + shapeString(t.sizes().vec()) +
+    // Shape checked from the header, before the stored tensor is allocated.
+    const std::vector<int64_t>& stored = f.entries().at(name).shape;
+    if (stored != tensor.sizes().vec())
+      throw std::runtime_error(file + ": tensor '" + name + "' has shape " + shapeString(stored) +
                                " but this model expects " + shapeString(tensor.sizes().vec()));
+    torch::Tensor t = f.read(name);
     tensor.copy_(t.to(tensor.device(), tensor.scalar_type()));
   }
   if (method_ != Method::Full) {

@@ -21,9 +21,15 @@ struct Qwen3Config {
   int64_t vocab_size = 0;            // taken from the embedding weights, not from config.json
 
   void validate() const {
+    // 2^24 is far above any real size (Qwen3-8B: vocab 151936, 36 layers, intermediate 12288) and keeps every
+    // product of two of them (heads x head_dim, vocab x hidden) far from overflowing int64.
+    constexpr int64_t kLargest = int64_t(1) << 24;
     auto positive = [](int64_t v, const char* name) {
       if (v <= 0)
         throw std::invalid_argument(std::string("config: ") + name + " must be positive, got " + std::to_string(v));
+      if (v > kLargest)
+        throw std::invalid_argument(std::string("config: ") + name + " is " + std::to_string(v) + ", more than " +
+                                    std::to_string(kLargest) + " (is config.json corrupt?)");
     };
     positive(hidden_size, "hidden_size");
     positive(num_hidden_layers, "num_hidden_layers");
@@ -31,6 +37,7 @@ struct Qwen3Config {
     positive(num_key_value_heads, "num_key_value_heads");
     positive(head_dim, "head_dim");
     positive(intermediate_size, "intermediate_size");
+    positive(vocab_size, "vocab_size (rows of embed_tokens)");
     if (num_attention_heads % num_key_value_heads != 0)
       throw std::invalid_argument("config: num_attention_heads (" + std::to_string(num_attention_heads) +
                                   ") must be a multiple of num_key_value_heads (" +

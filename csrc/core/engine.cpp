@@ -8,7 +8,9 @@
 #include "safetensors.h"
 
 namespace q3 {
-Engine::Engine() : promptCache_(std::make_unique<PromptCache>()) { initRuntime(); }
+// Constructed on the JS thread: only the thread count is chosen here; load() and every later call run on the compute
+// thread, which applies it.
+Engine::Engine() : promptCache_(std::make_unique<PromptCache>()) { chooseThreads(); }
 Engine::~Engine() = default;
 
 LoadedModel& Engine::model() {

@@ -1,7 +1,10 @@
 #include "json.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 #include <stdexcept>
 
@@ -68,7 +71,12 @@ class Parser {
     }
     while (true) {
       if (peek() != '"') fail("expected a string key");
+      const size_t keyAt = pos_;
       std::string key = parseString();
+      if (obj.has(key)) {
+        pos_ = keyAt;
+        fail("duplicate key \"" + key.substr(0, 80) + "\"");
+      }
       expect(':');
       obj[key] = parseValue(depth + 1);
       char c = peek();
@@ -133,6 +141,7 @@ class Parser {
       if (pos_ >= s_.size()) fail("unterminated string");
       char c = s_[pos_++];
       if (c == '"') return out;
+      if (static_cast<unsigned char>(c) < 0x20) fail("control character in a string (it must be escaped)");
       if (c != '\\') {
         out += c;
         continue;
@@ -149,9 +158,14 @@ class Parser {
         case 'r': out += '\r'; break;
         case 't': out += '\t'; break;
         case 'u': {
+          // UTF-16 escapes: a high surrogate must be followed by a low one (\ud83d\ude00); anything else has no
+          // code point (the old parser turned \ud800\u0041 into a garbage 4-byte sequence).
           uint32_t cp = parseHex4();
-          if (cp >= 0xD800 && cp < 0xDC00 && consumeLiteral("\\u")) {
-            uint32_t lo = parseHex4();
+          if (cp >= 0xDC00 && cp <= 0xDFFF) fail("lone low surrogate in a \\u escape");
+          if (cp >= 0xD800 && cp <= 0xDBFF) {
+            if (!consumeLiteral("\\u")) fail("high surrogate in a \\u escape without a low surrogate after it");
+            const uint32_t lo = parseHex4();
+            if (lo < 0xDC00 || lo > 0xDFFF) fail("high surrogate followed by a \\u escape that is not a low surrogate");
             cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
           }
           appendUtf8(out, cp);
@@ -162,15 +176,58 @@ class Parser {
     }
   }
 
+  // RFC 8259's grammar exactly: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, and nothing number-like after it.
+  // A lenient scan handed to stod read `1.2.3` as 1.2 and `01` as 1: a corrupt header then loaded as something else.
   double parseNumber() {
-    size_t start = pos_;
-    while (pos_ < s_.size() && std::string("+-0123456789.eE").find(s_[pos_]) != std::string::npos) ++pos_;
-    if (start == pos_) fail("unexpected character");
-    try {
-      return std::stod(s_.substr(start, pos_ - start));
-    } catch (const std::exception&) {
-      fail("bad number");
+    const size_t start = pos_;
+    const auto digit = [&](size_t i) { return i < s_.size() && s_[i] >= '0' && s_[i] <= '9'; };
+    size_t i = pos_;
+    if (i < s_.size() && s_[i] == '-') ++i;
+    if (!digit(i)) {
+      if (i == pos_) fail("unexpected character '" + printable(s_[pos_]) + "'");
+      failNumber(start, i);
     }
+    if (s_[i] == '0') {
+      ++i;
+    } else {
+      while (digit(i)) ++i;
+    }
+    if (i < s_.size() && s_[i] == '.') {
+      if (!digit(++i)) failNumber(start, i);
+      while (digit(i)) ++i;
+    }
+    if (i < s_.size() && (s_[i] == 'e' || s_[i] == 'E')) {
+      ++i;
+      if (i < s_.size() && (s_[i] == '+' || s_[i] == '-')) ++i;
+      if (!digit(i)) failNumber(start, i);
+      while (digit(i)) ++i;
+    }
+    if (i < s_.size() && std::strchr("+-.eE0123456789", s_[i]) != nullptr && s_[i] != '\0') failNumber(start, i);
+    double value = 0;
+    // from_chars: locale-independent (strtod reads "1,5" under a German LC_NUMERIC) and reports range errors.
+    const auto result = std::from_chars(s_.data() + start, s_.data() + i, value);
+    if (result.ec != std::errc() || result.ptr != s_.data() + i || !std::isfinite(value)) {
+      pos_ = start;
+      fail("number " + s_.substr(start, std::min<size_t>(i - start, 40)) + " is out of range");
+    }
+    pos_ = i;
+    return value;
+  }
+
+  [[noreturn]] void failNumber(size_t start, size_t at) {
+    size_t end = at;
+    while (end < s_.size() && end - start < 40 && std::strchr("+-.eE0123456789", s_[end]) != nullptr && s_[end] != '\0')
+      ++end;
+    pos_ = start;
+    fail("malformed number '" + s_.substr(start, end - start) + "'");
+  }
+
+  static std::string printable(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f) return std::string(1, c);
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02x", u);
+    return buf;
   }
 };
 
@@ -268,8 +325,11 @@ double Json::asNumber() const {
   return number_;
 }
 int64_t Json::asInt() const {
-  double n = asNumber();
+  const double n = asNumber();
   if (n != std::floor(n)) throw std::runtime_error("JSON number is not an integer");
+  // Beyond 2^53 a double no longer holds every integer, and casting one beyond int64 is undefined behaviour.
+  constexpr double kExact = 9007199254740992.0;  // 2^53
+  if (std::fabs(n) > kExact) throw std::runtime_error("JSON integer is too large (more than 2^53)");
   return static_cast<int64_t>(n);
 }
 const std::string& Json::asString() const {

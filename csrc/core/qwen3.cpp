@@ -4,6 +4,7 @@
 
 #include <limits>
 
+#include "checkpoint_check.h"
 #include "safetensors.h"
 
 namespace q3 {
@@ -385,22 +386,21 @@ LoadedModel loadQwen3(const TensorStore& store, Qwen3Config config, at::ScalarTy
   } else if (store.has("embed_tokens.weight")) {
     out.keyPrefix = "";
   } else {
-    throw std::runtime_error(
-        "checkpoint has neither 'model.embed_tokens.weight' (Qwen3ForCausalLM) nor 'embed_tokens.weight' "
-        "(Qwen3Model); is this a Qwen3 checkpoint?");
+    throw std::runtime_error(store.fileList() +
+                             " hold neither 'model.embed_tokens.weight' (Qwen3ForCausalLM) nor 'embed_tokens.weight' "
+                             "(Qwen3Model); is this a Qwen3 checkpoint, with all of its shards?");
   }
   const std::string embedKey = out.keyPrefix + "embed_tokens.weight";
   const TensorEntry& embed = store.entry(embedKey);
-  if (embed.shape.size() != 2 || embed.shape[1] != config.hidden_size)
-    throw std::runtime_error(store.fileOf(embedKey) + ": tensor 'embed_tokens.weight' has shape " +
-                             shapeString(embed.shape) + " but the config expects [vocab, " +
-                             std::to_string(config.hidden_size) + "]");
+  if (embed.shape.size() != 2 || embed.shape[0] == 0)
+    throw std::runtime_error(store.fileOf(embedKey) + ": tensor '" + embedKey + "' has shape " +
+                             shapeString(embed.shape) + " but an embedding table is [vocab > 0, hidden_size]");
   config.vocab_size = embed.shape[0];
   config.validate();
   // HF's Qwen3Model has no head: a Qwen3Model checkpoint is loaded as one, and tie_word_embeddings does not apply.
   const bool causal = !out.keyPrefix.empty();
-  if (causal && !config.tie_word_embeddings && !store.has("lm_head.weight"))
-    throw std::runtime_error("config says tie_word_embeddings=false but the checkpoint has no 'lm_head.weight'");
+  // Every count and shape against the headers before a single module is allocated.
+  checkCheckpointAgainstConfig(store, config, out.keyPrefix, causal);
 
   torch::NoGradGuard noGrad;
   auto cpuOpts = torch::TensorOptions().dtype(dtype);

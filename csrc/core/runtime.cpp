@@ -40,10 +40,14 @@ namespace {
 std::atomic<int> wantedThreads{0};
 }  // namespace
 
-void initRuntime() {
+void chooseThreads() {
   int expected = 0;
   const unsigned int cores = std::thread::hardware_concurrency();
   wantedThreads.compare_exchange_strong(expected, cores > 0 ? static_cast<int>(cores) : 1);
+}
+
+void initRuntime() {
+  chooseThreads();
   applyThreadSetting();
 }
 

@@ -17,6 +17,10 @@ struct RuntimeInfo {
 // Chooses intra-op threads = the machine's cores unless setNumThreads chose already (Debian's libtorch starts at 1
 // on some machines), and applies the choice on the calling thread.
 void initRuntime();
+// The choice alone, without touching the calling thread's libtorch state: for the JS thread, where setting the
+// thread count (at::set_num_threads starts a thread team) cost 50-80 ms of event-loop time while no libtorch work
+// ever runs there (the compute thread applies the choice before each job).
+void chooseThreads();
 // Applies the chosen thread count on the calling thread (OpenMP keeps it per thread).
 void applyThreadSetting();
 RuntimeInfo runtimeInfo();

@@ -15,19 +15,40 @@
 namespace q3 {
 namespace {
 
-size_t elementSize(const std::string& dtype) {
-  if (dtype == "F64" || dtype == "I64" || dtype == "U64") return 8;
-  if (dtype == "F32" || dtype == "I32" || dtype == "U32") return 4;
-  if (dtype == "F16" || dtype == "BF16" || dtype == "I16" || dtype == "U16") return 2;
-  if (dtype == "I8" || dtype == "U8" || dtype == "BOOL") return 1;
-  return 0;
-}
-
+// Opens a regular file for reading. O_NONBLOCK: opening a named pipe then returns at once instead of waiting for a
+// writer, and fstat tells it apart; a pipe, socket, device or directory is refused before anything is read.
 struct Fd {
   int fd = -1;
-  explicit Fd(const std::string& path) : fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {}
+  explicit Fd(const std::string& path) {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) throw std::runtime_error(path + ": cannot open (" + std::strerror(errno) + ")");
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+      const int err = errno;
+      ::close(fd);
+      throw std::runtime_error(path + ": cannot stat (" + std::strerror(err) + ")");
+    }
+    if (!S_ISREG(st.st_mode)) {
+      ::close(fd);
+      throw std::runtime_error(path + ": not a regular file (" + kindOf(st.st_mode) +
+                               "); a safetensors file must be a regular file");
+    }
+    size = static_cast<uint64_t>(st.st_size);
+  }
   ~Fd() {
     if (fd >= 0) ::close(fd);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  uint64_t size = 0;
+
+  static std::string kindOf(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a named pipe";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    return "not a plain file";
   }
 };
 
@@ -45,14 +66,6 @@ void preadAll(int fd, void* dst, uint64_t size, uint64_t offset, const std::stri
 }
 
 }  // namespace
-
-std::string shapeString(const std::vector<int64_t>& shape) {
-  std::ostringstream os;
-  os << '[';
-  for (size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
-  os << ']';
-  return os.str();
-}
 
 at::ScalarType scalarTypeOf(const std::string& dtype) {
   if (dtype == "F32") return at::kFloat;
@@ -82,59 +95,22 @@ std::string dtypeName(at::ScalarType t) {
 
 SafetensorsFile::SafetensorsFile(std::string path) : path_(std::move(path)) {
   Fd f(path_);
-  if (f.fd < 0) throw std::runtime_error(path_ + ": cannot open (" + std::strerror(errno) + ")");
-  struct stat st {};
-  if (::fstat(f.fd, &st) != 0) throw std::runtime_error(path_ + ": cannot stat");
-  const uint64_t fileSize = static_cast<uint64_t>(st.st_size);
+  const uint64_t fileSize = f.size;
   if (fileSize < 8)
     throw std::runtime_error(path_ + ": not a safetensors file (" + std::to_string(fileSize) + " bytes)");
   unsigned char lenBytes[8];
   preadAll(f.fd, lenBytes, 8, 0, path_);
-  uint64_t headerLen = 0;
-  for (int i = 7; i >= 0; --i) headerLen = (headerLen << 8) | lenBytes[i];
-  if (headerLen == 0 || headerLen > 100u * 1024 * 1024 || 8 + headerLen > fileSize)
+  const uint64_t headerLen = safetensorsHeaderLength(lenBytes);
+  // Checked before the header is allocated: a corrupt length must not become a huge allocation.
+  if (headerLen == 0 || headerLen > kMaxSafetensorsHeaderBytes || headerLen > fileSize - 8)
     throw std::runtime_error(path_ + ": corrupt or truncated safetensors header (header length " +
                              std::to_string(headerLen) + ", file size " + std::to_string(fileSize) + ")");
   std::string header(headerLen, '\0');
   preadAll(f.fd, header.data(), headerLen, 8, path_);
-  Json doc;
   try {
-    doc = Json::parse(header);
+    entries_ = parseSafetensorsHeader(header, fileSize);
   } catch (const std::exception& e) {
-    throw std::runtime_error(path_ + ": safetensors header is not valid JSON: " + e.what());
-  }
-  if (!doc.isObject()) throw std::runtime_error(path_ + ": safetensors header is not a JSON object");
-  const uint64_t dataStart = 8 + headerLen;
-  const uint64_t dataSize = fileSize - dataStart;
-  for (const auto& kv : doc.members()) {
-    const std::string& name = kv.first;
-    if (name == "__metadata__") continue;  // free-form strings ({"format": "pt"}); nothing here reads them
-    try {
-      TensorEntry e;
-      e.dtype = kv.second.at("dtype").asString();
-      for (const auto& d : kv.second.at("shape").items()) {
-        if (d.asInt() < 0) throw std::runtime_error("negative dimension");
-        e.shape.push_back(d.asInt());
-      }
-      const auto& offs = kv.second.at("data_offsets").items();
-      if (offs.size() != 2) throw std::runtime_error("data_offsets must have two entries");
-      const uint64_t b = static_cast<uint64_t>(offs[0].asInt()), en = static_cast<uint64_t>(offs[1].asInt());
-      const size_t es = elementSize(e.dtype);
-      if (es == 0) throw std::runtime_error("unknown dtype " + e.dtype);
-      uint64_t numel = 1;
-      for (int64_t d : e.shape) numel *= static_cast<uint64_t>(d);
-      if (en < b || en - b != numel * es)
-        throw std::runtime_error("data_offsets [" + std::to_string(b) + ", " + std::to_string(en) + ") do not match " +
-                                 e.dtype + " " + shapeString(e.shape));
-      if (en > dataSize)
-        throw std::runtime_error("data ends at byte " + std::to_string(dataStart + en) + " but the file has " +
-                                 std::to_string(fileSize) + " bytes (truncated file?)");
-      e.begin = dataStart + b;
-      e.end = dataStart + en;
-      entries_[name] = std::move(e);
-    } catch (const std::exception& err) {
-      throw std::runtime_error(path_ + ": tensor '" + name + "': " + err.what());
-    }
+    throw std::runtime_error(path_ + ": " + e.what());
   }
 }
 
@@ -144,7 +120,6 @@ torch::Tensor SafetensorsFile::read(const std::string& name) const {
   const TensorEntry& e = it->second;
   torch::Tensor t = torch::empty(e.shape, torch::TensorOptions().dtype(scalarTypeOf(e.dtype)));
   Fd f(path_);
-  if (f.fd < 0) throw std::runtime_error(path_ + ": cannot open (" + std::strerror(errno) + ")");
   preadAll(f.fd, t.data_ptr(), e.end - e.begin, e.begin, path_);
   return t;
 }
@@ -154,10 +129,7 @@ torch::Tensor SafetensorsFile::map(const std::string& name) const {
   if (it == entries_.end()) throw std::runtime_error(path_ + ": no tensor '" + name + "'");
   if (!mapping_) {
     Fd f(path_);
-    if (f.fd < 0) throw std::runtime_error(path_ + ": cannot open (" + std::strerror(errno) + ")");
-    struct stat st {};
-    if (::fstat(f.fd, &st) != 0) throw std::runtime_error(path_ + ": cannot stat");
-    const size_t size = static_cast<size_t>(st.st_size);
+    const size_t size = static_cast<size_t>(f.size);
     // MAP_PRIVATE with write permission: a caller that writes (LoRA merge, fine-tuning) gets private copies of the
     // touched pages and never changes the file.
     void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, f.fd, 0);
@@ -184,6 +156,12 @@ TensorStore::TensorStore(const std::vector<std::string>& files) {
   }
 }
 
+std::string TensorStore::fileList() const {
+  std::string out;
+  for (const auto& f : files_) out += (out.empty() ? "" : ", ") + f.path();
+  return out;
+}
+
 const TensorEntry& TensorStore::entry(const std::string& name) const {
   auto it = where_.find(name);
   if (it == where_.end()) throw std::runtime_error("missing tensor '" + name + "'");
@@ -199,11 +177,7 @@ const std::string& TensorStore::fileOf(const std::string& name) const {
 torch::Tensor TensorStore::load(const std::string& name, const std::vector<int64_t>& expectedShape,
                                 at::ScalarType dtype) const {
   auto it = where_.find(name);
-  if (it == where_.end()) {
-    std::string files;
-    for (const auto& f : files_) files += (files.empty() ? "" : ", ") + f.path();
-    throw std::runtime_error("missing tensor '" + name + "' (looked in " + files + ")");
-  }
+  if (it == where_.end()) throw std::runtime_error("missing tensor '" + name + "' (looked in " + fileList() + ")");
   const SafetensorsFile& file = files_[it->second];
   const TensorEntry& e = file.entries().at(name);
   if (e.shape != expectedShape)
@@ -239,7 +213,6 @@ std::shared_ptr<RowReader> TensorStore::rowReader(const std::string& name, at::S
 
 RowReader::RowReader(std::string path, TensorEntry entry) : path_(std::move(path)), entry_(std::move(entry)) {
   auto file = std::make_shared<Fd>(path_);
-  if (file->fd < 0) throw std::runtime_error(path_ + ": cannot open (" + std::strerror(errno) + ")");
   fd_ = std::shared_ptr<const int>(file, &file->fd);  // the descriptor, kept open (and closed) by its Fd
 }
 

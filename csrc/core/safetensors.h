@@ -10,18 +10,14 @@
 #include <utility>
 #include <vector>
 
-namespace q3 {
+#include "safetensors_header.h"
 
-struct TensorEntry {
-  std::string dtype;  // "F32", "BF16", "F16", ...
-  std::vector<int64_t> shape;
-  uint64_t begin = 0;  // absolute file offsets
-  uint64_t end = 0;
-};
+namespace q3 {
 
 class SafetensorsFile {
  public:
-  // Parses and validates the header; throws std::runtime_error naming the file on any inconsistency.
+  // Parses and validates the header (parseSafetensorsHeader); throws std::runtime_error naming the file on any
+  // inconsistency, and on anything but a regular file (a named pipe would block the read forever).
   explicit SafetensorsFile(std::string path);
   const std::string& path() const { return path_; }
   const std::map<std::string, TensorEntry>& entries() const { return entries_; }
@@ -60,6 +56,10 @@ class TensorStore {
   bool has(const std::string& name) const { return where_.count(name) > 0; }
   const TensorEntry& entry(const std::string& name) const;
   const std::string& fileOf(const std::string& name) const;
+  // Every tensor name, with the index of the file holding it.
+  const std::map<std::string, size_t>& index() const { return where_; }
+  // "a.safetensors, b.safetensors", for messages.
+  std::string fileList() const;
   // Reads `name`, checks its shape, converts to dtype. Errors name the tensor and the file.
   torch::Tensor load(const std::string& name, const std::vector<int64_t>& expectedShape, at::ScalarType dtype) const;
   // As load, but memory-mapped when the stored dtype is `dtype` (falls back to load otherwise).
@@ -75,7 +75,6 @@ class TensorStore {
 
 at::ScalarType scalarTypeOf(const std::string& dtype);
 std::string dtypeName(at::ScalarType t);
-std::string shapeString(const std::vector<int64_t>& shape);
 
 // Writes tensors (any device/dtype among F32/BF16/F16/I64) to `path` via a temporary file and rename.
 void writeSafetensors(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,

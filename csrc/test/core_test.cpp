@@ -6,12 +6,14 @@
 #include <cstdio>
 #include <exception>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "../core/engine.h"
 #include "../core/json.h"
+#include "../core/safetensors_header.h"
 
 namespace {
 
@@ -81,6 +83,54 @@ bool compare(const std::string& what, const std::vector<float>& actual, const q3
   return ok;
 }
 
+// The parser's known weak spots (issue 15), each once: what must be refused, and what it must say.
+bool rejects(const std::string& what, const std::function<void()>& f, const std::string& expected) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    const bool ok = std::string(e.what()).find(expected) != std::string::npos;
+    std::printf("%s %s: %s\n", ok ? "ok  " : "FAIL", what.c_str(), e.what());
+    return ok;
+  }
+  std::printf("FAIL %s: accepted\n", what.c_str());
+  return false;
+}
+
+std::string header(const std::string& entry) { return "{\"w\":" + entry + "}"; }
+
+bool parserChecks() {
+  bool ok = true;
+  ok &= rejects(
+      "JSON number 1.2.3", [] { q3::Json::parse("[1.2.3]"); }, "malformed number '1.2.3'");
+  ok &= rejects(
+      "JSON number 01", [] { q3::Json::parse("[01]"); }, "malformed number");
+  ok &= rejects(
+      "JSON number 1e999", [] { q3::Json::parse("[1e999]"); }, "out of range");
+  ok &= rejects(
+      "high surrogate + \\u0041", [] { q3::Json::parse("[\"\\ud800\\u0041\"]"); }, "not a low surrogate");
+  ok &= rejects(
+      "lone high surrogate", [] { q3::Json::parse("[\"\\ud800x\"]"); }, "without a low surrogate");
+  ok &= rejects(
+      "lone low surrogate", [] { q3::Json::parse("[\"\\udc00\"]"); }, "lone low surrogate");
+  ok &= rejects(
+      "duplicate key", [] { q3::Json::parse("{\"a\":1,\"a\":2}"); }, "duplicate key");
+  const bool pair = q3::Json::parse("[\"\\ud83d\\ude00\"]").items()[0].asString() == "\xF0\x9F\x98\x80";
+  std::printf("%s a surrogate pair decodes to U+1F600\n", pair ? "ok  " : "FAIL");
+  ok &= pair;
+  // 2^32 x 2^32 x 4 bytes wraps to 0 in uint64: it matched data_offsets [0, 0] before the product was checked.
+  const std::string overflow = header(R"({"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]})");
+  ok &= rejects(
+      "shape product overflow", [&] { q3::parseSafetensorsHeader(overflow, 8 + overflow.size()); }, "overflows");
+  const std::string early = header(R"({"dtype":"F32","shape":[1],"data_offsets":[0,4.0.0]})");
+  ok &= rejects(
+      "offset 4.0.0", [&] { q3::parseSafetensorsHeader(early, 8 + early.size() + 4); }, "malformed number");
+  const std::string good = header(R"({"dtype":"BF16","shape":[2,3],"data_offsets":[0,12]})");
+  const auto entries = q3::parseSafetensorsHeader(good, 8 + good.size() + 12);
+  const bool parsed = entries.at("w").shape == std::vector<int64_t>{2, 3} && entries.at("w").begin == 8 + good.size();
+  std::printf("%s a valid header parses\n", parsed ? "ok  " : "FAIL");
+  return ok && parsed;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -89,7 +139,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string fixtures = argv[1];
-  bool ok = true;
+  bool ok = parserChecks();
   try {
     {
       Fixture causal;

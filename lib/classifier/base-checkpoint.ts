@@ -9,13 +9,20 @@ import { familyFor, type Method } from './methods';
 export async function resolveBaseCheckpoint(
   spec: string,
   method: Method,
-  options: { offline?: boolean; onProgress?: (p: ResolveProgress) => void; preferRepoId?: string } = {}
+  options: {
+    offline?: boolean;
+    onProgress?: (p: ResolveProgress) => void;
+    /** a one-line note when an old convention found the model (./models/qwen3-0.6b) */
+    onNote?: (line: string) => void;
+    preferRepoId?: string;
+  } = {}
 ): Promise<Qwen3Checkpoint> {
   const resolved = await resolveModel(options.preferRepoId ?? spec, {
     kind: familyFor(method),
     offline: options.offline,
     onProgress: options.onProgress,
   });
+  if (resolved.note) options.onNote?.(resolved.note);
   return openCheckpoint(resolved.dir, spec, resolved.repoId);
 }
 

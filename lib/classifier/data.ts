@@ -26,6 +26,15 @@ export interface TextsData {
   source: string;
   format: TextsFormat;
   lineNumbers: number[];
+  /** with options.idColumn: each row's id (a string from CSV; a string or number from JSONL) */
+  ids?: (string | number)[];
+}
+
+/** Which columns (CSV header names) or fields (JSONL) hold the text and an id to carry to the output. */
+export interface ColumnOptions {
+  /** default: review, else text */
+  textColumn?: string;
+  idColumn?: string;
 }
 
 const MAX_REPORTED_PROBLEMS = 20;
@@ -55,6 +64,7 @@ interface Row {
   line: number;
   text: string;
   rawLabel?: unknown;
+  id?: string | number;
 }
 
 interface Problem {
@@ -185,26 +195,42 @@ function parseCsv(text: string, problems: ProblemList): CsvRecord[] {
 interface CsvColumns {
   text: number;
   label: number;
+  id: number;
   count: number;
 }
 
-function findCsvColumns(header: string[]): CsvColumns | undefined {
+function findCsvColumns(header: string[], columns: ColumnOptions): CsvColumns | undefined {
   const names = header.map((name) => name.trim().toLowerCase());
-  const text = TEXT_COLUMNS.map((name) => names.indexOf(name)).find((index) => index >= 0);
+  const wanted = columns.textColumn ? [columns.textColumn.trim().toLowerCase()] : TEXT_COLUMNS;
+  const text = wanted.map((name) => names.indexOf(name)).find((index) => index >= 0);
   if (text === undefined) return undefined;
-  return { text, label: names.indexOf(LABEL_COLUMN), count: names.length };
+  const id = columns.idColumn ? names.indexOf(columns.idColumn.trim().toLowerCase()) : -1;
+  return { text, label: names.indexOf(LABEL_COLUMN), id, count: names.length };
 }
 
-function csvRows(file: string, text: string, problems: ProblemList, needLabel: boolean): Row[] {
+function csvRows(
+  file: string,
+  text: string,
+  problems: ProblemList,
+  needLabel: boolean,
+  options: ColumnOptions = {}
+): Row[] {
   const records = parseCsv(text, problems);
   if (records.length === 0) return [];
-  const columns: CsvColumns | undefined = findCsvColumns(records[0].fields);
+  const header = records[0];
+  const columns: CsvColumns | undefined = findCsvColumns(header.fields, options);
+  const found = `(its columns: ${header.fields.join(', ')})`;
+  if (!columns && options.textColumn)
+    throw new Error(`${file}:${header.line}: the CSV header has no column "${options.textColumn}" ${found}`);
   if (!columns || (needLabel && columns.label < 0)) {
     const wanted = needLabel ? 'review,label or text,label' : 'a review or text column';
     throw new Error(
-      `${file}:${records[0].line}: CSV header must name ${wanted} (found ${records[0].fields.join(',')})`
+      `${file}:${header.line}: CSV header must name ${wanted} (found ${header.fields.join(',')})` +
+        (needLabel ? '' : '; name the text column with --text-column / textColumn')
     );
   }
+  if (options.idColumn && columns.id < 0)
+    throw new Error(`${file}:${header.line}: the CSV header has no column "${options.idColumn}" ${found}`);
   const rows: Row[] = [];
   const textIsLast = columns.text === columns.count - 1;
   for (const { line, fields } of records.slice(1)) {
@@ -218,22 +244,27 @@ function csvRows(file: string, text: string, problems: ProblemList, needLabel: b
       problems.add(line, `expected ${columns.count} fields as in the header but found ${fields.length}`);
       continue;
     }
-    rows.push({ line, text: textValue, rawLabel: columns.label >= 0 ? fields[columns.label] : undefined });
+    const id = columns.id >= 0 ? fields[columns.id] : undefined;
+    if (id !== undefined && id.trim() === '') {
+      problems.add(line, `empty ${options.idColumn}`);
+      continue;
+    }
+    rows.push({ line, text: textValue, rawLabel: columns.label >= 0 ? fields[columns.label] : undefined, id });
   }
   return rows;
 }
 
-function looksLikeCsvHeader(line: string | undefined): boolean {
+function looksLikeCsvHeader(line: string | undefined, textColumn?: string): boolean {
   if (!line || line.includes('\t')) return false;
   const names = line.split(',').map((name) => name.trim().replace(/^"|"$/g, '').toLowerCase());
   // Header fields are identifiers; requiring that keeps a prose line containing ", text" from passing as one.
   if (names.length < 2 || !names.every((name) => /^[a-z_][a-z0-9_]*$/.test(name))) return false;
-  return TEXT_COLUMNS.some((name) => names.includes(name));
+  return (textColumn ? [textColumn.toLowerCase()] : TEXT_COLUMNS).some((name) => names.includes(name));
 }
 
 // ---- JSONL ----
 
-function jsonlRows(text: string, problems: ProblemList): Row[] {
+function jsonlRows(text: string, problems: ProblemList, options: ColumnOptions = {}): Row[] {
   const rows: Row[] = [];
   splitLines(text).forEach((content, index) => {
     const line = index + 1;
@@ -250,12 +281,25 @@ function jsonlRows(text: string, problems: ProblemList): Row[] {
       return;
     }
     const record = value as Record<string, unknown>;
-    const textValue = record.text ?? record.review;
+    const textField = options.textColumn ?? 'text';
+    const textValue = options.textColumn ? record[options.textColumn] : (record.text ?? record.review);
     if (typeof textValue !== 'string') {
-      problems.add(line, `expected a string "text" field but found ${JSON.stringify(textValue) ?? 'none'}`);
+      problems.add(line, `expected a string "${textField}" field but found ${JSON.stringify(textValue) ?? 'none'}`);
       return;
     }
-    rows.push({ line, text: textValue, rawLabel: record.label });
+    let id: string | number | undefined;
+    if (options.idColumn) {
+      const raw = record[options.idColumn];
+      if ((typeof raw !== 'string' || raw.trim() === '') && !(typeof raw === 'number' && Number.isFinite(raw))) {
+        problems.add(
+          line,
+          `expected a string or number "${options.idColumn}" field but found ${JSON.stringify(raw) ?? 'none'}`
+        );
+        return;
+      }
+      id = raw;
+    }
+    rows.push({ line, text: textValue, rawLabel: record.label, id });
   });
   return rows;
 }
@@ -337,10 +381,11 @@ export async function loadLabelledFile(file: string): Promise<LabelledData> {
 
 /**
  * Loads texts to classify: one text per line, or any labelled format (labels are then ignored; a CSV needs only a
- * review/text column and JSONL only a "text" field). A .txt/.tsv file counts as `text<TAB>label` only when every
- * line ends in a tab and a valid label; otherwise each whole line is one text.
+ * review/text column and JSONL only a "text" field, or the column/field `textColumn` names). A .txt/.tsv file counts
+ * as `text<TAB>label` only when every line ends in a tab and a valid label; otherwise each whole line is one text.
+ * `idColumn` (CSV, JSONL) carries each row's id along.
  */
-export async function loadTextsFile(file: string): Promise<TextsData> {
+export async function loadTextsFile(file: string, columns: ColumnOptions = {}): Promise<TextsData> {
   expectNonEmptyString(file, 'file');
   const text = await readText(file);
   const extension = path.extname(file).toLowerCase();
@@ -354,11 +399,17 @@ export async function loadTextsFile(file: string): Promise<TextsData> {
     (!['.txt', '.tsv', '.csv'].includes(extension) && looksLikeJsonObject(firstLine))
   ) {
     format = 'jsonl';
-    rows = jsonlRows(text, problems);
-  } else if (extension === '.csv' || (extension !== '.tsv' && looksLikeCsvHeader(firstLine))) {
+    rows = jsonlRows(text, problems, columns);
+  } else if (extension === '.csv' || (extension !== '.tsv' && looksLikeCsvHeader(firstLine, columns.textColumn))) {
     format = 'csv';
-    rows = csvRows(file, text, problems, false);
+    rows = csvRows(file, text, problems, false, columns);
   } else {
+    if (columns.textColumn !== undefined || columns.idColumn !== undefined) {
+      throw new Error(
+        `${file}: a text or id column applies to CSV and JSONL files; this one has one post per line` +
+          (columns.textColumn ? ` and no CSV header naming "${columns.textColumn}"` : '')
+      );
+    }
     const lines = splitLines(text)
       .map((content, index) => ({ line: index + 1, content }))
       .filter(({ content }) => !isBlank(content));
@@ -375,6 +426,7 @@ export async function loadTextsFile(file: string): Promise<TextsData> {
     }));
   }
   const data: TextsData = { texts: [], source: file, format, lineNumbers: [] };
+  if (columns.idColumn) data.ids = [];
   for (const row of rows) {
     if (isBlank(row.text)) {
       problems.add(row.line, 'empty text');
@@ -382,6 +434,7 @@ export async function loadTextsFile(file: string): Promise<TextsData> {
     }
     data.texts.push(row.text);
     data.lineNumbers.push(row.line);
+    if (data.ids) data.ids.push(row.id as string | number);
   }
   problems.throwIfAny();
   if (data.texts.length === 0) throw new Error(`${file}: no texts found (the file is empty)`);

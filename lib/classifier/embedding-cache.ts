@@ -4,7 +4,6 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { checkpointFiles } from '../qwen3/checkpoint';
 import type { Qwen3Model } from '../qwen3/model';
 import { writeFileAtomic } from '../util/atomic-write';
 
@@ -24,7 +23,7 @@ export function defaultEmbeddingCacheDir(): string {
 
 /** Identifies the model by its weight files' paths, sizes and modification times. */
 function modelFingerprint(model: Qwen3Model): string {
-  return checkpointFiles(model.dir)
+  return model.files
     .map((f) => {
       const st = fs.statSync(f);
       return `${f}:${st.size}:${st.mtimeMs}`;

@@ -53,6 +53,25 @@ export function runFolderName(method: Method, size: string): string {
   return `qwen3_${method.replace('-', '_')}_${size}`;
 }
 
+/**
+ * The names the old Python scripts gave a method's trained model under ./models (models_config.py's MODEL_PATHS):
+ * qwen3_lora_0.6b_final (a PEFT adapter folder), qwen3_embedding_0.6b_sentiment.pth (a pickled head).
+ */
+export function legacyRunNames(method: Method, size: string): string[] {
+  const s = size.toLowerCase();
+  if (method === 'lora') return [`qwen3_lora_${s}_final`];
+  if (method === 'embedding') return [`qwen3_embedding_${s}_sentiment.pth`];
+  return [];
+}
+
+/**
+ * Whether a finished run keeps checkpoint/ (to resume or extend it) unless told otherwise: not for `full`, whose
+ * checkpoint holds the weights plus AdamW's two moments, 3x the model's size (0.6B in float32: ~7 GB).
+ */
+export function keepsCheckpointByDefault(method: Method): boolean {
+  return method !== 'full';
+}
+
 /** The default run folder: ./models/qwen3_<method>_<size>, or under `modelsDir`. */
 export function defaultOutput(method: Method, size: string, modelsDir = path.resolve('models')): string {
   return path.join(modelsDir, runFolderName(method, size));

@@ -12,7 +12,7 @@ import {
   type DeviceOption,
   type DTypeOption,
 } from '../qwen3/model';
-import { MODEL_SIZES, type ModelSize } from '../qwen3/presets';
+import { findPreset, MODEL_SIZES, type ModelSize } from '../qwen3/presets';
 import {
   expectBoolean,
   expectKnownKeys,
@@ -25,8 +25,9 @@ import {
 } from '../util/is';
 import { nativeBaseSpec, resolveBaseCheckpoint } from './base-checkpoint';
 import { ExampleEncoder } from './encoding';
-import { DEFAULT_END_TOKEN, LABEL_TEXTS, METHODS, usesLora, weightsFileFor, type Method } from './methods';
-import { findRunFor, loraFromPeftConfig, readRunInfo, type RunInfo } from './run-folder';
+import { DEFAULT_END_TOKEN, familyFor, LABEL_TEXTS, METHODS, usesLora, weightsFileFor, type Method } from './methods';
+import { loraFromPeftConfig, readRunInfo, type RunInfo } from './run-folder';
+import { findRunFor } from './run-lookup';
 import { TRAINER_DEFAULTS } from './trainer-options';
 
 export interface Prediction {
@@ -47,8 +48,9 @@ export interface Prediction {
  * A prediction as JSON: what `predict --json` prints per prediction, `--out f.jsonl` writes and `serve` answers, with
  * the keys in that order.
  */
-export function predictionJson(p: Prediction): Prediction {
+export function predictionJson(p: Prediction & { id?: string | number }): Prediction & { id?: string | number } {
   return {
+    ...(p.id !== undefined ? { id: p.id } : {}),
     text: p.text,
     label: p.label,
     sentiment: p.sentiment,
@@ -73,6 +75,23 @@ export interface PredictorOptions {
   offline?: boolean;
   /** folder holding run folders (default ./models) */
   modelsDir?: string;
+}
+
+/** Refuses token ids the run names (lora's label and end tokens, full's appended token) outside the vocabulary. */
+function checkTokenIds(info: RunInfo, runDir: string, base: Qwen3Checkpoint): void {
+  const vocab = base.hf.vocab_size;
+  if (typeof vocab !== 'number' || !(vocab > 0)) return;
+  const ids = [...(info.labelTokens ?? []), info.endToken, info.appendToken].filter(
+    (id): id is number => id !== undefined
+  );
+  const outside = ids.filter((id) => !Number.isSafeInteger(id) || id < 0 || id >= vocab);
+  if (outside.length) {
+    throw new Error(
+      `${runDir}: token ids ${outside.join(', ')} (the run's label/end tokens, run.json's labelTokens) are outside ` +
+        `the base model's vocabulary (${vocab} tokens, ${base.dir}): the run was made for another model. Pass its base ` +
+        'model with --model / { model }, or train the run again'
+    );
+  }
 }
 
 export class Predictor {
@@ -158,7 +177,11 @@ export class Predictor {
     if (!this.options.model && fs.existsSync(path.join(info.baseModel.dir, 'config.json'))) {
       return openCheckpoint(info.baseModel.dir, info.baseModel.spec, info.baseModel.repoId);
     }
-    return resolveBaseCheckpoint(spec, info.method, {
+    // An adapter from the old LoRA script names its base as the folder it was read from (./models/qwen3-0.6b);
+    // elsewhere that folder is missing, and the model it names is looked up as the old script did (Hub id, cache).
+    const named =
+      !this.options.model && !fs.existsSync(spec) ? findPreset(path.basename(spec), familyFor(info.method)) : undefined;
+    return resolveBaseCheckpoint(named ? named.repoId : spec, info.method, {
       offline: this.options.offline,
       preferRepoId: this.options.model ? undefined : info.baseModel.repoId,
     });
@@ -168,6 +191,7 @@ export class Predictor {
     const runDir = this.runFolder();
     const info = readRunInfo(runDir);
     const base = await this.base(info, runDir);
+    checkTokenIds(info, runDir, base);
     const { device, dtype } = resolveDeviceAndDtype({ device: this.options.device, dtype: this.options.dtype });
     this.encoder = new ExampleEncoder(base.tokenizer, {
       method: info.method,
@@ -209,6 +233,7 @@ export class Predictor {
 
   /** The exact token ids the model reads for `text`. */
   async encode(text: string): Promise<number[]> {
+    if (this.disposed) throw new Error('encode: the predictor was disposed');
     expectString(text, 'text');
     await this.load();
     return (await this.encoder!.encodeForPrediction([text]))[0];
@@ -217,6 +242,7 @@ export class Predictor {
   predict(text: string): Promise<Prediction>;
   predict(texts: string[]): Promise<Prediction[]>;
   async predict(input: string | string[]): Promise<Prediction | Prediction[]> {
+    if (this.disposed) throw new Error('predict: the predictor was disposed');
     const single = typeof input === 'string';
     const texts = single ? [input] : input;
     if (!Array.isArray(texts)) throw invalidTypeError('a string or an array of strings', 'texts', input);
@@ -227,6 +253,14 @@ export class Predictor {
     if (this.disposed || !this.classifier) throw new Error('predict: the predictor was disposed');
     const probs = await this.probabilities(texts);
     const name = this.name;
+    const bad = texts.filter((_, i) => !Number.isFinite(probs[i * 2]) || !Number.isFinite(probs[i * 2 + 1]));
+    if (bad.length) {
+      throw new Error(
+        `${this.runDir}: the model gives non-finite probabilities (NaN or infinity) for ${bad.length} of ${texts.length} ` +
+          'text(s): its weights hold NaN or infinite values (e.g. saved by a training run that diverged). Train it again ' +
+          '(with a lower --learning-rate), or use another run'
+      );
+    }
     const out = texts.map((text, i): Prediction => {
       const p: [number, number] = [probs[i * 2], probs[i * 2 + 1]];
       const label = p[1] > p[0] ? 1 : 0;

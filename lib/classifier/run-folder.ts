@@ -1,30 +1,43 @@
 // A run folder: the trained adapter or head, its metadata (run.json), and a resumable checkpoint. This file owns the
 // format, both reading and writing:
-//   run.json                                   method, base model, prompt, label tokens, hyper-parameters, metrics
+//   run.json                                   method, base model, prompt, label tokens, hyper-parameters, metrics,
+//                                              the training data's fingerprint
 //   adapter_config.json, adapter_model.safetensors   lora, lora-head (PEFT format, loads in Python PEFT)
 //   model.safetensors, config.json             full (HF Qwen3ForSequenceClassification keys: model.*, score.weight)
 //   head.safetensors                           embedding (classifier.* keys)
-//   checkpoint/                                the latest state for --resume (weights, optimizer, RNG, progress)
-// Every file is written to a temporary name and renamed, and a folder of files is staged and swapped in, so a crash
-// never leaves a half-written checkpoint.
+//   checkpoint/                                the latest state for --resume (weights, optimizer, RNG, progress,
+//                                              trainer_state.json written last); checkpoint-<step>/ older ones kept
+//                                              by saveTotalLimit; a finished `full` run drops them (3x its size)
+// A folder with adapter_config.json and no run.json (a PEFT adapter trained in Python) is a run too: CAUSAL_LM
+// adapters serve as `lora`, SEQ_CLS ones as `lora-head`. The old script's pickled embedding heads (*.pth) are
+// recognised and refused with what to do (pickle can run code when read).
+//
+// Staging (run-staging.ts does it): a run trains in `<output>.partial/` (same layout, plus owner.json naming the pid
+// that writes it) and only a finished run is renamed to `<output>`, so a finished run is replaced by a finished one
+// only; Ctrl-C, SIGTERM or kill -9 leave `<output>` as it was and the interrupted run in `.partial` for --resume (a
+// resume of a finished run's checkpoint starts `.partial` as hard links to it). During the swap the old run is
+// `<output>.previous.tmp-<pid>-<hex>`; a kill there is rolled back on the next use. Every file is written to
+// `<name>.tmp-<pid>-<hex>` and renamed, checkpoints are staged in `checkpoint.staging.tmp-<pid>-<hex>` and swapped in;
+// such names whose process is dead are removed when a training next claims the run.
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Qwen3Checkpoint } from '../qwen3/checkpoint';
 import { PAD_TOKEN_ID } from '../qwen3/tokens';
 import { temporaryName, writeJsonAtomic } from '../util/atomic-write';
+import { readJsonObject, JsonFileError } from '../util/json-file';
 import type { Metrics } from './metrics';
 import {
   DEFAULT_END_TOKEN,
   DEFAULT_LABEL_TOKENS,
   DEFAULT_LORA_PROMPT,
-  DEFAULT_METHOD_ORDER,
   ID2LABEL,
   LABEL2ID,
-  runFolderName,
+  METHODS,
   usesLora,
   weightsFileFor,
   type Method,
 } from './methods';
+import { latestCheckpoint, recoverPublish, TRAINER_STATE, workFolder, writeCheckpointFolder } from './run-staging';
 
 export const RUN_FORMAT = 'qwen3-native-run';
 export const RUN_VERSION = 1;
@@ -53,6 +66,15 @@ export interface RunTotals {
   peakGpuBytes: number | null;
 }
 
+/** What a run was trained on, enough to tell other data from the same: --resume refuses other data by name. */
+export interface DataFingerprint {
+  /** the file as given, or a description of in-memory data */
+  name: string;
+  count: number;
+  /** sha256 over every example's text and label */
+  sha256: string;
+}
+
 export interface RunInfo {
   format: typeof RUN_FORMAT;
   version: number;
@@ -75,26 +97,100 @@ export interface RunInfo {
   history: { epoch: number; step: number; trainLoss: number; metrics?: Metrics }[];
   trainExamples: number;
   devExamples: number;
+  /** the training (and given dev) data */
+  data?: { train: DataFingerprint; eval?: DataFingerprint };
   stopped?: boolean;
-  /** sha256 over the training examples (run-history.ts dataFingerprint) */
-  dataFingerprint?: string;
   totals?: RunTotals;
   createdAt: string;
   updatedAt: string;
   versions: { package: string; libtorch: string };
 }
 
-export function readRunInfo(dir: string): RunInfo {
-  const file = path.join(dir, 'run.json');
-  if (!fs.existsSync(file) && fs.existsSync(path.join(dir, 'adapter_config.json'))) return runInfoFromPeft(dir);
-  if (!fs.existsSync(file)) {
-    throw new Error(`${dir} is not a qwen3-native run folder (no run.json); train one with \`qwen3-native train\``);
+const RUN_FIX =
+  'The run folder is damaged: train it again (qwen3-native train ... --output <the folder>) or restore the file from a copy.';
+const ADAPTER_FIX =
+  'A PEFT LoRA adapter folder holds adapter_config.json as PeftModel.save_pretrained writes it, next to ' +
+  'adapter_model.safetensors: save the adapter again, or re-train it.';
+const STATE_FIX =
+  'The checkpoint is damaged: start the run again without --resume (a finished run in the output folder stays until the new one finishes).';
+
+function isFile(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
   }
-  const info = JSON.parse(fs.readFileSync(file, 'utf8')) as RunInfo;
-  if (info.format !== RUN_FORMAT) throw new Error(`${file} is not a qwen3-native run description`);
-  if (info.version > RUN_VERSION)
-    throw new Error(`${file} was written by a newer qwen3-native (run format ${info.version})`);
-  return info;
+}
+
+/** torch.save files (the old qwen3_embedding_universal.py saved its heads as ./models/*_sentiment.pth). */
+export function isPickledFile(file: string): boolean {
+  return /\.(pth|pt|pkl|pickle|bin)$/i.test(file);
+}
+
+/** Why a pickled file is not read, and what to do instead: re-train, or convert its weights in Python. */
+export function pickledFileError(file: string): Error {
+  const base = path.basename(file);
+  const size = /(0\.6|4|8)b/i.exec(base)?.[1];
+  return new Error(
+    `${file} is a pickled PyTorch file (torch.save; the old qwen3_embedding_universal.py saved its heads so): not ` +
+      `read, as reading a pickle can run any code. Train the head again: qwen3-native train --method embedding ` +
+      `--model-size ${size ? `${size}B` : '<0.6B|4B|8B>'} (the quick method).\n` +
+      'Or, where you trust the file, save its weights as safetensors in Python:\n' +
+      '  import torch; from safetensors.torch import save_file\n' +
+      `  d = torch.load('${base}', map_location='cpu', weights_only=False)\n` +
+      `  save_file({k: v.contiguous() for k, v in d['classifier_state_dict'].items()}, '${base.replace(/\.[^.]+$/, '')}.safetensors')\n` +
+      "(the old head read the first token's hidden state and this package's embedding method pools the last one, as " +
+      'Qwen3-Embedding is meant to be used: a converted head does not carry its predictions over; re-train for a working run)'
+  );
+}
+
+/** The first line of an error, for one-line notes ("skipping <run>: <why>"). */
+export function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0];
+}
+
+export function readRunInfo(dir: string): RunInfo {
+  recoverPublish(dir);
+  if (isFile(dir)) {
+    if (isPickledFile(dir)) throw pickledFileError(dir);
+    throw new Error(`${dir} is a file, not a run folder (a folder holding run.json or adapter_config.json)`);
+  }
+  const file = path.join(dir, 'run.json');
+  if (!fs.existsSync(file)) {
+    if (fs.existsSync(path.join(dir, 'adapter_config.json'))) return runInfoFromPeft(dir);
+    const partial = latestCheckpoint(workFolder(dir))
+      ? `; an interrupted run waits in ${workFolder(dir)}: finish it with the same qwen3-native train command plus --resume`
+      : '';
+    const why = fs.existsSync(dir) ? 'is not a qwen3-native run folder (no run.json)' : 'does not exist';
+    throw new Error(`${dir} ${why}${partial}; train one with \`qwen3-native train\``);
+  }
+  const raw = readJsonObject(file, RUN_FIX, {
+    format: 'string',
+    version: 'integer',
+    method: 'string',
+    baseModel: 'object',
+    maxLength: 'integer+',
+    prompt: 'string?',
+    instruction: 'string?',
+    labelTokens: 'integer[]?',
+    endToken: 'integer?',
+    appendToken: 'integer?',
+    head: 'string?',
+    hyperParameters: 'object?',
+    history: 'array?',
+  });
+  if (raw.format !== RUN_FORMAT) throw new JsonFileError(file, `${file} is not a qwen3-native run description`);
+  if ((raw.version as number) > RUN_VERSION)
+    throw new JsonFileError(file, `${file} was written by a newer qwen3-native (run format ${raw.version})`);
+  const problems: string[] = [];
+  if (!METHODS.includes(raw.method as Method))
+    problems.push(`"method" should be one of ${METHODS.join(', ')} but is ${JSON.stringify(raw.method)}`);
+  const base = raw.baseModel as Record<string, unknown>;
+  if (typeof base.spec !== 'string') problems.push('"baseModel.spec" should be a string');
+  if (typeof base.dir !== 'string') problems.push('"baseModel.dir" should be a string');
+  if (raw.method === 'lora' && !Array.isArray(raw.labelTokens)) problems.push('"labelTokens" is missing (lora)');
+  if (problems.length) throw new JsonFileError(file, `${file}: ${problems.join('; ')}. ${RUN_FIX}`);
+  return { history: [], hyperParameters: {}, labels: { ...ID2LABEL }, ...raw } as unknown as RunInfo;
 }
 
 /** PEFT's adapter_config.json for the run's adapter. */
@@ -125,54 +221,42 @@ export function peftAdapterConfig(info: RunInfo): Record<string, unknown> {
   };
 }
 
+function readAdapterConfig(file: string): Record<string, unknown> {
+  return readJsonObject(file, ADAPTER_FIX, {
+    peft_type: 'string?',
+    r: 'integer+',
+    lora_alpha: 'number',
+    lora_dropout: 'number?',
+    use_rslora: 'boolean?',
+    task_type: 'string?',
+    base_model_name_or_path: 'string?',
+  });
+}
+
 /** Reads LoRA settings from a PEFT adapter_config.json, rejecting what this package cannot apply. */
 export function loraFromPeftConfig(file: string): LoraSettings {
-  const cfg = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const cfg = readAdapterConfig(file);
   const problems: string[] = [];
   if (cfg.peft_type !== 'LORA') problems.push(`peft_type ${JSON.stringify(cfg.peft_type)} (only LORA)`);
   if (cfg.use_dora) problems.push('use_dora true');
   if (cfg.fan_in_fan_out) problems.push('fan_in_fan_out true');
   if (cfg.bias && cfg.bias !== 'none') problems.push(`bias ${JSON.stringify(cfg.bias)}`);
-  if (cfg.rank_pattern && Object.keys(cfg.rank_pattern).length) problems.push('rank_pattern');
-  if (cfg.alpha_pattern && Object.keys(cfg.alpha_pattern).length) problems.push('alpha_pattern');
-  if (problems.length) throw new Error(`${file}: unsupported adapter settings: ${problems.join(', ')}`);
-  const targets = Array.isArray(cfg.target_modules)
-    ? cfg.target_modules
-    : typeof cfg.target_modules === 'string'
-      ? [cfg.target_modules]
-      : [];
+  for (const k of ['rank_pattern', 'alpha_pattern'])
+    if (cfg[k] && typeof cfg[k] === 'object' && Object.keys(cfg[k] as object).length) problems.push(k);
+  const t = cfg.target_modules;
+  const targets = Array.isArray(t) ? t : typeof t === 'string' ? [t] : undefined;
+  if (!targets || targets.length === 0 || !targets.every((x) => typeof x === 'string'))
+    problems.push(
+      `target_modules ${JSON.stringify(t) ?? 'missing'} (a list of module names, e.g. ["q_proj","v_proj"])`
+    );
+  if (problems.length) throw new JsonFileError(file, `${file}: unsupported adapter settings: ${problems.join(', ')}`);
   return {
-    r: cfg.r,
-    alpha: cfg.lora_alpha,
-    dropout: cfg.lora_dropout ?? 0,
+    r: cfg.r as number,
+    alpha: cfg.lora_alpha as number,
+    dropout: (cfg.lora_dropout as number | undefined) ?? 0,
     rslora: !!cfg.use_rslora,
-    targetModules: targets,
+    targetModules: targets as string[],
   };
-}
-
-/**
- * Replaces folder `target` with the files a callback writes into a fresh staging folder: the old folder stays whole
- * until the new one is complete, and a crash between the two renames leaves `<target>.old`, which readers accept.
- */
-export async function writeFolderAtomic(target: string, fill: (staging: string) => Promise<void>): Promise<void> {
-  const staging = temporaryName(`${target}.staging`);
-  const old = `${target}.old`;
-  fs.rmSync(staging, { recursive: true, force: true });
-  fs.mkdirSync(staging, { recursive: true });
-  await fill(staging);
-  fs.rmSync(old, { recursive: true, force: true });
-  if (fs.existsSync(target)) fs.renameSync(target, old);
-  fs.renameSync(staging, target);
-  fs.rmSync(old, { recursive: true, force: true });
-}
-
-/** The checkpoint folder to resume from: `checkpoint/`, or `checkpoint.old/` after a crash mid-swap. */
-export function existingCheckpoint(runDir: string): string | undefined {
-  for (const name of ['checkpoint', 'checkpoint.old']) {
-    const dir = path.join(runDir, name);
-    if (fs.existsSync(path.join(dir, 'trainer_state.json'))) return dir;
-  }
-  return undefined;
 }
 
 /** Moves every file of `staging` into `dir`, run.json last, so run.json never describes weights not yet there. */
@@ -191,8 +275,18 @@ export function publishFiles(staging: string, dir: string): void {
  */
 export function runInfoFromPeft(dir: string): RunInfo {
   const file = path.join(dir, 'adapter_config.json');
-  const cfg = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const cfg = readAdapterConfig(file);
   const lora = loraFromPeftConfig(file);
+  if (!isFile(path.join(dir, 'adapter_model.safetensors'))) {
+    const bin = isFile(path.join(dir, 'adapter_model.bin'));
+    throw new Error(
+      `${dir} has adapter_config.json but no adapter_model.safetensors` +
+        (bin
+          ? ': its adapter_model.bin is a pickle, which qwen3-native does not read (it can run code). Where you trust ' +
+            "it, convert it in Python: import torch; from safetensors.torch import save_file; save_file(torch.load('adapter_model.bin', map_location='cpu'), 'adapter_model.safetensors')"
+          : '')
+    );
+  }
   const method: Method = cfg.task_type === 'SEQ_CLS' ? 'lora-head' : 'lora';
   const base = typeof cfg.base_model_name_or_path === 'string' ? cfg.base_model_name_or_path : '';
   const now = new Date().toISOString();
@@ -231,17 +325,16 @@ export interface CheckpointWriter extends TrainedWeights {
   saveTrainingState(file: string): Promise<void>;
 }
 
-const TRAINER_STATE = 'trainer_state.json';
 const TRAINING_STATE = 'training_state.safetensors';
 
-/** Writes the current weights as the run's model in `output`, with run.json last. */
+/** Writes the current weights as the run's model in `runDir` (the work folder), with run.json last. */
 export async function publishRun(
-  output: string,
+  runDir: string,
   info: RunInfo,
   base: Qwen3Checkpoint,
   weights: TrainedWeights
 ): Promise<void> {
-  const staging = temporaryName(path.join(output, '.publish'));
+  const staging = temporaryName(path.join(runDir, '.publish'));
   fs.mkdirSync(staging, { recursive: true });
   try {
     await weights.saveWeights(path.join(staging, weightsFileFor(info.method)));
@@ -263,39 +356,45 @@ export async function publishRun(
       }
     }
     writeJsonAtomic(path.join(staging, 'run.json'), info);
-    publishFiles(staging, output);
+    publishFiles(staging, runDir);
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }
 }
 
 /** Updates run.json alone (history, stopped) when the weights it describes are already in place. */
-export function writeRunInfo(output: string, info: RunInfo): void {
-  writeJsonAtomic(path.join(output, 'run.json'), info);
+export function writeRunInfo(runDir: string, info: RunInfo): void {
+  writeJsonAtomic(path.join(runDir, 'run.json'), info);
 }
 
-/** Replaces `<output>/checkpoint` with the trainer's state, weights and optimizer state; returns its path. */
+/** Replaces `<runDir>/checkpoint` with the trainer's state, weights and optimizer state; returns its path. */
 export async function writeCheckpoint(
-  output: string,
+  runDir: string,
   method: Method,
   state: unknown,
-  c: CheckpointWriter
+  c: CheckpointWriter,
+  keep = 1
 ): Promise<string> {
-  const dir = path.join(output, 'checkpoint');
-  await writeFolderAtomic(dir, async (staging) => {
+  return writeCheckpointFolder(runDir, keep, async (staging) => {
     await c.saveWeights(path.join(staging, weightsFileFor(method)));
     await c.saveTrainingState(path.join(staging, TRAINING_STATE));
-    writeJsonAtomic(path.join(staging, TRAINER_STATE), state);
+    writeJsonAtomic(path.join(staging, TRAINER_STATE), state); // last: its presence marks a complete checkpoint
   });
-  return dir;
 }
 
-/** The files of a checkpoint folder written by writeCheckpoint. */
+/** The files of a checkpoint folder written by writeCheckpoint; trainer_state.json checked for its shape. */
 export function checkpointFiles(
   dir: string,
   method: Method
-): { state: unknown; weights: string; trainingState: string } {
-  const state = JSON.parse(fs.readFileSync(path.join(dir, TRAINER_STATE), 'utf8'));
+): { state: Record<string, unknown>; weights: string; trainingState: string } {
+  const state = readJsonObject(path.join(dir, TRAINER_STATE), STATE_FIX, {
+    fingerprint: 'object',
+    epoch: 'integer',
+    batchInEpoch: 'integer',
+    globalStep: 'integer',
+    evalsWithoutImprovement: 'integer',
+    info: 'object',
+  });
   return { state, weights: path.join(dir, weightsFileFor(method)), trainingState: path.join(dir, TRAINING_STATE) };
 }
 
@@ -307,7 +406,8 @@ export function copyRun(from: string, target: string): void {
   try {
     for (const f of fs.readdirSync(from)) {
       const src = path.join(from, f);
-      if (fs.statSync(src).isFile() && !f.startsWith('.')) fs.copyFileSync(src, path.join(staging, f));
+      if (fs.statSync(src).isFile() && !f.startsWith('.') && f !== 'owner.json')
+        fs.copyFileSync(src, path.join(staging, f));
     }
     publishFiles(staging, target);
   } finally {
@@ -315,29 +415,7 @@ export function copyRun(from: string, target: string): void {
   }
 }
 
-// ---- finding runs ----
-
-/** A folder holding a trained run (its run.json). */
+/** A folder holding a trained run: its run.json, or a bare PEFT adapter's adapter_config.json. */
 export function isRunFolder(dir: string): boolean {
-  return fs.existsSync(path.join(dir, 'run.json'));
-}
-
-/** Every run folder (with run.json) directly under `modelsDir`. */
-export function findRuns(modelsDir = path.resolve('models')): string[] {
-  if (!fs.existsSync(modelsDir)) return [];
-  return fs
-    .readdirSync(modelsDir)
-    .map((f) => path.join(modelsDir, f))
-    .filter(isRunFolder)
-    .sort();
-}
-
-/**
- * The default run folders a size (and method) names under `modelsDir`, in lookup order (DEFAULT_METHOD_ORDER when
- * no method is given), and the first that holds a run.
- */
-export function findRunFor(modelsDir: string, size: string, method?: Method): { candidates: string[]; found?: string } {
-  const methods = method ? [method] : DEFAULT_METHOD_ORDER;
-  const candidates = methods.map((m) => path.join(modelsDir, runFolderName(m, size)));
-  return { candidates, found: candidates.find(isRunFolder) };
+  return isFile(path.join(dir, 'run.json')) || isFile(path.join(dir, 'adapter_config.json'));
 }

@@ -1,13 +1,13 @@
 // Every run records its own history: a listener on the Trainer's events appends one JSON line per optimizer step
 // ("progress") and per dev evaluation ("eval") to <run folder>/metrics.jsonl, and when training ends adds the totals
-// (time, parameters, peak memory, examples seen) and the data fingerprint to run.json. `qwen3-native report` and
-// `qwen3-native compare` draw their curves from these files.
-import * as crypto from 'crypto';
+// (time, parameters, peak memory, examples seen) to run.json (the data's fingerprint is the Trainer's own: run.json
+// `data`). `qwen3-native report` and `qwen3-native compare` draw their curves from these files.
 import * as fs from 'fs';
 import * as path from 'path';
 import { peakGpuMemory } from '../qwen3/model';
 import { readSafetensorsHeader } from '../qwen3/safetensors';
 import { writeJsonAtomic } from '../util/atomic-write';
+import { readJsonObject } from '../util/json-file';
 import { peakRss } from '../util/memory';
 import type { Metrics } from './metrics';
 import type { RunInfo, RunTotals } from './run-folder';
@@ -35,16 +35,6 @@ export type EvalRecord = {
   elapsedMs: number;
 } & MemoryFields;
 export type HistoryRecord = ProgressRecord | EvalRecord;
-
-/** sha256 over the training examples, in order: label, text length in bytes, text (so no two lists collide). */
-export function dataFingerprint(data: { texts: readonly string[]; labels: readonly number[] }): string {
-  const hash = crypto.createHash('sha256');
-  data.texts.forEach((text, i) => {
-    hash.update(`${data.labels[i]}:${Buffer.byteLength(text)}:`);
-    hash.update(text);
-  });
-  return hash.digest('hex');
-}
 
 /** Parameters stored in safetensors files (from their headers only). */
 export async function countParameters(files: readonly string[]): Promise<number> {
@@ -99,7 +89,9 @@ export function attachRunHistory(trainer: Emitter): void {
     // checkpoint's copy, which has no totals, before 'done').
     const runJson = path.join(e.dir, 'run.json');
     previous =
-      e.resume && fs.existsSync(runJson) ? (JSON.parse(fs.readFileSync(runJson, 'utf8')) as RunInfo).totals : undefined;
+      e.resume && fs.existsSync(runJson)
+        ? (readJsonObject(runJson, 'resume from a checkpoint with a readable run.json') as Partial<RunInfo>).totals
+        : undefined;
   });
 
   trainer.on('progress', (p) => {
@@ -132,11 +124,12 @@ export function attachRunHistory(trainer: Emitter): void {
     });
   });
 
-  trainer.on('done', () => {
+  trainer.on('done', (d) => {
     if (!run) return;
-    const runJson = path.join(run.dir, 'run.json');
+    // A finished run was published from its working folder to the output; a stopped one stays where it trains.
+    const runJson = path.join(d.stopped ? run.dir : d.output, 'run.json');
     if (!fs.existsSync(runJson)) return;
-    const info = JSON.parse(fs.readFileSync(runJson, 'utf8')) as RunInfo;
+    const info = readJsonObject(runJson, 'the run was just written by this Trainer') as unknown as RunInfo;
     const before = previous;
     const gpu = peakGpuMemory();
     const totals: RunTotals = {
@@ -149,7 +142,7 @@ export function attachRunHistory(trainer: Emitter): void {
       peakRssBytes: Math.max(peakRss(), before?.peakRssBytes ?? 0),
       peakGpuBytes: gpu === null ? null : Math.max(gpu, before?.peakGpuBytes ?? 0),
     };
-    writeJsonAtomic(runJson, { ...info, dataFingerprint: run.dataFingerprint, totals });
+    writeJsonAtomic(runJson, { ...info, totals });
     run = undefined;
   });
 }

@@ -112,3 +112,25 @@ export function sliceSample<T extends SampleableData>(data: T, maxSamples: numbe
   }
   return result as T;
 }
+
+/**
+ * A deterministic stratified hold-out of exactly `count` rows (the classes in proportion, largest remainder), as
+ * sklearn's train_test_split(test_size=count, stratify=labels) makes one; indices in ascending order.
+ */
+export function stratifiedHoldout(labels: number[], count: number, seed: number): { train: number[]; test: number[] } {
+  expectLabels(labels, 'labels');
+  expectPositiveInteger(count, 'count');
+  expectNonNegativeInteger(seed, 'seed');
+  if (count >= labels.length) throw invalidRangeError(`fewer than ${labels.length}`, 'count', count);
+  const classes = [...indicesByClass(labels)];
+  const quotas = proportionalQuotas(
+    classes.map(([, indices]) => indices.length),
+    count
+  );
+  const test = classes.flatMap(([label, indices], k) =>
+    namedRandom(seed, `holdout:${label}`).shuffle(indices).slice(0, quotas[k])
+  );
+  const held = new Set(test);
+  const ascending = (a: number, b: number) => a - b;
+  return { train: labels.map((_, i) => i).filter((i) => !held.has(i)), test: test.sort(ascending) };
+}

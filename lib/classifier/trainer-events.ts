@@ -6,7 +6,8 @@ import type { Metrics } from './metrics';
 import type { RunInfo } from './run-folder';
 
 export interface StartEvent {
-  /** the folder the run is written to (its metrics.jsonl too) */
+  /** the folder the run is written to while training (<output>.partial, published to the output when it finishes);
+   * its metrics.jsonl too */
   dir: string;
   /** continuing from a checkpoint was asked for */
   resume: boolean;
@@ -18,8 +19,6 @@ export interface StartEvent {
   baseParameters: number;
   trainExamples: number;
   devExamples: number;
-  /** dataFingerprint() of the training data as given (before the dev split) */
-  dataFingerprint: string;
 }
 
 export interface ProgressEvent {
@@ -51,6 +50,8 @@ export interface TrainResult {
   history: RunInfo['history'];
   stopped: boolean;
   steps: number;
+  /** a stopped run: the checkpoint it continues from (in <output>.partial), for resume: true / --resume */
+  checkpoint?: string;
 }
 
 export interface CheckpointEvent {

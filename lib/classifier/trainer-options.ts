@@ -18,6 +18,7 @@ import {
   expectStringArray,
   invalidRangeError,
 } from '../util/is';
+import { expectOutputFolder } from '../util/paths';
 import {
   DEFAULT_EMBEDDING_INSTRUCTION,
   DEFAULT_LORA_PROMPT,
@@ -25,6 +26,7 @@ import {
   METHODS,
   defaultOutput,
   familyFor,
+  keepsCheckpointByDefault,
   needsFloat32,
   type Method,
 } from './methods';
@@ -78,6 +80,12 @@ export interface TrainerOptions {
   devFraction?: number;
   /** evaluate every N optimizer steps (default: at the end of each epoch) */
   evalSteps?: number;
+  /** also write a checkpoint every N optimizer steps (default: at each evaluation only) */
+  saveSteps?: number;
+  /** checkpoints kept: checkpoint/ plus the newest checkpoint-<step>/ folders (default 1: the latest only) */
+  saveTotalLimit?: number;
+  /** keep checkpoint/ once the run finishes (default: yes, except `full`, where it is 3x the model's size) */
+  keepCheckpoint?: boolean;
   /** stop after this many evaluations without improvement (0: never) */
   earlyStoppingPatience?: number;
   /** which dev metric chooses the best checkpoint */
@@ -98,12 +106,13 @@ export interface TrainerOptions {
 }
 
 export type ResolvedTrainerOptions = Required<
-  Omit<TrainerOptions, 'lora' | 'model' | 'maxSamples' | 'evalSteps' | 'offline' | 'cacheDir'>
+  Omit<TrainerOptions, 'lora' | 'model' | 'maxSamples' | 'evalSteps' | 'saveSteps' | 'offline' | 'cacheDir'>
 > & {
   model: string;
   lora: Required<LoraOptions>;
   maxSamples?: number;
   evalSteps?: number;
+  saveSteps?: number;
   offline?: boolean;
   cacheDir?: string;
 };
@@ -128,6 +137,9 @@ const KEYS = [
   'maxLength',
   'devFraction',
   'evalSteps',
+  'saveSteps',
+  'saveTotalLimit',
+  'keepCheckpoint',
   'earlyStoppingPatience',
   'bestMetric',
   'maxSamples',
@@ -155,6 +167,7 @@ export const TRAINER_DEFAULTS = {
   // The longest weibo2018 post is about 250 tokens.
   maxLength: 256,
   devFraction: 0.1,
+  saveTotalLimit: 1,
   earlyStoppingPatience: 0,
   bestMetric: 'accuracy' as const,
   seed: 42,
@@ -174,11 +187,14 @@ export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerO
   const modelSize = o.modelSize ?? TRAINER_DEFAULTS.modelSize;
   if (o.model !== undefined) expectNonEmptyString(o.model, 'model');
   if (o.output !== undefined) expectNonEmptyString(o.output, 'output');
+  if (o.output !== undefined) expectOutputFolder(o.output, 'output'); // issue 15: /proc/x made mkdir loop forever
   for (const k of ['epochs', 'batchSize', 'gradientAccumulation', 'maxLength'] as const) {
     if (o[k] !== undefined) expectPositiveInteger(o[k], k);
   }
   if (o.maxSamples !== undefined) expectPositiveInteger(o.maxSamples, 'maxSamples');
-  if (o.evalSteps !== undefined) expectPositiveInteger(o.evalSteps, 'evalSteps');
+  for (const k of ['evalSteps', 'saveSteps', 'saveTotalLimit'] as const) {
+    if (o[k] !== undefined) expectPositiveInteger(o[k], k);
+  }
   if (o.earlyStoppingPatience !== undefined) expectNonNegativeInteger(o.earlyStoppingPatience, 'earlyStoppingPatience');
   if (o.seed !== undefined) expectNonNegativeInteger(o.seed, 'seed');
   if (o.learningRate !== undefined) expectPositiveNumber(o.learningRate, 'learningRate');
@@ -196,7 +212,7 @@ export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerO
     expectNonEmptyString(o.prompt, 'prompt');
     if (!o.prompt.includes('{text}')) throw invalidRangeError('a prompt containing {text}', 'prompt', o.prompt);
   }
-  for (const k of ['gradientCheckpointing', 'resume', 'offline'] as const) {
+  for (const k of ['gradientCheckpointing', 'resume', 'offline', 'keepCheckpoint'] as const) {
     if (o[k] !== undefined) expectBoolean(o[k], k);
   }
   if (o.cacheDir !== undefined) expectNonEmptyString(o.cacheDir, 'cacheDir');
@@ -242,6 +258,9 @@ export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerO
     maxLength: o.maxLength ?? D.maxLength,
     devFraction: o.devFraction ?? D.devFraction,
     evalSteps: o.evalSteps,
+    saveSteps: o.saveSteps,
+    saveTotalLimit: o.saveTotalLimit ?? D.saveTotalLimit,
+    keepCheckpoint: o.keepCheckpoint ?? keepsCheckpointByDefault(method),
     earlyStoppingPatience: o.earlyStoppingPatience ?? D.earlyStoppingPatience,
     bestMetric: o.bestMetric ?? D.bestMetric,
     maxSamples: o.maxSamples,

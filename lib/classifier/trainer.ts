@@ -1,10 +1,9 @@
-// Trainer: fine-tunes a Qwen3 sentiment classifier with one of four methods. The loop runs here; every forward,
-// backward and optimizer step runs in the native core off the JS thread.
+// Trainer: fine-tunes a Qwen3 sentiment classifier with one of four methods. This file prepares a run (data, base
+// model, the work folder it trains in, the native classifier) and publishes it when it finishes; the loop itself is
+// train-loop.ts. Every forward, backward and optimizer step runs in the native core off the JS thread.
 import { EventEmitter } from 'events';
-import * as fs from 'fs';
 import * as path from 'path';
-import { loadNative, type NativeClassifier } from '../native';
-import { DEFAULT_BATCH_LIMITS, packByLength } from '../qwen3/batching';
+import { loadNative } from '../native';
 import type { Qwen3Checkpoint } from '../qwen3/checkpoint';
 import { resolveDeviceAndDtype, runtimeInfo, Qwen3Model } from '../qwen3/model';
 import { expectOptionalOptions, expectKnownKeys } from '../util/is';
@@ -21,45 +20,26 @@ import {
   LABEL_TEXTS,
   usesLora,
 } from './methods';
-import { argmaxRows, computeMetrics } from './metrics';
-import { attachRunHistory, countParameters, dataFingerprint } from './run-history';
+import { attachRunHistory, countParameters } from './run-history';
+import { copyRun, isRunFolder, RUN_FORMAT, RUN_VERSION, type DataFingerprint, type RunInfo } from './run-folder';
 import {
-  checkpointFiles,
-  copyRun,
-  existingCheckpoint,
-  publishRun,
-  RUN_FORMAT,
-  RUN_VERSION,
-  writeCheckpoint,
-  writeRunInfo,
-  type RunInfo,
-} from './run-folder';
-import { learningRateAt } from './schedule';
+  acquireWorkFolder,
+  checkOutputFolder,
+  publishWorkFolder,
+  refuseBaseModelOutput,
+  removeCheckpoints,
+  CHECKPOINT,
+} from './run-staging';
 import { sliceSample, stratifiedSplit } from './split';
-import { loadData, planEpoch, type LabelledTexts, type TrainData } from './train-data';
-import type { EvalEvent, ProgressEvent, TrainerEvents, TrainerListener, TrainResult } from './trainer-events';
+import { TrainingLoop, type Split } from './train-loop';
+import { fingerprintData, loadData, type LabelledTexts, type TrainData } from './train-data';
+import type { TrainerEvents, TrainerListener, TrainResult } from './trainer-events';
 import {
   resolveTrainerOptions,
   resumeFingerprint,
   type ResolvedTrainerOptions,
   type TrainerOptions,
 } from './trainer-options';
-
-interface Split {
-  seqs: number[][];
-  features?: Float32Array;
-  labels: number[];
-}
-
-interface TrainerState {
-  fingerprint: Record<string, unknown>;
-  epoch: number;
-  /** micro-batches of `epoch` already consumed */
-  batchInEpoch: number;
-  globalStep: number;
-  evalsWithoutImprovement: number;
-  info: RunInfo;
-}
 
 // Typed events: on('progress', (p) => p.loss) knows p is a ProgressEvent, and unknown events do not compile.
 export interface Trainer {
@@ -72,7 +52,12 @@ export interface Trainer {
 export class Trainer extends EventEmitter {
   readonly options: ResolvedTrainerOptions;
   private stopRequested = false;
+  private training = false;
+  /** Date.now() when train() began: data loading, tokenizing and embedding count as training time (run.json totals) */
+  private startedAt = 0;
   private lastResult?: TrainResult;
+  /** where the last train() left its run: the output once published, else its work folder */
+  private lastRunDir?: string;
 
   constructor(options: TrainerOptions) {
     super();
@@ -87,22 +72,46 @@ export class Trainer extends EventEmitter {
 
   /** Copies the trained run (weights, adapter/model config, run.json) to `dir`. */
   async save(dir: string): Promise<void> {
-    if (!this.lastResult) throw new Error('save: nothing trained yet (await trainer.train(...) first)');
+    if (this.training) throw new Error('save: train() is still running (await it first)');
+    if (!this.lastResult || !this.lastRunDir || !isRunFolder(this.lastRunDir))
+      throw new Error('save: nothing trained yet (await trainer.train(...) first)');
     const target = path.resolve(dir);
-    if (target !== this.lastResult.output) copyRun(this.lastResult.output, target);
+    if (target !== this.lastRunDir) copyRun(this.lastRunDir, target);
   }
 
+  /**
+   * Trains and, when the run finishes, publishes it at `options.output` (replacing a finished run there only now).
+   * One train() at a time per Trainer: a second call while one runs rejects.
+   */
   async train(trainData: TrainData, options?: { evalData?: TrainData }): Promise<TrainResult> {
+    if (this.training) {
+      throw new Error(
+        'train: this Trainer is already training (one train() at a time per Trainer; create a second Trainer, with ' +
+          'its own output folder, to train two runs at once)'
+      );
+    }
+    this.training = true;
+    try {
+      return await this.trainOnce(trainData, options);
+    } finally {
+      this.training = false;
+    }
+  }
+
+  private async trainOnce(trainData: TrainData, options?: { evalData?: TrainData }): Promise<TrainResult> {
     const extra = expectOptionalOptions(options);
     expectKnownKeys(extra, 'options', ['evalData']);
     this.stopRequested = false;
     const o = this.options;
-    const startedAt = Date.now();
+    checkOutputFolder(o.output);
+    this.startedAt = Date.now();
     const all = await loadData(trainData, 'trainData');
+    const data: NonNullable<RunInfo['data']> = { train: fingerprintData(all, 'trainData arrays') };
     let train: LabelledTexts = all;
     let dev: LabelledTexts;
     if (extra.evalData !== undefined) {
       dev = await loadData(extra.evalData, 'evalData');
+      data.eval = fingerprintData(dev, 'evalData arrays');
     } else {
       const split = stratifiedSplit(all.labels, o.devFraction, o.seed);
       train = { texts: split.train.map((i) => all.texts[i]), labels: split.train.map((i) => all.labels[i]) };
@@ -118,10 +127,52 @@ export class Trainer extends EventEmitter {
     const base = await resolveBaseCheckpoint(o.model, o.method, {
       offline: o.offline,
       onProgress: (p) => this.emit('download', p),
+      onNote: (line) => this.emit('log', line),
     });
+    refuseBaseModelOutput(o.output, base.dir);
+    const lease = acquireWorkFolder(o.output, o.resume, (line) => this.emit('log', line));
+    try {
+      const result = await this.trainIn(lease.dir, lease.resumed || o.resume, base, train, dev, data);
+      if (!result.stopped) {
+        if (!o.keepCheckpoint) {
+          removeCheckpoints(lease.dir);
+          this.emit(
+            'log',
+            `removed the finished run's ${CHECKPOINT}/ (a ${o.method} checkpoint is 3x the model's size); keep it with keepCheckpoint: true (--keep-checkpoint)`
+          );
+        }
+        publishWorkFolder(lease);
+        this.lastRunDir = o.output;
+      } else {
+        this.lastRunDir = lease.dir;
+      }
+      const done: TrainResult = {
+        output: o.output,
+        best: result.info.best,
+        history: result.info.history,
+        stopped: result.stopped,
+        steps: result.steps,
+        checkpoint: result.stopped ? result.checkpoint : undefined,
+      };
+      this.lastResult = done;
+      this.emit('done', { output: o.output, best: done.best, stopped: done.stopped });
+      return done;
+    } finally {
+      lease.release();
+    }
+  }
+
+  private async trainIn(
+    dir: string,
+    resume: boolean,
+    base: Qwen3Checkpoint,
+    train: LabelledTexts,
+    dev: LabelledTexts,
+    data: { train: DataFingerprint; eval?: DataFingerprint }
+  ) {
+    const o = this.options;
     const { device, dtype } = resolveDeviceAndDtype({ device: o.device, dtype: o.dtype });
-    const tokenizer = base.tokenizer;
-    const encoder = new ExampleEncoder(tokenizer, {
+    const encoder = new ExampleEncoder(base.tokenizer, {
       method: o.method,
       maxLength: o.maxLength,
       prompt: o.prompt,
@@ -175,27 +226,31 @@ export class Trainer extends EventEmitter {
         'log',
         `${o.method} on ${base.spec} (${dtype}, ${device}): ${init.trainableParameters} trainable parameters`
       );
-      const info = this.newRunInfo(base, dtype, train.texts.length, dev.texts.length);
+      const info = this.newRunInfo(base, dtype, train.texts.length, dev.texts.length, data);
       this.emit('start', {
-        dir: o.output,
-        resume: o.resume,
+        dir,
+        resume,
         method: o.method,
-        startedAt,
+        startedAt: this.startedAt,
         trainableParameters: init.trainableParameters,
         baseParameters: await countParameters(base.files),
         trainExamples: train.texts.length,
         devExamples: dev.texts.length,
-        dataFingerprint: dataFingerprint(all),
       });
-      const result = await this.loop(classifier, info, base, trainSplit, devSplit);
-      this.lastResult = result;
-      return result;
+      const loop = new TrainingLoop(o, classifier, dir, base, this.emit.bind(this), () => this.stopRequested);
+      return await loop.run(info, trainSplit, devSplit, resume);
     } finally {
       classifier.dispose();
     }
   }
 
-  private newRunInfo(base: Qwen3Checkpoint, dtype: string, trainCount: number, devCount: number): RunInfo {
+  private newRunInfo(
+    base: Qwen3Checkpoint,
+    dtype: string,
+    trainCount: number,
+    devCount: number,
+    data: RunInfo['data']
+  ): RunInfo {
     const o = this.options;
     const now = new Date().toISOString();
     return {
@@ -217,199 +272,10 @@ export class Trainer extends EventEmitter {
       history: [],
       trainExamples: trainCount,
       devExamples: devCount,
+      data,
       createdAt: now,
       updatedAt: now,
       versions: { package: packageVersion(), libtorch: runtimeInfo().libtorchVersion },
     };
-  }
-
-  private async accumulate(c: NativeClassifier, split: Split, batch: number[], scale: number) {
-    const labels = Int32Array.from(batch.map((i) => split.labels[i]));
-    if (split.features) {
-      const dim = split.features.length / split.labels.length;
-      const feats = new Float32Array(batch.length * dim);
-      batch.forEach((i, j) => feats.set(split.features!.subarray(i * dim, (i + 1) * dim), j * dim));
-      return c.accumulateFeatures(feats, batch.length, labels, scale);
-    }
-    const seqs = batch.map((i) => split.seqs[i]);
-    const lengths = Int32Array.from(seqs.map((s) => s.length));
-    return c.accumulate(Int32Array.from(seqs.flat()), lengths, true, labels, scale);
-  }
-
-  /** Predicted labels for a split, batched by length. */
-  private async predictSplit(c: NativeClassifier, split: Split): Promise<number[]> {
-    const n = split.labels.length;
-    if (split.features) return argmaxRows(await c.predictFeatures(split.features, n), LABEL_TEXTS.length);
-    const predictions = new Array<number>(n);
-    for (const b of packByLength(split.seqs, {
-      maxBatchSize: Math.max(8, this.options.batchSize * 2),
-      maxBatchTokens: DEFAULT_BATCH_LIMITS.maxBatchTokens * 2,
-    })) {
-      const labels = argmaxRows(await c.predict(b.ids, b.lengths, true), LABEL_TEXTS.length);
-      b.indices.forEach((target, row) => (predictions[target] = labels[row]));
-    }
-    return predictions;
-  }
-
-  private async loop(
-    c: NativeClassifier,
-    info: RunInfo,
-    base: Qwen3Checkpoint,
-    train: Split,
-    dev: Split
-  ): Promise<TrainResult> {
-    const o = this.options;
-    fs.mkdirSync(o.output, { recursive: true });
-    const lengths = train.seqs.map((s) => s.length);
-    const batchesPerEpoch = Math.ceil(train.labels.length / o.batchSize);
-    const stepsPerEpoch = Math.ceil(batchesPerEpoch / o.gradientAccumulation);
-    const totalSteps = stepsPerEpoch * o.epochs;
-    const warmupSteps = Math.round(totalSteps * o.warmupRatio);
-    let state: TrainerState = {
-      fingerprint: resumeFingerprint(o),
-      epoch: 0,
-      batchInEpoch: 0,
-      globalStep: 0,
-      evalsWithoutImprovement: 0,
-      info,
-    };
-
-    const checkpointDir = existingCheckpoint(o.output);
-    if (o.resume && checkpointDir) {
-      state = await this.restore(c, checkpointDir, state);
-      this.emit('log', `resumed from ${checkpointDir} at step ${state.globalStep}`);
-    } else if (o.resume) {
-      this.emit('log', `no checkpoint in ${o.output}; starting from scratch`);
-    }
-
-    const started = Date.now();
-    let stopped = false;
-    let lastEvalStep = -1;
-    outer: for (let epoch = state.epoch; epoch < o.epochs; epoch++) {
-      const batches = planEpoch(lengths, o.batchSize, o.seed, epoch);
-      let trainLossSum = 0;
-      let trainLossCount = 0;
-      for (let b = epoch === state.epoch ? state.batchInEpoch : 0; b < batches.length; b += o.gradientAccumulation) {
-        const group = batches.slice(b, b + o.gradientAccumulation);
-        const stepStart = Date.now();
-        let loss = 0;
-        let tokens = 0;
-        let examples = 0;
-        for (const batch of group) {
-          const r = await this.accumulate(c, train, batch, 1 / group.length);
-          loss += r.loss / group.length;
-          tokens += r.tokens;
-          examples += batch.length;
-        }
-        const lr = learningRateAt(state.globalStep, totalSteps, o.learningRate, warmupSteps, o.scheduler);
-        const gradNorm = await c.step(lr, o.maxGradNorm);
-        state.globalStep++;
-        trainLossSum += loss;
-        trainLossCount++;
-        const seconds = Math.max(1e-6, (Date.now() - stepStart) / 1000);
-        const progress: ProgressEvent = {
-          epoch: epoch + 1,
-          epochs: o.epochs,
-          step: state.globalStep,
-          totalSteps,
-          loss,
-          learningRate: lr,
-          gradNorm,
-          tokensPerSecond: tokens / seconds,
-          examplesPerSecond: examples / seconds,
-          elapsedMs: Date.now() - started,
-          examples,
-          tokens,
-        };
-        this.emit('progress', progress);
-        state.epoch = epoch;
-        state.batchInEpoch = b + group.length;
-        const endOfEpoch = state.batchInEpoch >= batches.length;
-        if (endOfEpoch) {
-          state.epoch = epoch + 1;
-          state.batchInEpoch = 0;
-        }
-        const evalNow = o.evalSteps
-          ? state.globalStep % o.evalSteps === 0 || (endOfEpoch && epoch === o.epochs - 1)
-          : endOfEpoch;
-        if (evalNow) {
-          lastEvalStep = state.globalStep;
-          const improved = await this.evaluate(
-            c,
-            state,
-            dev,
-            base,
-            epoch + 1,
-            trainLossCount ? trainLossSum / trainLossCount : loss
-          );
-          await this.saveCheckpoint(c, state);
-          if (!improved && o.earlyStoppingPatience > 0 && state.evalsWithoutImprovement >= o.earlyStoppingPatience) {
-            this.emit('log', `early stopping: ${state.evalsWithoutImprovement} evaluations without improvement`);
-            break outer;
-          }
-        }
-        if (this.stopRequested) {
-          if (lastEvalStep !== state.globalStep) await this.saveCheckpoint(c, state);
-          stopped = true;
-          break outer;
-        }
-      }
-    }
-    state.info.stopped = stopped;
-    state.info.updatedAt = new Date().toISOString();
-    if (!state.info.best) {
-      // Stopped before any evaluation: still leave usable weights.
-      await publishRun(o.output, state.info, base, c);
-    } else {
-      writeRunInfo(o.output, state.info);
-    }
-    this.emit('done', { output: o.output, best: state.info.best, stopped });
-    return { output: o.output, best: state.info.best, history: state.info.history, stopped, steps: state.globalStep };
-  }
-
-  private async evaluate(
-    c: NativeClassifier,
-    state: TrainerState,
-    dev: Split,
-    base: Qwen3Checkpoint,
-    epoch: number,
-    trainLoss: number
-  ): Promise<boolean> {
-    const o = this.options;
-    const predictions = await this.predictSplit(c, dev);
-    const metrics = computeMetrics(dev.labels, predictions);
-    const value = metrics[o.bestMetric];
-    const best = state.info.best;
-    const improved = !best || value > best.value;
-    state.info.history.push({ epoch, step: state.globalStep, trainLoss, metrics });
-    if (improved) {
-      state.info.best = { epoch, step: state.globalStep, metric: o.bestMetric, value, metrics };
-      state.evalsWithoutImprovement = 0;
-      state.info.updatedAt = new Date().toISOString();
-      await publishRun(this.options.output, state.info, base, c);
-    } else {
-      state.evalsWithoutImprovement++;
-    }
-    this.emit('eval', { epoch, step: state.globalStep, metrics, best: improved } satisfies EvalEvent);
-    return improved;
-  }
-
-  private async saveCheckpoint(c: NativeClassifier, state: TrainerState): Promise<void> {
-    const dir = await writeCheckpoint(this.options.output, this.options.method, state, c);
-    this.emit('checkpoint', { dir, step: state.globalStep });
-  }
-
-  private async restore(c: NativeClassifier, dir: string, fresh: TrainerState): Promise<TrainerState> {
-    const files = checkpointFiles(dir, this.options.method);
-    const saved = files.state as TrainerState;
-    const want = JSON.stringify(fresh.fingerprint);
-    if (JSON.stringify(saved.fingerprint) !== want) {
-      throw new Error(
-        `cannot resume from ${dir}: it was trained with different settings.\n  checkpoint: ${JSON.stringify(saved.fingerprint)}\n  now:        ${want}`
-      );
-    }
-    await c.loadWeights(files.weights);
-    await c.loadTrainingState(files.trainingState);
-    return saved;
   }
 }

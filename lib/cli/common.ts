@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { METHODS, type Method } from '../classifier/methods';
 import type { Prediction, Predictor } from '../classifier/predictor';
-import { isRunFolder } from '../classifier/run-folder';
+import { isPickledFile, isRunFolder } from '../classifier/run-folder';
 import { DEVICE_OPTIONS, DTYPE_OPTIONS, type DeviceOption, type DTypeOption } from '../qwen3/model';
 import { MODEL_SIZES, type ModelSize } from '../qwen3/presets';
 import { createProgress } from '../util/progress';
@@ -24,8 +24,8 @@ export interface CommonSettings {
 }
 
 /**
- * Flags every command reads. --model_path (old) means --checkpoint when it names a trained run folder
- * (for train: the run to resume or --eval-only), else --model.
+ * Flags every command reads. For predict and eval, --model_path (old) means --checkpoint when it names a trained run
+ * (a run folder, a PEFT adapter, an old pickled head), else --model; train reads it itself (legacy.ts).
  */
 export function commonSettings(flags: Flags, command: 'train' | 'predict' | 'eval'): CommonSettings {
   const s: CommonSettings = {
@@ -44,9 +44,9 @@ export function commonSettings(flags: Flags, command: 'train' | 'predict' | 'eva
       `${flags.spelling('checkpoint')} goes with --eval-only; to continue a run use --output <dir> --resume`
     );
   }
-  const modelPath = flags.string('model-path');
+  const modelPath = command === 'train' ? undefined : flags.string('model-path');
   if (modelPath !== undefined) {
-    if (isRunFolder(path.resolve(modelPath))) {
+    if (isRunFolder(path.resolve(modelPath)) || isPickledFile(modelPath)) {
       if (s.checkpoint === undefined && command !== 'train') {
         s.checkpoint = modelPath;
         s.checkpointFlag = flags.spelling('model-path');

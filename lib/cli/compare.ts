@@ -2,7 +2,7 @@
 // lib/compare, which trains, measures and writes the report files.
 import * as path from 'path';
 import { METHODS, type Method } from '../classifier/methods';
-import { findRuns } from '../classifier/run-folder';
+import { findRuns } from '../classifier/run-lookup';
 import { CompareOptionsError, type CompareOptions } from '../compare/options';
 import { runCompare } from '../compare/compare';
 import { summaryTable } from '../compare/report';

@@ -11,6 +11,29 @@ export const EXIT = {
   interrupted: 130,
 } as const;
 
+/**
+ * The signals `train` stops gracefully on (after the current step, with a checkpoint) and the exit code each
+ * leaves, 128 + its number as shells report it: Ctrl-C (SIGINT) 130; SIGTERM (docker stop, systemd, Kubernetes) 143;
+ * SIGHUP (the terminal closed) 129.
+ */
+export const SIGNAL_EXIT: Readonly<Record<'SIGINT' | 'SIGTERM' | 'SIGHUP', number>> = {
+  SIGINT: EXIT.interrupted,
+  SIGTERM: 143,
+  SIGHUP: 129,
+};
+
+// C0 and C1 control characters (tab and line feed aside) and the bidirectional overrides and isolates, which would
+// recolour, move the cursor or reorder what a terminal shows.
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text safe to print on a terminal: control characters shown as \xHH / \uHHHH instead of acted on. */
+export function escapeControls(text: string): string {
+  return text.replace(CONTROL, (ch) => {
+    const code = ch.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
 /** An error whose message is the whole story for the user; `code` is the exit code. */
 export class CliError extends Error {
   readonly code: number;
@@ -37,10 +60,12 @@ export function formatError(error: unknown, debug = debugEnabled()): string {
   if (!(error instanceof Error)) return `error: ${String(error)}`;
   let message = error.message || error.name;
   if (debug && error.stack) return `error: ${message}\n${error.stack}`;
-  // Never let a stack-like line through: some native messages embed one.
+  // Never let a stack-like line through: some native messages embed one. Messages quote file contents and
+  // names: their control characters are shown, not acted on.
   message = message
     .split('\n')
     .filter((line) => !/^\s+at\s/.test(line))
+    .map(escapeControls)
     .join('\n');
   return `error: ${message}`;
 }

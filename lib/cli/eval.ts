@@ -2,18 +2,24 @@
 import * as path from 'path';
 import { loadLabelledFile } from '../classifier/data';
 import { computeMetrics, type Metrics } from '../classifier/metrics';
-import { Predictor } from '../classifier/predictor';
 import { sliceSample } from '../classifier/split';
+import type { LabelledTexts } from '../classifier/train-data';
 import { Flags } from './args';
-import { commonSettings, err, existingFile, noPositionals, out, predictAll, type CommonSettings } from './common';
-import { CliError } from './errors';
+import { commonSettings, existingFile, noPositionals, out, predictAll, type CommonSettings } from './common';
+import { CliError, EXIT } from './errors';
 import { defaultIo, type Io } from './prompt';
 import { formatComparison, formatMetrics, metricsJson } from './report';
-import { chooseRuns, tinyNote } from './select';
+import { openRun } from './runs';
+import { chooseRuns } from './select';
 
 export interface EvalTarget {
   runs: string[];
+  /** the test file, or the name of testData */
   test: string;
+  /** in-memory test data (train's test split of the old scripts' CSV) */
+  testData?: LabelledTexts;
+  /** --load-all: skip a run that cannot be loaded, with a note */
+  skipUnloadable?: boolean;
   maxSamples?: number;
   seed?: number;
   batchSize?: number;
@@ -32,28 +38,22 @@ export interface EvalResult {
 
 /** Evaluates each run on the test file; prints tables (or JSON Lines) and returns the metrics. */
 export async function evaluateRuns(t: EvalTarget): Promise<EvalResult[]> {
-  let data = await loadLabelledFile(t.test);
+  let data: LabelledTexts = t.testData ?? (await loadLabelledFile(t.test));
   if (t.maxSamples !== undefined && t.maxSamples < data.texts.length)
     data = sliceSample(data, t.maxSamples, t.seed ?? 42);
   const results: EvalResult[] = [];
-  let noted = t.tinyNoted ?? false;
+  const tinyNoted = { done: t.tinyNoted ?? false };
+  const s = t.settings;
   for (const checkpoint of t.runs) {
-    const s = t.settings;
-    const predictor = new Predictor({
-      checkpoint,
-      model: s.model,
-      device: s.device,
-      dtype: s.dtype,
-      offline: s.offline,
+    // One run in memory at a time.
+    const predictor = await openRun(checkpoint, {
+      settings: s,
       batchSize: t.batchSize,
+      skipUnloadable: t.skipUnloadable ?? false,
+      tinyNoted,
     });
+    if (!predictor) continue;
     try {
-      await predictor.load();
-      const note = tinyNote(predictor.info?.baseModel.spec, predictor.info?.method);
-      if (!noted && note) {
-        err(note);
-        noted = true;
-      }
       const predictions = await predictAll(predictor, data.texts, `eval ${predictor.name}`, true);
       const metrics = computeMetrics(
         data.labels,
@@ -73,6 +73,8 @@ export async function evaluateRuns(t: EvalTarget): Promise<EvalResult[]> {
       predictor.dispose();
     }
   }
+  if (results.length === 0 && t.runs.length > 0)
+    throw new CliError(`none of the ${t.runs.length} run(s) could be loaded (see the notes above)`, EXIT.failure);
   if (!t.settings.json && results.length > 1) out(formatComparison(results));
   return results;
 }
@@ -91,6 +93,6 @@ export async function runEval(flags: Flags, positionals: string[], io: Io = defa
     throw new CliError('--test is required: a labelled file (text<TAB>label lines, CSV label,review, or JSONL)');
   const modelsDir = path.resolve(flags.string('models-dir') ?? 'models');
   const runs = await chooseRuns(io, { ...settings, modelsDir, loadAll });
-  await evaluateRuns({ runs, test, maxSamples, seed, batchSize, settings });
+  await evaluateRuns({ runs, test, maxSamples, seed, batchSize, settings, skipUnloadable: loadAll });
   return 0;
 }

@@ -1,6 +1,6 @@
 // Every flag of every command, and the old Python scripts' spellings: the one table the parser (args.ts) and the help
 // (help.ts) both read, so they never disagree. Defaults shown in help come from the code that applies them.
-import { METHODS, type Method } from '../classifier/methods';
+import { keepsCheckpointByDefault, METHODS, type Method } from '../classifier/methods';
 import { COMPARE_DEFAULTS } from '../compare/options';
 import { TRAINER_DEFAULTS } from '../classifier/trainer-options';
 import { DEVICE_OPTIONS, DTYPE_OPTIONS } from '../qwen3/model';
@@ -69,13 +69,47 @@ export const FLAGS: Record<string, FlagSpec> = {
     help: 'a trained run folder (holds run.json)',
   },
   'eval-only': { kind: 'boolean', help: 'skip training: evaluate the run in --output/--checkpoint on --test' },
-  resume: { kind: 'boolean', help: 'continue an interrupted run from <output>/checkpoint' },
+  resume: {
+    kind: 'boolean',
+    help: 'continue an interrupted run (<output>.partial), or the checkpoint of the run in <output>',
+  },
+  'eval-steps': {
+    kind: 'string',
+    value: '<n>',
+    help: 'evaluate on the dev split every n optimizer steps (default: at the end of each epoch)',
+  },
+  'save-steps': {
+    kind: 'string',
+    value: '<n>',
+    help: 'also save a checkpoint every n optimizer steps (default: at each evaluation)',
+  },
+  'save-total-limit': {
+    kind: 'string',
+    value: '<n>',
+    help: `checkpoints kept: checkpoint/ plus older checkpoint-<step>/ folders (default ${TRAINER_DEFAULTS.saveTotalLimit})`,
+  },
+  'keep-checkpoint': {
+    kind: 'boolean',
+    help: `keep checkpoint/ once the run finishes (default: kept, except for ${METHODS.filter((m) => !keepsCheckpointByDefault(m)).join(', ')}: 3x the model's size)`,
+  },
   seed: { kind: 'string', value: '<n>', help: `random seed (default ${TRAINER_DEFAULTS.seed})` },
   device: { kind: 'string', value: '<d>', help: `${DEVICE_OPTIONS.join(' | ')} (default ${TRAINER_DEFAULTS.device})` },
   dtype: { kind: 'string', value: '<t>', help: `${DTYPE_OPTIONS.join(' | ')} (default auto; full: float32)` },
   offline: { kind: 'boolean', help: 'never download (also env HF_HUB_OFFLINE=1)' },
   text: { kind: 'string', multiple: true, value: '<text>', help: 'a post to classify (repeatable)' },
   file: { kind: 'string', value: '<file>', help: 'posts to classify: one per line, or any training format' },
+  'text-column': {
+    kind: 'string',
+    value: '<name>',
+    help: '--file CSV/JSONL: the column (field) holding the post (default review, else text)',
+  },
+  'id-column': {
+    kind: 'string',
+    value: '<name>',
+    help: '--file CSV/JSONL: a column (field) carried to every output as "id"',
+  },
+  interactive: { kind: 'boolean', help: 'ask for posts one at a time even without a terminal (after --text/--file)' },
+  ensemble: { kind: 'boolean', help: 'one row per text: P(正面) averaged over the runs (with --load-all)' },
   out: { kind: 'string', value: '<file>', help: 'write predictions to a .jsonl or .csv file' },
   'load-all': { kind: 'boolean', help: 'use every trained run under --models-dir (one row per model and text)' },
   'models-dir': { kind: 'string', value: '<dir>', help: 'where trained runs are found (default ./models)' },
@@ -136,7 +170,7 @@ export const FLAGS: Record<string, FlagSpec> = {
     kind: 'string',
     hidden: true,
     value: '<path>',
-    help: 'old spelling: --model, or a run folder (--checkpoint)',
+    help: 'old spelling: a run folder (--checkpoint), train: where to save (--output) or the base model (--model)',
   },
 };
 
@@ -161,6 +195,10 @@ export const COMMAND_FLAGS: Record<Command, readonly string[]> = {
     'checkpoint',
     'eval-only',
     'resume',
+    'eval-steps',
+    'save-steps',
+    'save-total-limit',
+    'keep-checkpoint',
     'seed',
     ...COMMON.slice(1),
     'model-path',
@@ -171,8 +209,12 @@ export const COMMAND_FLAGS: Record<Command, readonly string[]> = {
     'checkpoint',
     'text',
     'file',
+    'text-column',
+    'id-column',
     'out',
     'load-all',
+    'ensemble',
+    'interactive',
     'models-dir',
     'batch-size',
     ...COMMON,
@@ -242,6 +284,7 @@ export const FLAG_ALIASES: Record<string, string> = {
   'test-path': 'test',
   'output-dir': 'output',
   'num-epochs': 'epochs',
+  'model-dir': 'models-dir',
 };
 
 /** Old --model_type / --method values and what they mean now (case-insensitive, `_` = `-`). */

@@ -5,22 +5,36 @@ import { DEFAULT_BATCH_LIMITS } from '../qwen3/batching';
 import { MODEL_SIZES } from '../qwen3/presets';
 import { COMPARE_DEFAULTS } from '../compare/options';
 import { API_KEY_ENV } from '../serve/options';
+import { SIGNAL_EXIT } from './errors';
 import { COMMAND_FLAGS, FLAGS, type Command } from './flags';
+import { OLD_DATA, OLD_SPLIT_SEED, OLD_TEST_POSTS } from './legacy';
+import { PROMPT_KEYS } from './prompt';
+
+const SIGNAL_CODES = Object.entries(SIGNAL_EXIT)
+  .map(([signal, code]) => `${code} (${signal === 'SIGINT' ? 'Ctrl-C' : signal})`)
+  .join(', ');
 
 const INTRO: Record<Command, string> = {
   train: `Usage: qwen3-native train --method <m> (--model-size <size> | --model <spec>) [flags]
 
 Fine-tunes Qwen3 to tell positive (1 正面) from negative (0 负面) Weibo posts and writes a run folder
-(./models/qwen3_<method>_<size> unless --output). Without --train it trains on the bundled sample
-data/weibo_sample.txt. A missing --method or --model-size is asked for on a terminal; without one it is an error.
+(./models/qwen3_<method>_<size> unless --output). Without --train it trains on the old scripts' data when it is
+there (${OLD_DATA.csv} with a stratified ${OLD_TEST_POSTS}-post test split, seed ${OLD_SPLIT_SEED}; else
+${OLD_DATA.train} and ${OLD_DATA.test}), else on the bundled sample data/weibo_sample.txt, and says which.
+A missing --method or --model-size is asked for on a terminal; without one it is an error.
 --model tiny trains a tiny random model (no download): a smoke test, not a sentiment model.
-Ctrl-C stops after the current step and saves a checkpoint; run the same command with --resume to continue.`,
+The run trains in <output>.partial and replaces <output> only when it finishes: a finished run is never lost.
+Ctrl-C, SIGTERM or SIGHUP stop after the current step and save a checkpoint (a second one quits at once); run the
+same command with --resume to continue. Exit codes then: ${SIGNAL_CODES}.`,
   predict: `Usage: qwen3-native predict [--checkpoint <dir> | --method <m> --model-size <size> | --load-all] [--text <t>]... [--file <f>] [flags]
 
-Classifies posts with a trained run. Texts come from --text (repeatable), extra arguments, --file (one post per line,
-or any training format), or stdin lines when stdin is piped; with none of these on a terminal it asks for posts one
-at a time (empty line or Ctrl-D ends). Without --checkpoint the run is found under --models-dir (./models): by
---method and/or --model-size, else asked for on a terminal.`,
+Classifies posts with a trained run (a run folder, or a PEFT adapter folder). Texts come from --text (repeatable),
+extra arguments, --file (one post per line, or any training format; --text-column/--id-column for CSV and JSONL),
+or stdin lines when stdin is piped; with none of these on a terminal (or with --interactive) it asks for posts one
+at a time: ${PROMPT_KEYS}; the words models, switch and compare are commands (list the runs in use, use
+another run, one post by every run side by side). Without --checkpoint the run is found under --models-dir
+(./models): by --method and/or --model-size, else asked for on a terminal. --load-all uses every run there,
+skipping (with a note) one that cannot be loaded; --ensemble averages their P(正面).`,
   eval: `Usage: qwen3-native eval --test <file> [--checkpoint <dir> | --method <m> --model-size <size> | --load-all] [flags]
 
 Evaluates trained run(s) on a labelled file: accuracy, macro-F1, per-class precision/recall/F1 and the confusion
@@ -87,9 +101,10 @@ const OUTPUT: Record<Command, string> = {
   train: `Output: progress on stderr (one line redrawn on a terminal, plain lines every 2 s otherwise), a metrics table after
 each evaluation and a summary on stdout. --json: JSON Lines on stdout, one object per event
 ({"event":"progress"|"eval"|"log"|"checkpoint"|"done"|"test", ...}).`,
-  predict: `Output: an aligned table (model, label, sentiment, confidence, text). --json: JSON Lines on stdout, one object per
-prediction: {"text","label":0|1,"sentiment":"正面"|"负面","confidence","probabilities":[p负面,p正面],"model"}.
---out f.jsonl writes the same objects; --out f.csv writes model,label,sentiment,confidence,p_negative,p_positive,text.`,
+  predict: `Output: an aligned table ([id,] model, label, sentiment, confidence, text; control characters shown escaped).
+--json: JSON Lines on stdout, one object per prediction:
+{["id",]"text","label":0|1,"sentiment":"正面"|"负面","confidence","probabilities":[p负面,p正面],"model"}.
+--out f.jsonl writes the same objects; --out f.csv writes [id,]model,label,sentiment,confidence,p_negative,p_positive,text.`,
   eval: `Output: metrics tables; with --load-all also a comparison table. --json: JSON Lines, one object per model:
 {"model","checkpoint","test","count","accuracy","macroF1","macroPrecision","macroRecall",
  "perClass":[{"label","sentiment","precision","recall","f1","support"}],"confusion":[[..],[..]]} (confusion[true][predicted]).`,
@@ -107,7 +122,9 @@ export const OLD_SPELLINGS = `Old spellings (the Python scripts' flags) still wo
   any flag with underscores (--model_size, --batch_size, --learning_rate, --lora_r, --max_samples, --eval_only,
   --load_all, ...); --model_type = --method (values embedding, qwen3-embedding -> embedding; lora, qwen3-lora -> lora;
   lora-head, lora_head, seq-cls -> lora-head; full, finetune -> full); --train_path = --train; --test_path = --test;
-  --output_dir = --output; --model_path = --checkpoint when the folder holds a trained run (run.json), else --model.`;
+  --output_dir = --output; --model_dir = --models-dir; --model_path = --checkpoint when it names a trained run
+  (run.json or a PEFT adapter); for train, --model_path is where to save (--output) unless it names a base model
+  folder, 'tiny' or a Qwen3 name, or --output is given (then it is --model).`;
 
 const COMPARE_HELP: Record<string, string> = {
   train: 'training data every method trains on (same dev split and seed for all)',
@@ -153,6 +170,8 @@ function help(command: Command, flag: string): string {
     return 'with --eval-only: the run folder to evaluate (default --output)';
   if (command === 'train' && flag === 'epochs') return `passes over the data (default: ${perMethod('epochs')})`;
   if (command === 'train' && flag === 'batch-size') return `examples per batch (default: ${perMethod('batchSize')})`;
+  if (command === 'train' && flag === 'train')
+    return `${FLAGS.train.help} (default: the old scripts' ${OLD_DATA.csv} or ${OLD_DATA.train} when present, else the bundled sample)`;
   if (command === 'train' && flag === 'learning-rate')
     return `peak learning rate (default: ${perMethod('learningRate')})`;
   return FLAGS[flag].help;
@@ -197,6 +216,7 @@ Quick start (no download: 'tiny' is a tiny random model, a smoke test):
 
 Flags: --help, --version. Environment: HF_HUB_OFFLINE=1 (never download), HF_ENDPOINT (a mirror), HF_TOKEN,
 HF_HOME, QWEN3_NATIVE_DEBUG=1 (print stack traces with errors), ${API_KEY_ENV} (serve's API key).
-Exit codes: 0 ok, 1 failure, 2 bad usage (flag, value, or a missing choice without a terminal), 130 interrupted.
+Exit codes: 0 ok, 1 failure, 2 bad usage (flag, value, or a missing choice without a terminal); train stopped by a
+signal: ${SIGNAL_CODES}.
 `;
 }

@@ -68,6 +68,8 @@ if (require.main === module) {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(EXIT.ok);
   });
+  // A closed terminal (SIGHUP: training then stops after its step and saves) must not end it early by a failed write.
+  process.stderr.on('error', () => undefined);
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

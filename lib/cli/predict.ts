@@ -1,54 +1,71 @@
-// `qwen3-native predict`: classify posts with one trained run, or every run (--load-all).
+// `qwen3-native predict`: classify posts with one trained run, or every run (--load-all), or their average
+// (--ensemble); from --text, --file (CSV/JSONL columns by name, ids carried through), stdin, or a prompt loop.
 import * as path from 'path';
 import { loadTextsFile } from '../classifier/data';
-import { predictionJson, Predictor, type Prediction } from '../classifier/predictor';
+import { averagePredictions } from '../classifier/ensemble';
+import { predictionJson, type Prediction, type Predictor } from '../classifier/predictor';
 import { Flags } from './args';
 import { commonSettings, err, existingFile, out, predictAll } from './common';
 import { CliError } from './errors';
-import { defaultIo, promptLoop, readAllLines, stdinIsPiped, type Io } from './prompt';
-import { formatPredictions, outFormat, summarizePredictions, writePredictions } from './report';
-import { chooseRuns, tinyNote } from './select';
+import { interactiveLoop } from './interactive';
+import { defaultIo, readAllLines, stdinIsPiped, type Io } from './prompt';
+import {
+  formatPredictions,
+  outFormat,
+  refuseOutOverInput,
+  summarizePredictions,
+  writePredictions,
+  type Row,
+} from './report';
+import { openRuns } from './runs';
+import { chooseRuns } from './select';
 
-function openPredictors(
-  runs: string[],
-  s: ReturnType<typeof commonSettings>,
-  batchSize: number | undefined
-): Predictor[] {
-  return runs.map(
-    (checkpoint) =>
-      new Predictor({ checkpoint, model: s.model, device: s.device, dtype: s.dtype, offline: s.offline, batchSize })
-  );
+interface Inputs {
+  texts: string[];
+  ids?: (string | number)[];
+  file?: string;
 }
 
-/** Loads each predictor, printing the tiny-model note once when a run was trained on a tiny random model. */
-async function loadAll(predictors: Predictor[]): Promise<void> {
-  let noted = false;
-  for (const p of predictors) {
-    await p.load();
-    const note = tinyNote(p.info?.baseModel.spec, p.info?.method);
-    if (!noted && note) {
-      err(note);
-      noted = true;
-    }
+async function readInputs(flags: Flags, positionals: string[]): Promise<Inputs> {
+  const file = existingFile(flags, 'file');
+  const textColumn = flags.string('text-column');
+  const idColumn = flags.string('id-column');
+  for (const [flag, given] of [
+    ['text-column', textColumn],
+    ['id-column', idColumn],
+  ] as const) {
+    if (given !== undefined && !file)
+      throw new CliError(`${flags.spelling(flag)} names a column of --file <csv|jsonl>`);
   }
+  const texts = [...flags.list('text'), ...positionals];
+  for (const t of texts) if (t.trim() === '') throw new CliError('--text: expected a non-empty text but received ""');
+  if (!file) return { texts };
+  const data = await loadTextsFile(file, { textColumn, idColumn });
+  if (data.ids && texts.length) throw new CliError('--id-column: ids come from --file alone; drop --text');
+  return { texts: [...texts, ...data.texts], ids: data.ids, file };
 }
 
 export async function runPredict(flags: Flags, positionals: string[], io: Io = defaultIo()): Promise<number> {
   const s = commonSettings(flags, 'predict');
   const batchSize = flags.positiveInt('batch-size');
-  const file = existingFile(flags, 'file');
+  const inputs = await readInputs(flags, positionals);
   const outFile = flags.string('out');
-  if (outFile !== undefined) outFormat(outFile, flags.spelling('out'));
+  if (outFile !== undefined) {
+    outFormat(outFile, flags.spelling('out'));
+    refuseOutOverInput(outFile, [{ flag: flags.spelling('file'), file: inputs.file }], flags.spelling('out'));
+  }
   const loadAllRuns = flags.bool('load-all');
+  const ensemble = flags.bool('ensemble');
+  const forced = flags.bool('interactive');
   if (loadAllRuns && s.checkpoint)
     throw new CliError(`--load-all and ${s.checkpointFlag ?? '--checkpoint'} exclude each other`);
+  if (forced && outFile !== undefined)
+    throw new CliError('--out writes the predictions of --text/--file; drop --interactive');
   const modelsDir = path.resolve(flags.string('models-dir') ?? 'models');
 
-  const texts = [...flags.list('text'), ...positionals];
-  for (const t of texts) if (t.trim() === '') throw new CliError('--text: expected a non-empty text but received ""');
-  if (file) texts.push(...(await loadTextsFile(file)).texts);
-  const interactive = texts.length === 0 && !file && io.interactive;
-  if (texts.length === 0 && !file && !interactive) {
+  const { texts } = inputs;
+  const interactive = forced || (texts.length === 0 && !inputs.file && io.interactive);
+  if (texts.length === 0 && !inputs.file && !interactive) {
     if (!stdinIsPiped()) {
       throw new CliError(
         'nothing to classify: give --text <text>, --file <file>, or pipe posts on stdin (one per line)'
@@ -66,32 +83,35 @@ export async function runPredict(flags: Flags, positionals: string[], io: Io = d
     loadAll: loadAllRuns,
     modelsDir,
   });
-  const predictors = openPredictors(runs, s, batchSize);
+  const predictors = await openRuns(runs, { settings: s, batchSize, skipUnloadable: loadAllRuns });
   try {
-    await loadAll(predictors);
+    const average = ensemble && predictors.length > 1;
+    if (ensemble && !average)
+      err(`note: --ensemble averages two or more runs; only ${predictors[0].name} is loaded (add --load-all)`);
+    const print = (rows: Row[]) => {
+      if (s.json) for (const r of rows) out(JSON.stringify(predictionJson(r)));
+      else out(formatPredictions(rows));
+    };
+    if (texts.length > 0) {
+      const rows = await predictRows(predictors, inputs, average);
+      if (outFile !== undefined) {
+        writePredictions(outFile, rows);
+        err(`wrote ${rows.length} prediction${rows.length === 1 ? '' : 's'} to ${outFile}`);
+        if (s.json) print(rows);
+        else out(summarizePredictions(rows));
+      } else {
+        print(rows);
+      }
+    }
     if (interactive) {
-      err(
-        `model${predictors.length > 1 ? 's' : ''}: ${predictors.map((p) => p.name).join(', ')}. Type a post and press Enter; an empty line does nothing, Ctrl-D or "exit" ends.`
-      );
-      await promptLoop(io, '微博> ', async (line) => {
-        const rows: Prediction[] = [];
-        for (const p of predictors) rows.push(await p.predict(line));
-        print(rows, s.json);
+      await interactiveLoop({
+        io,
+        predictors,
+        modelsDir,
+        ensemble: average,
+        open: { settings: s, batchSize, skipUnloadable: true, tinyNoted: { done: true } },
+        print,
       });
-      return 0;
-    }
-    const rows: Prediction[] = [];
-    for (const p of predictors) {
-      const label = predictors.length > 1 ? `predict ${p.name}` : 'predict';
-      rows.push(...(await predictAll(p, texts, label, Boolean(file) || texts.length > 256)));
-    }
-    if (outFile !== undefined) {
-      writePredictions(outFile, rows);
-      err(`wrote ${rows.length} prediction${rows.length === 1 ? '' : 's'} to ${outFile}`);
-      if (s.json) print(rows, true);
-      else out(summarizePredictions(rows));
-    } else {
-      print(rows, s.json);
     }
     return 0;
   } finally {
@@ -99,10 +119,15 @@ export async function runPredict(flags: Flags, positionals: string[], io: Io = d
   }
 }
 
-function print(rows: Prediction[], json: boolean): void {
-  if (json) {
-    for (const r of rows) out(JSON.stringify(predictionJson(r)));
-  } else {
-    out(formatPredictions(rows));
+/** Every run on every text (or their average), each row with its input's id when there are ids. */
+async function predictRows(predictors: Predictor[], inputs: Inputs, average: boolean): Promise<Row[]> {
+  const showProgress = Boolean(inputs.file) || inputs.texts.length > 256;
+  const perRun: Prediction[][] = [];
+  for (const p of predictors) {
+    const label = predictors.length > 1 ? `predict ${p.name}` : 'predict';
+    perRun.push(await predictAll(p, inputs.texts, label, showProgress));
   }
+  const blocks = average ? [averagePredictions(perRun)] : perRun;
+  const ids = inputs.ids;
+  return blocks.flatMap((rows) => (ids ? rows.map((r, i) => ({ ...r, id: ids[i] })) : rows));
 }

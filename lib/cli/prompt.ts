@@ -103,21 +103,67 @@ export async function requireChoice<T>(
   );
 }
 
-/** Reads lines until Ctrl-D, 'exit' or 'quit'; `handle` runs for each non-empty line. */
-export async function promptLoop(io: Io, prompt: string, handle: (line: string) => Promise<void>): Promise<void> {
-  const rl = openReadline(io);
-  rl.setPrompt(prompt);
-  rl.on('SIGINT', () => rl.close());
-  rl.prompt();
+/** What an empty line and the end keys do in the prompt loop; the banner, --help and the README say exactly this. */
+export const PROMPT_KEYS = 'an empty line is skipped; q, exit or Ctrl-D ends';
+
+/**
+ * The lines of a stream, asked for one at a time. Lines typed ahead wait their turn, and an end of input (Ctrl-D)
+ * typed while the caller was busy ends the reading only after every line before it was read: nothing typed is lost.
+ */
+export class LineReader {
+  private readonly rl: readline.Interface;
+  private readonly queue: string[] = [];
+  private waiting?: (line: string | undefined) => void;
+  private closed = false;
+
+  constructor(io: Io) {
+    this.rl = openReadline(io);
+    this.rl.on('line', (line) => {
+      const waiting = this.waiting;
+      this.waiting = undefined;
+      if (waiting) waiting(line);
+      else this.queue.push(line);
+    });
+    this.rl.on('close', () => {
+      this.closed = true;
+      const waiting = this.waiting;
+      this.waiting = undefined;
+      waiting?.(undefined);
+    });
+    this.rl.on('SIGINT', () => this.rl.close());
+  }
+
+  /** The next line, showing `prompt` when none is waiting; undefined once the input has ended. */
+  ask(prompt: string): Promise<string | undefined> {
+    if (this.queue.length) return Promise.resolve(this.queue.shift());
+    if (this.closed) return Promise.resolve(undefined);
+    this.rl.setPrompt(prompt);
+    this.rl.prompt();
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  close(): void {
+    this.rl.close();
+  }
+}
+
+/** Reads lines until Ctrl-D, q, exit or quit; `handle` runs for each non-empty line (an empty one is skipped). */
+export async function promptLoop(
+  io: Io,
+  prompt: string,
+  handle: (line: string, reader: LineReader) => Promise<void>
+): Promise<void> {
+  const reader = new LineReader(io);
   try {
-    for await (const raw of rl) {
+    for (;;) {
+      const raw = await reader.ask(prompt);
+      if (raw === undefined) break;
       const line = raw.trim();
-      if (line === 'exit' || line === 'quit' || line === 'q') break;
-      if (line) await handle(line);
-      rl.prompt();
+      if (/^(q|exit|quit)$/i.test(line)) break;
+      if (line) await handle(line, reader);
     }
   } finally {
-    rl.close();
+    reader.close();
   }
 }
 

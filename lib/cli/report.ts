@@ -10,17 +10,32 @@ import { displayWidth, formatTable, remainingWidth, truncate } from './table';
 
 const SENTIMENT = LABEL_TEXTS;
 
+/** A prediction as the CLI prints it: with the id of its input row when --id-column gave one. */
+export type Row = Prediction & { id?: string | number };
+
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 const fixed = (x: number) => x.toFixed(4);
 
-/** Aligned table: model, label, sentiment, confidence, text (cut to the terminal width). */
-export function formatPredictions(rows: Prediction[], stream: { columns?: number } = process.stdout): string {
+/** Aligned table: [id,] model, label, sentiment, confidence, text (cut to the terminal width). */
+export function formatPredictions(rows: Row[], stream: { columns?: number } = process.stdout): string {
+  const ids = rows.some((r) => r.id !== undefined);
+  const idWidth = ids ? Math.max(2, ...rows.map((r) => displayWidth(String(r.id ?? '')))) + 2 : 0;
   const modelWidth = Math.max(5, ...rows.map((r) => displayWidth(r.model)));
-  const textWidth = remainingWidth(modelWidth + 2 + 5 + 2 + 9 + 2 + 10 + 2, stream, 24);
+  const textWidth = remainingWidth(idWidth + modelWidth + 2 + 5 + 2 + 9 + 2 + 10 + 2, stream, 24);
+  const cells = rows.map((r) => [
+    r.model,
+    String(r.label),
+    r.sentiment,
+    pct(r.confidence),
+    truncate(r.text, textWidth),
+  ]);
+  const align: ('left' | 'right')[] = ['left', 'right', 'left', 'right', 'left'];
+  const headers = ['model', 'label', 'sentiment', 'confidence', 'text'];
+  if (!ids) return formatTable(headers, cells, { align });
   return formatTable(
-    ['model', 'label', 'sentiment', 'confidence', 'text'],
-    rows.map((r) => [r.model, String(r.label), r.sentiment, pct(r.confidence), truncate(r.text, textWidth)]),
-    { align: ['left', 'right', 'left', 'right', 'left'] }
+    ['id', ...headers],
+    cells.map((c, i) => [String(rows[i].id ?? ''), ...c]),
+    { align: ['left', ...align] }
   );
 }
 
@@ -93,6 +108,28 @@ export function metricsJson(model: string, checkpoint: string, test: string, m: 
 
 export type OutFormat = 'jsonl' | 'csv';
 
+/** The same file (by real path, or the same inode: a hard link), when both exist. */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const [x, y] = [fs.statSync(a), fs.statSync(b)];
+    return (x.dev === y.dev && x.ino === y.ino) || fs.realpathSync(a) === fs.realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses an --out that is one of the input files: writing predictions would replace the posts. */
+export function refuseOutOverInput(file: string, inputs: { flag: string; file?: string }[], flag = '--out'): void {
+  for (const input of inputs) {
+    if (input.file !== undefined && sameFile(file, input.file)) {
+      throw new CliError(
+        `${flag} ${file} is the ${input.flag} input (${input.file}): writing the predictions would replace the posts. ` +
+          'Choose another output file'
+      );
+    }
+  }
+}
+
 /** Checks --out before any work: a .jsonl/.ndjson or .csv file in a folder that exists. */
 export function outFormat(file: string, flag = '--out'): OutFormat {
   const ext = path.extname(file).toLowerCase();
@@ -107,16 +144,20 @@ function csvCell(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
-/** Writes predictions as JSON Lines or CSV (header: model,label,sentiment,confidence,p_negative,p_positive,text). */
-export function writePredictions(file: string, rows: Prediction[]): void {
+/**
+ * Writes predictions as JSON Lines or CSV (header: [id,]model,label,sentiment,confidence,p_negative,p_positive,text).
+ */
+export function writePredictions(file: string, rows: Row[]): void {
   const format = outFormat(file);
   let body: string;
   if (format === 'jsonl') {
     body = rows.map((r) => JSON.stringify(predictionJson(r))).join('\n') + (rows.length ? '\n' : '');
   } else {
-    const header = 'model,label,sentiment,confidence,p_negative,p_positive,text';
+    const ids = rows.some((r) => r.id !== undefined);
+    const header = `${ids ? 'id,' : ''}model,label,sentiment,confidence,p_negative,p_positive,text`;
     const lines = rows.map((r) =>
       [
+        ...(ids ? [String(r.id ?? '')] : []),
         r.model,
         String(r.label),
         r.sentiment,
@@ -135,7 +176,7 @@ export function writePredictions(file: string, rows: Prediction[]): void {
 }
 
 /** "model-a: 12 正面, 8 负面" per model, for runs whose rows went to --out. */
-export function summarizePredictions(rows: Prediction[]): string {
+export function summarizePredictions(rows: Row[]): string {
   const byModel = new Map<string, [number, number]>();
   for (const r of rows) {
     const counts = byModel.get(r.model) ?? [0, 0];

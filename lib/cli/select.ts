@@ -3,7 +3,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { defaultOutput, familyFor, METHOD_DESCRIPTIONS, METHODS, type Method } from '../classifier/methods';
-import { findRunFor, findRuns, isRunFolder, readRunInfo, type RunInfo } from '../classifier/run-folder';
+import { firstLine, isPickledFile, isRunFolder, readRunInfo, type RunInfo } from '../classifier/run-folder';
+import { findRunFor, findRuns } from '../classifier/run-lookup';
 import {
   describePreset,
   findPreset,
@@ -86,21 +87,28 @@ export async function chooseTrainTarget(
 export interface RunSummary {
   dir: string;
   info?: RunInfo;
+  /** why it cannot be read */
+  problem?: string;
 }
 
 export function readRun(dir: string): RunSummary {
+  if (isPickledFile(dir))
+    return { dir, problem: 'an old pickled embedding head (.pth): not read here, for safety; re-train it' };
   try {
     return { dir, info: readRunInfo(dir) };
-  } catch {
-    return { dir };
+  } catch (e) {
+    return { dir, problem: `unreadable: ${firstLine(e)}` };
   }
 }
 
-function describeRun(run: RunSummary): string {
+/** "lora on Qwen/Qwen3-0.6B, dev accuracy 91.2%", "lora-head (a PEFT adapter) on …" */
+export function describeRun(run: RunSummary): string {
   const i = run.info;
-  if (!i) return 'unreadable run.json';
+  if (!i) return run.problem ?? 'unreadable';
+  const peft = i.versions.package === 'peft' ? ' (a PEFT adapter)' : '';
   const best = i.best ? `, dev accuracy ${(i.best.metrics.accuracy * 100).toFixed(1)}%` : '';
-  return `${i.method} on ${i.baseModel.repoId ?? i.baseModel.spec}${best}${i.stopped ? ' (stopped early)' : ''}`;
+  const base = i.baseModel.repoId ?? (i.baseModel.spec || 'an unnamed base model');
+  return `${i.method}${peft} on ${base}${best}${i.stopped ? ' (stopped early)' : ''}`;
 }
 
 export function runChoices(runs: RunSummary[]): Choice<string>[] {
@@ -131,9 +139,12 @@ export async function chooseRuns(io: Io, q: RunQuery): Promise<string[]> {
   const all = () => findRuns(q.modelsDir).map(readRun);
   if (q.checkpoint) {
     const dir = path.resolve(q.checkpoint);
-    if (isRunFolder(dir)) return [dir];
+    // A pickled file goes on to the Predictor, whose error says why it is not read and what to do.
+    if (isRunFolder(dir) || (isPickledFile(dir) && fs.existsSync(dir))) return [dir];
     const found = all();
-    const why = fs.existsSync(dir) ? 'has no run.json (it is not a trained run folder)' : 'does not exist';
+    const why = fs.existsSync(dir)
+      ? 'has no run.json or adapter_config.json (it is not a trained run folder)'
+      : 'does not exist';
     throw new CliError(
       `${q.checkpointFlag ?? '--checkpoint'}: ${dir} ${why}` +
         (found.length
@@ -162,11 +173,14 @@ export async function chooseRuns(io: Io, q: RunQuery): Promise<string[]> {
       EXIT.failure
     );
   }
-  const matching = q.method ? runs.filter((r) => r.info?.method === q.method) : runs;
+  // Only runs that can be read are offered (an unreadable one shows, with why, when none is left).
+  const matching = runs.filter((r) => r.info && (!q.method || r.info.method === q.method));
   if (!runs.length) throw noRunsError(q.modelsDir);
-  if (q.method && matching.length === 0) {
+  if (matching.length === 0) {
     throw new CliError(
-      `no trained ${q.method} model under ${displayPath(q.modelsDir)}; trained runs:\n${runChoices(runs)
+      `no ${q.method ? `trained ${q.method}` : 'loadable'} model under ${displayPath(q.modelsDir)}; trained runs:\n${runChoices(
+        runs
+      )
         .map((c) => `  ${c.name}  ${c.detail}`)
         .join('\n')}`,
       EXIT.failure

@@ -1,7 +1,7 @@
 // `qwen3-native serve`: reads the flags, picks the runs, and hands over to lib/serve (which listens, batches and
 // stops on SIGTERM/SIGINT). Exit 0 after a graceful stop, 1 when a model fails to load, 2 for bad flags.
 import * as path from 'path';
-import { findRuns } from '../classifier/run-folder';
+import { findRuns } from '../classifier/run-lookup';
 import { DEVICE_OPTIONS, DTYPE_OPTIONS } from '../qwen3/model';
 import { API_KEY_ENV, LOG_FORMATS, ServeOptionsError, type ServeOptions } from '../serve/options';
 import { startServer, stopOnSignals } from '../serve/server';

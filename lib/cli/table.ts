@@ -1,5 +1,7 @@
 // Aligned text tables for terminals. Chinese characters take two columns, so widths are display widths, not
-// string lengths.
+// string lengths. Cells come from posts: their control characters (ESC, OSC, C1, bidi overrides) are shown escaped,
+// never sent to the terminal as they are (JSON and CSV output keep the text exactly).
+import { escapeControls } from './errors';
 
 /** Columns a code point takes in a terminal: 0 (combining, control), 2 (East Asian wide / fullwidth, emoji), else 1. */
 export function charWidth(cp: number): number {
@@ -35,7 +37,7 @@ export function displayWidth(text: string): number {
 
 /** One line of at most `width` columns; longer text ends in '…'. Tabs and line breaks become spaces. */
 export function truncate(text: string, width: number): string {
-  const flat = text.replace(/[\t\r\n]+/g, ' ');
+  const flat = escapeControls(text.replace(/[\t\r\n]+/g, ' '));
   if (displayWidth(flat) <= width) return flat;
   let out = '';
   let w = 0;
@@ -64,6 +66,8 @@ export interface TableOptions {
 export function formatTable(headers: string[], rows: string[][], options: TableOptions = {}): string {
   const align = options.align ?? [];
   const indent = options.indent ?? '';
+  headers = headers.map(escapeControls);
+  rows = rows.map((r) => r.map((cell) => escapeControls(cell ?? '')));
   const widths = headers.map((h, c) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[c] ?? ''))));
   const line = (cells: string[]) =>
     indent +

@@ -1,14 +1,17 @@
-// `qwen3-native train`: fine-tune with the Trainer, show its progress, stop cleanly on Ctrl-C, test at the end.
+// `qwen3-native train`: fine-tune with the Trainer, show its progress, stop cleanly on Ctrl-C (and on SIGTERM or
+// SIGHUP, as docker stop, systemd and Kubernetes send), test at the end.
 import * as fs from 'fs';
 import * as path from 'path';
 import { needsFloat32, type Method } from '../classifier/methods';
-import { existingCheckpoint, isRunFolder } from '../classifier/run-folder';
+import { isRunFolder } from '../classifier/run-folder';
+import type { LabelledTexts } from '../classifier/train-data';
 import type { TrainerOptions } from '../classifier/trainer-options';
 import { PACKAGE_ROOT } from '../util/paths';
 import { Flags } from './args';
 import { commonSettings, err, existingFile, noPositionals, out, type CommonSettings } from './common';
-import { CliError, EXIT, flagError } from './errors';
+import { CliError, EXIT, flagError, SIGNAL_EXIT } from './errors';
 import { evaluateRuns } from './eval';
+import { oldDefaultData, trainModelPath } from './legacy';
 import { defaultIo, type Io } from './prompt';
 import { chooseRuns, chooseTrainTarget, defaultRunFolder, tinyNote } from './select';
 import { attachTrainView, clearProgressLine } from './train-view';
@@ -28,14 +31,20 @@ interface TrainSettings {
   evalOnly: boolean;
   options: Omit<TrainerOptions, 'method'>;
   loraGiven: string[];
+  notes: string[];
 }
 
 function readSettings(flags: Flags): TrainSettings {
   const common = commonSettings(flags, 'train');
   let output = flags.string('output');
+  const notes: string[] = [];
   const modelPath = flags.string('model-path');
-  // --model_path naming a trained run: the run to resume or evaluate.
-  if (modelPath !== undefined && output === undefined && isRunFolder(path.resolve(modelPath))) output = modelPath;
+  if (modelPath !== undefined) {
+    const meaning = trainModelPath(modelPath, { output: output !== undefined, model: common.model !== undefined });
+    output ??= meaning.output;
+    common.model ??= meaning.model;
+    if (meaning.note) notes.push(meaning.note);
+  }
   const lora: NonNullable<TrainerOptions['lora']> = {};
   const r = flags.positiveInt('lora-r');
   const alpha = flags.positiveNumber('lora-alpha');
@@ -49,6 +58,10 @@ function readSettings(flags: Flags): TrainSettings {
     maxLength: flags.positiveInt('max-length'),
     gradientAccumulation: flags.positiveInt('gradient-accumulation'),
     gradientCheckpointing: flags.bool('gradient-checkpointing') || undefined,
+    evalSteps: flags.positiveInt('eval-steps'),
+    saveSteps: flags.positiveInt('save-steps'),
+    saveTotalLimit: flags.positiveInt('save-total-limit'),
+    keepCheckpoint: flags.bool('keep-checkpoint') || undefined,
     seed: flags.nonNegativeInt('seed'),
     device: common.device,
     dtype: common.dtype,
@@ -65,6 +78,7 @@ function readSettings(flags: Flags): TrainSettings {
     evalOnly: flags.bool('eval-only'),
     options,
     loraGiven: ['lora-r', 'lora-alpha'].filter((f) => flags.has(f)).map((f) => flags.spelling(f)),
+    notes,
   };
 }
 
@@ -82,6 +96,22 @@ async function evalOnly(s: TrainSettings, flags: Flags, io: Io): Promise<number>
   });
   await evaluateRuns({ runs, test: s.test, settings: c });
   return EXIT.ok;
+}
+
+/** The training and test data: the flags, else the old scripts' layout (with a note), else the bundled sample. */
+async function chooseData(s: TrainSettings): Promise<{ train: string | LabelledTexts; test?: string | LabelledTexts }> {
+  if (s.train) return { train: s.train, test: s.test };
+  const old = await oldDefaultData(s.test !== undefined);
+  if (old) {
+    for (const note of old.notes) err(note);
+    return { train: old.train, test: s.test ?? old.test };
+  }
+  if (!fs.existsSync(SAMPLE_TRAIN))
+    throw new CliError(`--train is required (the bundled sample ${SAMPLE_TRAIN} is missing)`);
+  err(
+    `--train not given: training on the bundled sample ${SAMPLE_TRAIN} (short posts written for demos and smoke tests; pass --train <file> for real training, e.g. node scripts/fetch-data.js downloads weibo_senti_100k)`
+  );
+  return { train: SAMPLE_TRAIN, test: s.test };
 }
 
 export async function runTrain(
@@ -103,23 +133,16 @@ export async function runTrain(
     );
   }
   const output = path.resolve(s.output ?? defaultRunFolder(method, size, c.model));
-  const trainFile = s.train ?? SAMPLE_TRAIN;
   const say = err;
-  if (!s.train) {
-    if (!fs.existsSync(SAMPLE_TRAIN))
-      throw new CliError(`--train is required (the bundled sample ${SAMPLE_TRAIN} is missing)`);
-    say(
-      `--train not given: training on the bundled sample ${SAMPLE_TRAIN} (short posts written for demos and smoke tests; pass --train <file> for real training, e.g. node scripts/fetch-data.js downloads weibo_senti_100k)`
-    );
-  }
+  for (const note of s.notes) say(note);
+  const data = await chooseData(s);
   const note = tinyNote(c.model, method);
   if (note) say(note);
   if (s.loraGiven.length && method !== 'lora' && method !== 'lora-head')
     say(`note: ${s.loraGiven.join(', ')} only apply to lora and lora-head; ignored for ${method}`);
-  if (!s.options.resume && existingCheckpoint(output))
-    say(
-      `note: ${output} holds a checkpoint of an earlier run; training from scratch replaces it (--resume continues it)`
-    );
+  const hadRun = isRunFolder(output);
+  if (!s.options.resume && hadRun)
+    say(`note: ${output} holds a finished run: it stays as it is until this run finishes, then this run replaces it`);
 
   const options: TrainerOptions = { method: method as Method, ...s.options, output };
   if (size) options.modelSize = size;
@@ -134,50 +157,65 @@ export async function runTrain(
   say(`training ${method} on ${trainer.options.model} -> ${output}`);
   const view = attachTrainView(trainer, c.json);
 
-  // Ctrl-C once: stop after this step and save a checkpoint. Twice (or before training began): quit now.
-  let interrupts = 0;
+  // The first Ctrl-C, SIGTERM or SIGHUP: stop after this step and save a checkpoint. A second one (or one before
+  // training began): quit now. Either way the exit code is 128 + the first signal's number.
+  let first: keyof typeof SIGNAL_EXIT | undefined;
   const resumeCommand = buildResumeCommand(argv, {
     method: c.method ? undefined : method,
     size: c.size || c.model ? undefined : size,
   });
-  const onSigint = () => {
-    interrupts++;
+  const signals = Object.keys(SIGNAL_EXIT) as (keyof typeof SIGNAL_EXIT)[];
+  // Quitting at once while the native thread works: process.exit() would run libtorch's static destructors under
+  // that thread (measured: SIGSEGV). The signal's default action ends the process as a shell expects (exit status
+  // 128 + its number) without them; the run folder is then as after a kill -9: the finished run whole, the work
+  // folder resumable.
+  const quitNow = (signal: keyof typeof SIGNAL_EXIT) => {
+    for (const s of signals) process.off(s, onSignal);
+    process.kill(process.pid, signal);
+  };
+  const onSignal = (signal: keyof typeof SIGNAL_EXIT) => {
     clearProgressLine();
+    const what = signal === 'SIGINT' ? 'Ctrl-C' : signal;
     if (view.steps === 0) {
-      err('\ninterrupted before the first training step: nothing to save (an interrupted download resumes next time)');
-      process.exit(EXIT.interrupted);
-    }
-    if (interrupts === 1) {
-      err('\nCtrl-C: stopping after the current step and saving a checkpoint (press Ctrl-C again to quit at once)');
+      err(
+        `\n${what}: interrupted before the first training step: nothing to save (an interrupted download resumes next time)`
+      );
+      quitNow(signal);
+    } else if (!first) {
+      first = signal;
+      err(`\n${what}: stopping after the current step and saving a checkpoint (press Ctrl-C again to quit at once)`);
       trainer.stop();
     } else {
-      err('second Ctrl-C: quitting without saving this step');
-      process.exit(EXIT.interrupted);
+      err(`${what} again: quitting without saving this step (${output} is as it was)`);
+      quitNow(first);
     }
   };
-  process.on('SIGINT', onSigint);
+  for (const signal of signals) process.on(signal, onSignal);
   let result: Awaited<ReturnType<typeof trainer.train>>;
   try {
-    result = await trainer.train(trainFile);
+    result = await trainer.train(data.train);
   } finally {
-    process.off('SIGINT', onSigint);
+    for (const signal of signals) process.off(signal, onSignal);
   }
   clearProgressLine();
 
   if (result.stopped) {
-    const message = `stopped at step ${result.steps} of ${view.totalSteps}; checkpoint saved in ${path.join(output, 'checkpoint')}. Continue with:\n  ${resumeCommand}`;
+    const kept = hadRun
+      ? `${output} still holds the earlier finished run`
+      : `${output} is written when the run finishes`;
+    const message = `stopped at step ${result.steps} of ${view.totalSteps}; checkpoint saved in ${result.checkpoint}; ${kept}. Continue with:\n  ${resumeCommand}`;
     if (c.json)
       out(
         JSON.stringify({
           event: 'stopped',
           steps: result.steps,
           totalSteps: view.totalSteps,
-          checkpoint: path.join(output, 'checkpoint'),
+          checkpoint: result.checkpoint,
           resume: resumeCommand,
         })
       );
     err(message);
-    return EXIT.interrupted;
+    return first ? SIGNAL_EXIT[first] : EXIT.interrupted;
   }
   if (!c.json) {
     const best = result.best;
@@ -187,11 +225,13 @@ export async function runTrain(
         : `run saved in ${output}`
     );
   }
-  if (s.test) {
-    if (!c.json) out(`\ntest set: the best model on ${s.test}`);
+  if (data.test) {
+    const name = typeof data.test === 'string' ? data.test : (data.test.source ?? 'the test split');
+    if (!c.json) out(`\ntest set: the best model on ${name}`);
     await evaluateRuns({
       runs: [output],
-      test: s.test,
+      test: name,
+      testData: typeof data.test === 'string' ? undefined : data.test,
       settings: c,
       batchSize: s.options.batchSize,
       jsonEvent: 'test',

@@ -32,7 +32,7 @@ function facts(info: RunInfo): [string, string][] {
       ['peak memory', `${mb(t.peakRssBytes)} resident${t.peakGpuBytes === null ? '' : `, ${mb(t.peakGpuBytes)} GPU`}`]
     );
   }
-  if (info.dataFingerprint) rows.push(['data sha256', info.dataFingerprint]);
+  if (info.data) rows.push(['data sha256', info.data.train.sha256]);
   rows.push(['hyper-parameters', JSON.stringify(info.hyperParameters)]);
   return rows;
 }

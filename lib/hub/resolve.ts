@@ -1,7 +1,6 @@
 // Model resolution: a folder, ./models/<name>, the Hugging Face cache (cache.ts), or a download into that cache
 // (the repo download flow below picks the files; api.ts fetches them; errors.ts turns failures into messages that
 // say what to do).
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Qwen3HFConfig } from '../qwen3/config';
@@ -17,6 +16,7 @@ import {
   expectPositiveInteger,
   invalidTypeError,
 } from '../util/is';
+import { cleanStaleTemporaries, temporaryName } from '../util/atomic-write';
 import { displayPath } from '../util/paths';
 import { encodeRepoId, fetchHubFile, fetchRevisionInfo, type ResolveProgress } from './api';
 import {
@@ -68,6 +68,8 @@ export interface ResolvedModel {
   source: ModelSource;
   /** the Hugging Face repo id, when the model came from the cache or a download */
   repoId?: string;
+  /** a one-line note when an old convention decided (./models/qwen3-0.6b found for Qwen/Qwen3-0.6B) */
+  note?: string;
 }
 
 const RESOLVE_OPTION_KEYS = [
@@ -85,7 +87,8 @@ const RESOLVE_OPTION_KEYS = [
 /**
  * Finds a Qwen3 checkpoint folder, in this order:
  *  1. `spec` is a folder holding config.json (source 'local');
- *  2. `<modelsDir>/<spec>` (or, for a repo id Org/Name, `<modelsDir>/Name`) holds config.json ('models');
+ *  2. `<modelsDir>/<spec>` (or, for a repo id Org/Name, `<modelsDir>/Name`) holds config.json ('models'); names are
+ *     compared case-insensitively, so the old scripts' copies (./models/qwen3-0.6b, qwen3-embedding-0.6b) count;
  *  3. `spec` is a repo id ('Qwen/Qwen3-0.6B'; a size '0.6B' or a name 'Qwen3-0.6B' maps to the Qwen repo) with a
  *     complete snapshot in the Hugging Face cache ('cache');
  *  4. otherwise downloads it from the Hub (HF_ENDPOINT, HF_TOKEN) into that cache, in huggingface_hub's layout so
@@ -144,6 +147,16 @@ export async function resolveModel(spec: string, options?: ResolveOptions): Prom
     const dir = path.join(modelsDir, name);
     if (isFile(path.join(dir, 'config.json'))) return { dir, source: 'models' };
   }
+  const folded = names.filter((n) => !n.includes('/')).map((n) => n.toLowerCase());
+  const other = listModelFolders(modelsDir).find((n) => folded.includes(n.toLowerCase()));
+  if (other) {
+    const dir = path.join(modelsDir, other);
+    return {
+      dir,
+      source: 'models',
+      note: `note: using ${displayPath(dir)} for ${spec} (a name under ${displayPath(modelsDir)} in other letter case, as the old scripts saved their copies)`,
+    };
+  }
   if (!repoId) {
     const available = listModelFolders(modelsDir);
     throw new ModelNotFoundError(
@@ -194,18 +207,42 @@ function listModelFolders(modelsDir: string): string[] {
   }
 }
 
-/** Creates the tiny model in a sibling temp folder and renames it into place, so concurrent first uses are safe. */
-async function ensureTinyModel(dir: string, kind: ModelFamily, config?: Partial<Qwen3HFConfig>): Promise<string> {
-  if (missingModelFiles(dir).length === 0) return dir;
+// First uses of a tiny model in flight in this process, by folder: concurrent callers share one creation.
+const tinyInFlight = new Map<string, Promise<string>>();
+
+/**
+ * Creates the tiny model in a sibling temp folder (pid + random in its name) and renames it into place. A complete
+ * folder is never replaced: another process (or call) that finished first wins and this one's copy is dropped.
+ */
+function ensureTinyModel(dir: string, kind: ModelFamily, config?: Partial<Qwen3HFConfig>): Promise<string> {
+  if (missingModelFiles(dir).length === 0) return Promise.resolve(dir);
+  let pending = tinyInFlight.get(dir);
+  if (!pending) {
+    pending = createTinyModel(dir, kind, config).finally(() => tinyInFlight.delete(dir));
+    tinyInFlight.set(dir, pending);
+  }
+  return pending;
+}
+
+async function createTinyModel(dir: string, kind: ModelFamily, config?: Partial<Qwen3HFConfig>): Promise<string> {
   await fs.promises.mkdir(path.dirname(dir), { recursive: true });
-  const temporary = `${dir}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  // Only this folder's own temporaries: ./models holds the user's files too.
+  cleanStaleTemporaries(path.dirname(dir), (name) => name.startsWith(`${path.basename(dir)}.tmp-`));
+  const temporary = temporaryName(dir);
   try {
     await createTinyQwen3(temporary, { kind, seed: 0, config });
-    if (fs.existsSync(dir)) await fs.promises.rm(dir, { recursive: true, force: true }); // an incomplete leftover
+    if (missingModelFiles(dir).length === 0) return dir; // another process finished first
+    if (fs.existsSync(dir)) {
+      // An incomplete leftover (a killed first use): moved aside first, so the swap below is one rename.
+      const leftover = temporaryName(dir);
+      await fs.promises.rename(dir, leftover);
+      await fs.promises.rm(leftover, { recursive: true, force: true });
+    }
     await fs.promises.rename(temporary, dir);
   } catch (error) {
-    await fs.promises.rm(temporary, { recursive: true, force: true });
     if (missingModelFiles(dir).length !== 0) throw error; // nobody else produced it
+  } finally {
+    await fs.promises.rm(temporary, { recursive: true, force: true });
   }
   return dir;
 }

@@ -3,11 +3,16 @@
 // config and its tokenizer.
 import * as fs from 'fs';
 import * as path from 'path';
-import type { EmbeddingMapping, NativeQwen3Config } from '../native';
+import { preloadNative, type EmbeddingMapping, type NativeQwen3Config } from '../native';
+import { readJsonObjectAsync } from '../util/json-file';
 import { readQwen3Config, type Qwen3HFConfig } from './config';
+import { readSafetensorsHeader } from './safetensors';
 import { Qwen3Tokenizer } from './tokenizer';
+import { checkWeightsAgainstConfig } from './weights-check';
 
 export class CheckpointError extends Error {}
+
+const INDEX_FIX = 'Download the model again: its index names the weight file (shard) of every tensor';
 
 const EMBEDDING_MAPPINGS: readonly string[] = ['auto', 'always', 'never'] satisfies EmbeddingMapping[];
 
@@ -24,36 +29,104 @@ export function embeddingMapping(env: NodeJS.ProcessEnv = process.env): Embeddin
   return value as EmbeddingMapping;
 }
 
-export function checkpointFiles(dir: string): string[] {
+/** A model index is ~30 KB (Qwen3-8B's); a file far past that is not one. */
+const MAX_INDEX_BYTES = 64 << 20;
+
+interface WeightList {
+  files: string[];
+  /** model.safetensors.index.json's weight_map, when the checkpoint is sharded */
+  weightMap?: Record<string, string>;
+  indexFile?: string;
+}
+
+/** Whether something is there (stat does not open it, so a named pipe cannot block it). */
+async function exists(file: string): Promise<boolean> {
+  return fs.promises.stat(file).then(
+    () => true,
+    () => false
+  );
+}
+
+async function listWeights(dir: string): Promise<WeightList> {
   const index = path.join(dir, 'model.safetensors.index.json');
   const single = path.join(dir, 'model.safetensors');
-  if (fs.existsSync(index)) {
-    let weightMap: Record<string, string>;
+  if (await exists(index)) {
+    let map: Record<string, unknown>;
     try {
-      weightMap = JSON.parse(fs.readFileSync(index, 'utf8')).weight_map;
+      map = (await readJsonObjectAsync(index, INDEX_FIX, { weight_map: 'object' }, MAX_INDEX_BYTES))
+        .weight_map as Record<string, unknown>;
     } catch (e) {
-      throw new CheckpointError(`${index} is not valid JSON: ${(e as Error).message}`);
+      throw new CheckpointError((e as Error).message);
     }
-    if (!weightMap || typeof weightMap !== 'object') {
-      throw new CheckpointError(`${index} has no weight_map`);
+    const bad = Object.entries(map).filter(([, shard]) => typeof shard !== 'string' || !isPlainFileName(shard));
+    if (bad.length > 0) {
+      throw new CheckpointError(
+        `${index}: weight_map must name shard files in the same folder; ${bad
+          .slice(0, 3)
+          .map(([name, shard]) => `'${name}' -> ${JSON.stringify(shard)}`)
+          .join(', ')} do not. ${INDEX_FIX}`
+      );
     }
-    const shards = [...new Set(Object.values(weightMap))].sort();
-    const missing = shards.filter((s) => !fs.existsSync(path.join(dir, s)));
+    const shards = [...new Set(Object.values(map) as string[])].sort();
+    const present = await Promise.all(shards.map((s) => exists(path.join(dir, s))));
+    const missing = shards.filter((_, i) => !present[i]);
     if (missing.length > 0) {
       throw new CheckpointError(`${index} names shards that are missing from ${dir}: ${missing.join(', ')}`);
     }
-    return shards.map((s) => path.join(dir, s));
+    return { files: shards.map((s) => path.join(dir, s)), weightMap: map as Record<string, string>, indexFile: index };
   }
-  if (fs.existsSync(single)) return [single];
-  const others = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors')) : [];
-  if (others.length > 0) return others.sort().map((f) => path.join(dir, f));
-  const hasBin = fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.endsWith('.bin') || f.endsWith('.pt'));
+  if (await exists(single)) return { files: [single] };
+  const listing = await fs.promises.readdir(dir).catch(() => [] as string[]);
+  const others = listing.filter((f) => f.endsWith('.safetensors'));
+  if (others.length > 0) return { files: others.sort().map((f) => path.join(dir, f)) };
+  const hasBin = listing.some((f) => f.endsWith('.bin') || f.endsWith('.pt'));
   throw new CheckpointError(
     `no safetensors weights in ${dir} (expected model.safetensors or model.safetensors.index.json)` +
       (hasBin
         ? '; PyTorch .bin checkpoints are not supported: convert with save_pretrained(safe_serialization=True)'
         : '')
   );
+}
+
+/** A shard named by an index: a file name, not a path that leaves the folder. */
+function isPlainFileName(name: string): boolean {
+  return name.length > 0 && name === path.basename(name) && name !== '.' && name !== '..';
+}
+
+/** The safetensors files holding a checkpoint's weights (model.safetensors, or the shards its index names). */
+export async function checkpointFiles(dir: string): Promise<string[]> {
+  return (await listWeights(dir)).files;
+}
+
+/**
+ * The weight files with their headers, checked against the config (weights-check.ts) before anything is allocated.
+ * Headers are read from regular files only; a damaged one is named with what is wrong with it.
+ */
+async function checkedWeights(
+  dir: string,
+  config: { hf: Qwen3HFConfig; native: NativeQwen3Config }
+): Promise<string[]> {
+  const list = await listWeights(dir);
+  const weights = await Promise.all(
+    list.files.map(async (file) => {
+      try {
+        return { file, header: await readSafetensorsHeader(file) };
+      } catch (e) {
+        throw new CheckpointError((e as Error).message);
+      }
+    })
+  );
+  try {
+    checkWeightsAgainstConfig(weights, config.native, {
+      configFile: path.join(dir, 'config.json'),
+      vocabSize: config.hf.vocab_size,
+      weightMap: list.weightMap,
+      indexFile: list.indexFile,
+    });
+  } catch (e) {
+    throw new CheckpointError((e as Error).message);
+  }
+  return list.files;
 }
 
 /** An opened checkpoint folder: weight files, config (raw and the core's subset) and tokenizer. */
@@ -69,12 +142,22 @@ export interface Qwen3Checkpoint {
   tokenizer: Qwen3Tokenizer;
 }
 
-/** Opens a checkpoint folder: config validated, weight files listed, tokenizer opened. */
-export function openCheckpoint(dir: string, spec: string = dir, repoId?: string): Qwen3Checkpoint {
-  const { hf, native } = readQwen3Config(dir);
+/**
+ * Opens a checkpoint folder: config validated, weight files listed and checked against it, tokenizer opened, the
+ * addon loaded; none of it on the event loop (the tokenizer and the addon each blocked it for 1-2.7 s before).
+ */
+export async function openCheckpoint(dir: string, spec: string = dir, repoId?: string): Promise<Qwen3Checkpoint> {
   // Every Qwen3 size shares one tokenizer: folders without tokenizer.json use the bundled copy.
-  const tokenizer = fs.existsSync(path.join(dir, 'tokenizer.json'))
-    ? Qwen3Tokenizer.fromDir(dir)
-    : Qwen3Tokenizer.bundled();
-  return { spec, dir, repoId, files: checkpointFiles(dir), config: native, hf, tokenizer };
+  const tokenizer = exists(path.join(dir, 'tokenizer.json')).then((has) =>
+    has ? Qwen3Tokenizer.fromDir(dir) : Qwen3Tokenizer.bundled()
+  );
+  // Loaded while the files are checked: whoever opens a checkpoint runs it natively next.
+  const native = preloadNative();
+  // Failures are reported in this order whatever finishes first: the config, the weights, the tokenizer, the addon.
+  tokenizer.catch(() => undefined);
+  native.catch(() => undefined);
+  const config = await readQwen3Config(dir);
+  const files = await checkedWeights(dir, config);
+  const [opened] = await Promise.all([tokenizer, native]);
+  return { spec, dir, repoId, files, config: config.native, hf: config.hf, tokenizer: opened };
 }

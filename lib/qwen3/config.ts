@@ -1,8 +1,8 @@
 // A Hugging Face Qwen3 config.json: its shape (HF's key names, so files round-trip unchanged; tiny.ts writes them),
 // and a reader that rejects, once and with a fix, every value the core does not support.
-import * as fs from 'fs';
 import * as path from 'path';
 import type { NativeQwen3Config } from '../native';
+import { readJsonObjectAsync } from '../util/json-file';
 
 export type Qwen3TorchDType = 'float32' | 'bfloat16' | 'float16';
 
@@ -39,51 +39,85 @@ export interface Qwen3HFConfig {
 
 export class ConfigError extends Error {}
 
-function positiveInteger(config: Record<string, unknown>, key: string, file: string): number {
-  const v = config[key];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-    throw new ConfigError(`${file}: expected a positive integer for ${key} but found ${JSON.stringify(v)}`);
-  }
-  return v;
-}
+const CONFIG_FIX =
+  "A Hugging Face model folder holds config.json (a JSON object) next to its weights: download the model again, or copy config.json from the model's repository";
 
-/** Reads dir/config.json; returns the raw HF config and the subset the native core needs. */
-export function readQwen3Config(dir: string): { hf: Qwen3HFConfig; native: NativeQwen3Config } {
+/** config.json is a few KB; a file this large is not one (and would cost its size in memory to parse). */
+const MAX_CONFIG_BYTES = 16 << 20;
+
+/** Reads dir/config.json (a regular file only); returns the raw HF config and the subset the native core needs. */
+export async function readQwen3Config(dir: string): Promise<{ hf: Qwen3HFConfig; native: NativeQwen3Config }> {
   const file = path.join(dir, 'config.json');
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new ConfigError(`${file} not found: a Hugging Face model folder needs config.json next to its weights`);
-  }
   let raw: Record<string, unknown>;
   try {
-    raw = JSON.parse(text);
+    raw = await readJsonObjectAsync(file, CONFIG_FIX, {}, MAX_CONFIG_BYTES);
   } catch (e) {
-    throw new ConfigError(`${file} is not valid JSON: ${(e as Error).message}`);
+    throw new ConfigError((e as Error).message);
   }
   return { hf: raw as unknown as Qwen3HFConfig, native: validateQwen3Config(raw, file) };
 }
 
+function describeJson(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `${typeof value} ${JSON.stringify(value)}`.slice(0, 80);
+}
+
+/**
+ * The subset of a config.json the native core needs, after checking every value it reads; all problems are listed in
+ * one ConfigError. Counts are checked here for type and sign; checkWeightsAgainstConfig (weights-check.ts) then checks
+ * them against the weights' shapes, which is what catches num_hidden_layers 1e8.
+ */
 export function validateQwen3Config(raw: Record<string, unknown>, file = 'config.json'): NativeQwen3Config {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(`${file}: expected a JSON object of Qwen3 settings but found ${describeJson(raw)}`);
+  }
   if (raw.model_type !== undefined && raw.model_type !== 'qwen3') {
     throw new ConfigError(
       `${file}: model_type is ${JSON.stringify(raw.model_type)}; qwen3-native runs Qwen3 checkpoints (model_type "qwen3") only`
     );
   }
-  const hidden = positiveInteger(raw, 'hidden_size', file);
-  const heads = positiveInteger(raw, 'num_attention_heads', file);
-  const kvHeads = raw.num_key_value_heads === undefined ? heads : positiveInteger(raw, 'num_key_value_heads', file);
+  const problems: string[] = [];
+  // A safe integer: 1e300 is an "integer" to Number.isInteger, but not a count anything can hold.
+  const count = (key: string, fallback?: number): number => {
+    const v = raw[key];
+    if (fallback !== undefined && (v === undefined || v === null)) return fallback;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
+      problems.push(`${key} must be a positive integer but is ${JSON.stringify(v) ?? 'missing'}`);
+      return NaN;
+    }
+    return v;
+  };
+  const positiveNumber = (key: string, fallback: number): number => {
+    const v = raw[key] ?? fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+      problems.push(`${key} must be a positive number but is ${JSON.stringify(raw[key])}`);
+      return NaN;
+    }
+    return v;
+  };
+  const hidden = count('hidden_size');
+  const layers = count('num_hidden_layers');
+  const heads = count('num_attention_heads');
+  const kvHeads = count('num_key_value_heads', heads);
+  const intermediate = count('intermediate_size');
   // Qwen3 always writes head_dim; older configs imply hidden / heads.
-  const headDim =
-    raw.head_dim === undefined || raw.head_dim === null ? hidden / heads : positiveInteger(raw, 'head_dim', file);
-  if (!Number.isInteger(headDim) || headDim % 2 !== 0) {
-    throw new ConfigError(`${file}: head_dim must be an even integer, found ${headDim}`);
+  const headDim = count('head_dim', hidden / heads);
+  if (Number.isFinite(headDim) && (!Number.isInteger(headDim) || headDim % 2 !== 0)) {
+    problems.push(`head_dim must be an even integer, found ${headDim}`);
   }
-  if (heads % kvHeads !== 0) {
-    throw new ConfigError(
-      `${file}: num_attention_heads (${heads}) must be a multiple of num_key_value_heads (${kvHeads})`
-    );
+  if (Number.isFinite(heads) && Number.isFinite(kvHeads) && heads % kvHeads !== 0) {
+    problems.push(`num_attention_heads (${heads}) must be a multiple of num_key_value_heads (${kvHeads})`);
+  }
+  const eps = positiveNumber('rms_norm_eps', 1e-6);
+  const theta = positiveNumber('rope_theta', 1000000);
+  const tie = raw.tie_word_embeddings;
+  if (tie !== undefined && tie !== null && typeof tie !== 'boolean') {
+    problems.push(`tie_word_embeddings must be true or false but is ${JSON.stringify(tie)}`);
+  }
+  if (raw.vocab_size !== undefined && raw.vocab_size !== null) count('vocab_size');
+  if (problems.length > 0) {
+    throw new ConfigError(`${file}: ${problems.join('; ')}. Fix config.json (or download the model again)`);
   }
   const unsupported: string[] = [];
   if (raw.rope_scaling !== undefined && raw.rope_scaling !== null) {
@@ -99,19 +133,15 @@ export function validateQwen3Config(raw: Record<string, unknown>, file = 'config
   if (unsupported.length > 0) {
     throw new ConfigError(`${file}: unsupported Qwen3 settings: ${unsupported.join('; ')}`);
   }
-  const eps = raw.rms_norm_eps ?? 1e-6;
-  const theta = raw.rope_theta ?? 1000000;
-  if (typeof eps !== 'number' || !(eps > 0)) throw new ConfigError(`${file}: rms_norm_eps must be a positive number`);
-  if (typeof theta !== 'number' || !(theta > 0)) throw new ConfigError(`${file}: rope_theta must be a positive number`);
   return {
     hidden_size: hidden,
-    num_hidden_layers: positiveInteger(raw, 'num_hidden_layers', file),
+    num_hidden_layers: layers,
     num_attention_heads: heads,
     num_key_value_heads: kvHeads,
     head_dim: headDim,
-    intermediate_size: positiveInteger(raw, 'intermediate_size', file),
+    intermediate_size: intermediate,
     rms_norm_eps: eps,
     rope_theta: theta,
-    tie_word_embeddings: raw.tie_word_embeddings === undefined ? false : raw.tie_word_embeddings === true,
+    tie_word_embeddings: tie === true,
   };
 }

@@ -11,7 +11,15 @@ import {
   expectPositiveInteger,
   invalidTypeError,
 } from '../util/is';
-import { loadNative, type Device, type DType, type NativeEngine, type RunStats, type RuntimeInfo } from '../native';
+import {
+  loadNative,
+  nativeRuntimeInfo,
+  type Device,
+  type DType,
+  type NativeEngine,
+  type RunStats,
+  type RuntimeInfo,
+} from '../native';
 import { DEFAULT_BATCH_LIMITS, packByLength, scatterRows } from './batching';
 import { embeddingMapping, openCheckpoint } from './checkpoint';
 import type { Qwen3HFConfig } from './config';
@@ -46,7 +54,7 @@ export const DEVICE_OPTIONS: readonly DeviceOption[] = ['auto', 'cpu', 'cuda'];
 export const DTYPE_OPTIONS: readonly DTypeOption[] = ['auto', 'float32', 'bfloat16', 'float16'];
 
 export function runtimeInfo(): RuntimeInfo {
-  return loadNative().runtimeInfo();
+  return nativeRuntimeInfo();
 }
 
 /**
@@ -122,6 +130,8 @@ function validateForwardOptions(options: ForwardOptions | undefined, extra: stri
 
 export class Qwen3Model {
   readonly dir: string;
+  /** the safetensors files the weights came from */
+  readonly files: readonly string[];
   readonly config: Qwen3HFConfig;
   readonly tokenizer: Qwen3Tokenizer;
   readonly device: Device;
@@ -135,6 +145,7 @@ export class Qwen3Model {
 
   private constructor(init: {
     dir: string;
+    files: readonly string[];
     config: Qwen3HFConfig;
     tokenizer: Qwen3Tokenizer;
     device: Device;
@@ -144,6 +155,7 @@ export class Qwen3Model {
     native: NativeEngine;
   }) {
     this.dir = init.dir;
+    this.files = init.files;
     this.config = init.config;
     this.tokenizer = init.tokenizer;
     this.device = init.device;
@@ -162,10 +174,9 @@ export class Qwen3Model {
     if (o.device !== undefined) expectOneOf(o.device, 'options.device', DEVICE_OPTIONS);
     if (o.dtype !== undefined) expectOneOf(o.dtype, 'options.dtype', DTYPE_OPTIONS);
     const folder = path.resolve(dir);
-    if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) {
-      throw new Error(`Model folder not found: ${folder}`);
-    }
-    const { hf, config: nativeConfig, files, tokenizer } = openCheckpoint(folder);
+    const stat = await fs.promises.stat(folder).catch(() => undefined);
+    if (!stat?.isDirectory()) throw new Error(`Model folder not found: ${folder}`);
+    const { hf, config: nativeConfig, files, tokenizer } = await openCheckpoint(folder);
     const { device, dtype } = resolveDeviceAndDtype(o);
     const mapEmbeddings = embeddingMapping();
     const binding = loadNative();
@@ -179,6 +190,7 @@ export class Qwen3Model {
     }
     return new Qwen3Model({
       dir: folder,
+      files,
       config: hf,
       tokenizer,
       device,

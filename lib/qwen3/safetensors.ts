@@ -15,6 +15,7 @@ import {
   invalidTypeError,
   expectationMessage,
 } from '../util/is';
+import { openRegularFile } from '../util/regular-file';
 
 export type WritableDType = 'F32' | 'BF16' | 'F16';
 export const WRITABLE_DTYPES: readonly WritableDType[] = ['F32', 'BF16', 'F16'];
@@ -44,6 +45,7 @@ export interface SafetensorsHeader {
   keys: string[];
 }
 
+// Every dtype the format defines that both readers know (csrc/core/safetensors_header.cpp has the same table).
 const BYTES_PER_ELEMENT: Record<string, number> = {
   F64: 8,
   F32: 4,
@@ -53,6 +55,9 @@ const BYTES_PER_ELEMENT: Record<string, number> = {
   I32: 4,
   I16: 2,
   I8: 1,
+  U64: 8,
+  U32: 4,
+  U16: 2,
   U8: 1,
   BOOL: 1,
   F8_E4M3: 1,
@@ -232,27 +237,38 @@ export async function writeSafetensors(
   }
 }
 
-/** Reads and checks the header of a .safetensors file without touching the tensor data. */
+/** The reference implementation's limit: a corrupt length prefix is refused before anything is allocated. */
+export const MAX_HEADER_BYTES = 100 << 20;
+
+/**
+ * Reads and checks the header of a .safetensors file without touching the tensor data: a regular file (a named pipe
+ * would block the read forever), a JSON object of entries with known dtypes, non-negative integer dimensions and data
+ * offsets that match dtype x shape inside the data section. The same rules as the core's reader
+ * (csrc/core/safetensors_header.cpp).
+ */
 export async function readSafetensorsHeader(file: string): Promise<SafetensorsHeader> {
   expectNonEmptyString(file, 'file');
-  const handle = await fs.promises.open(file, 'r');
+  const { handle, size } = await openRegularFile(file, 'a safetensors weights file');
   try {
-    const { size } = await handle.stat();
     const fail = (reason: string): never => {
       throw new Error(`${file}: not a valid safetensors file (${reason})`);
     };
     if (size < 8) fail(`file is ${size} bytes, shorter than the 8-byte header length`);
     const lengthBytes = Buffer.alloc(8);
     await handle.read(lengthBytes, 0, 8, 0);
-    const headerLength = Number(lengthBytes.readBigUInt64LE(0));
-    if (headerLength > size - 8) fail(`header length ${headerLength} exceeds the file size ${size}`);
+    const length = lengthBytes.readBigUInt64LE(0);
+    if (length === 0n || length > BigInt(Math.min(MAX_HEADER_BYTES, size - 8))) {
+      fail(`header length ${length} does not fit a file of ${size} bytes`);
+    }
+    const headerLength = Number(length);
     const headerBytes = Buffer.alloc(headerLength);
-    await handle.read(headerBytes, 0, headerLength, 8);
+    const { bytesRead } = await handle.read(headerBytes, 0, headerLength, 8);
+    if (bytesRead !== headerLength) fail(`file ended inside the header (truncated?)`);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(headerBytes.toString('utf8'));
+      parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
     } catch (err) {
-      fail(`header is not JSON: ${(err as Error).message}`);
+      fail(`header is not UTF-8 JSON: ${(err as Error).message}`);
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) fail('header is not a JSON object');
     const entries = parsed as Record<string, unknown>;
@@ -266,12 +282,22 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
         continue;
       }
       const info = entry as SafetensorsTensorInfo;
-      const width = BYTES_PER_ELEMENT[info?.dtype];
-      if (!width || !Array.isArray(info.shape) || !Array.isArray(info.data_offsets)) fail(`bad entry for ${name}`);
+      const width =
+        typeof info?.dtype === 'string' && Object.hasOwn(BYTES_PER_ELEMENT, info.dtype)
+          ? BYTES_PER_ELEMENT[info.dtype]
+          : 0;
+      if (!width) fail(`tensor ${JSON.stringify(name)} has no known dtype`);
+      const integers = (xs: unknown): xs is number[] =>
+        Array.isArray(xs) && xs.every((x) => Number.isSafeInteger(x) && x >= 0);
+      if (!integers(info.shape)) fail(`tensor ${JSON.stringify(name)}: shape is not a list of non-negative integers`);
+      if (!integers(info.data_offsets) || info.data_offsets.length !== 2) {
+        fail(`tensor ${JSON.stringify(name)}: data_offsets is not two non-negative integers`);
+      }
       const [begin, end] = info.data_offsets;
-      const elements = info.shape.reduce((product, n) => product * n, 1);
-      if (!(begin >= 0 && end >= begin && end <= dataSize)) fail(`data_offsets of ${name} outside the data section`);
-      if (end - begin !== elements * width) fail(`data_offsets of ${name} do not match its shape and dtype`);
+      // BigInt: a shape product past 2^53 must not round into agreement with the offsets.
+      const bytes = info.shape.reduce((product, n) => product * BigInt(n), BigInt(width));
+      if (!(end >= begin && end <= dataSize)) fail(`data_offsets of ${name} outside the data section`);
+      if (BigInt(end - begin) !== bytes) fail(`data_offsets of ${name} do not match its shape and dtype`);
       tensors[name] = info;
       keys.push(name);
     }

@@ -1,8 +1,10 @@
 // Qwen3 tokenization through Hugging Face's Rust `tokenizers` (the @anush008/tokenizers binding): the same code
-// transformers' fast tokenizer runs, so ids match Python exactly. Token ids, not strings, go to the native core.
+// transformers' fast tokenizer runs, so ids match Python exactly. Token ids, not strings, go to the native core. The
+// tokenizers themselves live on a worker thread (tokenizer-worker.ts); this class is their JS-thread face.
 import * as fs from 'fs';
 import * as path from 'path';
-import { Tokenizer } from '@anush008/tokenizers';
+import { fileKind } from '../util/regular-file';
+import { tokenizerThread, type TokenizerHandle } from './tokenizer-thread';
 import {
   expectNonEmptyString,
   expectString,
@@ -33,50 +35,85 @@ export function qwen3TokenizerFiles(): Qwen3TokenizerFiles {
   return { tokenizerJson, tokenizerConfigJson };
 }
 
+/** Opened tokenizers by file identity: every Qwen3 checkpoint ships the same tokenizer.json, read once per process. */
+const opened = new Map<string, Promise<TokenizerHandle>>();
+
+function notFound(file: string): Error {
+  return new Error(`Tokenizer file not found: ${file} (expected a Hugging Face tokenizer.json)`);
+}
+
 export class Qwen3Tokenizer {
   /** absolute path of the tokenizer.json this tokenizer was read from */
   readonly file: string;
   /** number of ids, added tokens included (151,669 for Qwen3) */
   readonly vocabSize: number;
-  private readonly inner: Tokenizer;
+  private opening: Promise<TokenizerHandle>;
 
-  private constructor(inner: Tokenizer, file: string) {
-    this.inner = inner;
+  private constructor(file: string, handle: TokenizerHandle, opening: Promise<TokenizerHandle>) {
     this.file = file;
-    this.vocabSize = inner.getVocabSize(true);
+    this.vocabSize = handle.vocabSize;
+    this.opening = opening;
   }
 
-  /** Reads a Hugging Face tokenizer.json. */
-  static fromFile(tokenizerJsonPath: string): Qwen3Tokenizer {
+  /**
+   * Reads a Hugging Face tokenizer.json (a regular file). The tokenizer lives on a worker thread (tokenizer-thread.ts):
+   * reading Qwen3's blocks for 1-2.5 s, which must not happen on the event loop.
+   */
+  static async fromFile(tokenizerJsonPath: string): Promise<Qwen3Tokenizer> {
     expectNonEmptyString(tokenizerJsonPath, 'tokenizerJsonPath');
     const file = path.resolve(tokenizerJsonPath);
     let stat: fs.Stats;
     try {
-      stat = fs.statSync(file);
+      stat = await fs.promises.stat(file);
     } catch {
-      throw new Error(`Tokenizer file not found: ${file} (expected a Hugging Face tokenizer.json)`);
+      throw notFound(file);
     }
-    if (!stat.isFile())
-      throw new Error(`Tokenizer path is not a file: ${file} (expected a Hugging Face tokenizer.json)`);
-    let inner: Tokenizer;
-    try {
-      inner = Tokenizer.fromFile(file);
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new Error(`Could not read tokenizer file ${file}: ${reason}`);
+    if (!stat.isFile()) {
+      throw new Error(
+        `Tokenizer path is not a file: ${file} is ${fileKind(stat)} (expected a Hugging Face tokenizer.json)`
+      );
     }
-    return new Qwen3Tokenizer(inner, file);
+    const key = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+    let opening = opened.get(key);
+    if (!opening) {
+      opening = Qwen3Tokenizer.open(file);
+      opened.set(key, opening);
+      opening.catch(() => opened.delete(key));
+    }
+    return new Qwen3Tokenizer(file, await opening, opening);
   }
 
   /** Reads `tokenizer.json` from a model directory (as downloaded from the Hugging Face Hub). */
-  static fromDir(dir: string): Qwen3Tokenizer {
+  static fromDir(dir: string): Promise<Qwen3Tokenizer> {
     expectNonEmptyString(dir, 'dir');
     return Qwen3Tokenizer.fromFile(path.join(dir, 'tokenizer.json'));
   }
 
   /** The tokenizer bundled with the package (no model directory needed). */
-  static bundled(): Qwen3Tokenizer {
+  static bundled(): Promise<Qwen3Tokenizer> {
     return Qwen3Tokenizer.fromFile(qwen3TokenizerFiles().tokenizerJson);
+  }
+
+  private static async open(file: string): Promise<TokenizerHandle> {
+    try {
+      const reply = await tokenizerThread.request<{ id: number; handle: number; vocabSize: number }>({
+        op: 'open',
+        file,
+      });
+      return { handle: reply.handle, vocabSize: reply.vocabSize, generation: reply.generation };
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      if (/ENOENT/.test(reason)) throw notFound(file);
+      throw new Error(`Could not read tokenizer file ${file}: ${reason}`);
+    }
+  }
+
+  /** The tokenizer on the thread, opened again if the thread had to restart. */
+  private async handle(): Promise<number> {
+    const current = await this.opening;
+    if (current.generation === tokenizerThread.generation) return current.handle;
+    this.opening = Qwen3Tokenizer.open(this.file);
+    return (await this.opening).handle;
   }
 
   /**
@@ -85,52 +122,84 @@ export class Qwen3Tokenizer {
    */
   async encode(text: string): Promise<number[]> {
     expectString(text, 'text');
-    const encoding = await this.inner.encode(text, null, { addSpecialTokens: false });
-    return encoding.getIds();
+    return (await this.encodeAll([text]))[0];
   }
 
   /** Token ids of each text; runs in parallel on the Rust side. */
   async encodeBatch(texts: string[]): Promise<number[][]> {
     expectStringArray(texts, 'texts');
     if (texts.length === 0) return [];
-    const encodings = await this.inner.encodeBatch(texts, { addSpecialTokens: false });
-    return encodings.map((encoding) => encoding.getIds());
+    // Chunks keep each reply's unpacking on the JS thread short (a few ms for 1,024 posts).
+    const chunks: Promise<number[][]>[] = [];
+    for (let i = 0; i < texts.length; i += ENCODE_CHUNK) chunks.push(this.encodeAll(texts.slice(i, i + ENCODE_CHUNK)));
+    return (await Promise.all(chunks)).flat();
+  }
+
+  private async encodeAll(texts: string[]): Promise<number[][]> {
+    const handle = await this.handle();
+    const { ids, lengths } = await tokenizerThread.request<{ id: number; ids: Int32Array; lengths: Int32Array }>({
+      op: 'encode',
+      handle,
+      texts,
+    });
+    const out: number[][] = new Array(lengths.length);
+    let at = 0;
+    for (let i = 0; i < lengths.length; i++) {
+      out[i] = Array.from(ids.subarray(at, at + lengths[i]));
+      at += lengths[i];
+    }
+    return out;
   }
 
   async decode(ids: number[], options?: DecodeOptions): Promise<string> {
     this.expectIds(ids, 'ids');
-    const { skipSpecialTokens = false } = expectOptionalOptions(options);
-    expectKnownKeys(options ?? {}, 'options', ['skipSpecialTokens']);
-    expectBoolean(skipSpecialTokens, 'options.skipSpecialTokens');
-    return this.inner.decode(ids, skipSpecialTokens);
+    const skipSpecialTokens = decodeOptions(options);
+    return (await this.decodeAll([ids], skipSpecialTokens))[0];
   }
 
   async decodeBatch(idLists: number[][], options?: DecodeOptions): Promise<string[]> {
     expectArray(idLists, 'idLists');
     idLists.forEach((ids, index) => this.expectIds(ids, `idLists[${index}]`));
-    const { skipSpecialTokens = false } = expectOptionalOptions(options);
-    expectKnownKeys(options ?? {}, 'options', ['skipSpecialTokens']);
-    expectBoolean(skipSpecialTokens, 'options.skipSpecialTokens');
+    const skipSpecialTokens = decodeOptions(options);
     if (idLists.length === 0) return [];
-    return this.inner.decodeBatch(idLists, skipSpecialTokens);
+    return this.decodeAll(idLists, skipSpecialTokens);
+  }
+
+  private async decodeAll(idLists: number[][], skipSpecialTokens: boolean): Promise<string[]> {
+    const handle = await this.handle();
+    const reply = await tokenizerThread.request<{ id: number; texts: string[] }>({
+      op: 'decode',
+      handle,
+      idLists,
+      skipSpecialTokens,
+    });
+    return reply.texts;
   }
 
   /**
    * Id of one token, or undefined when it is not a single token. Accepts both the vocabulary's byte-level form
    * ("æŃ£éĿ¢") and plain text ("正面"), since Qwen3's vocabulary stores every non-special token byte-level encoded.
    */
-  tokenToId(token: string): number | undefined {
+  async tokenToId(token: string): Promise<number | undefined> {
     expectString(token, 'token');
-    const direct = this.inner.tokenToId(token);
-    if (direct !== null && direct !== undefined) return direct;
-    const byteLevel = this.inner.tokenToId(toByteLevel(token));
-    return byteLevel === null || byteLevel === undefined ? undefined : byteLevel;
+    const handle = await this.handle();
+    const { values } = await tokenizerThread.request<{ id: number; values: (number | null)[] }>({
+      op: 'tokenToId',
+      handle,
+      tokens: [token, toByteLevel(token)],
+    });
+    return values[0] ?? values[1] ?? undefined;
   }
 
   /** The vocabulary entry of an id (byte-level form for ordinary tokens), or undefined when out of range. */
-  idToToken(id: number): string | undefined {
-    const token = this.inner.idToToken(id);
-    return token === null || token === undefined ? undefined : token;
+  async idToToken(id: number): Promise<string | undefined> {
+    const handle = await this.handle();
+    const { values } = await tokenizerThread.request<{ id: number; values: (string | null)[] }>({
+      op: 'idToToken',
+      handle,
+      ids: [id],
+    });
+    return values[0] ?? undefined;
   }
 
   private expectIds(ids: unknown, name: string): asserts ids is number[] {
@@ -143,6 +212,16 @@ export class Qwen3Tokenizer {
       }
     }
   }
+}
+
+/** Texts per request to the tokenizer thread. */
+const ENCODE_CHUNK = 1024;
+
+function decodeOptions(options: DecodeOptions | undefined): boolean {
+  const { skipSpecialTokens = false } = expectOptionalOptions(options);
+  expectKnownKeys(options ?? {}, 'options', ['skipSpecialTokens']);
+  expectBoolean(skipSpecialTokens, 'options.skipSpecialTokens');
+  return skipSpecialTokens;
 }
 
 // GPT-2's reversible byte -> printable character table, used by Qwen3's ByteLevel vocabulary.

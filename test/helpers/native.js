@@ -33,9 +33,9 @@ const SPEC_DEFAULTS = {
 
 async function openClassifier(baseName, spec) {
   const dir = fixtureModel(baseName);
-  const { native: config } = readQwen3Config(dir);
+  const { native: config } = await readQwen3Config(dir);
   const c = new (loadNative().Classifier)();
-  await c.init({ ...SPEC_DEFAULTS, files: checkpointFiles(dir), config, ...spec });
+  await c.init({ ...SPEC_DEFAULTS, files: await checkpointFiles(dir), config, ...spec });
   return c;
 }
 

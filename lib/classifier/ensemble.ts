@@ -1,0 +1,26 @@
+// An ensemble of trained runs, as the old predict_universal.py --ensemble made one: for each text the runs'
+// P(positive) averaged with equal weights, the label positive when that average is above 0.5.
+import { LABEL_TEXTS } from './methods';
+import type { Prediction } from './predictor';
+
+export const ENSEMBLE_NAME = 'ensemble';
+
+/** One prediction per text from each run's predictions of the same texts (runs[r][i] is run r on text i). */
+export function averagePredictions(runs: Prediction[][]): Prediction[] {
+  if (runs.length === 0) return [];
+  const n = runs[0].length;
+  if (runs.some((r) => r.length !== n)) throw new Error('averagePredictions: every run must predict the same texts');
+  return runs[0].map((first, i) => {
+    const positive = runs.reduce((sum, r) => sum + r[i].probabilities[1], 0) / runs.length;
+    const probabilities: [number, number] = [1 - positive, positive];
+    const label = positive > 0.5 ? 1 : 0;
+    return {
+      text: first.text,
+      label,
+      sentiment: LABEL_TEXTS[label],
+      confidence: probabilities[label],
+      probabilities,
+      model: ENSEMBLE_NAME,
+    };
+  });
+}

@@ -1,0 +1,280 @@
+// The training loop of a Trainer: optimizer steps over each epoch's micro-batches, evaluations on the dev split,
+// checkpoints (every saveSteps and at each evaluation), resume from a checkpoint, and a stop that saves one. A
+// non-finite loss, gradient norm or dev-set probability ends training with an error naming the step, before anything
+// from that step is saved: the last good checkpoint and the published best weights stay as they were.
+import type { NativeClassifier } from '../native';
+import { DEFAULT_BATCH_LIMITS, packByLength } from '../qwen3/batching';
+import type { Qwen3Checkpoint } from '../qwen3/checkpoint';
+import { LABEL_TEXTS } from './methods';
+import { argmaxRows, computeMetrics } from './metrics';
+import { checkpointFiles, publishRun, writeCheckpoint, writeRunInfo, type RunInfo } from './run-folder';
+import { latestCheckpoint } from './run-staging';
+import { learningRateAt } from './schedule';
+import { describeData, planEpoch } from './train-data';
+import type { EvalEvent, ProgressEvent, TrainerEvents } from './trainer-events';
+import { resumeFingerprint, type ResolvedTrainerOptions } from './trainer-options';
+
+export interface Split {
+  seqs: number[][];
+  features?: Float32Array;
+  labels: number[];
+}
+
+interface TrainerState {
+  fingerprint: Record<string, unknown>;
+  epoch: number;
+  /** micro-batches of `epoch` already consumed */
+  batchInEpoch: number;
+  globalStep: number;
+  evalsWithoutImprovement: number;
+  info: RunInfo;
+}
+
+export interface LoopResult {
+  info: RunInfo;
+  stopped: boolean;
+  steps: number;
+  /** the checkpoint written last (undefined when none was) */
+  checkpoint?: string;
+}
+
+type Emit = <E extends keyof TrainerEvents>(event: E, ...args: TrainerEvents[E]) => void;
+
+/** A run that went numerically wrong: what, where, and what to try. */
+export class TrainingDivergedError extends Error {
+  constructor(
+    readonly step: number,
+    what: string,
+    value: number,
+    learningRate: number,
+    lastCheckpoint: string | undefined
+  ) {
+    super(
+      `training diverged at step ${step}: ${what} is ${value} (not a finite number). Nothing from this step on was ` +
+        `saved; ${lastCheckpoint ? `the last good checkpoint is ${lastCheckpoint}` : 'no checkpoint had been written yet'}` +
+        ` and a finished run in the output folder is untouched. Try a lower learning rate (--learning-rate / ` +
+        `learningRate; it was ${learningRate}, e.g. ${learningRate / 10}), and check the training data and the base model.`
+    );
+    this.name = 'TrainingDivergedError';
+  }
+}
+
+export class TrainingLoop {
+  private lastCheckpoint?: string;
+
+  constructor(
+    private readonly o: ResolvedTrainerOptions,
+    private readonly c: NativeClassifier,
+    /** the work folder: weights, run.json and checkpoints go here */
+    private readonly dir: string,
+    private readonly base: Qwen3Checkpoint,
+    private readonly emit: Emit,
+    private readonly stopRequested: () => boolean
+  ) {}
+
+  private async accumulate(split: Split, batch: number[], scale: number) {
+    const labels = Int32Array.from(batch.map((i) => split.labels[i]));
+    if (split.features) {
+      const dim = split.features.length / split.labels.length;
+      const feats = new Float32Array(batch.length * dim);
+      batch.forEach((i, j) => feats.set(split.features!.subarray(i * dim, (i + 1) * dim), j * dim));
+      return this.c.accumulateFeatures(feats, batch.length, labels, scale);
+    }
+    const seqs = batch.map((i) => split.seqs[i]);
+    const lengths = Int32Array.from(seqs.map((s) => s.length));
+    return this.c.accumulate(Int32Array.from(seqs.flat()), lengths, true, labels, scale);
+  }
+
+  /** Predicted labels for a split, batched by length; throws when a probability is not finite. */
+  private async predictSplit(split: Split, step: number, lr: number): Promise<number[]> {
+    const n = split.labels.length;
+    const check = (probs: Float32Array) => {
+      const bad = probs.find((p) => !Number.isFinite(p));
+      if (bad !== undefined) throw this.diverged(step, 'a dev-set probability', bad, lr);
+      return probs;
+    };
+    if (split.features) return argmaxRows(check(await this.c.predictFeatures(split.features, n)), LABEL_TEXTS.length);
+    const predictions = new Array<number>(n);
+    for (const b of packByLength(split.seqs, {
+      maxBatchSize: Math.max(8, this.o.batchSize * 2),
+      maxBatchTokens: DEFAULT_BATCH_LIMITS.maxBatchTokens * 2,
+    })) {
+      const labels = argmaxRows(check(await this.c.predict(b.ids, b.lengths, true)), LABEL_TEXTS.length);
+      b.indices.forEach((target, row) => (predictions[target] = labels[row]));
+    }
+    return predictions;
+  }
+
+  private diverged(step: number, what: string, value: number, lr: number): TrainingDivergedError {
+    return new TrainingDivergedError(step, what, value, lr, this.lastCheckpoint);
+  }
+
+  async run(info: RunInfo, train: Split, dev: Split, resume: boolean): Promise<LoopResult> {
+    const o = this.o;
+    const lengths = train.seqs.map((s) => s.length);
+    const batchesPerEpoch = Math.ceil(train.labels.length / o.batchSize);
+    const stepsPerEpoch = Math.ceil(batchesPerEpoch / o.gradientAccumulation);
+    const totalSteps = stepsPerEpoch * o.epochs;
+    const warmupSteps = Math.round(totalSteps * o.warmupRatio);
+    let state: TrainerState = {
+      fingerprint: resumeFingerprint(o),
+      epoch: 0,
+      batchInEpoch: 0,
+      globalStep: 0,
+      evalsWithoutImprovement: 0,
+      info,
+    };
+
+    const checkpointDir = latestCheckpoint(this.dir);
+    if (resume && checkpointDir) {
+      state = await this.restore(checkpointDir, state);
+      this.lastCheckpoint = checkpointDir;
+      this.emit('log', `resumed from ${checkpointDir} at step ${state.globalStep}`);
+    } else if (resume) {
+      this.emit('log', `no checkpoint in ${o.output}; starting from scratch`);
+    }
+
+    const started = Date.now();
+    let stopped = false;
+    let savedStep = state.globalStep;
+    outer: for (let epoch = state.epoch; epoch < o.epochs; epoch++) {
+      const batches = planEpoch(lengths, o.batchSize, o.seed, epoch);
+      let trainLossSum = 0;
+      let trainLossCount = 0;
+      for (let b = epoch === state.epoch ? state.batchInEpoch : 0; b < batches.length; b += o.gradientAccumulation) {
+        const group = batches.slice(b, b + o.gradientAccumulation);
+        const stepStart = Date.now();
+        const step = state.globalStep + 1;
+        const lr = learningRateAt(state.globalStep, totalSteps, o.learningRate, warmupSteps, o.scheduler);
+        let loss = 0;
+        let tokens = 0;
+        let examples = 0;
+        for (const batch of group) {
+          const r = await this.accumulate(train, batch, 1 / group.length);
+          if (!Number.isFinite(r.loss)) throw this.diverged(step, 'the loss', r.loss, lr);
+          loss += r.loss / group.length;
+          tokens += r.tokens;
+          examples += batch.length;
+        }
+        const gradNorm = await this.c.step(lr, o.maxGradNorm);
+        if (!Number.isFinite(gradNorm)) throw this.diverged(step, 'the gradient norm', gradNorm, lr);
+        state.globalStep = step;
+        trainLossSum += loss;
+        trainLossCount++;
+        const seconds = Math.max(1e-6, (Date.now() - stepStart) / 1000);
+        const progress: ProgressEvent = {
+          epoch: epoch + 1,
+          epochs: o.epochs,
+          step,
+          totalSteps,
+          loss,
+          learningRate: lr,
+          gradNorm,
+          tokensPerSecond: tokens / seconds,
+          examplesPerSecond: examples / seconds,
+          elapsedMs: Date.now() - started,
+          examples,
+          tokens,
+        };
+        this.emit('progress', progress);
+        state.epoch = epoch;
+        state.batchInEpoch = b + group.length;
+        const endOfEpoch = state.batchInEpoch >= batches.length;
+        if (endOfEpoch) {
+          state.epoch = epoch + 1;
+          state.batchInEpoch = 0;
+        }
+        const evalNow = o.evalSteps ? step % o.evalSteps === 0 || (endOfEpoch && epoch === o.epochs - 1) : endOfEpoch;
+        let improved = true;
+        if (evalNow) {
+          const meanLoss = trainLossCount ? trainLossSum / trainLossCount : loss;
+          improved = await this.evaluate(state, dev, epoch + 1, meanLoss, lr);
+        }
+        if (evalNow || (o.saveSteps !== undefined && step % o.saveSteps === 0)) {
+          await this.saveCheckpoint(state);
+          savedStep = step;
+        }
+        if (evalNow && !improved && o.earlyStoppingPatience > 0) {
+          if (state.evalsWithoutImprovement >= o.earlyStoppingPatience) {
+            this.emit('log', `early stopping: ${state.evalsWithoutImprovement} evaluations without improvement`);
+            break outer;
+          }
+        }
+        if (this.stopRequested()) {
+          if (savedStep !== step) await this.saveCheckpoint(state);
+          stopped = true;
+          break outer;
+        }
+      }
+    }
+    state.info.stopped = stopped;
+    state.info.updatedAt = new Date().toISOString();
+    // Stopped before any evaluation: still leave usable weights.
+    if (!state.info.best) await publishRun(this.dir, state.info, this.base, this.c);
+    else writeRunInfo(this.dir, state.info);
+    return { info: state.info, stopped, steps: state.globalStep, checkpoint: this.lastCheckpoint };
+  }
+
+  private async evaluate(state: TrainerState, dev: Split, epoch: number, trainLoss: number, lr: number) {
+    const o = this.o;
+    const predictions = await this.predictSplit(dev, state.globalStep, lr);
+    const metrics = computeMetrics(dev.labels, predictions);
+    const value = metrics[o.bestMetric];
+    const best = state.info.best;
+    const improved = !best || value > best.value;
+    state.info.history.push({ epoch, step: state.globalStep, trainLoss, metrics });
+    if (improved) {
+      state.info.best = { epoch, step: state.globalStep, metric: o.bestMetric, value, metrics };
+      state.evalsWithoutImprovement = 0;
+      state.info.updatedAt = new Date().toISOString();
+      await publishRun(this.dir, state.info, this.base, this.c);
+    } else {
+      state.evalsWithoutImprovement++;
+    }
+    this.emit('eval', { epoch, step: state.globalStep, metrics, best: improved } satisfies EvalEvent);
+    return improved;
+  }
+
+  private async saveCheckpoint(state: TrainerState): Promise<void> {
+    let dir: string;
+    try {
+      dir = await writeCheckpoint(this.dir, this.o.method, state, this.c, this.o.saveTotalLimit);
+    } catch (e) {
+      throw new Error(
+        `could not save the checkpoint of step ${state.globalStep} in ${this.dir}: ${(e as Error).message}. ` +
+          (this.lastCheckpoint
+            ? `The previous checkpoint (${this.lastCheckpoint}) is intact: fix the cause and continue with --resume / resume: true`
+            : 'No checkpoint had been saved yet: fix the cause and train again')
+      );
+    }
+    this.lastCheckpoint = dir;
+    this.emit('checkpoint', { dir, step: state.globalStep });
+  }
+
+  private async restore(dir: string, fresh: TrainerState): Promise<TrainerState> {
+    const files = checkpointFiles(dir, this.o.method);
+    const saved = files.state as unknown as TrainerState;
+    const want = JSON.stringify(fresh.fingerprint);
+    if (JSON.stringify(saved.fingerprint) !== want) {
+      throw new Error(
+        `cannot resume from ${dir}: it was trained with different settings.\n  checkpoint: ${JSON.stringify(saved.fingerprint)}\n  now:        ${want}`
+      );
+    }
+    for (const part of ['train', 'eval'] as const) {
+      const was = saved.info.data?.[part];
+      const now = fresh.info.data?.[part];
+      if (was && now && (was.sha256 !== now.sha256 || was.count !== now.count)) {
+        throw new Error(
+          `cannot resume from ${dir}: it was trained on other ${part === 'train' ? 'training' : 'dev'} data.\n` +
+            `  checkpoint: ${describeData(was)}\n  now:        ${describeData(now)}\n` +
+            `Resume with the data it was trained on, or train from scratch (without --resume / resume: true).`
+        );
+      }
+    }
+    await this.c.loadWeights(files.weights);
+    await this.c.loadTrainingState(files.trainingState);
+    // A checkpoint from before data fingerprints: from now on the run records this data.
+    saved.info.data ??= fresh.info.data;
+    return saved;
+  }
+}
