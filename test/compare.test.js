@@ -219,7 +219,7 @@ test.serial('qwen3-native report <run> draws the run’s curves from its metrics
   const info = JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8'));
   t.is(lines.filter((l) => l.type === 'progress').length, info.totals.steps);
   t.is(lines.filter((l) => l.type === 'eval').length, info.history.length);
-  t.regex(info.dataFingerprint, /^[0-9a-f]{64}$/);
+  t.regex(info.data.train.sha256, /^[0-9a-f]{64}$/);
   const r = await cli(['report', run]);
   t.is(r.code, 0, r.stderr);
   const html = path.join(run, 'report.html');
