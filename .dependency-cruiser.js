@@ -1,19 +1,21 @@
 // The shape of lib/ (shared/DESIGN.md, "Layers"): each wing imports only the ones below it,
 //   cli -> classifier -> hub -> qwen3 -> native.ts -> native-loader.ts,   util beneath all,
-// services beside cli (serve) use classifier and below, never the binding (native.ts) or cli, and cli may import
-// them to launch them; nothing imports in a circle (type-only imports count: they tie files together on the plan all the same).
+// services beside cli (serve, compare) use classifier and below, never the binding (native.ts), cli or each other,
+// and cli may import them to launch them; nothing imports in a circle (type-only imports count: they tie files together on the plan all the same).
 // `npm run lint` runs this over lib/.
 /** @type {import('dependency-cruiser').IConfiguration} */
+const services = ['lib/serve/', 'lib/compare/'];
 const below = {
   'lib/cli/': [],
-  'lib/serve/': ['lib/cli/', 'lib/native\\.ts$', 'lib/native-loader\\.ts$'],
-  'lib/classifier/': ['lib/cli/', 'lib/serve/'],
-  'lib/hub/': ['lib/cli/', 'lib/serve/', 'lib/classifier/'],
-  'lib/qwen3/': ['lib/cli/', 'lib/serve/', 'lib/classifier/', 'lib/hub/'],
-  'lib/native\\.ts$': ['lib/cli/', 'lib/serve/', 'lib/classifier/', 'lib/hub/', 'lib/qwen3/', 'lib/util/'],
+  'lib/serve/': ['lib/cli/', 'lib/compare/', 'lib/native\\.ts$', 'lib/native-loader\\.ts$'],
+  'lib/compare/': ['lib/cli/', 'lib/serve/', 'lib/native\\.ts$', 'lib/native-loader\\.ts$'],
+  'lib/classifier/': ['lib/cli/', ...services],
+  'lib/hub/': ['lib/cli/', ...services, 'lib/classifier/'],
+  'lib/qwen3/': ['lib/cli/', ...services, 'lib/classifier/', 'lib/hub/'],
+  'lib/native\\.ts$': ['lib/cli/', ...services, 'lib/classifier/', 'lib/hub/', 'lib/qwen3/', 'lib/util/'],
   'lib/native-loader\\.ts$': [
     'lib/cli/',
-    'lib/serve/',
+    ...services,
     'lib/classifier/',
     'lib/hub/',
     'lib/qwen3/',
@@ -22,7 +24,7 @@ const below = {
   ],
   'lib/util/': [
     'lib/cli/',
-    'lib/serve/',
+    ...services,
     'lib/classifier/',
     'lib/hub/',
     'lib/qwen3/',
@@ -43,7 +45,7 @@ module.exports = {
     ...Object.entries(below).map(([from, above]) => ({
       name: `layers-${from.replace(/[^a-z]/g, '')}`,
       severity: 'error',
-      comment: `${from} imports only the layers below it (cli -> serve -> classifier -> hub -> qwen3 -> native, util beneath all; serve never native)`,
+      comment: `${from} imports only the layers below it (cli -> serve/compare -> classifier -> hub -> qwen3 -> native, util beneath all; services never native)`,
       from: { path: `^${from}` },
       to: { path: above.length ? `^(${above.join('|')})` : '^$' },
     })),

@@ -1,6 +1,7 @@
 'use strict';
 // Trains a small randomly initialised Qwen3 (4 layers, hidden 128) with method 'full' on the weibo2018 posts and
-// reports dev-split metrics. Usage: node examples/full-from-scratch.js [train.txt] [epochs]
+// reports dev-split metrics, the time of each epoch and the training tokens/s (with the machine's load average: the
+// numbers depend on other work). Usage: node examples/full-from-scratch.js [train.txt] [epochs]
 const os = require('os');
 const path = require('path');
 const { createTinyQwen3 } = require('..');
@@ -35,7 +36,12 @@ const { Trainer } = require('../dist');
     dtype: 'float32',
   });
   const started = Date.now();
+  let tokens = 0;
+  let stepSeconds = 0; // optimizer steps only: evaluations and checkpoints excluded
+  let epochStarted = Date.now();
   trainer.on('progress', (p) => {
+    tokens += p.tokens;
+    stepSeconds += p.tokens / p.tokensPerSecond;
     if (p.step % 50 === 0)
       console.log(
         `step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} lr ${p.learningRate.toExponential(2)} ${p.tokensPerSecond.toFixed(0)} tok/s`
@@ -44,12 +50,16 @@ const { Trainer } = require('../dist');
   trainer.on('eval', (e) => {
     const m = e.metrics;
     console.log(
-      `epoch ${e.epoch}: dev accuracy ${(m.accuracy * 100).toFixed(2)}% macro-F1 ${(m.macroF1 * 100).toFixed(2)}% confusion ${JSON.stringify(m.confusion)}${e.best ? ' (best)' : ''}`
+      `epoch ${e.epoch} (${((Date.now() - epochStarted) / 1000).toFixed(0)} s): dev accuracy ${(m.accuracy * 100).toFixed(2)}% macro-F1 ${(m.macroF1 * 100).toFixed(2)}% confusion ${JSON.stringify(m.confusion)}${e.best ? ' (best)' : ''}`
     );
+    epochStarted = Date.now();
   });
   const r = await trainer.train(data);
   console.log(
-    `best: epoch ${r.best.epoch} accuracy ${(r.best.metrics.accuracy * 100).toFixed(2)}% in ${((Date.now() - started) / 1000).toFixed(0)} s`
+    `best: epoch ${r.best.epoch} accuracy ${(r.best.metrics.accuracy * 100).toFixed(2)}% in ${((Date.now() - started) / 1000).toFixed(0)} s; ${(tokens / stepSeconds).toFixed(0)} training tokens/s; load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`
   );
 })().catch((e) => {
   console.error(e);

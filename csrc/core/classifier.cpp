@@ -14,6 +14,8 @@ namespace {
 
 const char* kRngCpu = "__rng_cpu__";
 const char* kRngCuda = "__rng_cuda__";
+// full: the embedding table, trained row-wise (adamw.h).
+const char* kEmbedKey = "model.embed_tokens.weight";
 
 }  // namespace
 
@@ -71,6 +73,7 @@ Classifier::Classifier(const ClassifierSpec& spec)
         tensor.requires_grad_(true);
         trainable_.emplace_back(name, tensor);
       }
+      base.model->embed_tokens->sparseGrad = true;
     }
     if (method_ == Method::LoraHead || method_ == Method::Full) {
       // The head stays float32 (mixed precision: bf16 activations are upcast before it).
@@ -86,7 +89,11 @@ Classifier::Classifier(const ClassifierSpec& spec)
       throw std::invalid_argument("method 'lora' needs one label token per label");
     if (method_ == Method::Lora) labelRows_ = longTensor(spec.labelTokens, device_);
   }
-  if (spec.training) optimizer_ = std::make_unique<AdamW>(trainable_, spec.adam);
+  if (spec.training) {
+    std::vector<std::string> rowWise;
+    if (method_ == Method::Full) rowWise.push_back(kEmbedKey);
+    optimizer_ = std::make_unique<AdamW>(trainable_, spec.adam, rowWise);
+  }
   setTrainMode(false);
 }
 
@@ -149,6 +156,8 @@ torch::Tensor Classifier::forwardLogits(const ClassifierBatch& batch, bool train
   TokenBatch tb = makeTokenBatch(batch.sequences.ids.data(), batch.sequences.lengths, batch.sequences.padLeft,
                                  kPadTokenId, device_);
   if (tokens) *tokens = tb.tokens;
+  // The embedding rows this forward reads get their pending weight decay first (full; nothing to do otherwise).
+  if (optimizer_) optimizer_->touchRows(kEmbedKey, tb.packedIds);
   torch::Tensor hidden = base.model->forward(tb);  // [B, T, hidden]
   if (method_ == Method::Lora) {
     // Each sequence is prompt + label token: the logits before the label must give the label token, the logits at
@@ -195,6 +204,7 @@ std::vector<float> Classifier::predict(const ClassifierBatch& batch) {
   std::lock_guard<std::mutex> lock(mutex_);
   setTrainMode(false);
   const DeviceScope scope(base_ ? base_->model->embed_tokens->weight.device() : device_);
+  if (optimizer_) optimizer_->flush();
   std::vector<float> out;
   {
     c10::InferenceMode inference;
@@ -208,6 +218,7 @@ std::vector<float> Classifier::predict(const ClassifierBatch& batch) {
 
 void Classifier::saveWeights(const std::string& file) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (optimizer_) optimizer_->flush();
   writeSafetensors(file, trainable_, {{"format", "pt"}});
 }
 
@@ -215,6 +226,8 @@ void Classifier::loadWeights(const std::string& file) {
   std::lock_guard<std::mutex> lock(mutex_);
   SafetensorsFile f(file);
   promptCache_->clear();
+  // Pending weight decay belongs to the values being replaced (and to any tensor the file does not hold).
+  if (optimizer_) optimizer_->flush();
   std::map<std::string, bool> known;
   torch::NoGradGuard noGrad;
   for (auto& [name, tensor] : trainable_) {
@@ -242,6 +255,7 @@ void Classifier::loadWeights(const std::string& file) {
 void Classifier::saveTrainingState(const std::string& file) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!optimizer_) throw std::runtime_error("this classifier was opened for prediction only");
+  optimizer_->flush();  // the weights saved beside this state hold no pending decay either
   auto tensors = optimizer_->state();
   tensors.emplace_back(kRngCpu, at::globalContext().defaultGenerator(torch::kCPU).get_state());
   if (device_.is_cuda()) tensors.emplace_back(kRngCuda, at::globalContext().defaultGenerator(device_).get_state());
@@ -270,7 +284,10 @@ std::vector<std::pair<std::string, torch::Tensor>> Classifier::gradients() {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (auto& [name, t] : trainable_)
-    if (t.grad().defined()) out.emplace_back(name, t.grad().to(torch::kCPU, torch::kFloat).contiguous());
+    if (t.grad().defined()) {
+      const torch::Tensor& g = t.grad();
+      out.emplace_back(name, (g.is_sparse() ? g.to_dense() : g).to(torch::kCPU, torch::kFloat).contiguous());
+    }
   return out;
 }
 

@@ -30,7 +30,7 @@ EmbeddingImpl::EmbeddingImpl(int64_t vocab, int64_t dim, const torch::TensorOpti
 
 torch::Tensor EmbeddingImpl::forward(const torch::Tensor& ids) {
   if (rowReader && ids.device().is_cpu() && !weight.requires_grad()) return rowReader->rows(ids);
-  return torch::embedding(weight, ids);
+  return torch::embedding(weight, ids, /*padding_idx=*/-1, /*scale_grad_by_freq=*/false, sparseGrad);
 }
 
 TokenBatch makeTokenBatch(const int32_t* ids, const std::vector<int64_t>& lengths, bool padLeft, int64_t padId,

@@ -32,6 +32,9 @@ class EmbeddingImpl : public torch::nn::Module {
   // Set for CPU inference from a mapped checkpoint: rows are read from the file, so lookups leave weight's pages
   // unmapped (only a full-vocabulary product touches them).
   std::shared_ptr<RowReader> rowReader;
+  // Training the table (full): the gradient as a sparse tensor of the rows looked up, not a dense [vocab, dim] one
+  // (AdamW updates such a table row-wise, adamw.h).
+  bool sparseGrad = false;
 };
 TORCH_MODULE(Embedding);
 

@@ -37,6 +37,7 @@ import {
   weightsFileFor,
   type Method,
 } from './methods';
+import type { RunTotals } from './run-totals';
 import { latestCheckpoint, recoverPublish, TRAINER_STATE, workFolder, writeCheckpointFolder } from './run-staging';
 
 export const RUN_FORMAT = 'qwen3-native-run';
@@ -84,6 +85,7 @@ export interface RunInfo {
   /** the training (and given dev) data */
   data?: { train: DataFingerprint; eval?: DataFingerprint };
   stopped?: boolean;
+  totals?: RunTotals;
   createdAt: string;
   updatedAt: string;
   versions: { package: string; libtorch: string };

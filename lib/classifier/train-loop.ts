@@ -176,6 +176,8 @@ export class TrainingLoop {
           tokensPerSecond: tokens / seconds,
           examplesPerSecond: examples / seconds,
           elapsedMs: Date.now() - started,
+          examples,
+          tokens,
         };
         this.emit('progress', progress);
         state.epoch = epoch;

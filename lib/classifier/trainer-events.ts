@@ -2,8 +2,25 @@
 // TrainerEmitter interface is what the package's type declarations show, so they compile without @types/node.
 import { EventEmitter } from 'events';
 import type { ResolveProgress } from '../hub/api';
+import type { Method } from './methods';
 import type { Metrics } from './metrics';
 import type { RunInfo } from './run-folder';
+
+export interface StartEvent {
+  /** the folder the run is written to while training (<output>.partial, published to the output when it finishes);
+   * its metrics.jsonl too */
+  dir: string;
+  /** continuing from a checkpoint was asked for */
+  resume: boolean;
+  method: Method;
+  /** Date.now() when train() was called: data loading, tokenizing and embedding count as training time */
+  startedAt: number;
+  trainableParameters: number;
+  /** parameters in the base checkpoint's weight files */
+  baseParameters: number;
+  trainExamples: number;
+  devExamples: number;
+}
 
 export interface ProgressEvent {
   epoch: number;
@@ -16,6 +33,9 @@ export interface ProgressEvent {
   tokensPerSecond: number;
   examplesPerSecond: number;
   elapsedMs: number;
+  /** examples and real tokens of this step */
+  examples: number;
+  tokens: number;
 }
 
 export interface EvalEvent {
@@ -56,6 +76,8 @@ export interface DoneEvent {
 
 /** Every event a Trainer emits, with its payload. */
 export interface TrainerEvents {
+  /** the model is loaded and the first step is next */
+  start: [StartEvent];
   /** after each optimizer step */
   progress: [ProgressEvent];
   /** after each dev-set evaluation */

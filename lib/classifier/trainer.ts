@@ -19,6 +19,7 @@ import {
   type LabelSet,
 } from './labels';
 import { DEFAULT_END_TOKEN, defaultAppendToken, EMBEDDING_HEAD_DROPOUT, usesLora } from './methods';
+import { attachRunHistory, countParameters } from './run-history';
 import { copyRun, isRunFolder, RUN_FORMAT, RUN_VERSION, type DataFingerprint, type RunInfo } from './run-folder';
 import {
   acquireWorkFolder,
@@ -50,6 +51,8 @@ export class Trainer extends TypedEmitter {
   readonly options: ResolvedTrainerOptions;
   private stopRequested = false;
   private training = false;
+  /** Date.now() when train() began: data loading, tokenizing and embedding count as training time (run.json totals) */
+  private startedAt = 0;
   private lastResult?: TrainResult;
   /** where the last train() left its run: the output once published, else its work folder */
   private lastRunDir?: string;
@@ -57,6 +60,7 @@ export class Trainer extends TypedEmitter {
   constructor(options: TrainerOptions) {
     super();
     this.options = resolveTrainerOptions(options);
+    attachRunHistory(this);
   }
 
   /** Asks a running train() to stop after the current optimizer step; it saves a checkpoint and resolves. */
@@ -98,6 +102,7 @@ export class Trainer extends TypedEmitter {
     this.stopRequested = false;
     const o = this.options;
     checkOutputFolder(o.output);
+    this.startedAt = Date.now();
     const all = await loadData(trainData, 'trainData', o.labels);
     const labelSet = all.labelSet;
     const data: NonNullable<RunInfo['data']> = { train: fingerprintData(all, 'trainData arrays') };
@@ -236,6 +241,16 @@ export class Trainer extends TypedEmitter {
         `${o.method} on ${base.spec} (${dtype}, ${device}): ${init.trainableParameters} trainable parameters`
       );
       const info = this.newRunInfo(base, dtype, train.texts.length, dev.texts.length, data, labelSet, text);
+      this.emit('start', {
+        dir,
+        resume,
+        method: o.method,
+        startedAt: this.startedAt,
+        trainableParameters: init.trainableParameters,
+        baseParameters: await countParameters(base.files),
+        trainExamples: train.texts.length,
+        devExamples: dev.texts.length,
+      });
       const loop = new TrainingLoop(o, classifier, dir, base, this.emit.bind(this), () => this.stopRequested);
       return await loop.run(info, trainSplit, devSplit, resume);
     } finally {

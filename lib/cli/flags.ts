@@ -2,12 +2,13 @@
 // (help.ts) both read, so they never disagree. Defaults shown in help come from the code that applies them.
 import { DEFAULT_LABELS } from '../classifier/labels';
 import { keepsCheckpointByDefault, METHODS, type Method } from '../classifier/methods';
+import { COMPARE_DEFAULTS } from '../compare/options';
 import { TRAINER_DEFAULTS } from '../classifier/trainer-options';
 import { DEVICE_OPTIONS, DTYPE_OPTIONS } from '../qwen3/model';
 import { MODEL_SIZES } from '../qwen3/presets';
 import { API_KEY_ENV, LOG_FORMATS, SERVE_DEFAULTS } from '../serve/options';
 
-export const COMMANDS = ['train', 'predict', 'eval', 'serve', 'info', 'build'] as const;
+export const COMMANDS = ['train', 'predict', 'eval', 'serve', 'compare', 'report', 'info', 'build'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface FlagSpec {
@@ -26,6 +27,11 @@ export interface FlagSpec {
 /** Every flag of every command. Which command takes which: COMMAND_FLAGS. */
 export const FLAGS: Record<string, FlagSpec> = {
   method: { kind: 'string', value: '<m>', help: METHODS.join(' | ') },
+  methods: {
+    kind: 'string',
+    value: '<m,m>',
+    help: `methods to train and compare, comma-separated (default ${COMPARE_DEFAULTS.methods.join(',')})`,
+  },
   'model-size': {
     kind: 'string',
     value: '<size>',
@@ -64,7 +70,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   checkpoint: {
     kind: 'string',
     multiple: true,
-    repeatableIn: ['serve'],
+    repeatableIn: ['serve', 'compare'],
     value: '<dir>',
     help: 'a trained run folder (holds run.json)',
   },
@@ -260,6 +266,26 @@ export const COMMAND_FLAGS: Record<Command, readonly string[]> = {
     'offline',
     'help',
   ],
+  compare: [
+    'train',
+    'test',
+    'methods',
+    'model-size',
+    'model',
+    'checkpoint',
+    'load-all',
+    'models-dir',
+    'out',
+    'epochs',
+    'max-samples',
+    'seed',
+    'device',
+    'dtype',
+    'offline',
+    'json',
+    'help',
+  ],
+  report: ['checkpoint', 'out', 'help'],
   info: ['models-dir', 'json', 'help'],
   build: ['build-dir', 'help'],
 };

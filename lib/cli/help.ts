@@ -3,6 +3,7 @@
 import { METHOD_DEFAULTS, METHODS, type MethodDefaults } from '../classifier/methods';
 import { DEFAULT_BATCH_LIMITS } from '../qwen3/batching';
 import { MODEL_SIZES } from '../qwen3/presets';
+import { COMPARE_DEFAULTS } from '../compare/options';
 import { API_KEY_ENV } from '../serve/options';
 import { SIGNAL_EXIT } from './errors';
 import { COMMAND_FLAGS, FLAGS, type Command } from './flags';
@@ -47,6 +48,19 @@ folder's name; default the first), GET /v1/models, /healthz, /readyz (503 until 
 --max-wait-ms); past --queue-limit waiting texts, requests get 503 with Retry-After. SIGTERM or Ctrl-C stops taking
 requests, answers everything queued, then exits 0 (a second one exits at once). With --api-key (or ${API_KEY_ENV})
 every route but /healthz and /readyz needs Authorization: Bearer <key>; a --host other than loopback requires one.`,
+  compare: `Usage: qwen3-native compare --train <file> --test <file> (--model-size <size> | --model <spec>) [--methods m,m] [flags]
+       qwen3-native compare --test <file> (--checkpoint <run> [--checkpoint <run2>]... | --load-all) [flags]
+
+Answers "which method, and at what cost?" with measurements. Trains each method (each on its family's base:
+Qwen3-Embedding for embedding; --model tiny means tiny and tiny-embedding) on the same data, dev split and seed, or
+takes existing runs, then measures every one in this process on the same test file: accuracy, macro-F1, per-class
+precision/recall, confusion matrix, training time, parameters, peak memory in training and prediction, posts/s, the
+p50/p95 latency of one post and the run folder's size. Writes report.md, report.json and report.html (one file with
+charts, no script, no network) to --out (default ${COMPARE_DEFAULTS.out}/; trained runs go to <out>/runs/<method>).`,
+  report: `Usage: qwen3-native report <run folder> [--out <file.html>]
+
+Draws one run's training curves (loss, dev accuracy, learning rate) from its metrics.jsonl, with its totals (time,
+parameters, peak memory), into one self-contained HTML file (default <run>/report.html).`,
   info: `Usage: qwen3-native info [--models-dir <dir>] [--json]
 
 Shows what this machine's libtorch offers (version, CUDA devices, threads, whether the CPU has native bf16) and the
@@ -82,6 +96,13 @@ const EXAMPLES: Record<Command, string> = {
   curl -s localhost:8080/v1/predict -H 'Content-Type: application/json' -d '{"texts":["今天天气真好"]}'
   qwen3-native serve --load-all --port 9000 --log-format json
   ${API_KEY_ENV}=$(openssl rand -hex 32) qwen3-native serve --checkpoint models/qwen3_lora_0.6B --host 0.0.0.0`,
+  compare: `Examples:
+  qwen3-native compare --model tiny --train data/weibo_sample.txt --test data/weibo_sample_test.txt   # no download
+  qwen3-native compare --model-size 0.6B --methods embedding,lora-head --train train.txt --test test.txt --out report
+  qwen3-native compare --load-all --test data/weibo_sample_test.txt`,
+  report: `Examples:
+  qwen3-native report models/qwen3_lora_tiny
+  qwen3-native report models/qwen3_full_tiny --out curves.html`,
   info: `Examples:
   qwen3-native info
   qwen3-native info --json`,
@@ -109,6 +130,9 @@ then one line per request (--log-format json: one JSON object per line). /v1/pre
 {"predictions":[{"text","label":0|1,"sentiment","confidence","probabilities":[p负面,p正面],"model"}, ...]}, one per text
 (other label sets: as predict --json, with "labels"; /v1/models lists each run's labels);
 errors are {"statusCode","error","code","message","field"} naming the field at fault.`,
+  compare: `Output: progress on stderr, the summary table on stdout and the paths of the three files. --json: the report
+(report.json's object) as one JSON line on stdout.`,
+  report: `Output: the path of the HTML file written.`,
   info: `Output: a short report. --json: {"libtorchVersion","cudaAvailable","cudaDeviceCount","threads","cpuBf16","defaultDtype",
 "libtorch":{"source","libDir","version","cxx11abi",...},"addon":{"file","origin","meta"},"runs":[{"dir","method","accuracy"}]}.`,
   build: `Output: cmake-js's build log, then the path of the addon built. Exit 1 with the missing pieces named when a compiler,
@@ -122,6 +146,17 @@ export const OLD_SPELLINGS = `Old spellings (the Python scripts' flags) still wo
   --output_dir = --output; --model_dir = --models-dir; --model_path = --checkpoint when it names a trained run
   (run.json or a PEFT adapter); for train, --model_path is where to save (--output) unless it names a base model
   folder, 'tiny' or a Qwen3 name, or --output is given (then it is --model).`;
+
+const COMPARE_HELP: Record<string, string> = {
+  train: 'training data every method trains on (same dev split and seed for all)',
+  test: 'labelled test file every method is measured on',
+  checkpoint: 'an existing run folder to compare instead of training (repeatable)',
+  'load-all': 'compare every trained run under --models-dir',
+  out: `report folder: report.md, report.json, report.html (default ${COMPARE_DEFAULTS.out})`,
+  epochs: `passes over the data for every method (default: each method's own: ${perMethod('epochs')})`,
+  'max-samples': 'train on at most n examples (stratified, seeded)',
+  seed: 'one seed for every method (split, data order, initialisation)',
+};
 
 function flagLines(command: Command): string {
   const names = COMMAND_FLAGS[command].filter((f) => !FLAGS[f].hidden);
@@ -146,6 +181,12 @@ function help(command: Command, flag: string): string {
     return "a trained run folder to serve (repeatable; a model is named by its folder's name)";
   if (command === 'serve' && flag === 'load-all') return 'serve every trained run under --models-dir';
   if (command === 'train' && flag === 'test') return 'labelled test file: the best model is evaluated on it at the end';
+  if (command === 'compare') {
+    const h = COMPARE_HELP[flag];
+    if (h) return h;
+  }
+  if (command === 'report' && flag === 'checkpoint') return 'the run folder (or give it as the argument)';
+  if (command === 'report' && flag === 'out') return 'the HTML file to write (default <run>/report.html)';
   if (command === 'train' && flag === 'checkpoint')
     return 'with --eval-only: the run folder to evaluate (default --output)';
   if (command === 'train' && flag === 'epochs') return `passes over the data (default: ${perMethod('epochs')})`;
@@ -158,8 +199,8 @@ function help(command: Command, flag: string): string {
 }
 
 export function commandHelp(command: Command): string {
-  // serve and build have none of the Python scripts' flags to keep.
-  const old = command === 'serve' || command === 'build' ? [] : [OLD_SPELLINGS, ''];
+  // serve, compare, report and build have none of the Python scripts' flags to keep.
+  const old = ['serve', 'compare', 'report', 'build'].includes(command) ? [] : [OLD_SPELLINGS, ''];
   return [
     INTRO[command],
     '',
@@ -184,6 +225,8 @@ Commands:
   predict   classify posts with trained run(s)
   eval      accuracy, macro-F1, per-class scores and confusion matrix on a labelled file
   serve     an HTTP prediction service (batched, with health, readiness and Prometheus metrics)
+  compare   train and measure the methods side by side: report.md, report.json, report.html with charts
+  report    one run's training curves as a self-contained HTML file
   info      libtorch found, addon loaded, CUDA, threads, native bf16, and the trained runs found
   build     build the native addon from source for the libtorch found (needs a compiler and CMake)
 

@@ -39,6 +39,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       return (await import('./eval')).runEval(flags, parsed.positionals);
     case 'serve':
       return (await import('./serve')).runServe(flags, parsed.positionals);
+    case 'compare':
+      return (await import('./compare')).runCompareCommand(flags, parsed.positionals);
+    case 'report':
+      return (await import('./run-report')).runReportCommand(flags, parsed.positionals);
     case 'info':
       return (await import('./info')).runInfo(flags);
     case 'build':

@@ -4,11 +4,10 @@
 import * as path from 'path';
 import { Predictor } from '../classifier/predictor';
 import { firstLine } from '../classifier/run-folder';
-import { isTinySpec } from '../qwen3/tiny';
 import { displayPath } from '../util/paths';
 import { err, type CommonSettings } from './common';
 import { CliError, EXIT } from './errors';
-import { TINY_NOTE } from './select';
+import { tinyNote } from './select';
 
 export interface OpenOptions {
   settings: CommonSettings;
@@ -39,8 +38,9 @@ export async function openRun(dir: string, o: OpenOptions): Promise<Predictor | 
     return undefined;
   }
   const noted = o.tinyNoted ?? { done: false };
-  if (!noted.done && isTinySpec(predictor.info?.baseModel.spec)) {
-    err(TINY_NOTE);
+  const note = tinyNote(predictor.info?.baseModel.spec, predictor.info?.method);
+  if (!noted.done && note) {
+    err(note);
     noted.done = true;
   }
   return predictor;

@@ -13,7 +13,7 @@ import {
   type ModelFamily,
   type ModelSize,
 } from '../qwen3/presets';
-import { isTinySpec } from '../qwen3/tiny';
+import { isScratchSpec, isTinySpec, SCRATCH_SPEC } from '../qwen3/tiny';
 import { displayPath } from '../util/paths';
 import { CliError, EXIT } from './errors';
 import { requireChoice, type Choice, type Io } from './prompt';
@@ -34,6 +34,12 @@ export function sizeChoices(family: ModelFamily): Choice<ModelSize>[] {
 export const TINY_NOTE =
   'note: a tiny random model is a smoke test of the whole pipeline, not a sentiment model: its predictions are noise.';
 
+/** The note for a run on a generated random model: noise, unless method full trains tiny-scratch from scratch. */
+export function tinyNote(spec: string | undefined, method: Method | undefined): string | undefined {
+  if (!isTinySpec(spec) || (isScratchSpec(spec) && method === 'full')) return undefined;
+  return TINY_NOTE;
+}
+
 /**
  * The <size> part of the default run folder ./models/qwen3_<method>_<size>: the --model-size, 'tiny' for the tiny
  * models, the preset a repo id names (Qwen/Qwen3-4B -> 4B), else the model folder's name.
@@ -41,7 +47,7 @@ export const TINY_NOTE =
 export function sizeLabel(size: ModelSize | undefined, model: string | undefined, family: ModelFamily): string {
   if (size) return size;
   if (!model) return '0.6B';
-  if (isTinySpec(model)) return 'tiny';
+  if (isTinySpec(model)) return isScratchSpec(model) ? SCRATCH_SPEC : 'tiny';
   const preset = findPreset(model, family) ?? findPreset(model, family === 'causal' ? 'embedding' : 'causal');
   if (preset) return preset.size;
   return path.basename(path.resolve(model)).replace(/[^\w.-]+/g, '_') || 'custom';

@@ -6,7 +6,6 @@ import { needsFloat32, type Method } from '../classifier/methods';
 import { isRunFolder } from '../classifier/run-folder';
 import type { LabelledTexts } from '../classifier/train-data';
 import type { TrainerOptions } from '../classifier/trainer-options';
-import { isTinySpec } from '../qwen3/tiny';
 import { displayPath, PACKAGE_ROOT } from '../util/paths';
 import { Flags } from './args';
 import { commonSettings, err, existingFile, noPositionals, out, type CommonSettings } from './common';
@@ -15,7 +14,7 @@ import { evaluateRuns } from './eval';
 import { oldDefaultData, trainModelPath } from './legacy';
 import { defaultIo, type Io } from './prompt';
 import { parseLabelsFlag } from '../classifier/labels';
-import { chooseRuns, chooseTrainTarget, defaultRunFolder, TINY_NOTE } from './select';
+import { chooseRuns, chooseTrainTarget, defaultRunFolder, tinyNote } from './select';
 import { attachTrainView, clearProgressLine } from './train-view';
 
 export const SAMPLE_TRAIN = path.join(PACKAGE_ROOT, 'data', 'weibo_sample.txt');
@@ -146,7 +145,8 @@ export async function runTrain(
   const say = err;
   for (const note of s.notes) say(note);
   const data = await chooseData(s);
-  if (isTinySpec(c.model)) say(TINY_NOTE);
+  const note = tinyNote(c.model, method);
+  if (note) say(note);
   if (s.loraGiven.length && method !== 'lora' && method !== 'lora-head')
     say(`note: ${s.loraGiven.join(', ')} only apply to lora and lora-head; ignored for ${method}`);
   const hadRun = isRunFolder(output);
@@ -244,7 +244,7 @@ export async function runTrain(
       settings: c,
       batchSize: s.options.batchSize,
       jsonEvent: 'test',
-      tinyNoted: isTinySpec(c.model),
+      tinyNoted: note !== undefined,
     });
   }
   if (!c.json)

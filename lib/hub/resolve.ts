@@ -3,8 +3,9 @@
 // say what to do).
 import * as fs from 'fs';
 import * as path from 'path';
+import type { Qwen3HFConfig } from '../qwen3/config';
 import { MODEL_FAMILIES, MODEL_SIZES, findPreset, type ModelFamily } from '../qwen3/presets';
-import { createTinyQwen3, tinyFamily } from '../qwen3/tiny';
+import { createTinyQwen3, tinyModelFor } from '../qwen3/tiny';
 import {
   expectBoolean,
   expectKnownKeys,
@@ -93,7 +94,8 @@ const RESOLVE_OPTION_KEYS = [
  *  4. otherwise downloads it from the Hub (HF_ENDPOINT, HF_TOKEN) into that cache, in huggingface_hub's layout so
  *     Python tools reuse it ('download'). Never with `offline` or HF_HUB_OFFLINE: then a ModelNotFoundError says
  *     what to download and where to put it.
- * `tiny` / `tiny-embedding` name a tiny random model generated on first use in `<modelsDir>/tiny[-embedding]`.
+ * `tiny` / `tiny-embedding` / `tiny-scratch` name a random model generated on first use in `<modelsDir>/<that name>`
+ * (`tiny` for the embedding family: `tiny-embedding`).
  * Network failures throw ModelDownloadError with the endpoint, repo, cause and a fix in the message.
  */
 export async function resolveModel(spec: string, options?: ResolveOptions): Promise<ResolvedModel> {
@@ -120,11 +122,9 @@ export async function resolveModel(spec: string, options?: ResolveOptions): Prom
   const trimmed = spec.trim();
 
   // tiny models: generated, never downloaded
-  const tiny = tinyFamily(trimmed, kind);
-  if (tiny) {
-    const name = tiny === 'causal' ? 'tiny' : 'tiny-embedding';
-    return { dir: await ensureTinyModel(path.join(modelsDir, name), tiny), source: 'local' };
-  }
+  const tiny = tinyModelFor(trimmed, kind);
+  if (tiny)
+    return { dir: await ensureTinyModel(path.join(modelsDir, tiny.name), tiny.family, tiny.config), source: 'local' };
 
   // 1. a folder
   const asPath = path.resolve(expandHome(trimmed));
@@ -214,23 +214,23 @@ const tinyInFlight = new Map<string, Promise<string>>();
  * Creates the tiny model in a sibling temp folder (pid + random in its name) and renames it into place. A complete
  * folder is never replaced: another process (or call) that finished first wins and this one's copy is dropped.
  */
-function ensureTinyModel(dir: string, kind: ModelFamily): Promise<string> {
+function ensureTinyModel(dir: string, kind: ModelFamily, config?: Partial<Qwen3HFConfig>): Promise<string> {
   if (missingModelFiles(dir).length === 0) return Promise.resolve(dir);
   let pending = tinyInFlight.get(dir);
   if (!pending) {
-    pending = createTinyModel(dir, kind).finally(() => tinyInFlight.delete(dir));
+    pending = createTinyModel(dir, kind, config).finally(() => tinyInFlight.delete(dir));
     tinyInFlight.set(dir, pending);
   }
   return pending;
 }
 
-async function createTinyModel(dir: string, kind: ModelFamily): Promise<string> {
+async function createTinyModel(dir: string, kind: ModelFamily, config?: Partial<Qwen3HFConfig>): Promise<string> {
   await fs.promises.mkdir(path.dirname(dir), { recursive: true });
   // Only this folder's own temporaries: ./models holds the user's files too.
   cleanStaleTemporaries(path.dirname(dir), (name) => name.startsWith(`${path.basename(dir)}.tmp-`));
   const temporary = temporaryName(dir);
   try {
-    await createTinyQwen3(temporary, { kind, seed: 0 });
+    await createTinyQwen3(temporary, { kind, seed: 0, config });
     if (missingModelFiles(dir).length === 0) return dir; // another process finished first
     if (fs.existsSync(dir)) {
       // An incomplete leftover (a killed first use): moved aside first, so the swap below is one rename.

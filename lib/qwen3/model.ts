@@ -81,6 +81,17 @@ export function runtimeInfo(): RuntimeInfo {
 }
 
 /**
+ * Peak bytes the CUDA caching allocator has held on device 0 (torch.cuda.max_memory_allocated), or null when there
+ * is no CUDA device or the addon was built without the counters. reset: start a new peak after reading.
+ */
+export function peakGpuMemory(reset = false): number | null {
+  const native = loadNative();
+  if (!native.cudaMemory || !native.runtimeInfo().cudaAvailable) return null;
+  const m = native.cudaMemory(0, reset);
+  return m.available ? m.peakAllocated : null;
+}
+
+/**
  * Sets the intra-op threads of every model in this process (default: the machine's cores). Fewer leave cores to the
  * JS thread, e.g. a server's HTTP work; takes effect from the next native call.
  */

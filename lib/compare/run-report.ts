@@ -1,0 +1,68 @@
+// `qwen3-native report <run>`: one run's curves (training loss, dev accuracy, learning rate) from its metrics.jsonl,
+// drawn as the comparison draws them, with its totals, in one self-contained HTML file.
+import * as path from 'path';
+import { readRunHistory } from '../classifier/run-history';
+import { readRunInfo, type RunInfo } from '../classifier/run-folder';
+import { writeFileAtomic } from '../util/atomic-write';
+import { devAccuracyChart, learningRateChart, lossChart, renderSvg } from './charts';
+import { count, duration, mb, pct } from './report';
+
+export const RUN_REPORT_FILE = 'report.html';
+
+const esc = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+function facts(info: RunInfo): [string, string][] {
+  const rows: [string, string][] = [
+    ['method', info.method],
+    ['base model', info.baseModel.repoId ?? info.baseModel.spec],
+    ['examples', `${info.trainExamples} train, ${info.devExamples} dev`],
+  ];
+  if (info.best)
+    rows.push([
+      'best',
+      `dev ${info.best.metric} ${pct(info.best.value)} at epoch ${info.best.epoch}, step ${info.best.step}`,
+    ]);
+  const t = info.totals;
+  if (t) {
+    rows.push(
+      ['train time', duration(t.trainSeconds)],
+      ['steps / examples seen / tokens seen', `${t.steps} / ${t.examplesSeen} / ${t.tokensSeen}`],
+      ['parameters', `${count(t.trainableParameters)} trainable of ${count(t.totalParameters)}`],
+      ['peak memory', `${mb(t.peakRssBytes)} resident${t.peakGpuBytes === null ? '' : `, ${mb(t.peakGpuBytes)} GPU`}`]
+    );
+  }
+  if (info.data) rows.push(['data sha256', info.data.train.sha256]);
+  rows.push(['hyper-parameters', JSON.stringify(info.hyperParameters)]);
+  return rows;
+}
+
+/** Writes the run's report to `out` (default <run>/report.html); returns the file and how many records it drew. */
+export async function writeRunReport(run: string, out?: string): Promise<{ file: string; records: number }> {
+  const dir = path.resolve(run);
+  const info = readRunInfo(dir);
+  const history = readRunHistory(dir);
+  if (history.length === 0) {
+    throw new Error(
+      `${dir} has no metrics.jsonl (a run trained before runs recorded their history): train it again to get its curves`
+    );
+  }
+  const series = [{ name: path.basename(dir), history }];
+  const svgs: string[] = [];
+  for (const spec of [lossChart(series, 'run'), devAccuracyChart(series, 'run'), learningRateChart(series)])
+    svgs.push(`<figure class="chart">${await renderSvg(spec)}</figure>`);
+  const table = facts(info)
+    .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`)
+    .join('');
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(path.basename(dir))}: training curves</title>
+<style>body{font:15px/1.45 system-ui,sans-serif;color:#222;margin:2rem auto;max-width:1180px;padding:0 1rem}
+table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left}
+th{background:#f5f5f5}.charts{display:flex;flex-wrap:wrap;gap:1.2rem}figure.chart{margin:0;padding:.5rem;border:1px solid #eee}</style>
+</head><body><h1>${esc(path.basename(dir))}</h1><table>${table}</table>
+<div class="charts">${svgs.join('\n')}</div></body></html>
+`;
+  const file = path.resolve(out ?? path.join(dir, RUN_REPORT_FILE));
+  writeFileAtomic(file, html);
+  return { file, records: history.length };
+}
