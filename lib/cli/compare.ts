@@ -1,8 +1,6 @@
 // `qwen3-native compare`: reads the flags, picks the runs (or the methods to train), shows progress, and hands over to
 // lib/compare, which trains, measures and writes the report files.
-import * as path from 'path';
 import { METHODS, type Method } from '../classifier/methods';
-import { findRuns } from '../classifier/run-lookup';
 import { CompareOptionsError, type CompareOptions } from '../compare/options';
 import { runCompare } from '../compare/compare';
 import { summaryTable } from '../compare/report';
@@ -11,6 +9,7 @@ import { MODEL_SIZES } from '../qwen3/presets';
 import { displayPath } from '../util/paths';
 import { createProgress, type Progress } from '../util/progress';
 import { Flags } from './args';
+import { loadAllRuns } from './runs';
 import { deviceFlag, err, existingFile, noPositionals, out } from './common';
 import { CliError, EXIT, flagError } from './errors';
 import { METHOD_ALIASES } from './flags';
@@ -44,15 +43,7 @@ function methodsFlag(flags: Flags): Method[] | undefined {
 function checkpoints(flags: Flags): string[] | undefined {
   const given = flags.list('checkpoint');
   if (!flags.bool('load-all')) return given.length ? given : undefined;
-  if (given.length) throw new CliError(`--load-all and ${flags.spelling('checkpoint')} exclude each other`);
-  const modelsDir = path.resolve(flags.string('models-dir') ?? 'models');
-  const runs = findRuns(modelsDir);
-  if (!runs.length)
-    throw new CliError(
-      `--load-all: no trained run under ${displayPath(modelsDir)}; train one with \`qwen3-native train\``,
-      EXIT.failure
-    );
-  return runs;
+  return loadAllRuns(flags);
 }
 
 export async function runCompareCommand(flags: Flags, positionals: string[]): Promise<number> {

@@ -4,7 +4,9 @@
 import * as path from 'path';
 import { Predictor } from '../classifier/predictor';
 import { firstLine } from '../classifier/run-folder';
+import { findRuns } from '../classifier/run-lookup';
 import { displayPath } from '../util/paths';
+import type { Flags } from './args';
 import { err, type CommonSettings } from './common';
 import { CliError, EXIT } from './errors';
 import { tinyNote } from './select';
@@ -66,4 +68,18 @@ export async function openRuns(runs: string[], o: OpenOptions): Promise<Predicto
     );
   }
   return loaded;
+}
+
+/** --load-all (which --checkpoint excludes): every trained run under --models-dir, or an error when there is none. */
+export function loadAllRuns(flags: Flags): string[] {
+  if (flags.list('checkpoint').length)
+    throw new CliError(`--load-all and ${flags.spelling('checkpoint')} exclude each other`);
+  const modelsDir = path.resolve(flags.string('models-dir') ?? 'models');
+  const runs = findRuns(modelsDir);
+  if (!runs.length)
+    throw new CliError(
+      `--load-all: no trained run under ${displayPath(modelsDir)}; train one with \`qwen3-native train\``,
+      EXIT.failure
+    );
+  return runs;
 }

@@ -7,6 +7,7 @@ import { API_KEY_ENV, LOG_FORMATS, ServeOptionsError, type ServeOptions } from '
 import { startServer, stopOnSignals } from '../serve/server';
 import { displayPath } from '../util/paths';
 import { Flags } from './args';
+import { loadAllRuns } from './runs';
 import { deviceFlag, noPositionals } from './common';
 import { CliError, EXIT, flagError } from './errors';
 import { defaultIo } from './prompt';
@@ -21,16 +22,7 @@ function flagFor(option: string): string {
 async function servedRuns(flags: Flags): Promise<string[]> {
   const checkpoints = flags.list('checkpoint');
   const modelsDir = path.resolve(flags.string('models-dir') ?? 'models');
-  if (flags.bool('load-all')) {
-    if (checkpoints.length) throw new CliError(`--load-all and ${flags.spelling('checkpoint')} exclude each other`);
-    const runs = findRuns(modelsDir);
-    if (!runs.length)
-      throw new CliError(
-        `--load-all: no trained run under ${displayPath(modelsDir)}; train one with \`qwen3-native train\``,
-        EXIT.failure
-      );
-    return runs;
-  }
+  if (flags.bool('load-all')) return loadAllRuns(flags);
   if (checkpoints.length === 0) {
     const found = findRuns(modelsDir).map(readRun);
     throw new CliError(
