@@ -75,12 +75,14 @@ test('Qwen3Model and Predictor validate the device option, naming the forms', as
 
 test('the core parses devices itself: unknown forms are refused, absent CUDA devices named', async (t) => {
   const dir = fixtureModel('tiny-tied-f32');
+  const files = await checkpointFiles(dir);
+  const config = (await readQwen3Config(dir)).native;
   const load = (device) => {
     const e = new (loadNative().Engine)();
     return e
       .load({
-        files: checkpointFiles(dir),
-        config: readQwen3Config(dir).native,
+        files,
+        config,
         device,
         dtype: 'float32',
         mapEmbeddings: 'auto',
