@@ -99,9 +99,11 @@ test.serial(
         }
       },
     });
-    // The second one ends the process by the signal itself (a shell's status 130), not by a crash.
-    t.is(twice.signal, 'SIGINT', twice.stderr);
-    t.regex(twice.stderr, /again: quitting without saving/);
+    // The second one ends the process by the signal itself (a shell's status 130), not by a crash. On a quiet machine
+    // the first one's step and checkpoint can be done before the second arrives (a tiny-model step takes ~10 ms): then
+    // the second only ends a process that has already saved. Either way the finished run stays.
+    t.true(twice.signal === 'SIGINT' || twice.code === 130, `${twice.signal} ${twice.code}\n${twice.stderr}`);
+    t.regex(twice.stderr, /again: quitting without saving|checkpoint saved in/);
     intact('a double Ctrl-C');
 
     const done = await cli([...args, '--resume'], { cwd });
