@@ -45,7 +45,7 @@ async function encodeForTraining(method, posts) {
   const { Qwen3Tokenizer } = L.dist('index');
   const { ExampleEncoder } = L.dist('classifier/encoding');
   const { DEFAULT_LORA_PROMPT } = L.dist('classifier/methods');
-  const enc = new ExampleEncoder(Qwen3Tokenizer.bundled(), {
+  const enc = new ExampleEncoder(await Qwen3Tokenizer.bundled(), {
     method,
     maxLength: 256,
     prompt: DEFAULT_LORA_PROMPT,
@@ -106,7 +106,8 @@ async function trainCase(ctx, dir, st, out, save) {
 async function forwardCase(ctx, dir, st, out) {
   const { Qwen3Tokenizer } = L.dist('index');
   const posts = L.samplePosts(st.forwardPosts + st.forwardBatch, 11);
-  const ids = (await Qwen3Tokenizer.bundled().encodeBatch(posts.map((p) => p.text))).map((s) =>
+  const tokenizer = await Qwen3Tokenizer.bundled();
+  const ids = (await tokenizer.encodeBatch(posts.map((p) => p.text))).map((s) =>
     s.length ? s.slice(0, 256) : [L.PAD_ID]
   );
   const batches = L.bucketed(ids.slice(0, st.forwardPosts), st.forwardBatch);
