@@ -58,7 +58,9 @@ test.serial(
       info: read(path.join(run, 'run.json')),
       weights: read(path.join(run, 'adapter_model.safetensors')),
     };
-    const args = ['train', '--method', 'lora', '--model', tiny, '--train', TRAIN, '--epochs', '1', '--batch-size', '2'];
+    // 8 epochs of 24 steps: a tiny-model step takes milliseconds on a quiet machine, so with one epoch a resumed run
+    // could finish before the signal sent at its first progress line arrived (seen in the Debian 13 root: exit 0).
+    const args = ['train', '--method', 'lora', '--model', tiny, '--train', TRAIN, '--epochs', '8', '--batch-size', '2'];
     args.push('--max-length', '32', '--max-samples', '48', '--output', 'models/sig', '--json');
     const signalled = (signals, extra = []) =>
       cli([...args, ...extra], {
@@ -100,7 +102,7 @@ test.serial(
       },
     });
     // The second one ends the process by the signal itself (a shell's status 130), not by a crash. On a quiet machine
-    // the first one's step and checkpoint can be done before the second arrives (a tiny-model step takes ~10 ms): then
+    // the first one's step and checkpoint can be done before the second arrives (100 ms later): then
     // the second only ends a process that has already saved. Either way the finished run stays.
     t.true(twice.signal === 'SIGINT' || twice.code === 130, `${twice.signal} ${twice.code}\n${twice.stderr}`);
     t.regex(twice.stderr, /again: quitting without saving|checkpoint saved in/);

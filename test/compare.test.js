@@ -13,7 +13,9 @@ const BIN = path.join(ROOT, 'dist', 'cli', 'main.js');
 const SAMPLE = path.join(ROOT, 'data', 'weibo_sample.txt');
 const SAMPLE_TEST = path.join(ROOT, 'data', 'weibo_sample_test.txt');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const IN_CI = Boolean(process.env.CI) && process.env.CI !== 'false';
+// .ci/run installs chromium on the host and sets this, so there the browser test fails rather than skips without it;
+// the Debian 13 root that CI runs the suite in again has no browser (the test proves nothing about libtorch).
+const CHROMIUM_REQUIRED = process.env.QWEN3_NATIVE_CHROMIUM === 'required';
 
 const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'q3n-compare-'));
 const HF_HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'q3n-compare-hf-'));
@@ -108,8 +110,8 @@ test.serial(
 
 async function openBrowser(t) {
   if (!fs.existsSync(CHROMIUM)) {
-    if (IN_CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium for this test`);
-    t.log(`SKIPPED: no chromium at ${CHROMIUM} (apt-get install chromium; CI installs it), not in CI`);
+    if (CHROMIUM_REQUIRED) throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium for this test`);
+    t.log(`SKIPPED: no chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it on the host)`);
     return undefined;
   }
   const { chromium } = require('playwright-core');
