@@ -20,7 +20,7 @@ const EMBEDDING_MAPPINGS: readonly string[] = ['auto', 'always', 'never'] satisf
  * How a CPU model holds embed_tokens, from QWEN3_NATIVE_MAP_EMBEDDINGS: 'always' or 'never' override the size rule,
  * unset or empty is 'auto'.
  */
-export function embeddingMapping(env: NodeJS.ProcessEnv = process.env): EmbeddingMapping {
+export function embeddingMapping(env: Record<string, string | undefined> = process.env): EmbeddingMapping {
   const value = env.QWEN3_NATIVE_MAP_EMBEDDINGS ?? '';
   if (value === '') return 'auto';
   if (!EMBEDDING_MAPPINGS.includes(value)) {

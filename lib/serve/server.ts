@@ -27,8 +27,11 @@ export interface RunningServer {
   readonly ready: Promise<void>;
   /** resolves when the server has stopped: with the error that stopped it, if any */
   readonly closed: Promise<Error | undefined>;
-  /** the fastify instance (inject(), tests) */
-  readonly app: FastifyInstance;
+  /**
+   * the fastify instance (a FastifyInstance: inject() in tests). Typed unknown so that the package's declarations
+   * need neither fastify's types nor @types/node (scripts/check-package.sh compiles them without): cast to use it.
+   */
+  readonly app: unknown;
   /** Stops gracefully (idempotent): no new work, queued work finished and answered, server closed, predictors freed. */
   stop(reason?: Error): Promise<void>;
 }
@@ -131,14 +134,15 @@ export function stopOnSignals(
   exit: (code: number) => void = (c) => process.exit(c)
 ): () => void {
   let signalled = false;
+  const log = (server.app as FastifyInstance).log;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) {
-      server.app.log.warn(`${signal} again: exiting without finishing the queue`);
+      log.warn(`${signal} again: exiting without finishing the queue`);
       exit(130);
       return;
     }
     signalled = true;
-    server.app.log.info(`${signal}: stopping (send it again to exit at once)`);
+    log.info(`${signal}: stopping (send it again to exit at once)`);
     void server.stop();
   };
   process.on('SIGTERM', onSignal);
