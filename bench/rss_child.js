@@ -13,7 +13,7 @@ function status() {
 async function main() {
   const [runDir, dtype, textsFile] = process.argv.slice(2);
   const before = status();
-  const { Predictor } = require(path.join(__dirname, '..', 'dist', 'predictor'));
+  const { Predictor } = require(path.join(__dirname, '..', 'dist'));
   const texts = JSON.parse(fs.readFileSync(textsFile, 'utf8'));
   const p = new Predictor({ checkpoint: runDir, device: 'cpu', dtype });
   await p.load();
