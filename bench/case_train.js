@@ -5,22 +5,6 @@ const L = require('./lib');
 
 const LORA = L.LORA;
 
-async function encode(method, posts) {
-  const { Qwen3Tokenizer } = L.dist('index');
-  const { ExampleEncoder } = L.dist('classifier/encoding');
-  const { DEFAULT_LORA_PROMPT } = L.dist('classifier/methods');
-  const enc = new ExampleEncoder(await Qwen3Tokenizer.bundled(), {
-    method,
-    maxLength: 256,
-    prompt: DEFAULT_LORA_PROMPT,
-    labelTokens: L.LABEL_TOKENS,
-  });
-  return enc.encodeForTraining(
-    posts.map((p) => p.text),
-    posts.map((p) => p.label)
-  );
-}
-
 /** Batches of indices: in random order (what a DataCollator sees) and as our Trainer plans them (length-bucketed). */
 function plans(n, batch, count) {
   const random = [];
@@ -77,7 +61,7 @@ async function run(ctx) {
     for (const method of methods) {
       const dtype = method === 'full' ? 'float32' : 'bfloat16';
       try {
-        const seqs = await encode(method, posts);
+        const seqs = await L.encodeForTraining(method, posts);
         const labels = posts.map((p) => p.label);
         const random = plans(seqs.length, st.trainBatch, count);
         const bucketed = planEpoch(

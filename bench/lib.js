@@ -285,6 +285,23 @@ async function timed(fn) {
   return { value, seconds: Number(process.hrtime.bigint() - t) / 1e9 };
 }
 
+/** Training sequences of the bench's posts for `method`, encoded as the Trainer encodes them (CPU and GPU cases). */
+async function encodeForTraining(method, posts) {
+  const { Qwen3Tokenizer } = dist('index');
+  const { ExampleEncoder } = dist('classifier/encoding');
+  const { DEFAULT_LORA_PROMPT } = dist('classifier/methods');
+  const enc = new ExampleEncoder(await Qwen3Tokenizer.bundled(), {
+    method,
+    maxLength: 256,
+    prompt: DEFAULT_LORA_PROMPT,
+    labelTokens: LABEL_TOKENS,
+  });
+  return enc.encodeForTraining(
+    posts.map((p) => p.text),
+    posts.map((p) => p.label)
+  );
+}
+
 function errorText(e) {
   return (e && e.message ? e.message : String(e)).split('\n')[0].slice(0, 300);
 }
@@ -323,4 +340,5 @@ module.exports = {
   ensureLoraRun,
   timed,
   errorText,
+  encodeForTraining,
 };

@@ -41,28 +41,12 @@ async function side(label, fn) {
   }
 }
 
-async function encodeForTraining(method, posts) {
-  const { Qwen3Tokenizer } = L.dist('index');
-  const { ExampleEncoder } = L.dist('classifier/encoding');
-  const { DEFAULT_LORA_PROMPT } = L.dist('classifier/methods');
-  const enc = new ExampleEncoder(await Qwen3Tokenizer.bundled(), {
-    method,
-    maxLength: 256,
-    prompt: DEFAULT_LORA_PROMPT,
-    labelTokens: L.LABEL_TOKENS,
-  });
-  return enc.encodeForTraining(
-    posts.map((p) => p.text),
-    posts.map((p) => p.label)
-  );
-}
-
 async function trainCase(ctx, dir, st, out, save) {
   const posts = L.samplePosts(st.trainPosts, 5);
   const count = st.trainWarmup + st.trainSteps;
   const { planEpoch } = L.dist('classifier/train-data');
   for (const method of ['lora', 'lora-head']) {
-    const seqs = await encodeForTraining(method, posts);
+    const seqs = await L.encodeForTraining(method, posts);
     const labels = posts.map((p) => p.label);
     const order = L.shuffle([...Array(seqs.length).keys()], 3);
     const random = [];

@@ -34,19 +34,24 @@ const TINY_SPECS: Record<string, ModelFamily> = {
 /** The spec of the small Qwen3 that method `full` trains from scratch (the README's no-download demo). */
 export const SCRATCH_SPEC = 'tiny-scratch';
 
-/**
- * `tiny-scratch`: the real Qwen3 layout and tokenizer (all 151,936 vocabulary rows), randomly initialised and sized
- * to be trained from scratch with method `full` on a CPU. The README's main job (8 epochs, lr 5e-3, seed 42 on
- * data/weibo_sample.txt): 78.33% on data/weibo_sample_test.txt, 72 steps in 52 s on 2 shared cores (test/demo.test.js).
- */
-export const SCRATCH_QWEN3_CONFIG: Partial<Qwen3HFConfig> = {
+/** The structural defaults: 2 layers of width 64, GQA with 4 query and 2 key/value heads. */
+export const TINY_QWEN3_DEFAULTS = {
   hidden_size: 64,
   intermediate_size: 128,
   num_hidden_layers: 2,
   num_attention_heads: 4,
   num_key_value_heads: 2,
   head_dim: 16,
-};
+  tie_word_embeddings: true,
+} as const;
+
+/**
+ * `tiny-scratch`: the tiny layout itself (TINY_QWEN3_DEFAULTS) with the real Qwen3 tokenizer (all 151,936 vocabulary
+ * rows), randomly initialised, to be trained from scratch with method `full` on a CPU. The README's main job (8
+ * epochs, lr 5e-3, seed 42 on data/weibo_sample.txt): 78.33% on data/weibo_sample_test.txt, 72 steps in 52 s on 2
+ * shared cores (test/demo.test.js).
+ */
+export const SCRATCH_QWEN3_CONFIG: Partial<Qwen3HFConfig> = { ...TINY_QWEN3_DEFAULTS };
 
 /** `tiny`, `tiny-embedding`, `tiny-scratch`: random models generated locally, never downloaded. */
 export function isTinySpec(spec: string | undefined): boolean {
@@ -94,17 +99,6 @@ export interface TinyQwen3 {
   dir: string;
   config: Qwen3HFConfig;
 }
-
-/** The structural defaults: 2 layers of width 64, GQA with 4 query and 2 key/value heads. */
-export const TINY_QWEN3_DEFAULTS = {
-  hidden_size: 64,
-  intermediate_size: 128,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  head_dim: 16,
-  tie_word_embeddings: true,
-} as const;
 
 const DERIVED_KEYS = ['architectures', 'model_type', 'torch_dtype'] as const;
 const POSITIVE_INTEGER_KEYS = [
