@@ -9,7 +9,7 @@ const { spawn, execFileSync } = require('child_process');
 const L = require('./lib');
 const { render, spliceCases } = require('./report');
 
-const CASES = ['roofline', 'forward', 'train', 'predict', 'embedding', 'tokenizer', 'memory', 'serve'];
+const CASES = ['roofline', 'forward', 'train', 'predict', 'embedding', 'tokenizer', 'memory', 'serve', 'scratch'];
 const GPU_CASES = ['forward', 'train'];
 
 const HELP = `node bench/run.js [options]

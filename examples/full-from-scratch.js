@@ -1,7 +1,17 @@
 'use strict';
 // Trains a small randomly initialised Qwen3 (4 layers, hidden 128) with method 'full' on the weibo2018 posts and
 // reports dev-split metrics, the time of each epoch and the training tokens/s (with the machine's load average: the
-// numbers depend on other work). Usage: node examples/full-from-scratch.js [train.txt] [epochs]
+// numbers depend on other work). Usage: [LR=1e-3] [WD=0.05] node examples/full-from-scratch.js [train.txt] [epochs]
+//
+// Measured on 2026-12-01 (2-core AMD EPYC with AVX-512 BF16, Debian 12, libtorch 1.13, 9,000 posts trained and a
+// stratified 1,000 for dev):
+//   - one epoch (282 steps + the dev evaluation): 51 s at load average 2, 11,018 training tokens/s; 80.90% dev
+//     accuracy after that one epoch at the default lr 1e-3 (`npm run bench -- --only scratch` repeats it);
+//   - the same epoch with the embedding table's dense gradient and dense AdamW (the addon built before the row-wise
+//     update, adamw.h): 264 s, so the row-wise update is 5.2x on this model, whose table is 96% of its values;
+//   - LR=2e-3 and 4 epochs, with the machine shared (one intra-op thread, load average 7; 210-240 s per epoch): dev
+//     accuracy 81.90, 82.40, 83.20, 82.40% (best 83.20%, epoch 3; the training loss falls to 0.005, so the later
+//     epochs memorise). Below the corpus's published naive Bayes (85.6%, on its test set, not this split).
 const os = require('os');
 const path = require('path');
 const { createTinyQwen3 } = require('..');
