@@ -61,13 +61,16 @@ async function main() {
   const cores = os.cpus().length;
   const reduce = await runRanks(2, {
     kind: 'allreduce',
-    iterations: 20,
+    iterations: 40,
     sizes: { lora: loraSizes(shape, L.LORA.r, false), 'lora-head': loraSizes(shape, L.LORA.r, true) },
   });
   const r0 = reduce[0];
+  process.stderr.write(`all-reduce: ${JSON.stringify(r0)}\n`);
 
-  const dir = await L.ensureWeights('0.6B', 'causal', 'bfloat16');
-  const posts = L.samplePosts(Number(process.env.BENCH_DIST_POSTS || 48), 11);
+  // BENCH_DIST_SHAPE=tiny: the training part on the tiny shape (a 0.6B float32 step took 78 s on a loaded machine).
+  const trainShape = process.env.BENCH_DIST_SHAPE || '0.6B';
+  const dir = await L.ensureWeights(trainShape, 'causal', 'bfloat16');
+  const posts = L.samplePosts(Number(process.env.BENCH_DIST_POSTS || (trainShape === 'tiny' ? 512 : 24)), 11);
   const data = { texts: posts.map((p) => p.text), labels: posts.map((p) => p.label) };
   const evalData = { texts: data.texts.slice(0, 4), labels: data.labels.slice(0, 4) };
   const perRank = 4;
@@ -78,14 +81,16 @@ async function main() {
     device: 'cpu',
     dtype: 'float32',
     epochs: 1,
-    maxLength: 96,
+    maxLength: 64,
     batchSize: (perRank * 2) / world,
     lora: { ...L.LORA, dropout: 0 },
     seed: 3,
     offline: true,
   });
   const job = (world) => ({ kind: 'train', options: options(world), data: { ...data }, evalData });
+  process.stderr.write('1 process:\n');
   const one = (await runRanks(1, { ...job(1), options: { ...options(1), distributed: false } }))[0];
+  process.stderr.write('2 processes:\n');
   const two = (await runRanks(2, job(2)))[0];
 
   const date = new Date().toISOString().slice(0, 10);
@@ -94,7 +99,7 @@ async function main() {
     `## Data-parallel training (c10d Gloo, loopback) — ${date}, ${cores} cores (${cpu}), load average ${os.loadavg()[0].toFixed(1)}`,
     '',
     '`node bench/case_distributed.js`. All-reduce: the averaged, bucketed (25 MB) float32 all-reduce of the trainable',
-    "gradients' sizes through the binding (ProcessGroup.allReduceMean, 2 ranks, 1 thread each, median of 20):",
+    "gradients' sizes through the binding (ProcessGroup.allReduceMean, 2 ranks, 1 thread each, median of 40):",
     '',
     '| gradients | tensors | parameters | MB | all-reduce per step (ms) |',
     '|---|---|---|---|---|',
@@ -103,7 +108,7 @@ async function main() {
         `| Qwen3-0.6B ${name} (r ${L.LORA.r}, q/k/v/o) | ${v.tensors} | ${v.params} | ${((v.params * 4) / 1e6).toFixed(1)} | ${v.medianMs.toFixed(1)} |`
     ),
     '',
-    `Training (lora, random 0.6B-shaped weights, float32, ${posts.length} posts, global batch ${perRank * 2}, first step`,
+    `Training (lora, random ${trainShape}-shaped weights, float32, ${posts.length} posts, global batch ${perRank * 2}, first step`,
     'excluded, tokens of every rank):',
     '',
     '| processes x threads | steps | tokens/s |',

@@ -38,9 +38,11 @@ async function train(job) {
   let steps = 0;
   trainer.on('progress', (p) => {
     steps++;
-    if (steps === 1) return; // the first step warms libtorch up
+    if (steps === 1)
+      return process.stderr.write(`  step 1 (warm-up): ${(p.tokens / p.tokensPerSecond).toFixed(1)} s\n`);
     tokens += p.tokens;
     seconds += p.tokens / p.tokensPerSecond;
+    process.stderr.write(`  step ${p.step}: ${p.tokens} tokens, ${(p.tokens / p.tokensPerSecond).toFixed(1)} s\n`);
   });
   await trainer.train(job.data, job.evalData ? { evalData: job.evalData } : undefined);
   return { tokens, seconds, steps };

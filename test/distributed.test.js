@@ -4,6 +4,7 @@
 // LoRA dropout 0 (dropout draws differ with the batch's split, so only dropout-free runs are bit-comparable), also
 // after a stop at world size 2 resumed at world size 1; a killed rank ends the run with an error, never a hang.
 const test = require('ava');
+const fs = require('fs');
 const path = require('path');
 const { spawn } = require('child_process');
 const { createTinyQwen3, Trainer } = require('../dist');
@@ -11,6 +12,7 @@ const { loadNative } = require('../dist/native');
 const { weightsFileFor } = require('../dist/classifier/methods');
 const { readSafetensors } = require('../dist/qwen3/safetensors');
 const { tmpDir, weiboLines } = require('./helpers/util');
+const { cli, jsonLines } = require('./helpers/cli');
 
 const CHILD = path.join(__dirname, 'helpers', 'dist-child.js');
 const lines = weiboLines(72);
@@ -160,4 +162,112 @@ maybe('a killed rank ends the run on the other with an error naming the group, w
   t.log(`rank 0 ended ${ranks[0].ms - 9000} ms after rank 1 was killed: ${ranks[0].err.trim()}`);
   t.regex(ranks[0].err, /rank 0 of 2/);
   t.true(ranks[0].ms < 60_000);
+});
+
+/** The pid of the launcher's worker with RANK=`rank` (Linux /proc), or undefined while it has not started. */
+function workerPid(launcher, rank) {
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== launcher) continue;
+      if (fs.readFileSync(`/proc/${name}/environ`, 'utf8').split('\0').includes(`RANK=${rank}`)) return Number(name);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+function trainFile() {
+  const file = path.join(tmpDir(), 'train.txt');
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+  return file;
+}
+
+const launcherArgs = (out, extra) => [
+  'train',
+  '--nproc-per-node',
+  '2',
+  '--master-port',
+  String(++port),
+  '--method',
+  'lora',
+  '--model',
+  modelDir,
+  '--train',
+  trainFile(),
+  '--output',
+  out,
+  '--device',
+  'cpu',
+  '--max-length',
+  '32',
+  '--batch-size',
+  '4',
+  '--json',
+  ...extra,
+];
+
+maybe('qwen3-native train --nproc-per-node 2: two workers, one report, one run folder', async (t) => {
+  const out = path.join(tmpDir(), 'launched');
+  const r = await cli(launcherArgs(out, ['--epochs', '1']));
+  t.is(r.code, 0, r.stderr);
+  const progress = jsonLines(r.stdout).filter((e) => e.event === 'progress');
+  // Each step reported once (by rank 0), in order.
+  t.true(progress.length >= 8);
+  t.deepEqual(
+    progress.map((p) => p.step),
+    progress.map((_, i) => i + 1)
+  );
+  t.true(fs.existsSync(path.join(out, 'run.json')));
+  t.is(JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')).hyperParameters.batchSize, 8);
+});
+
+maybe('a worker killed under the launcher ends the run in under 60 s with one message naming its rank', async (t) => {
+  const out = path.join(tmpDir(), 'killed');
+  let killedAt;
+  let launcher;
+  const run = cli(launcherArgs(out, ['--epochs', '100']), {
+    env: { QWEN3_NATIVE_DIST_TIMEOUT_MS: '30000' },
+    onStdout: (text, child) => {
+      launcher = child;
+      if (killedAt || !text.includes('"progress"')) return;
+      const pid = workerPid(child.pid, 1);
+      if (pid === undefined) return;
+      killedAt = Date.now();
+      process.kill(pid, 'SIGKILL');
+    },
+  });
+  const r = await run;
+  const seconds = (Date.now() - killedAt) / 1000;
+  t.truthy(launcher);
+  t.not(r.code, 0);
+  const messages = r.stderr.split('\n').filter((l) => /rank \d+ of 2/.test(l));
+  t.log(`ended ${seconds.toFixed(1)} s after the kill: ${messages.join(' | ')}`);
+  t.is(messages.length, 1, r.stderr);
+  t.regex(messages[0], /rank 1 of 2 \(pid \d+\) was killed by SIGKILL/);
+  t.true(seconds < 60);
+});
+
+maybe('Ctrl-C on the launcher stops both workers after the same step; rank 0 saves one checkpoint', async (t) => {
+  const out = path.join(tmpDir(), 'interrupted');
+  let sent = false;
+  const r = await cli(launcherArgs(out, ['--epochs', '100']), {
+    onStdout: (text, child) => {
+      if (sent || !text.includes('"progress"')) return;
+      sent = true;
+      child.kill('SIGINT');
+    },
+  });
+  t.is(r.code, 130, r.stderr);
+  const events = jsonLines(r.stdout);
+  const stopped = events.filter((e) => e.event === 'stopped');
+  t.is(stopped.length, 1);
+  t.is(events.filter((e) => e.event === 'checkpoint').length, 1);
+  t.true(fs.existsSync(path.join(`${out}.partial`, 'checkpoint')));
+  t.log(`stopped at step ${stopped[0].steps}; ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
+  // The command it prints to continue is the launcher's.
+  t.true(stopped[0].resume.includes('--nproc-per-node 2 --master-port'), stopped[0].resume);
 });

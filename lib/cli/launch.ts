@@ -42,19 +42,24 @@ export function launchSettings(flags: Flags): LaunchSettings | undefined {
   };
 }
 
-/** argv without the launcher's own flags (`--flag value` and `--flag=value`). */
-export function workerArgs(argv: readonly string[]): string[] {
-  const out: string[] = [];
+/** argv split into the launcher's own flags (`--flag value`, `--flag=value`) and the workers' arguments. */
+export function splitLauncherArgs(argv: readonly string[]): { launcher: string[]; worker: string[] } {
+  const launcher: string[] = [];
+  const worker: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i].replace(/^--?/, '').split('=')[0];
     if (argv[i].startsWith('-') && LAUNCH_FLAGS.includes(name)) {
-      if (!argv[i].includes('=')) i++;
+      launcher.push(argv[i]);
+      if (!argv[i].includes('=') && i + 1 < argv.length) launcher.push(argv[++i]);
       continue;
     }
-    out.push(argv[i]);
+    worker.push(argv[i]);
   }
-  return out;
+  return { launcher, worker };
 }
+
+/** Set in the workers: the launcher's flags, which the resume command a stopped run prints must repeat. */
+export const LAUNCHER_FLAGS_ENV = 'QWEN3_NATIVE_LAUNCHER_FLAGS';
 
 /** The last non-empty line of a worker's error output (its one error message). */
 function lastLine(text: string): string {
@@ -65,7 +70,8 @@ function lastLine(text: string): string {
 /** Runs this machine's workers to the end; the exit code is the first failing worker's (0 when all succeed). */
 export async function launchWorkers(s: LaunchSettings, argv: readonly string[]): Promise<number> {
   const world = s.nprocPerNode * s.nnodes;
-  const args = [process.argv[1], 'train', ...workerArgs(argv)];
+  const split = splitLauncherArgs(argv);
+  const args = [process.argv[1], 'train', ...split.worker];
   const workers: { rank: number; child: ChildProcess; stderr: string; done: boolean }[] = [];
   for (let local = 0; local < s.nprocPerNode; local++) {
     const rank = s.nodeRank * s.nprocPerNode + local;
@@ -82,6 +88,7 @@ export async function launchWorkers(s: LaunchSettings, argv: readonly string[]):
         LOCAL_WORLD_SIZE: String(s.nprocPerNode),
         MASTER_ADDR: s.masterAddr,
         MASTER_PORT: String(s.masterPort),
+        [LAUNCHER_FLAGS_ENV]: JSON.stringify(split.launcher),
       },
     });
     const w = { rank, child, stderr: '', done: false };
@@ -108,7 +115,7 @@ export async function launchWorkers(s: LaunchSettings, argv: readonly string[]):
               if (bad && !failed) {
                 failed = { rank: w.rank, code: code ?? 128 + 9 };
                 const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-                const why = w.rank === 0 ? '' : lastLine(w.stderr);
+                const why = w.rank === 0 || signal ? '' : lastLine(w.stderr);
                 // Interrupted workers (Ctrl-C) saved their checkpoint: not a failure to report.
                 if (!Object.values(SIGNAL_EXIT).includes(code ?? -1)) {
                   err(

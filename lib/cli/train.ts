@@ -8,7 +8,7 @@ import type { LabelledTexts } from '../classifier/train-data';
 import type { TrainerOptions } from '../classifier/trainer-options';
 import { displayPath, PACKAGE_ROOT } from '../util/paths';
 import { Flags } from './args';
-import { launchSettings, launchWorkers } from './launch';
+import { LAUNCHER_FLAGS_ENV, launchSettings, launchWorkers } from './launch';
 import { commonSettings, err, existingFile, noPositionals, out, type CommonSettings } from './common';
 import { CliError, EXIT, flagError, SIGNAL_EXIT } from './errors';
 import { evaluateRuns } from './eval';
@@ -172,7 +172,9 @@ export async function runTrain(
   // The first Ctrl-C, SIGTERM or SIGHUP: stop after this step and save a checkpoint. A second one (or one before
   // training began): quit now. Either way the exit code is 128 + the first signal's number.
   let first: keyof typeof SIGNAL_EXIT | undefined;
-  const resumeCommand = buildResumeCommand(argv, {
+  // A worker of `--nproc-per-node`: the command to continue is the launcher's.
+  const launcherFlags = JSON.parse(process.env[LAUNCHER_FLAGS_ENV] || '[]') as string[];
+  const resumeCommand = buildResumeCommand([...launcherFlags, ...argv], {
     method: c.method ? undefined : method,
     size: c.size || c.model ? undefined : size,
   });
