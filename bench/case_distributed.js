@@ -73,7 +73,7 @@ async function main() {
   const posts = L.samplePosts(Number(process.env.BENCH_DIST_POSTS || (trainShape === 'tiny' ? 512 : 24)), 11);
   const data = { texts: posts.map((p) => p.text), labels: posts.map((p) => p.label) };
   const evalData = { texts: data.texts.slice(0, 4), labels: data.labels.slice(0, 4) };
-  const perRank = 4;
+  const perRank = trainShape === 'tiny' ? 16 : 4;
   const options = (world) => ({
     method: 'lora',
     model: dir,
