@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'child_process';
 import { DISTRIBUTED_DEFAULTS } from '../classifier/distributed';
 import type { Flags } from './args';
-import { EXIT, flagError, SIGNAL_EXIT } from './errors';
+import { CliError, EXIT, flagError, SIGNAL_EXIT } from './errors';
 import { err } from './common';
 
 export interface LaunchSettings {
@@ -25,7 +25,10 @@ export function launchSettings(flags: Flags): LaunchSettings | undefined {
   const given = LAUNCH_FLAGS.filter((f) => f !== 'nproc-per-node' && flags.has(f));
   if (nproc === undefined) {
     if (given.length)
-      throw flagError(flags.spelling(given[0]), `to come with --nproc-per-node (the launcher's flags)`, given[0]);
+      throw new CliError(
+        `${given.map((f) => flags.spelling(f)).join(', ')}: the launcher's flags need --nproc-per-node <n> (the ` +
+          'workers to start on this machine); a worker started by torchrun reads RANK, WORLD_SIZE, ... instead'
+      );
     return undefined;
   }
   const nnodes = flags.positiveInt('nnodes') ?? 1;
