@@ -152,6 +152,8 @@ export interface NativeClassifier {
     lossScale: number
   ): Promise<NativeLoss>;
   accumulateFeatures(features: Float32Array, rows: number, labels: Int32Array, lossScale: number): Promise<NativeLoss>;
+  /** data-parallel training: the accumulated gradients become their mean over `group`'s ranks (before step()) */
+  reduceGradients(group: NativeProcessGroup): Promise<void>;
   /** AdamW step with global-norm clipping (maxGradNorm <= 0: none); returns the norm before clipping */
   step(learningRate: number, maxGradNorm: number): Promise<number>;
   /** [batch * numLabels] class probabilities, every method (embedding: through the base loaded by init) */
@@ -172,6 +174,35 @@ export interface NativeClassifier {
   dispose(): void;
 }
 
+/** One rank's place in a c10d group: TCPStore rendezvous at masterAddr:masterPort (rank 0 hosts it), Gloo over it. */
+export interface NativeDistributedSpec {
+  rank: number;
+  worldSize: number;
+  masterAddr: string;
+  masterPort: number;
+  /** rendezvous and every collective: a rank that died or hangs fails the others after this long */
+  timeoutMs: number;
+  /** all-reduce bucket size */
+  bucketBytes: number;
+}
+
+/**
+ * C++ q3::ProcessGroup (csrc/binding/distributed_wrap.cpp): PyTorch's c10d ProcessGroupGloo. Every rank makes the same
+ * calls in the same order; a collective whose peer died rejects with the rank and the master in its message.
+ */
+export interface NativeProcessGroup {
+  /** rendezvous: resolves once every rank joined */
+  init(spec: NativeDistributedSpec): Promise<void>;
+  /** each array's mean over the ranks (bucketed float32 all-reduce) */
+  allReduceMean(arrays: Float32Array[]): Promise<Float32Array[]>;
+  /** rank `root`'s array, on every rank */
+  broadcast(array: Float32Array, root: number): Promise<Float32Array[]>;
+  barrier(): Promise<Float32Array[]>;
+  /** the same length on every rank -> their concatenation in rank order */
+  allGather(array: Float32Array): Promise<Float32Array[]>;
+  dispose(): void;
+}
+
 /** The CUDA caching allocator's counters for one device, in bytes (torch.cuda.max_memory_allocated and friends). */
 export interface CudaMemory {
   /** false without a CUDA libtorch (or a build without the counters): every number is then 0 */
@@ -189,6 +220,9 @@ export interface NativeBinding {
   cudaMemory(device: number, resetPeak: boolean): CudaMemory;
   Engine: new () => NativeEngine;
   Classifier: new () => NativeClassifier;
+  ProcessGroup: new () => NativeProcessGroup;
+  /** false when the addon was built without Gloo's headers (libgloo-dev) */
+  distributedAvailable: boolean;
 }
 
 let cached: NativeBinding | undefined;

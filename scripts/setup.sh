@@ -11,7 +11,10 @@ if command -v apt-get >/dev/null 2>&1; then
   # libopenblas0-openmp: without it Debian's libtorch falls back to reference BLAS (measured 13x slower fp32 matmul).
   # python3-numpy runs the float64 reference (scripts/reference) that the tests check trained adapters against.
   # python3-torch (Debian's, on the same libtorch) runs the PyTorch eager baselines of `npm run bench`.
-  PKGS="libtorch-dev libopenblas0-openmp cmake g++ make python3 python3-numpy python3-torch"
+  # libgloo-dev: the headers of Gloo, which libtorch's c10d ProcessGroupGloo.hpp includes (data-parallel training,
+  # csrc/core/distributed.cpp); its symbols are in libtorch_cpu already. Without it the addon builds without
+  # distributed training.
+  PKGS="libtorch-dev libopenblas0-openmp libgloo-dev cmake g++ make python3 python3-numpy python3-torch"
   missing=""
   for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
   if [ -n "$missing" ]; then

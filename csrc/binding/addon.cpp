@@ -6,6 +6,7 @@
 
 #include "../core/runtime.h"
 #include "classifier_wrap.h"
+#include "distributed_wrap.h"
 #include "engine_wrap.h"
 #include "worker.h"
 
@@ -58,6 +59,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaMemory", Napi::Function::New(env, CudaMemoryJs, "cudaMemory"));
   exports.Set("Engine", initEngineClass(env));
   exports.Set("Classifier", initClassifierClass(env));
+  exports.Set("ProcessGroup", initProcessGroupClass(env));
+  exports.Set("distributedAvailable", Napi::Boolean::New(env, q3::distributedAvailable()));
   return exports;
 }
 

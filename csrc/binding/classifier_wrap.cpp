@@ -5,6 +5,7 @@
 #include "../core/classifier.h"
 #include "convert.h"
 #include "core_handle.h"
+#include "distributed_wrap.h"
 #include "worker.h"
 
 namespace q3js {
@@ -77,6 +78,7 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
                            InstanceMethod("init", &ClassifierWrap::InitJs),
                            InstanceMethod("accumulate", &ClassifierWrap::Accumulate),
                            InstanceMethod("accumulateFeatures", &ClassifierWrap::AccumulateFeatures),
+                           InstanceMethod("reduceGradients", &ClassifierWrap::ReduceGradients),
                            InstanceMethod("step", &ClassifierWrap::Step),
                            InstanceMethod("predict", &ClassifierWrap::Predict),
                            InstanceMethod("predictFeatures", &ClassifierWrap::PredictFeatures),
@@ -178,6 +180,16 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
           return [b, scale](q3::Classifier& c) { return c.accumulate(b, scale); };
         },
         lossToJs);
+  }
+
+  // Data-parallel training: the accumulated gradients become their mean over the group's ranks.
+  Napi::Value ReduceGradients(const Napi::CallbackInfo& info) {
+    return runVoid(info, "reduceGradients", [&] {
+      std::shared_ptr<q3::ProcessGroup> group = processGroupOf(info[0]);
+      return [group](q3::Classifier& c) {
+        c.reduceGradients([&](std::vector<torch::Tensor> g) { return group->allReduceMean(std::move(g)); });
+      };
+    });
   }
 
   Napi::Value Step(const Napi::CallbackInfo& info) {

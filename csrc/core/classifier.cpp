@@ -280,6 +280,20 @@ void Classifier::loadTrainingState(const std::string& file) {
   }
 }
 
+void Classifier::reduceGradients(const std::function<std::vector<torch::Tensor>(std::vector<torch::Tensor>)>& reduce) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const DeviceScope scope(device_);
+  torch::NoGradGuard noGrad;
+  std::vector<torch::Tensor> grads;
+  for (auto& [name, t] : trainable_) {
+    if (!t.grad().defined()) t.mutable_grad() = torch::zeros_like(t);
+    grads.push_back(t.grad());
+  }
+  std::vector<torch::Tensor> reduced = reduce(std::move(grads));
+  for (size_t i = 0; i < trainable_.size(); ++i)
+    if (!reduced[i].is_same(trainable_[i].second.grad())) trainable_[i].second.mutable_grad() = reduced[i];
+}
+
 std::vector<std::pair<std::string, torch::Tensor>> Classifier::gradients() {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<std::pair<std::string, torch::Tensor>> out;

@@ -8,6 +8,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -77,6 +78,9 @@ class Classifier {
   // Optimizer moments, step and RNG state, for exact resumption.
   void saveTrainingState(const std::string& file);
   void loadTrainingState(const std::string& file);
+  // Data-parallel training: `reduce` gets the accumulated gradients in trainable order (zeros for a parameter without
+  // one) and returns what step() uses instead (csrc/core/distributed.h's mean over the ranks).
+  void reduceGradients(const std::function<std::vector<torch::Tensor>(std::vector<torch::Tensor>)>& reduce);
   // Gradients accumulated so far, by on-disk name (tests compare them with a float64 reference).
   std::vector<std::pair<std::string, torch::Tensor>> gradients();
 

@@ -5,6 +5,8 @@
 import type { NativeClassifier } from '../native';
 import { DEFAULT_BATCH_LIMITS, packByLength } from '../qwen3/batching';
 import type { Qwen3Checkpoint } from '../qwen3/checkpoint';
+import type { DataParallel } from './distributed';
+import { shareOf } from './distributed';
 import { labelsFromRecord } from './labels';
 import { argmaxRows, computeMetrics } from './metrics';
 import { checkpointFiles, publishRun, writeCheckpoint, writeRunInfo, type RunInfo } from './run-folder';
@@ -71,7 +73,9 @@ export class TrainingLoop {
     private readonly dir: string,
     private readonly base: Qwen3Checkpoint,
     private readonly emit: Emit,
-    private readonly stopRequested: () => boolean
+    private readonly stopRequested: () => boolean,
+    /** data parallelism: a group of one in a single process */
+    private readonly dp: DataParallel
   ) {}
 
   private async accumulate(split: Split, batch: number[], scale: number) {
@@ -87,14 +91,28 @@ export class TrainingLoop {
     return this.c.accumulate(Int32Array.from(seqs.flat()), lengths, true, labels, scale);
   }
 
-  /** Predicted labels for a split, batched by length; throws when a probability is not finite. */
+  /** Predicted labels for a split: this rank's share, gathered from every rank. */
   private async predictSplit(split: Split, step: number, lr: number): Promise<number[]> {
+    const n = split.labels.length;
+    const [start, end] = shareOf(n, this.dp.rank, this.dp.worldSize);
+    const dim = split.features ? split.features.length / n : 0;
+    const share: Split = {
+      seqs: split.seqs.slice(start, end),
+      labels: split.labels.slice(start, end),
+      features: split.features?.subarray(start * dim, end * dim),
+    };
+    return this.dp.gather(await this.predictShare(share, step, lr), n);
+  }
+
+  /** Predicted labels for a split, batched by length; throws when a probability is not finite. */
+  private async predictShare(split: Split, step: number, lr: number): Promise<number[]> {
     const n = split.labels.length;
     const check = (probs: Float32Array) => {
       const bad = probs.find((p) => !Number.isFinite(p));
       if (bad !== undefined) throw this.diverged(step, 'a dev-set probability', bad, lr);
       return probs;
     };
+    if (n === 0) return [];
     if (split.features) return argmaxRows(check(await this.c.predictFeatures(split.features, n)), this.numLabels);
     const predictions = new Array<number>(n);
     for (const b of packByLength(split.seqs, {
@@ -113,9 +131,12 @@ export class TrainingLoop {
 
   async run(info: RunInfo, train: Split, dev: Split, resume: boolean): Promise<LoopResult> {
     const o = this.o;
+    const dp = this.dp;
     this.numLabels = Object.keys(info.labels).length;
     const lengths = train.seqs.map((s) => s.length);
-    const batchesPerEpoch = Math.ceil(train.labels.length / o.batchSize);
+    // Every rank plans the same global micro-batches (batchSize per rank) and trains on its share of each.
+    const globalBatch = o.batchSize * dp.worldSize;
+    const batchesPerEpoch = Math.ceil(train.labels.length / globalBatch);
     const stepsPerEpoch = Math.ceil(batchesPerEpoch / o.gradientAccumulation);
     const totalSteps = stepsPerEpoch * o.epochs;
     const warmupSteps = Math.round(totalSteps * o.warmupRatio);
@@ -141,7 +162,7 @@ export class TrainingLoop {
     let stopped = false;
     let savedStep = state.globalStep;
     outer: for (let epoch = state.epoch; epoch < o.epochs; epoch++) {
-      const batches = planEpoch(lengths, o.batchSize, o.seed, epoch);
+      const batches = planEpoch(lengths, globalBatch, o.seed, epoch);
       let trainLossSum = 0;
       let trainLossCount = 0;
       for (let b = epoch === state.epoch ? state.batchInEpoch : 0; b < batches.length; b += o.gradientAccumulation) {
@@ -152,13 +173,20 @@ export class TrainingLoop {
         let loss = 0;
         let tokens = 0;
         let examples = 0;
-        for (const batch of group) {
-          const r = await this.accumulate(train, batch, 1 / group.length);
+        for (const global of group) {
+          // The loss is the mean over the global micro-batch; each rank's share of it scales its gradient.
+          const batch = dp.mine(global);
+          if (batch.length === 0) continue;
+          const r = await this.accumulate(train, batch, dp.lossScale(batch.length, global.length) / group.length);
           if (!Number.isFinite(r.loss)) throw this.diverged(step, 'the loss', r.loss, lr);
-          loss += r.loss / group.length;
+          loss += (r.loss * batch.length) / global.length / group.length;
           tokens += r.tokens;
           examples += batch.length;
         }
+        await dp.averageGradients(this.c);
+        // A stop asked of any rank stops every rank after this step (one decision, no rank left waiting).
+        const totals = await dp.agree({ loss, tokens, examples, stop: this.stopRequested() });
+        ({ loss, tokens, examples } = totals);
         const gradNorm = await this.c.step(lr, o.maxGradNorm);
         if (!Number.isFinite(gradNorm)) throw this.diverged(step, 'the gradient norm', gradNorm, lr);
         state.globalStep = step;
@@ -203,7 +231,7 @@ export class TrainingLoop {
             break outer;
           }
         }
-        if (this.stopRequested()) {
+        if (dp.worldSize > 1 ? totals.stop : this.stopRequested()) {
           if (savedStep !== step) await this.saveCheckpoint(state);
           stopped = true;
           break outer;
@@ -213,8 +241,10 @@ export class TrainingLoop {
     state.info.stopped = stopped;
     state.info.updatedAt = new Date().toISOString();
     // Stopped before any evaluation: still leave usable weights.
-    if (!state.info.best) await publishRun(this.dir, state.info, this.base, this.c);
-    else writeRunInfo(this.dir, state.info);
+    if (dp.isWriter) {
+      if (!state.info.best) await publishRun(this.dir, state.info, this.base, this.c);
+      else writeRunInfo(this.dir, state.info);
+    }
     return { info: state.info, stopped, steps: state.globalStep, checkpoint: this.lastCheckpoint };
   }
 
@@ -230,7 +260,7 @@ export class TrainingLoop {
       state.info.best = { epoch, step: state.globalStep, metric: o.bestMetric, value, metrics };
       state.evalsWithoutImprovement = 0;
       state.info.updatedAt = new Date().toISOString();
-      await publishRun(this.dir, state.info, this.base, this.c);
+      if (this.dp.isWriter) await publishRun(this.dir, state.info, this.base, this.c);
     } else {
       state.evalsWithoutImprovement++;
     }
@@ -240,6 +270,7 @@ export class TrainingLoop {
   }
 
   private async saveCheckpoint(state: TrainerState): Promise<void> {
+    if (!this.dp.isWriter) return;
     let dir: string;
     try {
       dir = await writeCheckpoint(this.dir, this.o.method, state, this.c, this.o.saveTotalLimit);

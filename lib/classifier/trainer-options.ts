@@ -19,6 +19,12 @@ import {
   invalidRangeError,
 } from '../util/is';
 import { expectOutputFolder } from '../util/paths';
+import {
+  distributedFromEnv,
+  resolveDistributed,
+  type DistributedOptions,
+  type ResolvedDistributed,
+} from './distributed';
 import { checkLabelSet } from './labels';
 import {
   DEFAULT_EMBEDDING_INSTRUCTION,
@@ -106,6 +112,11 @@ export interface TrainerOptions {
   offline?: boolean;
   /** where embedding-method vectors are cached (default ~/.cache/qwen3-native/embeddings) */
   cacheDir?: string;
+  /**
+   * data-parallel training: this process's rank, the world size and the rendezvous (default: torchrun's RANK,
+   * WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT when WORLD_SIZE is set; `false`: one process whatever the env)
+   */
+  distributed?: DistributedOptions | false;
 }
 
 export type ResolvedTrainerOptions = Required<
@@ -121,8 +132,11 @@ export type ResolvedTrainerOptions = Required<
     | 'prompt'
     | 'instruction'
     | 'labels'
+    | 'distributed'
   >
 > & {
+  /** undefined: one process */
+  distributed?: ResolvedDistributed;
   /** as given; undefined: the default for the run's label set (labels.ts) */
   prompt?: string;
   instruction?: string;
@@ -170,6 +184,7 @@ const KEYS = [
   'offline',
   'cacheDir',
   'labels',
+  'distributed',
 ] as const;
 
 /** Every default that is the same for all methods (per-method ones: METHOD_DEFAULTS); help text reads these. */
@@ -237,6 +252,12 @@ export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerO
     if (o[k] !== undefined) expectBoolean(o[k], k);
   }
   if (o.cacheDir !== undefined) expectNonEmptyString(o.cacheDir, 'cacheDir');
+  const distributed =
+    o.distributed === false
+      ? undefined
+      : o.distributed === undefined
+        ? resolveDistributed(distributedFromEnv(), 'the environment (RANK, WORLD_SIZE, ...)')
+        : resolveDistributed(o.distributed);
   if (needsFloat32(method) && o.dtype !== undefined && o.dtype !== 'auto' && o.dtype !== 'float32') {
     throw invalidRangeError(`'float32' (method '${method}' trains every weight in float32)`, 'dtype', o.dtype);
   }
@@ -293,6 +314,7 @@ export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerO
     resume: o.resume ?? D.resume,
     offline: o.offline,
     cacheDir: o.cacheDir,
+    distributed,
   };
 }
 
@@ -302,7 +324,8 @@ export function resumeFingerprint(o: ResolvedTrainerOptions): Record<string, unk
     method: o.method,
     model: o.model,
     epochs: o.epochs,
-    batchSize: o.batchSize,
+    // The global micro-batch: a run saved at world size N resumes at another with batchSize * worldSize the same.
+    batchSize: o.batchSize * (o.distributed?.worldSize ?? 1),
     gradientAccumulation: o.gradientAccumulation,
     learningRate: o.learningRate,
     weightDecay: o.weightDecay,

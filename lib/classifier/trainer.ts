@@ -8,6 +8,7 @@ import { resolveDeviceAndDtype, runtimeInfo, Qwen3Model } from '../qwen3/model';
 import { expectOptionalOptions, expectKnownKeys } from '../util/is';
 import { packageVersion } from '../util/paths';
 import { nativeBaseSpec, resolveBaseCheckpoint } from './base-checkpoint';
+import { DataParallel } from './distributed';
 import { cachedEmbeddings } from './embedding-cache';
 import { ExampleEncoder, labelTokensFor } from './encoding';
 import {
@@ -27,12 +28,13 @@ import {
   publishWorkFolder,
   refuseBaseModelOutput,
   removeCheckpoints,
+  workFolder,
   CHECKPOINT,
 } from './run-staging';
 import { sliceSample, stratifiedSplit } from './split';
 import { TrainingLoop, type Split } from './train-loop';
 import { fingerprintData, loadData, missingClasses, type LabelledTexts, type TrainData } from './train-data';
-import { TypedEmitter, type TrainResult } from './trainer-events';
+import { TypedEmitter, type TrainerEvents, type TrainResult } from './trainer-events';
 import {
   resolveTrainerOptions,
   resumeFingerprint,
@@ -56,11 +58,17 @@ export class Trainer extends TypedEmitter {
   private lastResult?: TrainResult;
   /** where the last train() left its run: the output once published, else its work folder */
   private lastRunDir?: string;
+  /** false on ranks other than 0 of a data-parallel run: they emit no events (rank 0 reports the run) */
+  private reporting = true;
 
   constructor(options: TrainerOptions) {
     super();
     this.options = resolveTrainerOptions(options);
     attachRunHistory(this);
+  }
+
+  emit<E extends keyof TrainerEvents>(event: E, ...args: TrainerEvents[E]): boolean {
+    return this.reporting ? super.emit(event, ...args) : false;
   }
 
   /** Asks a running train() to stop after the current optimizer step; it saves a checkpoint and resolves. */
@@ -89,14 +97,23 @@ export class Trainer extends TypedEmitter {
       );
     }
     this.training = true;
+    const d = this.options.distributed;
+    const dp = d ? await DataParallel.join(d) : DataParallel.single();
+    this.reporting = dp.isWriter;
     try {
-      return await this.trainOnce(trainData, options);
+      return await this.trainOnce(trainData, dp, options);
     } finally {
       this.training = false;
+      this.reporting = true;
+      dp.dispose();
     }
   }
 
-  private async trainOnce(trainData: TrainData, options?: { evalData?: TrainData }): Promise<TrainResult> {
+  private async trainOnce(
+    trainData: TrainData,
+    dp: DataParallel,
+    options?: { evalData?: TrainData }
+  ): Promise<TrainResult> {
     const extra = expectOptionalOptions(options);
     expectKnownKeys(extra, 'options', ['evalData']);
     this.stopRequested = false;
@@ -142,10 +159,27 @@ export class Trainer extends TypedEmitter {
       instruction: o.instruction ?? defaultEmbeddingInstruction(labelSet),
       labelTokens: o.method === 'lora' ? await labelTokensFor(labelSet, base.tokenizer) : [],
     };
-    const lease = acquireWorkFolder(o.output, o.resume, (line) => this.emit('log', line));
+    // Rank 0 owns the work folder; the others read its checkpoint when resuming (a folder every rank sees: one
+    // machine, or a shared file system), once rank 0 has settled it.
+    const lease = dp.isWriter
+      ? acquireWorkFolder(o.output, o.resume, (line) => this.emit('log', line))
+      : { output: o.output, dir: workFolder(o.output), resumed: o.resume, release: () => undefined };
     try {
-      const result = await this.trainIn(lease.dir, lease.resumed || o.resume, base, train, dev, data, labelSet, text);
-      if (!result.stopped) {
+      await dp.barrier();
+      const result = await this.trainIn(
+        lease.dir,
+        lease.resumed || o.resume,
+        base,
+        train,
+        dev,
+        data,
+        labelSet,
+        text,
+        dp
+      );
+      if (!dp.isWriter) {
+        this.lastRunDir = undefined;
+      } else if (!result.stopped) {
         if (!o.keepCheckpoint) {
           removeCheckpoints(lease.dir);
           this.emit(
@@ -158,6 +192,8 @@ export class Trainer extends TypedEmitter {
       } else {
         this.lastRunDir = lease.dir;
       }
+      // Every rank returns once the run is published.
+      await dp.barrier();
       const done: TrainResult = {
         output: o.output,
         best: result.info.best,
@@ -182,10 +218,18 @@ export class Trainer extends TypedEmitter {
     dev: LabelledTexts,
     data: { train: DataFingerprint; eval?: DataFingerprint },
     labelSet: LabelSet,
-    text: TextSettings
+    text: TextSettings,
+    dp: DataParallel
   ) {
     const o = this.options;
-    const { device, dtype } = resolveDeviceAndDtype({ device: o.device, dtype: o.dtype });
+    // A data-parallel rank on CUDA takes its machine's GPU number LOCAL_RANK (as torchrun's workers do).
+    const localRank = o.distributed?.localRank;
+    const wanted =
+      localRank !== undefined && (o.device === 'cuda' || (o.device === 'auto' && runtimeInfo().cudaAvailable));
+    const { device, dtype } = resolveDeviceAndDtype({
+      device: wanted ? (`cuda:${localRank}` as const) : o.device,
+      dtype: o.dtype,
+    });
     const encoder = new ExampleEncoder(base.tokenizer, {
       method: o.method,
       maxLength: o.maxLength,
@@ -251,7 +295,7 @@ export class Trainer extends TypedEmitter {
         trainExamples: train.texts.length,
         devExamples: dev.texts.length,
       });
-      const loop = new TrainingLoop(o, classifier, dir, base, this.emit.bind(this), () => this.stopRequested);
+      const loop = new TrainingLoop(o, classifier, dir, base, this.emit.bind(this), () => this.stopRequested, dp);
       return await loop.run(info, trainSplit, devSplit, resume);
     } finally {
       classifier.dispose();

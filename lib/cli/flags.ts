@@ -4,6 +4,7 @@ import { DEFAULT_LABELS } from '../classifier/labels';
 import { keepsCheckpointByDefault, METHODS, type Method } from '../classifier/methods';
 import { COMPARE_DEFAULTS } from '../compare/options';
 import { TRAINER_DEFAULTS } from '../classifier/trainer-options';
+import { DISTRIBUTED_DEFAULTS } from '../classifier/distributed';
 import { DEVICE_OPTIONS, DTYPE_OPTIONS } from '../qwen3/model';
 import { MODEL_SIZES } from '../qwen3/presets';
 import { API_KEY_ENV, LOG_FORMATS, SERVE_DEFAULTS } from '../serve/options';
@@ -64,6 +65,23 @@ export const FLAGS: Record<string, FlagSpec> = {
     kind: 'string',
     value: '<n>',
     help: `batches per optimizer step (default ${TRAINER_DEFAULTS.gradientAccumulation})`,
+  },
+  'nproc-per-node': {
+    kind: 'string',
+    value: '<n>',
+    help: 'data-parallel: start n training processes on this machine (as torchrun; RANK, WORLD_SIZE, ... env also work)',
+  },
+  nnodes: { kind: 'string', value: '<m>', help: 'data-parallel: machines in the run (default 1)' },
+  'node-rank': { kind: 'string', value: '<r>', help: "data-parallel: this machine's index, 0..m-1 (default 0)" },
+  'master-addr': {
+    kind: 'string',
+    value: '<host>',
+    help: `data-parallel: address of node 0, which hosts the rendezvous (default ${DISTRIBUTED_DEFAULTS.masterAddr})`,
+  },
+  'master-port': {
+    kind: 'string',
+    value: '<port>',
+    help: `data-parallel: rendezvous port on node 0 (default ${DISTRIBUTED_DEFAULTS.masterPort})`,
   },
   'gradient-checkpointing': { kind: 'boolean', help: 'recompute activations in backward (less memory for 4B/8B)' },
   output: { kind: 'string', value: '<dir>', help: 'run folder (default ./models/qwen3_<method>_<size>)' },
@@ -212,6 +230,11 @@ export const COMMAND_FLAGS: Record<Command, readonly string[]> = {
     'save-total-limit',
     'keep-checkpoint',
     'seed',
+    'nproc-per-node',
+    'nnodes',
+    'node-rank',
+    'master-addr',
+    'master-port',
     ...COMMON.slice(1),
     'model-path',
   ],

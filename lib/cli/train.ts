@@ -8,6 +8,7 @@ import type { LabelledTexts } from '../classifier/train-data';
 import type { TrainerOptions } from '../classifier/trainer-options';
 import { displayPath, PACKAGE_ROOT } from '../util/paths';
 import { Flags } from './args';
+import { LAUNCHER_FLAGS_ENV, launchSettings, launchWorkers } from './launch';
 import { commonSettings, err, existingFile, noPositionals, out, type CommonSettings } from './common';
 import { CliError, EXIT, flagError, SIGNAL_EXIT } from './errors';
 import { evaluateRuns } from './eval';
@@ -130,6 +131,8 @@ export async function runTrain(
   io: Io = defaultIo()
 ): Promise<number> {
   noPositionals(positionals, 'train');
+  const launch = launchSettings(flags);
+  if (launch) return launchWorkers(launch, argv);
   const s = readSettings(flags);
   if (s.evalOnly) return evalOnly(s, flags, io);
   const c = s.common;
@@ -169,7 +172,9 @@ export async function runTrain(
   // The first Ctrl-C, SIGTERM or SIGHUP: stop after this step and save a checkpoint. A second one (or one before
   // training began): quit now. Either way the exit code is 128 + the first signal's number.
   let first: keyof typeof SIGNAL_EXIT | undefined;
-  const resumeCommand = buildResumeCommand(argv, {
+  // A worker of `--nproc-per-node`: the command to continue is the launcher's.
+  const launcherFlags = JSON.parse(process.env[LAUNCHER_FLAGS_ENV] || '[]') as string[];
+  const resumeCommand = buildResumeCommand([...launcherFlags, ...argv], {
     method: c.method ? undefined : method,
     size: c.size || c.model ? undefined : size,
   });
@@ -185,7 +190,8 @@ export async function runTrain(
   const onSignal = (signal: keyof typeof SIGNAL_EXIT) => {
     clearProgressLine();
     const what = signal === 'SIGINT' ? 'Ctrl-C' : signal;
-    if (view.steps === 0) {
+    // A data-parallel worker stops with the others (rank 0 shows the steps; the others see none).
+    if (view.steps === 0 && !trainer.options.distributed) {
       err(
         `\n${what}: interrupted before the first training step: nothing to save (an interrupted download resumes next time)`
       );
@@ -207,6 +213,8 @@ export async function runTrain(
     for (const signal of signals) process.off(signal, onSignal);
   }
   clearProgressLine();
+  // Data-parallel: rank 0 reports the run and evaluates the test set; the others only trained.
+  if ((trainer.options.distributed?.rank ?? 0) !== 0) return result.stopped && first ? SIGNAL_EXIT[first] : EXIT.ok;
 
   if (result.stopped) {
     const kept = hadRun

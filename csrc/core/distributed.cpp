@@ -1,0 +1,172 @@
+#include "distributed.h"
+
+#include <cstdlib>
+#include <stdexcept>
+
+// ProcessGroupGloo.hpp declares its class only under USE_C10D_GLOO, and includes <gloo/...> (libgloo-dev).
+#if __has_include(<gloo/config.h>) && __has_include(<torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>)
+#define QWEN3_NATIVE_GLOO 1
+#ifndef USE_C10D_GLOO
+#define USE_C10D_GLOO
+#endif
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+
+namespace q3 {
+
+namespace {
+std::string where(const DistributedSpec& s) {
+  return "rank " + std::to_string(s.rank) + " of " + std::to_string(s.worldSize) + " (master " + s.masterAddr + ":" +
+         std::to_string(s.masterPort) + ")";
+}
+}  // namespace
+
+#ifdef QWEN3_NATIVE_GLOO
+
+bool distributedAvailable() { return true; }
+
+struct ProcessGroup::Impl {
+  c10::intrusive_ptr<c10d::TCPStore> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+};
+
+ProcessGroup::ProcessGroup(const DistributedSpec& spec) : spec_(spec), impl_(std::make_unique<Impl>()) {
+  const auto timeout = std::chrono::milliseconds(spec.timeoutMs);
+  try {
+    c10d::TCPStoreOptions o;
+    o.port = static_cast<std::uint16_t>(spec.masterPort);
+    o.isServer = spec.rank == 0;
+    o.numWorkers = static_cast<std::size_t>(spec.worldSize);
+    o.waitWorkers = true;
+    o.timeout = timeout;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    o.useLibUV = false;  // 2.4 made libuv the default; Debian's build may lack it, and the classic server suffices
+#endif
+    impl_->store = c10::make_intrusive<c10d::TCPStore>(spec.masterAddr, o);
+    auto opts = c10d::ProcessGroupGloo::Options::create();
+    // Gloo's own transport device: GLOO_SOCKET_IFNAME as torch.distributed reads it, the loopback when the master is
+    // on this machine's loopback, else the address this host's name resolves to.
+    const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+    if (ifname && *ifname) opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+    else if (spec.masterAddr == "localhost" || spec.masterAddr.rfind("127.", 0) == 0)
+      opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+    else opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    opts->timeout = timeout;
+    impl_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, spec.rank, spec.worldSize, opts);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("rendezvous of " + where(spec) + " failed within " + std::to_string(spec.timeoutMs) +
+                             " ms: " + e.what());
+  }
+}
+
+ProcessGroup::~ProcessGroup() = default;
+
+std::vector<torch::Tensor> ProcessGroup::allReduceMean(std::vector<torch::Tensor> tensors) {
+  torch::NoGradGuard noGrad;
+  const double inv = 1.0 / spec_.worldSize;
+  // Buckets of dense tensors, in order.
+  std::vector<std::vector<size_t>> buckets;
+  int64_t bytes = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (tensors[i].is_sparse()) continue;
+    const int64_t b = tensors[i].numel() * 4;
+    if (buckets.empty() || (bytes + b > spec_.bucketBytes && bytes > 0)) {
+      buckets.emplace_back();
+      bytes = 0;
+    }
+    buckets.back().push_back(i);
+    bytes += b;
+  }
+  std::vector<std::vector<torch::Tensor>> flats(buckets.size());
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  for (size_t k = 0; k < buckets.size(); ++k) {
+    std::vector<torch::Tensor> parts;
+    for (size_t i : buckets[k]) parts.push_back(tensors[i].to(torch::kCPU, torch::kFloat).reshape({-1}));
+    flats[k].push_back(torch::cat(parts));
+    works.push_back(impl_->pg->allreduce(flats[k]));
+  }
+  std::vector<std::pair<size_t, c10::intrusive_ptr<c10d::Work>>> sparse;
+  std::vector<std::vector<torch::Tensor>> sparseIn;
+  for (size_t i = 0; i < tensors.size(); ++i)
+    if (tensors[i].is_sparse()) sparseIn.push_back({tensors[i].coalesce().to(torch::kCPU)});
+  size_t s = 0;
+  for (size_t i = 0; i < tensors.size(); ++i)
+    if (tensors[i].is_sparse()) sparse.emplace_back(i, impl_->pg->allreduce(sparseIn[s++]));
+  try {
+    for (auto& w : works) w->wait();
+    for (auto& [i, w] : sparse) w->wait();
+  } catch (const std::exception& e) {
+    throw std::runtime_error("gradient all-reduce on " + where(spec_) +
+                             " failed (a peer rank exited or stopped answering within " +
+                             std::to_string(spec_.timeoutMs) + " ms): " + e.what());
+  }
+  for (size_t k = 0; k < buckets.size(); ++k) {
+    torch::Tensor flat = flats[k][0].mul_(inv);
+    int64_t at = 0;
+    for (size_t i : buckets[k]) {
+      torch::Tensor& t = tensors[i];
+      const int64_t n = t.numel();
+      t.copy_(flat.narrow(0, at, n).view(t.sizes()));
+      at += n;
+    }
+  }
+  for (auto& [i, w] : sparse) {
+    const torch::Tensor& orig = tensors[i];
+    tensors[i] = (w->result()[0].coalesce() * inv).to(orig.device(), orig.scalar_type());
+  }
+  return tensors;
+}
+
+void ProcessGroup::broadcast(torch::Tensor& tensor, int root) {
+  c10d::BroadcastOptions o;
+  o.rootRank = root;
+  std::vector<torch::Tensor> v{tensor};
+  try {
+    impl_->pg->broadcast(v, o)->wait();
+  } catch (const std::exception& e) {
+    throw std::runtime_error("broadcast on " + where(spec_) + " failed: " + e.what());
+  }
+}
+
+void ProcessGroup::barrier() {
+  try {
+    impl_->pg->barrier()->wait();
+  } catch (const std::exception& e) {
+    throw std::runtime_error("barrier on " + where(spec_) + " failed: " + e.what());
+  }
+}
+
+torch::Tensor ProcessGroup::allGather(const torch::Tensor& tensor) {
+  torch::Tensor in = tensor.to(torch::kCPU, torch::kFloat).contiguous();
+  std::vector<std::vector<torch::Tensor>> out(1);
+  for (int r = 0; r < spec_.worldSize; ++r) out[0].push_back(torch::empty_like(in));
+  std::vector<torch::Tensor> inputs{in};
+  try {
+    impl_->pg->allgather(out, inputs)->wait();
+  } catch (const std::exception& e) {
+    throw std::runtime_error("all-gather on " + where(spec_) + " failed: " + e.what());
+  }
+  return torch::stack(out[0]);
+}
+
+#else
+
+bool distributedAvailable() { return false; }
+
+struct ProcessGroup::Impl {};
+
+ProcessGroup::ProcessGroup(const DistributedSpec& spec) : spec_(spec) {
+  throw std::runtime_error("distributed training on " + where(spec) +
+                           ": this build has no Gloo (install libgloo-dev - scripts/setup.sh does - and rebuild with "
+                           "npm run build:native)");
+}
+ProcessGroup::~ProcessGroup() = default;
+std::vector<torch::Tensor> ProcessGroup::allReduceMean(std::vector<torch::Tensor> tensors) { return tensors; }
+void ProcessGroup::broadcast(torch::Tensor&, int) {}
+void ProcessGroup::barrier() {}
+torch::Tensor ProcessGroup::allGather(const torch::Tensor& tensor) { return tensor.unsqueeze(0); }
+
+#endif
+
+}  // namespace q3

@@ -1,0 +1,210 @@
+// Data-parallel training over PyTorch's c10d (csrc/core/distributed: a TCPStore rendezvous, ProcessGroupGloo):
+// where a rank stands (torchrun's env or the Trainer's `distributed` option), and the four hooks the training loop
+// uses: which examples of a global micro-batch are mine, average the gradients before the step, agree on the step's
+// numbers (loss, tokens, a stop request), gather the evaluation's predictions. Rank 0 is the one writer.
+import * as os from 'os';
+import { loadNative, type NativeClassifier, type NativeProcessGroup } from '../native';
+import {
+  expectKnownKeys,
+  expectNonEmptyString,
+  expectNonNegativeInteger,
+  expectPlainObject,
+  expectPositiveInteger,
+  invalidRangeError,
+} from '../util/is';
+
+/** Where one process stands in a data-parallel run; the names and meaning of torchrun's environment variables. */
+export interface DistributedOptions {
+  /** RANK: 0..worldSize-1 over every machine */
+  rank: number;
+  /** WORLD_SIZE: processes over every machine */
+  worldSize: number;
+  /** LOCAL_RANK: index on this machine (picks cuda:LOCAL_RANK) */
+  localRank?: number;
+  /** LOCAL_WORLD_SIZE: processes on this machine (each gets cores / LOCAL_WORLD_SIZE threads) */
+  localWorldSize?: number;
+  /** MASTER_ADDR: the host of rank 0, which hosts the rendezvous */
+  masterAddr?: string;
+  /** MASTER_PORT */
+  masterPort?: number;
+  /** rendezvous and each collective: a rank that died or hangs fails the others within this long */
+  timeoutMs?: number;
+}
+
+export type ResolvedDistributed = Required<DistributedOptions>;
+
+/** The defaults of `distributed` and of the launcher's flags (lib/cli reads these for its help). */
+export const DISTRIBUTED_DEFAULTS = {
+  masterAddr: '127.0.0.1',
+  masterPort: 29500,
+  // The longest stretch one rank works alone must fit: rank 0 writing a checkpoint while the others wait in the next
+  // collective (an 8B full checkpoint is ~100 GB with the optimizer moments). A rank that dies closes its sockets and
+  // fails the others at once; only a hung rank waits this long. torch.distributed's default is 30 min.
+  timeoutMs: 300_000,
+  // DDP's default bucket (bucket_cap_mb=25).
+  bucketBytes: 25 * 1024 * 1024,
+} as const;
+
+const KEYS = ['rank', 'worldSize', 'localRank', 'localWorldSize', 'masterAddr', 'masterPort', 'timeoutMs'] as const;
+
+/** torchrun's variables, when WORLD_SIZE is set; undefined otherwise (a single-process run). */
+export function distributedFromEnv(env: NodeJS.ProcessEnv = process.env): DistributedOptions | undefined {
+  if (env.WORLD_SIZE === undefined) return undefined;
+  const num = (name: string) => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw invalidRangeError('an integer', `environment variable ${name}`, v);
+    return n;
+  };
+  return {
+    rank: num('RANK') ?? 0,
+    worldSize: num('WORLD_SIZE')!,
+    localRank: num('LOCAL_RANK'),
+    localWorldSize: num('LOCAL_WORLD_SIZE'),
+    masterAddr: env.MASTER_ADDR || undefined,
+    masterPort: num('MASTER_PORT'),
+    timeoutMs: num('QWEN3_NATIVE_DIST_TIMEOUT_MS'),
+  };
+}
+
+/** Validates `distributed` (every problem named); undefined or a world of 1: no process group. */
+export function resolveDistributed(value: unknown, name = 'distributed'): ResolvedDistributed | undefined {
+  if (value === undefined) return undefined;
+  expectPlainObject(value, name);
+  expectKnownKeys(value, name, KEYS);
+  const v = value as unknown as DistributedOptions;
+  expectPositiveInteger(v.worldSize, `${name}.worldSize`);
+  expectNonNegativeInteger(v.rank, `${name}.rank`);
+  if (v.rank >= v.worldSize) throw invalidRangeError(`a rank below worldSize ${v.worldSize}`, `${name}.rank`, v.rank);
+  if (v.localRank !== undefined) expectNonNegativeInteger(v.localRank, `${name}.localRank`);
+  if (v.localWorldSize !== undefined) expectPositiveInteger(v.localWorldSize, `${name}.localWorldSize`);
+  if (v.masterAddr !== undefined) expectNonEmptyString(v.masterAddr, `${name}.masterAddr`);
+  if (v.masterPort !== undefined) {
+    expectPositiveInteger(v.masterPort, `${name}.masterPort`);
+    if (v.masterPort > 65535) throw invalidRangeError('a port 1..65535', `${name}.masterPort`, v.masterPort);
+  }
+  if (v.timeoutMs !== undefined) expectPositiveInteger(v.timeoutMs, `${name}.timeoutMs`);
+  if (v.worldSize === 1) return undefined;
+  const D = DISTRIBUTED_DEFAULTS;
+  return {
+    rank: v.rank,
+    worldSize: v.worldSize,
+    localRank: v.localRank ?? v.rank,
+    localWorldSize: v.localWorldSize ?? v.worldSize,
+    masterAddr: v.masterAddr ?? D.masterAddr,
+    masterPort: v.masterPort ?? D.masterPort,
+    timeoutMs: v.timeoutMs ?? D.timeoutMs,
+  };
+}
+
+/** A contiguous share [start, end) of n items for `rank` of `world`: sizes differ by at most one. */
+export function shareOf(n: number, rank: number, world: number): [number, number] {
+  const base = Math.floor(n / world);
+  const extra = n % world;
+  const start = rank * base + Math.min(rank, extra);
+  return [start, start + base + (rank < extra ? 1 : 0)];
+}
+
+/** The step's numbers every rank agrees on. */
+export interface StepTotals {
+  /** mean loss over the global batch */
+  loss: number;
+  tokens: number;
+  examples: number;
+  /** some rank was asked to stop */
+  stop: boolean;
+}
+
+/**
+ * One rank of a data-parallel run. A single process is a group of one: every hook is then the identity, so the
+ * training loop has one path.
+ */
+export class DataParallel {
+  private constructor(
+    readonly rank: number,
+    readonly worldSize: number,
+    private readonly group?: NativeProcessGroup
+  ) {}
+
+  static single(): DataParallel {
+    return new DataParallel(0, 1);
+  }
+
+  /** Joins the group (blocks until every rank is there, or rejects after the timeout) and sets this rank's threads. */
+  static async join(d: ResolvedDistributed): Promise<DataParallel> {
+    const native = loadNative();
+    if (!native.distributedAvailable) {
+      throw new Error(
+        `distributed training (rank ${d.rank} of ${d.worldSize}): this build of the addon has no Gloo; install ` +
+          'libgloo-dev (bash scripts/setup.sh does) and rebuild with npm run build:native'
+      );
+    }
+    // Each local worker gets an equal share of the cores: two teams of all the cores oversubscribe them.
+    native.setNumThreads(Math.max(1, Math.floor(os.cpus().length / d.localWorldSize)));
+    const group = new native.ProcessGroup();
+    try {
+      await group.init({ ...d, bucketBytes: DISTRIBUTED_DEFAULTS.bucketBytes });
+    } catch (e) {
+      group.dispose();
+      throw e;
+    }
+    return new DataParallel(d.rank, d.worldSize, group);
+  }
+
+  /** Rank 0 writes run folders, checkpoints, logs and events; the others only compute. */
+  get isWriter(): boolean {
+    return this.rank === 0;
+  }
+
+  /** This rank's examples of a global micro-batch (a contiguous share: similar lengths, little padding). */
+  mine<T>(batch: readonly T[]): T[] {
+    const [start, end] = shareOf(batch.length, this.rank, this.worldSize);
+    return batch.slice(start, end);
+  }
+
+  /**
+   * The loss scale that makes the ranks' averaged gradients the gradient of the global micro-batch's mean loss:
+   * this rank's mean counts mine/global of it, times worldSize because the all-reduce divides by worldSize.
+   */
+  lossScale(mine: number, global: number): number {
+    return (mine / global) * this.worldSize;
+  }
+
+  async averageGradients(c: NativeClassifier): Promise<void> {
+    if (this.group) await c.reduceGradients(this.group);
+  }
+
+  /** Every rank's share of the step -> the global numbers (one small all-reduce; a stop on any rank stops all). */
+  async agree(mine: StepTotals): Promise<StepTotals> {
+    if (!this.group) return mine;
+    const w = this.worldSize;
+    const [r] = await this.group.allReduceMean([
+      Float32Array.from([mine.loss * w, mine.tokens * w, mine.examples * w, mine.stop ? 1 : 0]),
+    ]);
+    return { loss: r[0], tokens: Math.round(r[1]), examples: Math.round(r[2]), stop: r[3] > 0 };
+  }
+
+  /** Per-example values of n items, each rank having computed its shareOf(n): the whole list, on every rank. */
+  async gather(mine: readonly number[], n: number): Promise<number[]> {
+    if (!this.group) return [...mine];
+    const width = Math.ceil(n / this.worldSize);
+    const padded = new Float32Array(width).fill(-1);
+    padded.set(mine);
+    const [all] = await this.group.allGather(padded);
+    const out: number[] = [];
+    for (let r = 0; r < this.worldSize; r++) {
+      const [start, end] = shareOf(n, r, this.worldSize);
+      for (let i = 0; i < end - start; i++) out.push(all[r * width + i]);
+    }
+    return out;
+  }
+
+  async barrier(): Promise<void> {
+    if (this.group) await this.group.barrier();
+  }
+
+  dispose(): void {
+    this.group?.dispose();
+  }
+}
