@@ -663,6 +663,15 @@ def check_adamw_golden():
     check(r.returncode == 0, "full-adamw: make_adamw_fixtures.py --check")
 
 
+def check_label_words_golden():
+    """lora's label words of several tokens: the golden (summed token log-probs, training loss) regenerates byte for
+    byte and passes its self-checks."""
+    r = subprocess.run([sys.executable, os.path.join(HERE, "make_label_fixtures.py"), "--check"],
+                       capture_output=True, text=True)
+    print(r.stdout.rstrip())
+    check(r.returncode == 0, "label-words: make_label_fixtures.py --check")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fixtures", default=os.path.join(make_fixtures.REPO, "test", "fixtures"))
@@ -672,6 +681,7 @@ def main():
     check_units()
     check_models(a.fixtures)
     check_adamw_golden()
+    check_label_words_golden()
     if not a.no_determinism:
         check_determinism()
     print(f"\n{len(FAILS)} failure(s)" + ("" if not FAILS else ": " + "; ".join(FAILS)))
