@@ -1,5 +1,5 @@
 // A sentiment classifier over Qwen3, for training and prediction, in four methods:
-//   lora       LoRA on the causal LM; the answer token (正面/负面) at the end of a prompt is the prediction
+//   lora       LoRA on the causal LM; the answer word (正面/负面, or any label words: label_words.h) after a prompt
 //   lora-head  LoRA plus score = Linear(hidden, labels, bias=False) at the last real token (Qwen3ForSequenceClassification)
 //   full       every weight trainable plus the score head (float32)
 //   embedding  a head (linear or MLP) over frozen Qwen3-Embedding vectors: precomputed ones (training caches them on

@@ -41,7 +41,9 @@ torch::Tensor labelWordScores(Qwen3ForCausalLMImpl& lm, PromptCache& cache, cons
   const torch::Device device = model.embed_tokens->weight.device();
   const int64_t B = static_cast<int64_t>(batch.lengths.size()), K = static_cast<int64_t>(words.size());
   PrefixKV kept;
-  torch::Tensor last = cache.lastHidden(model, batch, &kept);                       // [B, hidden]
+  torch::Tensor last = cache.lastHidden(model, batch, &kept);  // [B, hidden]
+  // Log-probs need the whole vocabulary's logits (a mapped embedding table is read in full: the one-position path,
+  // whose softmax over label logits needs no normaliser, keeps words of one token free of that).
   torch::Tensor first = torch::log_softmax(lm.logits(last).to(torch::kFloat), -1);  // [B, vocab]
   std::vector<int64_t> firstTokens;
   for (const auto& w : words) firstTokens.push_back(w[0]);
