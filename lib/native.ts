@@ -118,8 +118,11 @@ export interface NativeClassifierSpec {
   /** embedding method's mlp head */
   headDropout: number;
   numLabels: number;
-  /** lora method: the token id that answers each label (label 0 first) */
+  /** lora method: each label's answer word as token ids, label 0 first, the words concatenated */
   labelTokens: number[];
+  /** lora method: tokens in each label's word (absent: one each); words of several tokens, or sharing their first
+   * token, are scored by their summed token log-probs */
+  labelTokenCounts?: number[];
   /** lora method: the token that ends an answer */
   endToken: number;
   gradientCheckpointing: boolean;

@@ -105,7 +105,7 @@ const LEARNING = {
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 const CASES = [
-  ['three-class', THREE, THREE_SET, ['lora-head', 'full', 'embedding']],
+  ['three-class', THREE, THREE_SET, ['lora', 'lora-head', 'full', 'embedding']],
   ['five-class', FIVE, FIVE_SET, ['lora', 'lora-head', 'full', 'embedding']],
 ];
 for (const [name, file, set, methods] of CASES) {
@@ -142,10 +142,12 @@ for (const [name, file, set, methods] of CASES) {
         t.is(evals[0].metrics.perClass.length, set.length);
         const run = JSON.parse(fs.readFileSync(path.join(output, 'run.json'), 'utf8'));
         t.deepEqual(run.labels, labels.id2label(set));
-        if (method === 'lora') {
+        if (method === 'lora' && set === FIVE_SET) {
           t.is(run.labelTokens.length, set.length);
+          t.is(run.labelTokenCounts, undefined); // one token each: today's one-position scoring and run.json
           t.true(run.prompt.includes(`'很差'、'差'、'一般'、'好'或'很好'`), run.prompt);
         }
+        if (method === 'lora' && set === THREE_SET) t.deepEqual(run.labelTokenCounts, [1, 2, 1]); // 中性: 2 tokens
         if (method === 'full') {
           const cfg = JSON.parse(fs.readFileSync(path.join(output, 'config.json'), 'utf8'));
           t.deepEqual(cfg.id2label, labels.id2label(set));
@@ -169,18 +171,22 @@ for (const [name, file, set, methods] of CASES) {
   }
 }
 
-test.serial('lora refuses label words of several tokens, naming them, before any training', async (t) => {
-  const output = path.join(tmpDir(), 'run');
-  const trainer = new Trainer({ method: 'lora', model: causal, output, labels: THREE_SET });
-  const e = await t.throwsAsync(trainer.train(THREE));
-  t.regex(e.message, /"中性" is 2 tokens/);
-  t.regex(e.message, /pick label words that are one token each/);
-  t.false(fs.existsSync(output) || fs.existsSync(`${output}.partial`), 'nothing written');
-  // a word sharing its first token with another (中 / 中性) is named too
-  const shared = new Trainer({ method: 'lora', model: causal, output, labels: ['中', '中性'] });
-  await t.throwsAsync(shared.train({ texts: ['a', 'b', 'c', 'd'], labels: [0, 1, 0, 1] }), {
-    message: /"中性" is 2 tokens/,
-  });
+test('lora label words of several tokens, or sharing their first token, are kept as token lists', async (t) => {
+  const { Qwen3Tokenizer } = require('../dist/qwen3/tokenizer');
+  const { labelTokensFor, labelWords } = require('../dist/classifier/encoding');
+  const tokenizer = await Qwen3Tokenizer.fromDir(causal);
+  const three = await labelTokensFor(THREE_SET, tokenizer);
+  t.deepEqual(three.labelTokenCounts, [1, 2, 1]);
+  t.deepEqual(
+    labelWords(three.labelTokens, three.labelTokenCounts),
+    await Promise.all(THREE_SET.map((w) => tokenizer.encode(w)))
+  );
+  const shared = await labelTokensFor(['中', '中性'], tokenizer);
+  const [a, b] = labelWords(shared.labelTokens, shared.labelTokenCounts);
+  t.is(a[0], b[0]); // 中性 starts with 中's token
+  const five = await labelTokensFor(FIVE_SET, tokenizer);
+  t.is(five.labelTokenCounts, undefined);
+  t.is(five.labelTokens.length, 5);
 });
 
 test.serial('a class missing from the training data is a warning; a label outside the set an error', async (t) => {

@@ -35,6 +35,11 @@ q3::ClassifierSpec specFromJs(const Napi::Object& o) {
   Napi::Array labelTokens = required(o, "labelTokens").As<Napi::Array>();
   for (uint32_t i = 0; i < labelTokens.Length(); ++i)
     s.labelTokens.push_back(labelTokens.Get(i).As<Napi::Number>().Int64Value());
+  if (!o.Get("labelTokenCounts").IsUndefined()) {
+    Napi::Array counts = o.Get("labelTokenCounts").As<Napi::Array>();
+    for (uint32_t i = 0; i < counts.Length(); ++i)
+      s.labelTokenCounts.push_back(counts.Get(i).As<Napi::Number>().Int64Value());
+  }
   s.endToken = static_cast<int64_t>(numberField(o, "endToken"));
   s.gradientCheckpointing = boolField(o, "gradientCheckpointing");
   s.seed = static_cast<int64_t>(numberField(o, "seed"));

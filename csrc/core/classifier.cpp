@@ -85,9 +85,10 @@ Classifier::Classifier(const ClassifierSpec& spec)
       score_->to(device_);
       trainable_.emplace_back(method_ == Method::Full ? "score.weight" : peftKey("score.weight"), score_->weight);
     }
-    if (method_ == Method::Lora && spec.labelTokens.size() != static_cast<size_t>(spec.numLabels))
-      throw std::invalid_argument("method 'lora' needs one label token per label");
-    if (method_ == Method::Lora) labelRows_ = longTensor(spec.labelTokens, device_);
+    if (method_ == Method::Lora) {
+      labelWords_ = splitLabelWords(spec.labelTokens, spec.labelTokenCounts, spec.numLabels);
+      if (oneTokenEach(labelWords_)) labelRows_ = longTensor(spec.labelTokens, device_);
+    }
   }
   if (spec.training) {
     std::vector<std::string> rowWise;
@@ -147,7 +148,10 @@ torch::Tensor Classifier::forwardLogits(const ClassifierBatch& batch, bool train
   }
   LoadedModel& base = *base_;
   if (!training) {
-    torch::Tensor last = promptCache_->lastHidden(*base.model, batch.sequences);  // [B, hidden]
+    // Label words of several tokens: summed log-probs, whose softmax is the class probabilities (label_words.h).
+    if (method_ == Method::Lora && !labelRows_.defined())
+      return labelWordScores(base.lm(), *promptCache_, batch.sequences, labelWords_);  // [B, labels]
+    torch::Tensor last = promptCache_->lastHidden(*base.model, batch.sequences);       // [B, hidden]
     if (method_ == Method::Lora) {
       return base.lm().logitsFor(last, labelRows_).to(torch::kFloat);  // [B, labels]
     }
@@ -162,6 +166,14 @@ torch::Tensor Classifier::forwardLogits(const ClassifierBatch& batch, bool train
   if (method_ == Method::Lora) {
     // Each sequence is prompt + label token: the logits before the label must give the label token, the logits at
     // the label must give the end token. Only these answer positions touch lm_head.
+    if (!labelRows_.defined()) {
+      // Label words of several tokens: each token of the gold word, then the end token (answerSlots).
+      std::vector<int64_t> slots, answerTargets;
+      answerSlots(batch.sequences, tb.ids.size(1), batch.labels, labelWords_, spec_.endToken, &slots, &answerTargets);
+      if (targets) *targets = longTensor(answerTargets, device_);
+      torch::Tensor h = hidden.reshape({-1, hidden.size(-1)}).index_select(0, longTensor(slots, device_));
+      return base.lm().logits(h).to(torch::kFloat);  // [answer tokens, vocab]
+    }
     for (int64_t len : batch.sequences.lengths)
       if (len < 2) throw std::invalid_argument("a lora training sequence needs the prompt and the label token");
     torch::Tensor answerPos = tb.last - 1;

@@ -1,5 +1,5 @@
 // A sentiment classifier over Qwen3, for training and prediction, in four methods:
-//   lora       LoRA on the causal LM; the answer token (正面/负面) at the end of a prompt is the prediction
+//   lora       LoRA on the causal LM; the answer word (正面/负面, or any label words: label_words.h) after a prompt
 //   lora-head  LoRA plus score = Linear(hidden, labels, bias=False) at the last real token (Qwen3ForSequenceClassification)
 //   full       every weight trainable plus the score head (float32)
 //   embedding  a head (linear or MLP) over frozen Qwen3-Embedding vectors: precomputed ones (training caches them on
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "adamw.h"
+#include "label_words.h"
 #include "linear.h"
 #include "prompt_cache.h"
 #include "qwen3.h"
@@ -38,8 +39,9 @@ struct ClassifierSpec {
   int64_t featureDim = 0;       // embedding: width of the precomputed vectors
   double headDropout = 0.3;     // embedding mlp head
   int64_t numLabels = 2;
-  std::vector<int64_t> labelTokens;  // lora: token id per label (label 0 first)
-  int64_t endToken = kImEndTokenId;  // lora: token after the answer
+  std::vector<int64_t> labelTokens;       // lora: each label word's token ids, label 0 first, words concatenated
+  std::vector<int64_t> labelTokenCounts;  // lora: tokens per label word; empty: one each
+  int64_t endToken = kImEndTokenId;       // lora: token after the answer
   bool gradientCheckpointing = false;
   int64_t seed = 42;
   AdamWOptions adam;
@@ -108,7 +110,8 @@ class Classifier {
   // Prediction reuses a shared prompt's keys and values; cleared whenever the weights change.
   std::unique_ptr<PromptCache> promptCache_;
   torch::Device device_{torch::kCPU};  // of the trained weights (the embedding head stays on the CPU)
-  torch::Tensor labelRows_;            // lora: the label tokens, on device_
+  LabelWords labelWords_;              // lora: each label word's tokens (label_words.h)
+  torch::Tensor labelRows_;            // lora, every word one token: the label tokens, on device_ (else undefined)
   std::mutex mutex_;
 };
 

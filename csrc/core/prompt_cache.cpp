@@ -48,7 +48,7 @@ SequenceBatch withoutPrefix(const SequenceBatch& batch, int64_t p) {
 
 }  // namespace
 
-torch::Tensor PromptCache::lastHidden(Qwen3ModelImpl& model, const SequenceBatch& batch) {
+torch::Tensor PromptCache::lastHidden(Qwen3ModelImpl& model, const SequenceBatch& batch, PrefixKV* keep) {
   const torch::Device device = model.embed_tokens->weight.device();
   const PrefixKV* prefix = nullptr;
   if (prefix_.length() > 0 && startsWith(batch, prefix_.ids)) {
@@ -68,8 +68,18 @@ torch::Tensor PromptCache::lastHidden(Qwen3ModelImpl& model, const SequenceBatch
   tokensRun_ += static_cast<int64_t>(run.ids.size());
   tokensReused_ += p * static_cast<int64_t>(batch.lengths.size());
   TokenBatch tb = makeTokenBatch(run.ids.data(), run.lengths, run.padLeft, kPadTokenId, device);
-  torch::Tensor hidden = model.forward(tb, prefix);  // [B, T, hidden]
-  return rowsAt(hidden, tb.last);                    // [B, hidden]
+  if (keep) {
+    keep->keys.resize(model.layers->size());
+    keep->values.resize(model.layers->size());
+  }
+  torch::Tensor hidden = model.forward(tb, prefix, keep);  // [B, T, hidden]
+  if (keep) {
+    const int64_t B = tb.valid.size(0);
+    keep->ids.clear();
+    keep->valid = torch::cat({torch::ones({B, p}, tb.valid.options()), tb.valid}, 1);  // [B, P + T]
+    keep->next = tb.valid.sum(1) + p;                                                  // [B]
+  }
+  return rowsAt(hidden, tb.last);  // [B, hidden]
 }
 
 }  // namespace q3

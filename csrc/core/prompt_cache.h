@@ -19,7 +19,9 @@ struct RunStats {
 class PromptCache {
  public:
   // Final hidden state at each sequence's last token, [B, hidden]. Inference only (call under InferenceMode).
-  torch::Tensor lastHidden(Qwen3ModelImpl& model, const SequenceBatch& batch);
+  // keep: receives each sequence's keys and values as a per-sequence PrefixKV (the shared prompt's included), for
+  // continuations of the sequences (lora's label words of several tokens).
+  torch::Tensor lastHidden(Qwen3ModelImpl& model, const SequenceBatch& batch, PrefixKV* keep = nullptr);
   // Forget the cached prompt (the weights it was computed with changed).
   void clear() { prefix_ = PrefixKV(); }
   // Tokens run through the layers, and tokens whose keys and values came from the cache instead, since creation.

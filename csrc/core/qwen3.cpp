@@ -152,14 +152,14 @@ torch::Tensor Qwen3AttentionImpl::forward(const torch::Tensor& x, const Attentio
   q = toPadded(q, a);  // [B, nh, T, hd]
   k = toPadded(k, a);  // [B, nkv, T, hd]
   v = toPadded(v, a);
+  if (a.prefix) {
+    const torch::Tensor& pk = a.prefix->keys[layerIndex_];                   // [1 or B, nkv, P, hd]
+    k = torch::cat({pk.expand({B, kvHeads_, pk.size(2), headDim_}), k}, 2);  // [B, nkv, P + T, hd]
+    v = torch::cat({a.prefix->values[layerIndex_].expand({B, kvHeads_, pk.size(2), headDim_}), v}, 2);
+  }
   if (a.capture) {
     a.capture->keys[layerIndex_] = k;
     a.capture->values[layerIndex_] = v;
-  }
-  if (a.prefix) {
-    const torch::Tensor& pk = a.prefix->keys[layerIndex_];                   // [1, nkv, P, hd]
-    k = torch::cat({pk.expand({B, kvHeads_, pk.size(2), headDim_}), k}, 2);  // [B, nkv, P + T, hd]
-    v = torch::cat({a.prefix->values[layerIndex_].expand({B, kvHeads_, pk.size(2), headDim_}), v}, 2);
   }
   if (kvHeads_ != heads_) {
     // Query head h reads kv head h / (nh / nkv), as HF's repeat_kv.
@@ -264,13 +264,21 @@ Qwen3ModelImpl::Qwen3ModelImpl(const Qwen3Config& c, const torch::TensorOptions&
 }
 
 AttentionInputs Qwen3ModelImpl::attentionInputs(const TokenBatch& batch, at::ScalarType dtype,
-                                                int64_t prefixLength) const {
+                                                const PrefixKV* prefix) const {
   AttentionInputs a;
   a.batch = batch.ids.size(0);
   a.time = batch.ids.size(1);
   a.packedIndex = batch.packedIndex;
+  const int64_t prefixLength = prefix ? prefix->length() : 0;
   torch::Tensor invFreq = invFreq_.to(batch.packedPositions.device());
-  torch::Tensor positions = (batch.packedPositions + prefixLength).to(torch::kFloat);
+  torch::Tensor positions = batch.packedPositions + prefixLength;
+  if (prefix && prefix->next.defined()) {
+    // A per-sequence prefix: each row continues after its own real tokens ((b * T + t) / T is a token's row b).
+    torch::Tensor flat =
+        batch.packedIndex.defined() ? batch.packedIndex : torch::arange(batch.tokens, batch.packedPositions.options());
+    positions = batch.packedPositions + prefix->next.index_select(0, flat.div(a.time, "floor"));
+  }
+  positions = positions.to(torch::kFloat);
   torch::Tensor freqs = positions.unsqueeze(-1) * invFreq;  // [N, hd/2]
   torch::Tensor emb = torch::cat({freqs, freqs}, -1);       // [N, hd]
   a.cos = emb.cos().to(dtype).unsqueeze(1);                 // [N, 1, hd]
@@ -288,17 +296,21 @@ AttentionInputs Qwen3ModelImpl::attentionInputs(const TokenBatch& batch, at::Sca
     a.allowed = causal.view({1, 1, T, T});
   }
   if (prefixLength > 0) {
-    // Every token sees the whole prefix.
-    torch::Tensor seePrefix = torch::ones({a.allowed.size(0), 1, T, prefixLength}, boolOpts);
-    a.allowed = torch::cat({seePrefix, a.allowed}, -1);  // [B, 1, T, P + T]
+    // Every token sees the whole shared prefix, or the real tokens of its own row's prefix.
+    torch::Tensor seePrefix =
+        prefix->valid.defined()
+            ? prefix->valid.view({a.batch, 1, 1, prefixLength}).expand({a.batch, 1, T, prefixLength})
+            : torch::ones({a.allowed.size(0), 1, T, prefixLength}, boolOpts);
+    a.allowed = torch::cat({seePrefix, a.allowed.expand({seePrefix.size(0), 1, T, T})}, -1);  // [B, 1, T, P + T]
   }
   return a;
 }
 
-torch::Tensor Qwen3ModelImpl::forward(const TokenBatch& batch, const PrefixKV* prefix) {
+torch::Tensor Qwen3ModelImpl::forward(const TokenBatch& batch, const PrefixKV* prefix, PrefixKV* capture) {
   torch::Tensor h = embed_tokens(batch.packedIds);  // [N, hidden]
-  AttentionInputs a = attentionInputs(batch, h.scalar_type(), prefix ? prefix->length() : 0);
+  AttentionInputs a = attentionInputs(batch, h.scalar_type(), prefix);
   a.prefix = prefix;
+  a.capture = capture;  // sized by the caller
   const bool checkpoint = gradient_checkpointing && is_training() && torch::GradMode::is_enabled();
   // With frozen embeddings nothing entering layer 0 needs a gradient, and a checkpointed layer whose inputs need
   // none is skipped by autograd (its LoRA weights would get no gradient): mark the input (HF's
@@ -328,7 +340,7 @@ PrefixKV Qwen3ModelImpl::prefill(const std::vector<int64_t>& ids) {
   TokenBatch batch = makeTokenBatch(narrow.data(), {static_cast<int64_t>(ids.size())}, /*padLeft=*/false, kPadTokenId,
                                     embed_tokens->weight.device());
   torch::Tensor h = embed_tokens(batch.packedIds);
-  AttentionInputs a = attentionInputs(batch, h.scalar_type(), 0);
+  AttentionInputs a = attentionInputs(batch, h.scalar_type(), nullptr);
   a.capture = &out;
   for (const auto& m : *layers) h = m->as<Qwen3DecoderLayerImpl>()->forward(h, a);
   return out;

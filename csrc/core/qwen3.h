@@ -69,13 +69,17 @@ inline int64_t transientBytes(const std::vector<int64_t>& lengths, const Qwen3Co
   return tokens * c.intermediate_size * 4;
 }
 
-// Keys and values of a prompt prefix that every sequence of a batch starts with, per layer ([1, nkv, P, hd], after
-// k_norm and RoPE). Computed once (Qwen3ModelImpl::prefill); a batch then runs only the tokens after it. Inference
-// only: training changes the weights the keys came from.
+// Keys and values of a prefix the sequences of a batch attend to before their own tokens, per layer (after k_norm
+// and RoPE). Shared: one prompt every sequence starts with ([1, nkv, P, hd], ids set, valid/next undefined), computed
+// once (Qwen3ModelImpl::prefill); a batch then runs only the tokens after it. Per sequence ([B, nkv, P, hd], valid
+// and next set): each row's own padded prompt, kept by a forward (capture) so that continuations of it (lora's label
+// words) run without it. Inference only: training changes the weights the keys came from.
 struct PrefixKV {
   std::vector<int64_t> ids;
   std::vector<torch::Tensor> keys, values;
-  int64_t length() const { return static_cast<int64_t>(ids.size()); }
+  torch::Tensor valid;  // per sequence: [B, P] bool, true at real tokens
+  torch::Tensor next;   // per sequence: [B] int64, real tokens each row holds (the position of its next token)
+  int64_t length() const { return valid.defined() ? valid.size(1) : static_cast<int64_t>(ids.size()); }
 };
 
 struct AttentionInputs {
@@ -84,7 +88,7 @@ struct AttentionInputs {
   torch::Tensor packedIndex;    // TokenBatch::packedIndex
   int64_t batch = 0, time = 0;  // B, T of the padded layout attention runs in
   const PrefixKV* prefix = nullptr;  // keys/values every sequence attends to before its own tokens
-  PrefixKV* capture = nullptr;       // prefill: where each layer leaves its keys/values
+  PrefixKV* capture = nullptr;       // where each layer leaves its keys/values (the prefix's included)
 };
 
 class Qwen3AttentionImpl : public torch::nn::Module {
@@ -123,10 +127,12 @@ class Qwen3ModelImpl : public torch::nn::Module {
  public:
   Qwen3ModelImpl(const Qwen3Config& c, const torch::TensorOptions& options);
   // [B, T, hidden] after the final norm (zeros at padding slots). With a prefix, the batch holds the tokens after it.
-  torch::Tensor forward(const TokenBatch& batch, const PrefixKV* prefix = nullptr);
+  // capture (inference; keys and values sized to the layers): receives every layer's keys/values, [B, nkv, P + T,
+  // hd], the prefix's first.
+  torch::Tensor forward(const TokenBatch& batch, const PrefixKV* prefix = nullptr, PrefixKV* capture = nullptr);
   // Keys and values of every layer for one token sequence (inference).
   PrefixKV prefill(const std::vector<int64_t>& ids);
-  AttentionInputs attentionInputs(const TokenBatch& batch, at::ScalarType dtype, int64_t prefixLength) const;
+  AttentionInputs attentionInputs(const TokenBatch& batch, at::ScalarType dtype, const PrefixKV* prefix) const;
   Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
   RMSNorm norm{nullptr};

@@ -5,29 +5,47 @@ import type { Qwen3Tokenizer } from '../qwen3/tokenizer';
 import { isDefaultLabels, type LabelSet } from './labels';
 import { DEFAULT_LABEL_TOKENS, DEFAULT_LORA_PROMPT, type Method } from './methods';
 
+/** lora: each label's answer word as token ids, label 0 first, the words concatenated (run.json and the native spec
+ * keep them so). labelTokenCounts: tokens per word, present only when some word is not one token. */
+export interface LabelAnswers {
+  labelTokens: number[];
+  labelTokenCounts?: number[];
+}
+
 /**
- * lora: the answer token of each label word, label 0 first. The default set keeps today's tokens (负面, 正面). Each
- * word must be one token of its own: a word of several tokens, or two words with one token, would need each word's
- * token log-probabilities summed over its tokens, which this package does not do yet; such a set is refused with
- * the words at fault, rather than scored wrongly.
+ * lora: the answer word of each label as tokens. The default set keeps today's tokens (负面, 正面). A word may span
+ * several tokens (中性 is 2 in Qwen3) or share its first token with another: label k then scores the sum of its
+ * word's token log-probabilities (each given the prompt and the word's tokens before it) and the class
+ * probabilities are the softmax of those sums (csrc/core/label_words.h). When every word is one token of its own
+ * that is the same softmax as over the label tokens' logits at the answer position, which is how such a set is
+ * still scored. Two words of the very same tokens could not be told apart: refused, naming them.
  */
-export async function labelTokensFor(labels: LabelSet, tokenizer: Qwen3Tokenizer): Promise<number[]> {
-  if (isDefaultLabels(labels)) return [...DEFAULT_LABEL_TOKENS];
+export async function labelTokensFor(labels: LabelSet, tokenizer: Qwen3Tokenizer): Promise<LabelAnswers> {
+  if (isDefaultLabels(labels)) return { labelTokens: [...DEFAULT_LABEL_TOKENS] };
   const encoded = await tokenizer.encodeBatch([...labels]);
   const problems: string[] = [];
-  const owner = new Map<number, string>();
+  const owner = new Map<string, string>();
   encoded.forEach((ids, i) => {
-    if (ids.length !== 1) problems.push(`"${labels[i]}" is ${ids.length} tokens`);
-    else if (owner.has(ids[0])) problems.push(`"${labels[i]}" and "${owner.get(ids[0])}" are the same token`);
-    else owner.set(ids[0], labels[i]);
+    const key = ids.join(',');
+    if (ids.length === 0) problems.push(`"${labels[i]}" is no token at all`);
+    else if (owner.has(key)) problems.push(`"${labels[i]}" and "${owner.get(key)}" are the same tokens (${key})`);
+    else owner.set(key, labels[i]);
   });
   if (problems.length)
     throw new Error(
-      `method lora answers with one token per label, but ${problems.join(', ')}. Multi-token label words are not ` +
-        'supported yet: pick label words that are one token each in Qwen3 (e.g. 消极,一般,积极 or 很差,差,一般,好,很好; ' +
-        '中性 is 2 tokens), or train with method lora-head, full or embedding, which take any label names'
+      `method lora answers with each label's word, but ${problems.join(', ')}: pick label words the tokenizer ` +
+        'tells apart, or train with method lora-head, full or embedding, which take any label names'
     );
-  return encoded.map((ids) => ids[0]);
+  const labelTokens = encoded.flat();
+  if (encoded.every((ids) => ids.length === 1)) return { labelTokens };
+  return { labelTokens, labelTokenCounts: encoded.map((ids) => ids.length) };
+}
+
+/** The label words of LabelAnswers as one token list each (label 0 first). */
+export function labelWords(labelTokens: readonly number[], labelTokenCounts?: readonly number[]): number[][] {
+  if (!labelTokenCounts) return labelTokens.map((id) => [id]);
+  let at = 0;
+  return labelTokenCounts.map((n) => labelTokens.slice(at, (at += n)));
 }
 
 export interface EncodingSpec {
@@ -38,8 +56,10 @@ export interface EncodingSpec {
   prompt?: string;
   /** embedding: Qwen3-Embedding instruction (text becomes `Instruct: …\nQuery:…`); empty for none */
   instruction?: string;
-  /** lora: token id of each label's answer, label 0 first */
+  /** lora: each label's answer word as tokens, label 0 first, concatenated (LabelAnswers) */
   labelTokens?: readonly number[];
+  /** lora: tokens per label word; absent: one each */
+  labelTokenCounts?: readonly number[];
   /** lora-head/full: a token appended to every post, so the pooled last position is always the same token */
   appendToken?: number;
 }
@@ -72,7 +92,7 @@ export class ExampleEncoder {
     const appended = this.spec.appendToken === undefined ? 0 : 1;
     const reserved =
       this.spec.method === 'lora'
-        ? this.prefix.length + this.suffix.length + 1
+        ? this.prefix.length + this.suffix.length + Math.max(1, ...(this.spec.labelTokenCounts ?? []))
         : this.spec.method === 'embedding'
           ? 1
           : appended;
@@ -108,11 +128,14 @@ export class ExampleEncoder {
     });
   }
 
-  /** ids for a training step: for lora the answer token is appended (the end token is the core's target) */
+  /**
+   * ids for a training step: for lora the gold label's word is appended (its tokens and then the end token are the
+   * core's targets, the loss' only terms)
+   */
   async encodeForTraining(texts: readonly string[], labels: readonly number[]): Promise<number[][]> {
     const ids = await this.encodeForPrediction(texts);
     if (this.spec.method !== 'lora') return ids;
-    const answers = this.spec.labelTokens ?? DEFAULT_LABEL_TOKENS;
-    return ids.map((seq, i) => [...seq, answers[labels[i]]]);
+    const words = labelWords(this.spec.labelTokens ?? DEFAULT_LABEL_TOKENS, this.spec.labelTokenCounts);
+    return ids.map((seq, i) => [...seq, ...words[labels[i]]]);
   }
 }

@@ -211,6 +211,7 @@ export class Predictor {
       prompt: info.prompt,
       instruction: info.instruction,
       labelTokens: info.labelTokens,
+      labelTokenCounts: info.labelTokenCounts,
       appendToken: info.appendToken,
     });
     // One native object for every method: for embedding, the classifier loads the Qwen3-Embedding base itself.
@@ -229,6 +230,7 @@ export class Predictor {
         headDropout: 0, // prediction runs no dropout
         numLabels: labels.length,
         labelTokens: info.labelTokens ?? [],
+        labelTokenCounts: info.labelTokenCounts,
         endToken: info.endToken ?? DEFAULT_END_TOKEN,
         gradientCheckpointing: false,
         seed: 0,

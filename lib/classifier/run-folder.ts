@@ -70,7 +70,10 @@ export interface RunInfo {
   maxLength: number;
   prompt?: string;
   instruction?: string;
+  /** lora: each label's answer word as tokens, the words concatenated (encoding.ts LabelAnswers) */
   labelTokens?: number[];
+  /** lora: tokens per label word, written only when some word is not one token */
+  labelTokenCounts?: number[];
   endToken?: number;
   /** token appended to every post before pooling (full) */
   appendToken?: number;
@@ -158,6 +161,7 @@ export function readRunInfo(dir: string): RunInfo {
     prompt: 'string?',
     instruction: 'string?',
     labelTokens: 'integer[]?',
+    labelTokenCounts: 'integer[]?',
     endToken: 'integer?',
     appendToken: 'integer?',
     head: 'string?',
@@ -180,8 +184,14 @@ export function readRunInfo(dir: string): RunInfo {
   } catch (e) {
     problems.push((e as Error).message.replace(/^run\.json: /, ''));
   }
-  if (raw.method === 'lora' && Array.isArray(raw.labelTokens) && raw.labelTokens.length !== count)
-    problems.push(`"labelTokens" has ${raw.labelTokens.length} tokens for ${count} labels`);
+  const counts = raw.labelTokenCounts as number[] | undefined;
+  if (raw.method === 'lora' && Array.isArray(raw.labelTokens)) {
+    const words = counts ? counts.length : raw.labelTokens.length;
+    const tokens = counts ? counts.reduce((a, b) => a + b, 0) : raw.labelTokens.length;
+    if (words !== count) problems.push(`"labelTokens" has ${words} label words for ${count} labels`);
+    else if (tokens !== raw.labelTokens.length || (counts && counts.some((n) => n < 1)))
+      problems.push(`"labelTokenCounts" ${JSON.stringify(counts)} does not split the ${raw.labelTokens.length} tokens`);
+  }
   if (problems.length) throw new JsonFileError(file, `${file}: ${problems.join('; ')}. ${RUN_FIX}`);
   return { history: [], hyperParameters: {}, labels: { ...ID2LABEL }, ...raw } as unknown as RunInfo;
 }

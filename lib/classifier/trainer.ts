@@ -10,7 +10,7 @@ import { packageVersion } from '../util/paths';
 import { nativeBaseSpec, resolveBaseCheckpoint } from './base-checkpoint';
 import { DataParallel } from './distributed';
 import { cachedEmbeddings } from './embedding-cache';
-import { ExampleEncoder, labelTokensFor } from './encoding';
+import { ExampleEncoder, labelTokensFor, type LabelAnswers } from './encoding';
 import {
   defaultEmbeddingInstruction,
   defaultLoraPrompt,
@@ -43,10 +43,9 @@ import {
 } from './trainer-options';
 
 /** How posts become model input for the run's label set (lora's prompt and label tokens, embedding's instruction). */
-interface TextSettings {
+interface TextSettings extends LabelAnswers {
   prompt: string;
   instruction: string;
-  labelTokens: number[];
 }
 
 export class Trainer extends TypedEmitter {
@@ -157,7 +156,7 @@ export class Trainer extends TypedEmitter {
     const text: TextSettings = {
       prompt: fillLabelsPlaceholder(o.prompt ?? defaultLoraPrompt(labelSet), labelSet),
       instruction: o.instruction ?? defaultEmbeddingInstruction(labelSet),
-      labelTokens: o.method === 'lora' ? await labelTokensFor(labelSet, base.tokenizer) : [],
+      ...(o.method === 'lora' ? await labelTokensFor(labelSet, base.tokenizer) : { labelTokens: [] }),
     };
     // Rank 0 owns the work folder; the others read its checkpoint when resuming (a folder every rank sees: one
     // machine, or a shared file system), once rank 0 has settled it.
@@ -236,6 +235,7 @@ export class Trainer extends TypedEmitter {
       prompt: text.prompt,
       instruction: text.instruction,
       labelTokens: text.labelTokens,
+      labelTokenCounts: text.labelTokenCounts,
       appendToken: defaultAppendToken(o.method),
     });
     const trainSplit: Split = {
@@ -275,6 +275,7 @@ export class Trainer extends TypedEmitter {
         headDropout: EMBEDDING_HEAD_DROPOUT,
         numLabels: labelSet.length,
         labelTokens: text.labelTokens,
+        labelTokenCounts: text.labelTokenCounts,
         endToken: DEFAULT_END_TOKEN,
         gradientCheckpointing: o.gradientCheckpointing,
         seed: o.seed,
@@ -323,6 +324,7 @@ export class Trainer extends TypedEmitter {
       prompt: o.method === 'lora' ? text.prompt : undefined,
       instruction: o.method === 'embedding' ? text.instruction : undefined,
       labelTokens: o.method === 'lora' ? text.labelTokens : undefined,
+      labelTokenCounts: o.method === 'lora' ? text.labelTokenCounts : undefined,
       endToken: o.method === 'lora' ? DEFAULT_END_TOKEN : undefined,
       appendToken: defaultAppendToken(o.method),
       lora: usesLora(o.method) ? o.lora : undefined,

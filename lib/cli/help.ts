@@ -19,7 +19,8 @@ const INTRO: Record<Command, string> = {
 
 Fine-tunes Qwen3 to tell positive (1 正面) from negative (0 负面) Weibo posts, or any label set (--labels
 消极,中性,积极; else the labels --train holds: ids 0..N-1, or names, sorted), and writes a run folder
-(./models/qwen3_<method>_<size> unless --output). lora needs label words of one token each (消极,一般,积极). Without --train it trains on the old scripts' data when it is
+(./models/qwen3_<method>_<size> unless --output). lora scores a label word of several tokens (中性) by the sum of its
+tokens' log-probs. Without --train it trains on the old scripts' data when it is
 there (${OLD_DATA.csv} with a stratified ${OLD_TEST_POSTS}-post test split, seed ${OLD_SPLIT_SEED}; else
 ${OLD_DATA.train} and ${OLD_DATA.test}), else on the bundled sample data/weibo_sample.txt, and says which.
 A missing --method or --model-size is asked for on a terminal; without one it is an error.
