@@ -34,7 +34,8 @@ define() {
     trixie)
       SUITE=trixie
       DIR="$CACHE/qwen3-native-trixie"
-      PKGS="libtorch-dev libopenblas0-openmp nodejs npm cmake g++ make python3 python3-numpy ca-certificates git"
+      # libgloo-dev: the Gloo headers c10d's ProcessGroupGloo includes (data-parallel training, csrc/core/distributed).
+      PKGS="libtorch-dev libgloo-dev libopenblas0-openmp nodejs npm cmake g++ make python3 python3-numpy ca-certificates git"
       ;;
     trixie-runtime)
       SUITE=trixie
