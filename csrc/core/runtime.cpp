@@ -3,9 +3,7 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
-#include <algorithm>
 #include <atomic>
-#include <chrono>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -64,27 +62,13 @@ void applyThreadSetting() {
 
 void releaseFreedMemory(int64_t transientBytes) {
 #if defined(__GLIBC__)
-  // Calls with little transient memory trim too, but rarely: a serving process answering many small batches (the
-  // tiny model's 1-64 posts, each under 4 MB) never trimmed, and its RSS climbed 575 -> 655 MiB over 40,000 posts,
-  // all of it free blocks glibc kept (one malloc_trim(0) handed back 250 MB). Trimming once per 4 MB of their
-  // transient memory held RSS flat but halved throughput (264 -> 122 posts/s), and once a second still cost 14% of
-  // the time in madvise: a fragmented heap makes a trim slow (one madvise and TLB flush per free run). So the next
-  // such trim waits 20 times as long as the last one took (at least a second): trimming stays under 5% of the time.
-  // Measured side by side over 40,000 posts in calls of 1-64: RSS 507 -> 532 MiB from 10,000 to 40,000 posts (no
-  // trim: 614 -> 707), at 195 posts/s against 218 (trims, and the page faults after them, cost 10% on this tiny
-  // model, whose forwards are cheap; a call with 4 MB or more trims every time, as before).
+  // Calls under 4 MB do not trim, though a serving process answering many of them (the tiny model's 1-64 posts)
+  // keeps growing: its RSS rose 614 -> 707 MiB over 40,000 posts, all of it free blocks glibc kept (one
+  // malloc_trim(0) handed back 250 MB). Trimming them too, at most once a second, held RSS flat but halved batched
+  // serving (1,205 -> 629 requests/s, bench serve): a fragmented heap makes each trim slow (one madvise and TLB flush
+  // per free run) and the next calls fault the pages in again. Left for an allocator-level fix.
   constexpr int64_t kWorthTrimming = int64_t(4) << 20;
-  constexpr int64_t kMinIntervalNs = 1'000'000'000;
-  static std::atomic<int64_t> nextTrim{0};
-  const auto nowNs = [] {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-  };
-  const int64_t started = nowNs();
-  if (transientBytes < kWorthTrimming && started < nextTrim.load()) return;
-  malloc_trim(0);
-  const int64_t ended = nowNs();
-  nextTrim.store(ended + std::max(kMinIntervalNs, 20 * (ended - started)));
+  if (transientBytes >= kWorthTrimming) malloc_trim(0);
 #else
   (void)transientBytes;
 #endif

@@ -29,7 +29,7 @@ void setNumThreads(int threads);
 // Hands memory freed by an inference call back to the system. glibc keeps activation-sized blocks in its arenas
 // once its mmap threshold has grown; trimming after a call (not fixing the threshold, which made every forward pay
 // page faults: measured 25-40% slower) keeps a serving process near the size of its weights. A trim costs 1-2 ms, as
-// much as a whole forward of a tiny model, so a call with under 4 MB of transient memory trims at most once a second.
+// much as a whole forward of a tiny model, so calls whose transient memory was small skip it.
 void releaseFreedMemory(int64_t transientBytes);
 // AVX512-BF16 or AMX-BF16, read from CPUID (never assumed: many x86 CPUs lack both).
 bool cpuHasFastBf16();
