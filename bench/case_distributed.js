@@ -8,6 +8,8 @@ const path = require('path');
 const { spawn } = require('child_process');
 const L = require('./lib');
 
+const { workerEnv } = L.dist('classifier/distributed');
+
 const CHILD = path.join(__dirname, 'distributed_child.js');
 let port = 29600 + Math.floor(Math.random() * 1000);
 
@@ -17,14 +19,17 @@ function runRanks(world, job) {
     Array.from({ length: world }, (_, rank) => {
       const env = { ...process.env };
       if (world > 1) {
-        Object.assign(env, {
-          RANK: String(rank),
-          WORLD_SIZE: String(world),
-          LOCAL_RANK: String(rank),
-          LOCAL_WORLD_SIZE: String(world),
-          MASTER_ADDR: '127.0.0.1',
-          MASTER_PORT: String(port),
-        });
+        Object.assign(
+          env,
+          workerEnv({
+            rank,
+            worldSize: world,
+            localRank: rank,
+            localWorldSize: world,
+            masterAddr: '127.0.0.1',
+            masterPort: port,
+          })
+        );
       }
       const child = spawn(process.execPath, [CHILD, JSON.stringify(job)], {
         env,

@@ -11,6 +11,7 @@ const { createTinyQwen3, Trainer } = require('../dist');
 const { loadNative } = require('../dist/native');
 const { weightsFileFor } = require('../dist/classifier/methods');
 const { readSafetensors } = require('../dist/qwen3/safetensors');
+const { workerEnv } = require('../dist/classifier/distributed');
 const { tmpDir, weiboLines } = require('./helpers/util');
 const { cli, jsonLines } = require('./helpers/cli');
 
@@ -71,12 +72,14 @@ function runRanks(world, payload, extraEnv = {}) {
       const child = spawn(process.execPath, [CHILD, JSON.stringify(p)], {
         env: {
           ...process.env,
-          RANK: String(rank),
-          WORLD_SIZE: String(world),
-          LOCAL_RANK: String(rank),
-          LOCAL_WORLD_SIZE: String(world),
-          MASTER_ADDR: '127.0.0.1',
-          MASTER_PORT: String(port),
+          ...workerEnv({
+            rank,
+            worldSize: world,
+            localRank: rank,
+            localWorldSize: world,
+            masterAddr: '127.0.0.1',
+            masterPort: port,
+          }),
           ...extraEnv,
         },
       });

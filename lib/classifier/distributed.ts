@@ -68,6 +68,25 @@ export function distributedFromEnv(env: NodeJS.ProcessEnv = process.env): Distri
   };
 }
 
+/** The torchrun variables distributedFromEnv reads, for one worker of a local run (the launcher, tests, bench). */
+export function workerEnv(w: {
+  rank: number;
+  worldSize: number;
+  localRank: number;
+  localWorldSize: number;
+  masterAddr: string;
+  masterPort: number;
+}): Record<string, string> {
+  return {
+    RANK: String(w.rank),
+    WORLD_SIZE: String(w.worldSize),
+    LOCAL_RANK: String(w.localRank),
+    LOCAL_WORLD_SIZE: String(w.localWorldSize),
+    MASTER_ADDR: w.masterAddr,
+    MASTER_PORT: String(w.masterPort),
+  };
+}
+
 /** Validates `distributed` (every problem named); undefined or a world of 1: no process group. */
 export function resolveDistributed(value: unknown, name = 'distributed'): ResolvedDistributed | undefined {
   if (value === undefined) return undefined;

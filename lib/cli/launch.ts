@@ -4,7 +4,7 @@
 // others at once with one message naming its rank; a signal to the launcher goes to every worker once (each stops
 // after the current step; rank 0 saves the one checkpoint).
 import { spawn, type ChildProcess } from 'child_process';
-import { DISTRIBUTED_DEFAULTS } from '../classifier/distributed';
+import { DISTRIBUTED_DEFAULTS, workerEnv } from '../classifier/distributed';
 import type { Flags } from './args';
 import { CliError, EXIT, flagError, SIGNAL_EXIT } from './errors';
 import { err } from './common';
@@ -64,6 +64,24 @@ export function splitLauncherArgs(argv: readonly string[]): { launcher: string[]
 /** Set in the workers: the launcher's flags, which the resume command a stopped run prints must repeat. */
 export const LAUNCHER_FLAGS_ENV = 'QWEN3_NATIVE_LAUNCHER_FLAGS';
 
+/**
+ * How long a worker under the launcher holds back a failed collective's error (the all-reduce, barrier or gather
+ * that another rank stopped answering: csrc/core/distributed.cpp names the op, then "on rank R of W (master a:p)
+ * failed"). The launcher sees which of its workers died, says so and ends the others, so the user reads one message
+ * naming the rank that died; without the wait, rank 0's consequence ("all-reduce failed") reached the terminal 0.3 s
+ * after the kill, before the launcher's message, on a loaded machine. A rank on another machine is not the
+ * launcher's to see: then the held error prints after the wait.
+ */
+export const PEER_FAILURE_GRACE_MS = 3000;
+
+const COLLECTIVE_FAILURE = / on rank \d+ of \d+ \(master [^)]*\) failed/;
+
+export function heldBackForLauncher(error: unknown): boolean {
+  return (
+    process.env[LAUNCHER_FLAGS_ENV] !== undefined && error instanceof Error && COLLECTIVE_FAILURE.test(error.message)
+  );
+}
+
 /** The last non-empty line of a worker's error output (its one error message). */
 function lastLine(text: string): string {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
@@ -85,12 +103,14 @@ export async function launchWorkers(s: LaunchSettings, argv: readonly string[]):
       stdio: rank === 0 ? 'inherit' : ['ignore', 'ignore', 'pipe'],
       env: {
         ...process.env,
-        RANK: String(rank),
-        WORLD_SIZE: String(world),
-        LOCAL_RANK: String(local),
-        LOCAL_WORLD_SIZE: String(s.nprocPerNode),
-        MASTER_ADDR: s.masterAddr,
-        MASTER_PORT: String(s.masterPort),
+        ...workerEnv({
+          rank,
+          worldSize: world,
+          localRank: local,
+          localWorldSize: s.nprocPerNode,
+          masterAddr: s.masterAddr,
+          masterPort: s.masterPort,
+        }),
         [LAUNCHER_FLAGS_ENV]: JSON.stringify(split.launcher),
       },
     });

@@ -6,6 +6,7 @@ import { Flags, parseCommandLine } from './args';
 import type { Command } from './flags';
 import { packageVersion } from '../util/paths';
 import { EXIT, exitCodeFor, formatError } from './errors';
+import { heldBackForLauncher, PEER_FAILURE_GRACE_MS } from './launch';
 import { commandHelp, mainHelp } from './help';
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -76,6 +77,9 @@ if (require.main === module) {
     (code) => {
       process.exitCode = code;
     },
-    (error) => fail(error)
+    (error) => {
+      if (!heldBackForLauncher(error)) return fail(error);
+      setTimeout(() => fail(error), PEER_FAILURE_GRACE_MS);
+    }
   );
 }
