@@ -156,7 +156,9 @@ maybe('lora-head: stopped at world size 2, resumed at world size 1: the weights 
 });
 
 maybe('a killed rank ends the run on the other with an error naming the group, within the timeout', async (t) => {
-  const o = options('full', B, { epochs: 50, evalSteps: 1000 });
+  // Far more epochs than 9 s can train on any machine (50 epochs had ended before the kill on a quiet CI machine, and
+  // the test saw rank 0 exit 0): the kill always lands mid-run.
+  const o = options('full', B, { epochs: 100_000, evalSteps: 1_000_000 });
   const ranks = await runRanks(2, (rank) => ({ options: o, data, ...(rank === 1 ? { dieAfterMs: 9000 } : {}) }), {
     QWEN3_NATIVE_DIST_TIMEOUT_MS: '20000',
   });
