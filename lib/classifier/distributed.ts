@@ -47,8 +47,12 @@ export const DISTRIBUTED_DEFAULTS = {
 
 const KEYS = ['rank', 'worldSize', 'localRank', 'localWorldSize', 'masterAddr', 'masterPort', 'timeoutMs'] as const;
 
+/** An environment such as process.env; spelled out, not NodeJS.ProcessEnv, so the published declarations compile for a
+ *  TypeScript user without @types/node (scripts/check-package.sh checks that). */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
 /** torchrun's variables, when WORLD_SIZE is set; undefined otherwise (a single-process run). */
-export function distributedFromEnv(env: NodeJS.ProcessEnv = process.env): DistributedOptions | undefined {
+export function distributedFromEnv(env: Environment = process.env): DistributedOptions | undefined {
   if (env.WORLD_SIZE === undefined) return undefined;
   const num = (name: string) => {
     const v = env[name];
