@@ -20,6 +20,21 @@ export interface RuntimeInfo {
   cpuBf16: boolean;
 }
 
+/** Bytes and counts of the pooling CPU allocator; installed is false when QWEN3_NATIVE_CPU_POOL=0 left glibc's. */
+export interface CpuPoolStats {
+  installed: boolean;
+  /** pooled blocks (64 KB and up) held by tensors now, and the most that has been */
+  inUse: number;
+  peakInUse: number;
+  /** freed blocks waiting for reuse (resident), and the cap on them */
+  cached: number;
+  cacheLimit: number;
+  /** requests served from the cache / that mapped a new block; cached blocks unmapped to stay under the cap */
+  reused: number;
+  mapped: number;
+  released: number;
+}
+
 /** Hugging Face config.json keys the core needs; validated in lib/config.ts. */
 export interface NativeQwen3Config {
   hidden_size: number;
@@ -221,6 +236,8 @@ export interface NativeBinding {
   setNumThreads(threads: number): void;
   /** counters of CUDA device `device`; resetPeak starts new peaks after reading */
   cudaMemory(device: number, resetPeak: boolean): CudaMemory;
+  /** counters of the CPU tensors' pooling allocator (csrc/core/cpu_pool.h) */
+  cpuPool(): CpuPoolStats;
   Engine: new () => NativeEngine;
   Classifier: new () => NativeClassifier;
   ProcessGroup: new () => NativeProcessGroup;
@@ -234,12 +251,22 @@ let preloading: Promise<NativeBinding> | undefined;
 
 const report: NativeLoadReport = { libtorch: null, libtorchError: null, addon: null };
 
+/** The addon reads QWEN3_NATIVE_CPU_POOL as it loads (csrc/core/cpu_pool.h) and trusts it to be MB or 0. */
+export function checkCpuPoolSetting(value: string | undefined): void {
+  if (value === undefined || value === '' || /^\d+$/.test(value)) return;
+  throw new RangeError(
+    `QWEN3_NATIVE_CPU_POOL is ${JSON.stringify(value)}: give the CPU pool's cache in MB (a whole number), ` +
+      `0 to use glibc's allocator instead, or leave it unset for the default`
+  );
+}
+
 /**
  * Loads the addon: a local build (build/Release) or the prebuilt one for the libtorch found (lib/native-loader.ts).
  * Throws one message saying what was found, what the package ships and what to install or run.
  */
 export function loadNative(): NativeBinding {
   if (cached) return cached;
+  checkCpuPoolSetting(process.env.QWEN3_NATIVE_CPU_POOL);
   cached = loadAddon(report) as NativeBinding;
   return cached;
 }

@@ -4,6 +4,7 @@
 // against crashes.
 #include <napi.h>
 
+#include "../core/cpu_pool.h"
 #include "../core/runtime.h"
 #include "classifier_wrap.h"
 #include "distributed_wrap.h"
@@ -50,13 +51,35 @@ Napi::Value CudaMemoryJs(const Napi::CallbackInfo& info) {
   });
 }
 
+// The CPU pool's counters (csrc/core/cpu_pool.h), read under its lock like cudaMemory's.
+Napi::Value CpuPoolJs(const Napi::CallbackInfo& info) {
+  return guarded(info, "cpuPool", [&]() -> Napi::Value {
+    const q3::CpuPoolStats s = q3::cpuPoolStats();
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    const auto num = [&](int64_t v) { return Napi::Number::New(env, static_cast<double>(v)); };
+    o.Set("installed", s.installed);
+    o.Set("inUse", num(s.inUse));
+    o.Set("peakInUse", num(s.peakInUse));
+    o.Set("cached", num(s.cached));
+    o.Set("cacheLimit", num(s.cacheLimit));
+    o.Set("reused", num(s.reused));
+    o.Set("mapped", num(s.mapped));
+    o.Set("released", num(s.released));
+    return o;
+  });
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Before any tensor exists: from here on libtorch's CPU tensors come from the pool.
+  q3::installCpuPool();
   initWorkers(env);
   exports.Set("runtimeInfo", Napi::Function::New(env, RuntimeInfoJs, "runtimeInfo"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreadsJs, "setNumThreads"));
   exports.Set("cudaMemory", Napi::Function::New(env, CudaMemoryJs, "cudaMemory"));
+  exports.Set("cpuPool", Napi::Function::New(env, CpuPoolJs, "cpuPool"));
   exports.Set("Engine", initEngineClass(env));
   exports.Set("Classifier", initClassifierClass(env));
   exports.Set("ProcessGroup", initProcessGroupClass(env));

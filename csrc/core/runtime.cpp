@@ -1,5 +1,7 @@
 #include "runtime.h"
 
+#include "cpu_pool.h"
+
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -62,13 +64,14 @@ void applyThreadSetting() {
 
 void releaseFreedMemory(int64_t transientBytes) {
 #if defined(__GLIBC__)
-  // Calls under 4 MB do not trim, though a serving process answering many of them (the tiny model's 1-64 posts)
-  // keeps growing: its RSS rose 614 -> 707 MiB over 40,000 posts, all of it free blocks glibc kept (one
-  // malloc_trim(0) handed back 250 MB). Trimming them too, at most once a second, held RSS flat but halved batched
-  // serving (1,205 -> 629 requests/s, bench serve): a fragmented heap makes each trim slow (one madvise and TLB flush
-  // per free run) and the next calls fault the pages in again. Left for an allocator-level fix.
+  // With the CPU pool (cpu_pool.h) a call's large blocks never reach glibc, so there is nothing worth a trim. This is
+  // the QWEN3_NATIVE_CPU_POOL=0 path. Calls under 4 MB do not trim, though a serving process answering many of them
+  // keeps growing: its RSS rose 614 -> 707 MiB over 40,000 posts, all of it free blocks glibc kept. Trimming them
+  // too, at most once a second, held RSS flat but halved batched serving (1,205 -> 629 requests/s, bench serve): a
+  // fragmented heap makes each trim slow (one madvise and TLB flush per free run), and the next calls fault the
+  // pages in again. The pool is the fix for both.
   constexpr int64_t kWorthTrimming = int64_t(4) << 20;
-  if (transientBytes >= kWorthTrimming) malloc_trim(0);
+  if (transientBytes >= kWorthTrimming && !cpuPoolStats().installed) malloc_trim(0);
 #else
   (void)transientBytes;
 #endif

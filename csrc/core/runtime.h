@@ -26,7 +26,8 @@ void applyThreadSetting();
 RuntimeInfo runtimeInfo();
 // Chooses the intra-op thread count for all later work.
 void setNumThreads(int threads);
-// Hands memory freed by an inference call back to the system. glibc keeps activation-sized blocks in its arenas
+// Without the CPU pool (QWEN3_NATIVE_CPU_POOL=0; cpu_pool.h), hands memory freed by an inference call back to the
+// system. glibc keeps activation-sized blocks in its arenas
 // once its mmap threshold has grown; trimming after a call (not fixing the threshold, which made every forward pay
 // page faults: measured 25-40% slower) keeps a serving process near the size of its weights. A trim costs 1-2 ms, as
 // much as a whole forward of a tiny model, so calls whose transient memory was small skip it.
