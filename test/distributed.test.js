@@ -155,6 +155,47 @@ maybe('lora-head: stopped at world size 2, resumed at world size 1: the weights 
   t.true(d <= 1e-6, `max |weight difference| ${d}`);
 });
 
+maybe('embedding: each rank embeds its share, and every rank gets the vectors one process computes', async (t) => {
+  const embeddingModel = path.join(tmpDir(), 'embedding');
+  await createTinyQwen3(embeddingModel, { kind: 'embedding', seed: 7 });
+  const o = (extra) => options('embedding', B, { model: embeddingModel, head: 'linear', ...extra });
+  const alone = tmpDir();
+  await new Trainer(o({ batchSize: 2 * B, distributed: false, cacheDir: alone })).train(data);
+  const shared = tmpDir();
+  const ranks = await runRanks(2, { options: o({ cacheDir: shared }), data });
+  for (const r of ranks) t.is(r.code, 0, r.err);
+  // Each split's vectors: half embedded by each rank (shareOf: 29 of the 58 train posts, 7 of the 14 dev posts; rank
+  // 0 alone logs).
+  const logs = JSON.parse(ranks[0].out).logs.filter((l) => l.startsWith('embeddings for'));
+  t.log(logs.join('; '));
+  t.deepEqual(logs, [
+    'embeddings for 58 posts: computed (29 of them by this process, the rest by the other 1)',
+    'embeddings for 14 posts: computed (7 of them by this process, the rest by the other 1)',
+  ]);
+  // The cache file rank 0 wrote (the gathered table) holds the single process's vectors.
+  const files = fs.readdirSync(alone).sort();
+  t.deepEqual(fs.readdirSync(shared).sort(), files);
+  let d = 0;
+  for (const f of files) {
+    const [a, b] = [alone, shared].map((dir) => {
+      const buf = fs.readFileSync(path.join(dir, f));
+      return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+    });
+    t.is(a.length, b.length);
+    for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  }
+  t.log(`max |vector difference|, sharded against one process: ${d}`);
+  t.true(d <= 1e-6, `max |vector difference| ${d}`);
+  // Cached on every rank: nobody embeds. Cached on rank 0 only (rank 1's own, empty folder): both embed their share
+  // again, so that the ranks never wait in different collectives.
+  const again = await runRanks(2, (rank) => ({ options: o({ cacheDir: rank === 0 ? shared : tmpDir() }), data }));
+  for (const r of again) t.is(r.code, 0, r.err);
+  const cached = await runRanks(2, { options: o({ cacheDir: shared }), data });
+  for (const r of cached) t.is(r.code, 0, r.err);
+  t.regex(JSON.parse(again[0].out).logs.join('\n'), /embeddings for 58 posts: computed \(29 of them/);
+  t.regex(JSON.parse(cached[0].out).logs.join('\n'), /embeddings for 58 posts: memory|embeddings for 58 posts: disk/);
+});
+
 maybe('a killed rank ends the run on the other with an error naming the group, within the timeout', async (t) => {
   // Far more epochs than 9 s can train on any machine (50 epochs had ended before the kill on a quiet CI machine, and
   // the test saw rank 0 exit 0): the kill always lands mid-run.

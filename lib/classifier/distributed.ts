@@ -4,6 +4,7 @@
 // numbers (loss, tokens, a stop request), gather the evaluation's predictions. Rank 0 is the one writer.
 import * as os from 'os';
 import { loadNative, type NativeClassifier, type NativeProcessGroup } from '../native';
+import type { EmbeddingShard } from './embedding-cache';
 import {
   expectKnownKeys,
   expectNonEmptyString,
@@ -147,11 +148,12 @@ export class DataParallel {
   private constructor(
     readonly rank: number,
     readonly worldSize: number,
+    readonly localRank: number,
     private readonly group?: NativeProcessGroup
   ) {}
 
   static single(): DataParallel {
-    return new DataParallel(0, 1);
+    return new DataParallel(0, 1, 0);
   }
 
   /** Joins the group (blocks until every rank is there, or rejects after the timeout) and sets this rank's threads. */
@@ -172,7 +174,7 @@ export class DataParallel {
       group.dispose();
       throw e;
     }
-    return new DataParallel(d.rank, d.worldSize, group);
+    return new DataParallel(d.rank, d.worldSize, d.localRank, group);
   }
 
   /** Rank 0 writes run folders, checkpoints, logs and events; the others only compute. */
@@ -221,6 +223,39 @@ export class DataParallel {
       for (let i = 0; i < end - start; i++) out.push(all[r * width + i]);
     }
     return out;
+  }
+
+  /** Rows shareOf(n) of an n x dim table on each rank (row-major) -> the whole table, on every rank. */
+  async gatherRows(mine: Float32Array, n: number, dim: number): Promise<Float32Array> {
+    if (!this.group) return mine;
+    const width = Math.ceil(n / this.worldSize) * dim;
+    const padded = new Float32Array(width);
+    padded.set(mine);
+    const [all] = await this.group.allGather(padded);
+    const out = new Float32Array(n * dim);
+    for (let r = 0; r < this.worldSize; r++) {
+      const [start, end] = shareOf(n, r, this.worldSize);
+      out.set(all.subarray(r * width, r * width + (end - start) * dim), start * dim);
+    }
+    return out;
+  }
+
+  /** The embedding method's pass over the posts, split over the ranks (one cache writer per machine). */
+  embeddingShard(): EmbeddingShard | undefined {
+    if (!this.group) return undefined;
+    return {
+      range: (n) => shareOf(n, this.rank, this.worldSize),
+      gatherRows: (mine, n, dim) => this.gatherRows(mine, n, dim),
+      everyone: (flag) => this.everyone(flag),
+      writesCache: this.localRank === 0,
+    };
+  }
+
+  /** True on every rank when `flag` is true on every rank (so that all ranks take the same path to a collective). */
+  async everyone(flag: boolean): Promise<boolean> {
+    if (!this.group) return flag;
+    const [r] = await this.group.allReduceMean([Float32Array.of(flag ? 1 : 0)]);
+    return r[0] > 1 - 1e-6;
   }
 
   async barrier(): Promise<void> {

@@ -11,6 +11,20 @@ export interface CachedFeatures {
   features: Float32Array;
   dim: number;
   source: 'memory' | 'disk' | 'computed';
+  /** posts this process ran through the model (with a shard: its share; 0 when cached) */
+  embedded: number;
+}
+
+/** Data-parallel embedding: each process embeds its share of the posts and every process gets all the vectors. */
+export interface EmbeddingShard {
+  /** this process's posts of n: [start, end) */
+  range(n: number): readonly [number, number];
+  /** every process's rows, in order, on every process */
+  gatherRows(mine: Float32Array, n: number, dim: number): Promise<Float32Array>;
+  /** true on every process when `flag` is true on every process */
+  everyone(flag: boolean): Promise<boolean>;
+  /** this process writes the disk cache (one process per machine) */
+  writesCache: boolean;
 }
 
 const memory = new Map<string, { features: Float32Array; dim: number }>();
@@ -41,43 +55,61 @@ export function embeddingCacheKey(model: Qwen3Model, sequences: readonly (readon
   return h.digest('hex');
 }
 
-/** Normalised last-token embeddings of `sequences` (already encoded, <|endoftext|> included). */
+/**
+ * Normalised last-token embeddings of `sequences` (already encoded, <|endoftext|> included). With `shard`, every
+ * process must call this with the same sequences: the posts are embedded once over all processes, unless every one
+ * of them has the vectors cached already. onProgress then counts this process's share.
+ */
 export async function cachedEmbeddings(
   model: Qwen3Model,
   sequences: readonly number[][],
-  options: { cacheDir?: string; onProgress?: (done: number, total: number) => void; chunk?: number } = {}
+  options: {
+    cacheDir?: string;
+    onProgress?: (done: number, total: number) => void;
+    chunk?: number;
+    shard?: EmbeddingShard;
+  } = {}
 ): Promise<CachedFeatures> {
   const key = embeddingCacheKey(model, sequences);
-  const hit = memory.get(key);
-  if (hit) return { ...hit, source: 'memory' };
   const dir = options.cacheDir ?? defaultEmbeddingCacheDir();
   const file = path.join(dir, `${key}.f32`);
   const dim = model.hiddenSize;
-  if (fs.existsSync(file)) {
-    const buf = fs.readFileSync(file);
-    if (buf.byteLength === sequences.length * dim * 4) {
-      const features = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-      remember(key, features, dim);
-      return { features, dim, source: 'disk' };
+  const found = lookUp(key, file, sequences.length, dim);
+  const { shard } = options;
+  // A cache on one machine only (each machine has its own cache folder) still needs the others' collective.
+  if (shard ? await shard.everyone(found !== undefined) : found) return found as CachedFeatures;
+  const [start, end] = shard ? shard.range(sequences.length) : [0, sequences.length];
+  const mine = new Float32Array((end - start) * dim);
+  const chunk = options.chunk ?? 256;
+  options.onProgress?.(0, end - start);
+  for (let from = start; from < end; from += chunk) {
+    const part = sequences.slice(from, Math.min(from + chunk, end));
+    const vectors = await model.embed(part);
+    vectors.forEach((v, i) => mine.set(v, (from - start + i) * dim));
+    options.onProgress?.(Math.min(from + chunk, end) - start, end - start);
+  }
+  const features = shard ? await shard.gatherRows(mine, sequences.length, dim) : mine;
+  if (!shard || shard.writesCache) {
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      writeFileAtomic(file, Buffer.from(features.buffer, features.byteOffset, features.byteLength));
+    } catch {
+      // A read-only or full cache folder only costs recomputation next time.
     }
   }
-  const features = new Float32Array(sequences.length * dim);
-  const chunk = options.chunk ?? 256;
-  options.onProgress?.(0, sequences.length);
-  for (let start = 0; start < sequences.length; start += chunk) {
-    const part = sequences.slice(start, start + chunk);
-    const vectors = await model.embed(part);
-    vectors.forEach((v, i) => features.set(v, (start + i) * dim));
-    options.onProgress?.(Math.min(start + chunk, sequences.length), sequences.length);
-  }
-  try {
-    fs.mkdirSync(dir, { recursive: true });
-    writeFileAtomic(file, Buffer.from(features.buffer, features.byteOffset, features.byteLength));
-  } catch {
-    // A read-only or full cache folder only costs recomputation next time.
-  }
   remember(key, features, dim);
-  return { features, dim, source: 'computed' };
+  return { features, dim, source: 'computed', embedded: end - start };
+}
+
+function lookUp(key: string, file: string, rows: number, dim: number): CachedFeatures | undefined {
+  const hit = memory.get(key);
+  if (hit) return { ...hit, source: 'memory', embedded: 0 };
+  if (!fs.existsSync(file)) return undefined;
+  const buf = fs.readFileSync(file);
+  if (buf.byteLength !== rows * dim * 4) return undefined;
+  const features = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  remember(key, features, dim);
+  return { features, dim, source: 'disk', embedded: 0 };
 }
 
 function remember(key: string, features: Float32Array, dim: number): void {

@@ -63,7 +63,7 @@ export interface CheckpointEvent {
 }
 
 export interface EmbeddingEvent {
-  /** posts embedded so far, of `total` */
+  /** posts embedded so far, of `total` (in a data-parallel run: of this process's share) */
   done: number;
   total: number;
 }

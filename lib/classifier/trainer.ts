@@ -254,10 +254,16 @@ export class Trainer extends TypedEmitter {
             const r = await cachedEmbeddings(model, split.seqs, {
               cacheDir: o.cacheDir,
               onProgress: (done, total) => this.emit('embedding', { done, total }),
+              shard: dp.embeddingShard(),
             });
             split.features = r.features;
             featureDim = r.dim;
-            this.emit('log', `embeddings for ${split.labels.length} posts: ${r.source}`);
+            const shared = r.source === 'computed' && dp.worldSize > 1;
+            this.emit(
+              'log',
+              `embeddings for ${split.labels.length} posts: ${r.source}` +
+                (shared ? ` (${r.embedded} of them by this process, the rest by the other ${dp.worldSize - 1})` : '')
+            );
           }
         } finally {
           model.dispose();

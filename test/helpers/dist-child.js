@@ -8,12 +8,14 @@ async function main() {
   if (dieAfterMs !== undefined) setTimeout(() => process.kill(process.pid, 'SIGKILL'), dieAfterMs);
   const trainer = new Trainer(options);
   const gradNorms = [];
+  const logs = [];
+  trainer.on('log', (line) => logs.push(line));
   trainer.on('progress', (p) => {
     gradNorms.push(p.gradNorm);
     if (p.step === stopAtStep) trainer.stop();
   });
   const result = await trainer.train(data);
-  process.stdout.write(JSON.stringify({ stopped: result.stopped, steps: result.steps, gradNorms }) + '\n');
+  process.stdout.write(JSON.stringify({ stopped: result.stopped, steps: result.steps, gradNorms, logs }) + '\n');
 }
 
 main().catch((e) => {
