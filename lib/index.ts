@@ -1,7 +1,7 @@
 // Public API of qwen3-native.
-export { Qwen3Model, runtimeInfo, resolveDeviceAndDtype, parseDevice } from './qwen3/model';
+export { Qwen3Model, runtimeInfo, cpuPoolStats, resolveDeviceAndDtype, parseDevice } from './qwen3/model';
 export type { LoadOptions, ForwardOptions, EmbedOptions, DeviceOption, DTypeOption } from './qwen3/model';
-export type { RunStats } from './native';
+export type { RunStats, CpuPoolStats } from './native';
 export { createTinyQwen3 } from './qwen3/tiny';
 export { Qwen3Tokenizer } from './qwen3/tokenizer';
 export type { Qwen3HFConfig } from './qwen3/config';

@@ -13,6 +13,7 @@ const ROOT = path.resolve(__dirname, '..');
 const BIN = path.join(ROOT, 'dist', 'cli', 'main.js');
 const WEIBO = path.resolve(ROOT, '..', 'shared', 'data', 'weibo2018', 'train.txt');
 const { SERVE_DEFAULTS, API_KEY_ENV } = require('../dist');
+const { loadNative } = require('../dist/native');
 
 const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'q3n-serve-'));
 const HF_HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'q3n-serve-hf-'));
@@ -385,6 +386,9 @@ test.serial('every endpoint and every bad input, JSON logs, SIGTERM exits 0', as
   t.is(metric(m, 'qwen3_native_queue_depth_texts', { model: 'qwen3_lora_tiny' }), 0);
   t.true(metric(m, 'qwen3_native_texts_per_second', { model: 'qwen3_lora_tiny' }) > 0);
   t.true(metric(m, 'process_resident_memory_bytes') > 0);
+  const pool = loadNative().cpuPool();
+  t.true(metric(m, 'qwen3_native_cpu_pool_bytes', { state: 'cached' }) > 0);
+  t.true(metric(m, 'qwen3_native_cpu_pool_bytes', { state: 'cached' }) <= pool.cacheLimit);
 
   // /openapi.json: generated from the route schemas, limits included
   const doc = await (await fetch(`${url}/openapi.json`)).json();

@@ -19,6 +19,7 @@ import {
   type NativeEngine,
   type RunStats,
   type RuntimeInfo,
+  type CpuPoolStats,
 } from '../native';
 import { DEFAULT_BATCH_LIMITS, packByLength, scatterRows } from './batching';
 import { embeddingMapping, openCheckpoint } from './checkpoint';
@@ -78,6 +79,11 @@ export function cudaIndex(device: Device): number | undefined {
 
 export function runtimeInfo(): RuntimeInfo {
   return nativeRuntimeInfo();
+}
+
+/** Counters of the pool the CPU tensors come from (csrc/core/cpu_pool.h): bytes held by tensors and kept for reuse. */
+export function cpuPoolStats(): CpuPoolStats {
+  return loadNative().cpuPool();
 }
 
 /**

@@ -1,6 +1,7 @@
 // /metrics in Prometheus' text format, with prom-client (maintained, the usual Node client): one registry per server
 // (two servers in one process do not mix counts), the process's own metrics (RSS, CPU, event-loop lag) included.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { cpuPoolStats } from '../qwen3/model';
 import type { Scheduler, SchedulerObserver } from './scheduler';
 
 const PREFIX = 'qwen3_native_';
@@ -86,6 +87,17 @@ export class ServeMetrics implements SchedulerObserver {
       collect() {
         const s = scheduler();
         for (const m of models) this.set({ model: m }, s?.textsPerSecond(m) ?? 0);
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}cpu_pool_bytes`,
+      help: "Bytes of the CPU tensor pool's blocks: held by tensors (in_use), or freed and kept for reuse (cached)",
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const p = cpuPoolStats();
+        this.set({ state: 'in_use' }, p.inUse);
+        this.set({ state: 'cached' }, p.cached);
       },
     });
     for (const m of models) {
