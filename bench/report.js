@@ -178,7 +178,28 @@ function spliceCases(existing, { machine, results, order, started, finished }) {
           : `${md.trimEnd()}\n\n${block}`;
     }
   }
-  return md;
+  return spliceGoals(md, goals(results));
+}
+
+/**
+ * The goal rows of the cases just run, put in place of their old rows in "Against the goals" (matched by the
+ * measure's name; new measures go at the end of the table), so that the table never contradicts a section.
+ */
+function spliceGoals(md, rows) {
+  const lines = md.split('\n');
+  const head = lines.indexOf('## Against the goals');
+  if (head < 0 || rows.length === 0) return md;
+  let start = head + 1;
+  while (start < lines.length && !lines[start].startsWith('| measure')) start++;
+  let end = start + 2;
+  while (end < lines.length && lines[end].startsWith('|')) end++;
+  const fresh = table({ columns: ['measure', 'value', 'goal', ''], rows }).split('\n').slice(2);
+  const nameOf = (line) => line.split(' | ')[0];
+  const byName = new Map(fresh.map((l) => [nameOf(l), l]));
+  const kept = lines.slice(start + 2, end).map((l) => byName.get(nameOf(l)) ?? l);
+  const added = fresh.filter((l) => !kept.includes(l));
+  lines.splice(start + 2, end - start - 2, ...kept, ...added);
+  return lines.join('\n');
 }
 
 /**

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "cpu_pool.h"
 #include "device.h"
 #include "lora.h"
 #include "prompt_cache.h"
@@ -217,6 +218,8 @@ std::vector<float> Classifier::predict(const ClassifierBatch& batch) {
   setTrainMode(false);
   const DeviceScope scope(base_ ? base_->model->embed_tokens->weight.device() : device_);
   if (optimizer_) optimizer_->flush();
+  // Serving pools its memory; a training process's evaluation stays on glibc with its steps.
+  const CpuPoolScope pooled(!optimizer_);
   std::vector<float> out;
   {
     c10::InferenceMode inference;

@@ -50,6 +50,8 @@ long poolSetting() {
   return (*end == '\0' && mb >= 0) ? mb : static_cast<long>(kDefaultCacheMb);
 }
 
+thread_local bool pooledHere = false;
+
 class Pool final : public c10::Allocator {
  public:
   explicit Pool(size_t limit) : limit_(limit) {}
@@ -84,7 +86,7 @@ class Pool final : public c10::Allocator {
 
   c10::DataPtr take(size_t n) {
     char* base = nullptr;
-    if (n + kHeader < kPooledFrom) {
+    if (!pooledHere || n + kHeader < kPooledFrom) {
       void* p = nullptr;
       if (posix_memalign(&p, kHeader, n + kHeader) != 0 || p == nullptr) fail(n, ENOMEM);
       base = static_cast<char*>(p);
@@ -178,6 +180,9 @@ void installCpuPool() {
     c10::SetCPUAllocator(Pool::instance, 1);
   });
 }
+
+CpuPoolScope::CpuPoolScope(bool enable) : previous_(pooledHere) { pooledHere = previous_ || enable; }
+CpuPoolScope::~CpuPoolScope() { pooledHere = previous_; }
 
 CpuPoolStats cpuPoolStats() { return Pool::instance ? Pool::instance->stats() : CpuPoolStats{}; }
 

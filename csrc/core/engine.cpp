@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "cpu_pool.h"
 #include "device.h"
 #include "qwen3.h"
 #include "runtime.h"
@@ -42,6 +43,7 @@ std::vector<float> Engine::lastTokenLogits(const SequenceBatch& batch) {
   Qwen3ForCausalLMImpl& lm = m.lm();
   const DeviceScope scope(m.model->embed_tokens->weight.device());
   c10::InferenceMode inference;
+  const CpuPoolScope pooled;
   std::vector<float> out;
   {
     torch::Tensor h = promptCache_->lastHidden(*m.model, batch);
@@ -56,6 +58,7 @@ std::vector<float> Engine::lastTokenHidden(const SequenceBatch& batch, bool norm
   LoadedModel& m = model();
   const DeviceScope scope(m.model->embed_tokens->weight.device());
   c10::InferenceMode inference;
+  const CpuPoolScope pooled;
   std::vector<float> out;
   {
     torch::Tensor h = promptCache_->lastHidden(*m.model, batch).to(torch::kFloat);
