@@ -193,7 +193,9 @@ function spliceGoals(md, rows) {
   while (start < lines.length && !lines[start].startsWith('| measure')) start++;
   let end = start + 2;
   while (end < lines.length && lines[end].startsWith('|')) end++;
-  const fresh = table({ columns: ['measure', 'value', 'goal', ''], rows }).split('\n').slice(2);
+  const fresh = table({ columns: ['measure', 'value', 'goal', ''], rows })
+    .split('\n')
+    .slice(2);
   const nameOf = (line) => line.split(' | ')[0];
   const byName = new Map(fresh.map((l) => [nameOf(l), l]));
   const kept = lines.slice(start + 2, end).map((l) => byName.get(nameOf(l)) ?? l);
