@@ -6,9 +6,8 @@ const test = require('ava');
 const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
-const { createTinyQwen3, Trainer } = require('../dist');
 const { loadNative, checkCpuPoolSetting } = require('../dist/native');
-const { ROOT, tmpDir, weiboLines } = require('./helpers/util');
+const { ROOT, tmpDir, weiboLines, trainTinyLoraRun } = require('./helpers/util');
 
 const root = tmpDir('q3n-pool-');
 test.after.always(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -51,19 +50,14 @@ function child(setting, count) {
 
 test.before(async () => {
   fs.writeFileSync(textsFile, JSON.stringify(texts));
-  const base = path.join(root, 'base');
-  await createTinyQwen3(base, { seed: 21 });
-  await new Trainer({
-    method: 'lora',
-    model: base,
+  await trainTinyLoraRun({
+    base: path.join(root, 'base'),
+    seed: 21,
     output: run,
-    device: 'cpu',
-    dtype: 'float32',
-    epochs: 1,
-    batchSize: 16,
+    texts: texts.slice(0, 32),
+    labels: labels.slice(0, 32),
     maxLength: 256,
-    cacheDir: tmpDir(),
-  }).train({ texts: texts.slice(0, 32), labels: labels.slice(0, 32) });
+  });
 });
 
 test("the pool is libtorch's CPU allocator in this process, within its cap", (t) => {

@@ -15,8 +15,7 @@ const test = require('ava');
 const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
-const { createTinyQwen3, Trainer } = require('../dist');
-const { tmpDir, weiboLines } = require('./helpers/util');
+const { tmpDir, weiboLines, trainTinyLoraRun } = require('./helpers/util');
 
 const CHILD = path.join(__dirname, 'helpers', 'lag-child.js');
 const BOUND_MS = 50;
@@ -32,19 +31,10 @@ const data = {
 let run;
 
 test.before(async () => {
-  await createTinyQwen3(base, { seed: 11 });
-  run = path.join(root, 'run');
-  await new Trainer({
-    method: 'lora',
-    model: base,
-    output: run,
-    device: 'cpu',
-    dtype: 'float32',
-    epochs: 1,
-    batchSize: 16,
-    maxLength: 32,
-    cacheDir: tmpDir(),
-  }).train({
+  run = await trainTinyLoraRun({
+    base,
+    seed: 11,
+    output: path.join(root, 'run'),
     texts: data.texts.slice(0, 16),
     labels: data.labels.slice(0, 16),
   });

@@ -7,9 +7,9 @@
 const test = require('ava');
 const fs = require('fs');
 const path = require('path');
-const { createTinyQwen3, Trainer, Predictor } = require('../dist');
+const { Predictor } = require('../dist');
 const { loadNative } = require('../dist/native');
-const { tmpDir, weiboLines } = require('./helpers/util');
+const { tmpDir, weiboLines, trainTinyLoraRun } = require('./helpers/util');
 
 const PREDICTIONS = Number(process.env.QWEN3_SOAK_PREDICTIONS || 10_000);
 const WARM_UP = 1_000;
@@ -20,23 +20,13 @@ const root = tmpDir('q3n-soak-');
 test.after.always(() => fs.rmSync(root, { recursive: true, force: true }));
 
 test(`${PREDICTIONS} predictions in one process keep memory flat`, async (t) => {
-  const base = path.join(root, 'base');
-  await createTinyQwen3(base, { seed: 13 });
   const lines = weiboLines(2_000);
   const texts = lines.map((l) => l.slice(0, l.lastIndexOf('\t')));
   const labels = lines.map((l) => Number(l.slice(l.lastIndexOf('\t') + 1)));
-  const run = path.join(root, 'run');
-  await new Trainer({
-    method: 'lora',
-    model: base,
-    output: run,
-    device: 'cpu',
-    dtype: 'float32',
-    epochs: 1,
-    batchSize: 16,
-    maxLength: 32,
-    cacheDir: tmpDir(),
-  }).train({
+  const run = await trainTinyLoraRun({
+    base: path.join(root, 'base'),
+    seed: 13,
+    output: path.join(root, 'run'),
     texts: texts.slice(0, 32),
     labels: labels.slice(0, 32),
   });

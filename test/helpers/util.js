@@ -40,4 +40,36 @@ function weiboLines(n) {
     .slice(0, n);
 }
 
-module.exports = { ROOT, FIXTURES, WEIBO, tmpDir, maxAbsDiff, copyDir, goldens, fixtureModel, weiboLines };
+/**
+ * A real lora run folder for prediction tests: a tiny random Qwen3 (`seed`) written to `base`, trained one epoch
+ * (batch 16, float32, CPU) on the given posts into `output`. Returns `output`.
+ */
+async function trainTinyLoraRun({ base, seed, output, texts, labels, maxLength = 32 }) {
+  const { createTinyQwen3, Trainer } = require('../../dist');
+  await createTinyQwen3(base, { seed });
+  await new Trainer({
+    method: 'lora',
+    model: base,
+    output,
+    device: 'cpu',
+    dtype: 'float32',
+    epochs: 1,
+    batchSize: 16,
+    maxLength,
+    cacheDir: tmpDir(),
+  }).train({ texts, labels });
+  return output;
+}
+
+module.exports = {
+  ROOT,
+  FIXTURES,
+  WEIBO,
+  tmpDir,
+  maxAbsDiff,
+  copyDir,
+  goldens,
+  fixtureModel,
+  weiboLines,
+  trainTinyLoraRun,
+};
