@@ -213,16 +213,7 @@ export class DataParallel {
   /** Per-example values of n items, each rank having computed its shareOf(n): the whole list, on every rank. */
   async gather(mine: readonly number[], n: number): Promise<number[]> {
     if (!this.group) return [...mine];
-    const width = Math.ceil(n / this.worldSize);
-    const padded = new Float32Array(width).fill(-1);
-    padded.set(mine);
-    const [all] = await this.group.allGather(padded);
-    const out: number[] = [];
-    for (let r = 0; r < this.worldSize; r++) {
-      const [start, end] = shareOf(n, r, this.worldSize);
-      for (let i = 0; i < end - start; i++) out.push(all[r * width + i]);
-    }
-    return out;
+    return Array.from(await this.gatherRows(Float32Array.from(mine), n, 1));
   }
 
   /** Rows shareOf(n) of an n x dim table on each rank (row-major) -> the whole table, on every rank. */
