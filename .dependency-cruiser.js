@@ -1,37 +1,37 @@
-// The shape of lib/ (shared/DESIGN.md, "Layers"): each wing imports only the ones below it,
-//   cli -> classifier -> hub -> qwen3 -> native.ts -> native-loader.ts,   util beneath all,
-// services beside cli (serve, compare) use classifier and below, never the binding (native.ts), cli or each other,
-// and cli may import them to launch them; nothing imports in a circle (type-only imports count: they tie files together on the plan all the same).
+// The floors of lib/ (docs/architecture.md draws the same picture): a wing imports only from the floors below its
+// own, never from a wing beside it or above it, and nothing imports in a circle (type-only imports count: they tie
+// files together on the plan all the same). Two more rules: the services (serve, compare) never reach the binding
+// (native.ts) but go through predict/ and train/, and nothing in lib/ imports the package entry point.
 // `npm run lint` runs this over lib/.
 /** @type {import('dependency-cruiser').IConfiguration} */
-const services = ['lib/serve/', 'lib/compare/'];
-const below = {
-  'lib/cli/': [],
-  'lib/serve/': ['lib/cli/', 'lib/compare/', 'lib/native\\.ts$', 'lib/native-loader\\.ts$'],
-  'lib/compare/': ['lib/cli/', 'lib/serve/', 'lib/native\\.ts$', 'lib/native-loader\\.ts$'],
-  'lib/classifier/': ['lib/cli/', ...services],
-  'lib/hub/': ['lib/cli/', ...services, 'lib/classifier/'],
-  'lib/qwen3/': ['lib/cli/', ...services, 'lib/classifier/', 'lib/hub/'],
-  'lib/native\\.ts$': ['lib/cli/', ...services, 'lib/classifier/', 'lib/hub/', 'lib/qwen3/', 'lib/util/'],
-  'lib/native-loader\\.ts$': [
-    'lib/cli/',
-    ...services,
-    'lib/classifier/',
-    'lib/hub/',
-    'lib/qwen3/',
-    'lib/util/',
-    'lib/native\\.ts$',
-  ],
-  'lib/util/': [
-    'lib/cli/',
-    ...services,
-    'lib/classifier/',
-    'lib/hub/',
-    'lib/qwen3/',
-    'lib/native\\.ts$',
-    'lib/native-loader\\.ts$',
-  ],
-};
+const FLOORS = [
+  ['lib/cli/'], // the qwen3-native command
+  ['lib/serve/', 'lib/compare/'], // services: HTTP serving, method comparison and reports
+  ['lib/predict/', 'lib/train/'], // Predictor (and ensembles); Trainer, its loop, data, data parallelism
+  ['lib/runs/'], // the run-folder format: reading, writing, staging, lookup, history
+  ['lib/classifier/'], // what training and prediction share: methods, labels, encoding, data files, metrics
+  ['lib/hub/'], // finding and downloading base models
+  ['lib/qwen3/'], // a Hugging Face Qwen3 folder: config, weights, tokenizer, Qwen3Model, the runtime
+  ['lib/native\\.ts$'], // the one typed contract with the addon
+  ['lib/native-loader\\.ts$'], // which addon file, loaded safely
+  ['lib/util/'], // validation, files, progress, random
+];
+
+const floorRules = FLOORS.flatMap((floor, i) => {
+  const notBelow = FLOORS.slice(0, i + 1).flat();
+  return floor.map((wing) => {
+    const others = notBelow.filter((w) => w !== wing);
+    return {
+      name: `floor-${wing.replace(/[^a-z-]/g, '')}`,
+      severity: 'error',
+      comment: `${wing} imports only from the floors below it (${FLOORS.slice(i + 1)
+        .map((f) => f.join(' '))
+        .join(' > ')})`,
+      from: { path: `^${wing}` },
+      to: { path: others.length ? `^(${others.join('|')})` : '^$' },
+    };
+  });
+});
 
 module.exports = {
   forbidden: [
@@ -42,13 +42,14 @@ module.exports = {
       from: { path: '^lib/' },
       to: { circular: true },
     },
-    ...Object.entries(below).map(([from, above]) => ({
-      name: `layers-${from.replace(/[^a-z]/g, '')}`,
+    ...floorRules,
+    {
+      name: 'services-never-native',
       severity: 'error',
-      comment: `${from} imports only the layers below it (cli -> serve/compare -> classifier -> hub -> qwen3 -> native, util beneath all; services never native)`,
-      from: { path: `^${from}` },
-      to: { path: above.length ? `^(${above.join('|')})` : '^$' },
-    })),
+      comment: 'serve/ and compare/ use predict/ and train/, never the binding directly.',
+      from: { path: '^lib/(serve|compare)/' },
+      to: { path: '^lib/native(-loader)?\\.ts$' },
+    },
     {
       name: 'only-index-is-public',
       severity: 'error',

@@ -8,7 +8,7 @@ const path = require('path');
 const { spawn } = require('child_process');
 const L = require('./lib');
 
-const { workerEnv } = L.dist('classifier/distributed');
+const { workerEnv } = L.dist('train/distributed');
 
 const CHILD = path.join(__dirname, 'distributed_child.js');
 let port = 29600 + Math.floor(Math.random() * 1000);

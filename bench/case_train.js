@@ -45,7 +45,7 @@ async function run(ctx) {
   const posts = L.samplePosts(st.trainPosts, 5);
   const rows = [];
   const summary = {};
-  const { planEpoch } = L.dist('classifier/train-data');
+  const { planEpoch } = L.dist('train/data');
   for (const shape of ctx.shapes) {
     const methods = shape === 'tiny' ? ['lora', 'lora-head', 'full'] : ['lora', 'lora-head'];
     let dir;

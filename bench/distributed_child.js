@@ -6,7 +6,7 @@ const path = require('path');
 const ROOT = path.resolve(__dirname, '..');
 
 async function allReduce(job) {
-  const { distributedFromEnv, resolveDistributed } = require(path.join(ROOT, 'dist', 'classifier', 'distributed'));
+  const { distributedFromEnv, resolveDistributed } = require(path.join(ROOT, 'dist', 'train', 'distributed'));
   const { loadNative } = require(path.join(ROOT, 'dist', 'native'));
   const d = resolveDistributed(distributedFromEnv());
   const native = loadNative();

@@ -1,6 +1,6 @@
 """Random-weight Qwen3 checkpoint in the Hugging Face layout, with torch's RNG (fast enough for 0.6B: ~600M values).
 
-Same key names, config.json and weight scales as lib/tiny.ts (createTinyQwen3), so the files look like a real
+Same key names, config.json and weight scales as lib/qwen3/tiny.ts (createTinyQwen3), so the files look like a real
 download: `model.` prefix and Qwen3ForCausalLM for kind 'causal', bare keys and Qwen3Model for kind 'embedding'.
 
   python3 bench/gen_weights.py --dir D --kind causal --dtype bfloat16 --seed 0 --config '{"hidden_size": 1024, ...}'
@@ -51,7 +51,7 @@ def default_config(kind, dtype):
 
 
 def weight_specs(c):
-    """(name without `model.`, shape, init) in lib/tiny.ts order."""
+    """(name without `model.`, shape, init) in lib/qwen3/tiny.ts order."""
     h, inter, hd = c["hidden_size"], c["intermediate_size"], c["head_dim"]
     qw, kvw = c["num_attention_heads"] * hd, c["num_key_value_heads"] * hd
     specs = [("embed_tokens.weight", [c["vocab_size"], h], "embedding")]
@@ -75,7 +75,7 @@ def weight_specs(c):
 
 
 def producer(shape, init, c, gen):
-    """Unit-order activations at every stage (see lib/tiny.ts initialWeight)."""
+    """Unit-order activations at every stage (see lib/qwen3/tiny.ts initialWeight)."""
     def make():
         t = torch.empty(shape, dtype=torch.float32)
         if init == "norm":

@@ -247,7 +247,7 @@ function modelConfig(dir) {
 /** What Classifier.init needs about a checkpoint folder. */
 async function nativeBase(dir) {
   return {
-    files: await dist('qwen3/checkpoint').checkpointFiles(dir),
+    files: await dist('qwen3/folder').weightFiles(dir),
     config: (await dist('qwen3/config').readQwen3Config(dir)).native,
   };
 }

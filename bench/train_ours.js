@@ -68,7 +68,7 @@ async function main() {
     }
     out.memory = L.memoryStatus();
     // On CUDA: the caching allocator's peaks over load and both plans (as torch.cuda.max_memory_allocated counts).
-    const cuda = L.dist('qwen3/model').cudaIndex(job.device || 'cpu');
+    const cuda = L.dist('qwen3/runtime').cudaIndex(job.device || 'cpu');
     if (cuda !== undefined) out.gpu = native.cudaMemory(cuda, false);
     fs.writeFileSync(outFile, JSON.stringify(out));
   } finally {

@@ -1,14 +1,16 @@
 // Public API of qwen3-native.
-export { Qwen3Model, runtimeInfo, cpuPoolStats, resolveDeviceAndDtype, parseDevice } from './qwen3/model';
-export type { LoadOptions, ForwardOptions, EmbedOptions, DeviceOption, DTypeOption } from './qwen3/model';
+export { Qwen3Model } from './qwen3/model';
+export { runtimeInfo, cpuPoolStats, resolveDeviceAndDtype, parseDevice } from './qwen3/runtime';
+export type { ForwardOptions, EmbedOptions } from './qwen3/model';
+export type { LoadOptions, DeviceOption, DTypeOption } from './qwen3/runtime';
 export type { RunStats, CpuPoolStats } from './native';
 export { createTinyQwen3 } from './qwen3/tiny';
 export { Qwen3Tokenizer } from './qwen3/tokenizer';
 export type { Qwen3HFConfig } from './qwen3/config';
 export * from './qwen3/tokens';
 export { NEGATIVE_LABEL_TEXT, POSITIVE_LABEL_TEXT } from './classifier/methods';
-export { Trainer } from './classifier/trainer';
-export type { TrainData, LabelledTexts } from './classifier/train-data';
+export { Trainer } from './train/trainer';
+export type { TrainData, LabelledTexts } from './train/data';
 export type {
   ProgressEvent,
   EvalEvent,
@@ -17,13 +19,13 @@ export type {
   DoneEvent,
   TrainerEvents,
   TrainResult,
-} from './classifier/trainer-events';
+} from './train/events';
 export { defaultOutput } from './classifier/methods';
-export type { TrainerOptions, LoraOptions } from './classifier/trainer-options';
-export { Predictor, predictionJson } from './classifier/predictor';
-export { findRuns } from './classifier/run-lookup';
-export { TrainingDivergedError } from './classifier/train-loop';
-export type { Prediction, PredictorOptions } from './classifier/predictor';
+export type { TrainerOptions, LoraOptions } from './train/options';
+export { Predictor, predictionJson } from './predict/predictor';
+export { findRuns } from './runs/lookup';
+export { TrainingDivergedError } from './train/loop';
+export type { Prediction, PredictorOptions } from './predict/predictor';
 export { computeMetrics } from './classifier/metrics';
 export type { Metrics, ClassMetrics } from './classifier/metrics';
 export { loadLabelledFile, loadTextsFile } from './classifier/data';

@@ -6,7 +6,7 @@ import { adoptDetection, detectLibtorch, loadAddon, type Detected, type NativeLo
 
 export type { LibtorchFound, AddonChoice, AddonMeta, NativeLoadReport } from './native-loader';
 
-/** 'cuda' is CUDA device 0, 'cuda:N' device N (lib/qwen3/model.ts parses and checks them). */
+/** 'cuda' is CUDA device 0, 'cuda:N' device N (lib/qwen3/runtime.ts parses and checks them). */
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 export type DType = 'float32' | 'bfloat16' | 'float16';
 
@@ -35,7 +35,7 @@ export interface CpuPoolStats {
   released: number;
 }
 
-/** Hugging Face config.json keys the core needs; validated in lib/config.ts. */
+/** Hugging Face config.json keys the core needs; validated in lib/qwen3/config.ts. */
 export interface NativeQwen3Config {
   hidden_size: number;
   num_hidden_layers: number;

@@ -153,7 +153,7 @@ test.serial('item 2: dataset/weibo_senti_100k.csv comes first, with a stratified
   t.is(jsonLines(r.stdout).find((e) => e.event === 'test').count, 20);
 
   // The split itself: 5,000 posts once the file has more, in proportion to the classes, the same every time.
-  const { stratifiedHoldout } = require('../dist/classifier/split');
+  const { stratifiedHoldout } = require('../dist/train/split');
   const labels = Array.from({ length: 5200 }, (_, i) => (i % 5 < 3 ? 1 : 0));
   const a = stratifiedHoldout(labels, 5000, 42);
   t.is(a.test.length, 5000);

@@ -3,7 +3,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { loadLabelledFile, loadTextsFile, parseLabel } = require('../dist/classifier/data');
-const { stratifiedSplit, sliceSample } = require('../dist/classifier/split');
+const { stratifiedSplit, sliceSample } = require('../dist/train/split');
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen3-native-data-'));
 test.after.always(() => fs.rmSync(root, { recursive: true, force: true }));

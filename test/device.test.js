@@ -11,7 +11,7 @@ const { spawnSync } = require('child_process');
 const { Qwen3Model, Predictor, parseDevice, resolveDeviceAndDtype, runtimeInfo } = require('../dist');
 const { loadNative } = require('../dist/native');
 const { readQwen3Config } = require('../dist/qwen3/config');
-const { checkpointFiles } = require('../dist/qwen3/checkpoint');
+const { weightFiles } = require('../dist/qwen3/folder');
 const { fixtureModel, ROOT } = require('./helpers/util');
 
 const GPU = (count) => ({
@@ -75,7 +75,7 @@ test('Qwen3Model and Predictor validate the device option, naming the forms', as
 
 test('the core parses devices itself: unknown forms are refused, absent CUDA devices named', async (t) => {
   const dir = fixtureModel('tiny-tied-f32');
-  const files = await checkpointFiles(dir);
+  const files = await weightFiles(dir);
   const config = (await readQwen3Config(dir)).native;
   const load = (device) => {
     const e = new (loadNative().Engine)();

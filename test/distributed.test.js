@@ -11,7 +11,7 @@ const { createTinyQwen3, Trainer } = require('../dist');
 const { loadNative } = require('../dist/native');
 const { weightsFileFor } = require('../dist/classifier/methods');
 const { readSafetensors } = require('../dist/qwen3/safetensors');
-const { workerEnv } = require('../dist/classifier/distributed');
+const { workerEnv } = require('../dist/train/distributed');
 const { tmpDir, weiboLines } = require('./helpers/util');
 const { cli, jsonLines } = require('./helpers/cli');
 

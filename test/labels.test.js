@@ -7,7 +7,7 @@ const path = require('path');
 const { createTinyQwen3, Trainer, Predictor, loadLabelledFile } = require('../dist');
 const labels = require('../dist/classifier/labels');
 const { computeMetrics } = require('../dist/classifier/metrics');
-const { stratifiedSplit } = require('../dist/classifier/split');
+const { stratifiedSplit } = require('../dist/train/split');
 const { FIXTURES, tmpDir } = require('./helpers/util');
 
 const THREE = path.join(FIXTURES, 'labels', 'three_way.txt');

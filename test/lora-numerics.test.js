@@ -5,7 +5,7 @@ const fs = require('fs');
 const path = require('path');
 const { FIXTURES, maxAbsDiff, goldens } = require('./helpers/util');
 const { pack, openClassifier, softmax } = require('./helpers/native');
-const { readRunInfo } = require('../dist/classifier/run-folder');
+const { readRunInfo } = require('../dist/runs/folder');
 
 function adapterConfig(dir) {
   return JSON.parse(fs.readFileSync(path.join(dir, 'adapter_config.json'), 'utf8'));

@@ -7,7 +7,7 @@ const path = require('path');
 const { spawnSync } = require('child_process');
 const { ROOT, tmpDir, maxAbsDiff, fixtureModel } = require('./helpers/util');
 const { pack, openClassifier, softmax } = require('./helpers/native');
-const { peftAdapterConfig } = require('../dist/classifier/run-folder');
+const { peftAdapterConfig } = require('../dist/runs/peft');
 const { readSafetensors } = require('../dist/qwen3/safetensors');
 
 const PYTHON = '/usr/bin/python3';

@@ -1,12 +1,12 @@
 'use strict';
-// Every run records its own history (lib/classifier/run-history.ts): metrics.jsonl with one line per optimizer step
+// Every run records its own history (lib/runs/history.ts): metrics.jsonl with one line per optimizer step
 // and per dev evaluation, and the totals in run.json; a stopped and resumed run ends with one line per step and the
 // totals of both sessions.
 const test = require('ava');
 const fs = require('fs');
 const path = require('path');
 const { createTinyQwen3, Trainer } = require('../dist');
-const { readRunHistory } = require('../dist/classifier/run-history');
+const { readRunHistory } = require('../dist/runs/history');
 const { tmpDir, weiboLines } = require('./helpers/util');
 
 const lines = weiboLines(64);

@@ -44,7 +44,7 @@ async function side(label, fn) {
 async function trainCase(ctx, dir, st, out, save) {
   const posts = L.samplePosts(st.trainPosts, 5);
   const count = st.trainWarmup + st.trainSteps;
-  const { planEpoch } = L.dist('classifier/train-data');
+  const { planEpoch } = L.dist('train/data');
   for (const method of ['lora', 'lora-head']) {
     const seqs = await L.encodeForTraining(method, posts);
     const labels = posts.map((p) => p.label);

@@ -5,7 +5,7 @@
 'use strict';
 const fs = require('fs');
 const L = require('../lib');
-const { cudaIndex } = require('../../dist/qwen3/model');
+const { cudaIndex } = require('../../dist/qwen3/runtime');
 
 function gpuMemory(device) {
   const index = cudaIndex(device);

@@ -1,4 +1,4 @@
-// Qwen3 configuration with Hugging Face config.json key names. lib/config.ts reads config.json and rejects
+// Qwen3 configuration with Hugging Face config.json key names. lib/qwen3/config.ts reads config.json and rejects
 // unsupported values (rope_scaling, sliding windows, attention bias) before the core sees them.
 #pragma once
 
@@ -17,7 +17,7 @@ struct Qwen3Config {
   int64_t intermediate_size = 0;
   double rms_norm_eps = 1e-6;
   double rope_theta = 1e6;
-  bool tie_word_embeddings = false;  // when config.json omits it: as lib/config.ts and HF's Qwen3Config
+  bool tie_word_embeddings = false;  // when config.json omits it: as lib/qwen3/config.ts and HF's Qwen3Config
   int64_t vocab_size = 0;            // taken from the embedding weights, not from config.json
 
   void validate() const {

@@ -31,7 +31,7 @@ q3::Json readJson(const std::string& file) {
   return q3::Json::parse(text.str());
 }
 
-// The config.json keys the core takes (lib/config.ts has already checked the fixtures).
+// The config.json keys the core takes (lib/qwen3/config.ts has already checked the fixtures).
 q3::Qwen3Config configOf(const q3::Json& j) {
   q3::Qwen3Config c;
   c.hidden_size = j.at("hidden_size").asInt();

@@ -2,9 +2,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { METHODS, type Method } from '../classifier/methods';
-import type { Prediction, Predictor } from '../classifier/predictor';
-import { isPickledFile, isRunFolder } from '../classifier/run-folder';
-import { DEVICE_OPTIONS, DTYPE_OPTIONS, parseDevice, type DeviceOption, type DTypeOption } from '../qwen3/model';
+import type { Prediction, Predictor } from '../predict/predictor';
+import { isPickledFile, isRunFolder } from '../runs/folder';
+import { DEVICE_OPTIONS, DTYPE_OPTIONS, parseDevice, type DeviceOption, type DTypeOption } from '../qwen3/runtime';
 import { MODEL_SIZES, type ModelSize } from '../qwen3/presets';
 import { createProgress } from '../util/progress';
 import { Flags } from './args';

@@ -3,9 +3,9 @@
 import { DEFAULT_LABELS } from '../classifier/labels';
 import { keepsCheckpointByDefault, METHODS, type Method } from '../classifier/methods';
 import { COMPARE_DEFAULTS } from '../compare/options';
-import { TRAINER_DEFAULTS } from '../classifier/trainer-options';
-import { DISTRIBUTED_DEFAULTS } from '../classifier/distributed';
-import { DEVICE_OPTIONS, DTYPE_OPTIONS } from '../qwen3/model';
+import { TRAINER_DEFAULTS } from '../train/options';
+import { DISTRIBUTED_DEFAULTS } from '../train/distributed';
+import { DEVICE_OPTIONS, DTYPE_OPTIONS } from '../qwen3/runtime';
 import { MODEL_SIZES } from '../qwen3/presets';
 import { API_KEY_ENV, LOG_FORMATS, SERVE_DEFAULTS } from '../serve/options';
 

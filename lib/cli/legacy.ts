@@ -1,16 +1,16 @@
 // The old Python scripts' conventions (qwen3_lora_universal.py, qwen3_embedding_universal.py, predict_universal.py),
 // applied where a command leaves something open and the old layout is there: this package's own layout stays the
 // default, and each time an old convention decides something the user gets a one-line note saying so.
-import * as fs from 'fs';
 import * as path from 'path';
 import { loadLabelledFile } from '../classifier/data';
-import { isRunFolder } from '../classifier/run-folder';
-import { stratifiedHoldout } from '../classifier/split';
-import type { LabelledTexts } from '../classifier/train-data';
+import { isRunFolder } from '../runs/folder';
+import { stratifiedHoldout } from '../train/split';
+import type { LabelledTexts } from '../train/data';
 import { findPreset } from '../qwen3/presets';
 import { isTinySpec } from '../qwen3/tiny';
 import { displayPath } from '../util/paths';
 import { CliError } from './errors';
+import { isFile } from '../util/regular-file';
 
 /** base_model.py's data: the CSV first (when present), else the two text files (train.py's --train_path/--test_path). */
 export const OLD_DATA = {
@@ -22,14 +22,6 @@ export const OLD_DATA = {
 export const OLD_TEST_POSTS = 5000;
 export const OLD_SMALL_TEST_FRACTION = 0.2;
 export const OLD_SPLIT_SEED = 42;
-
-function isFile(file: string): boolean {
-  try {
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
 
 export interface OldData {
   train: string | LabelledTexts;

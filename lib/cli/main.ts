@@ -6,7 +6,7 @@ import { Flags, parseCommandLine } from './args';
 import type { Command } from './flags';
 import { packageVersion } from '../util/paths';
 import { EXIT, exitCodeFor, formatError } from './errors';
-import { heldBackForLauncher, PEER_FAILURE_GRACE_MS } from './launch';
+import { heldBackForLauncher, PEER_FAILURE_GRACE_MS } from './commands/launch';
 import { commandHelp, mainHelp } from './help';
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -33,21 +33,21 @@ export async function main(argv: readonly string[]): Promise<number> {
   const rest = argv.slice(argv.indexOf(command) + 1);
   switch (command) {
     case 'train':
-      return (await import('./train')).runTrain(flags, parsed.positionals, rest);
+      return (await import('./commands/train')).runTrain(flags, parsed.positionals, rest);
     case 'predict':
-      return (await import('./predict')).runPredict(flags, parsed.positionals);
+      return (await import('./commands/predict')).runPredict(flags, parsed.positionals);
     case 'eval':
-      return (await import('./eval')).runEval(flags, parsed.positionals);
+      return (await import('./commands/eval')).runEval(flags, parsed.positionals);
     case 'serve':
-      return (await import('./serve')).runServe(flags, parsed.positionals);
+      return (await import('./commands/serve')).runServe(flags, parsed.positionals);
     case 'compare':
-      return (await import('./compare')).runCompareCommand(flags, parsed.positionals);
+      return (await import('./commands/compare')).runCompareCommand(flags, parsed.positionals);
     case 'report':
-      return (await import('./run-report')).runReportCommand(flags, parsed.positionals);
+      return (await import('./commands/report')).runReportCommand(flags, parsed.positionals);
     case 'info':
-      return (await import('./info')).runInfo(flags);
+      return (await import('./commands/info')).runInfo(flags);
     case 'build':
-      return (await import('./build')).runBuild(flags);
+      return (await import('./commands/build')).runBuild(flags);
   }
 }
 

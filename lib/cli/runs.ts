@@ -2,9 +2,9 @@
 // missing, its run.json is damaged, it is an old pickled head) is skipped with a one-line note naming it and why,
 // as the old predict_universal.py skipped it; only when no run loads is it an error.
 import * as path from 'path';
-import { Predictor } from '../classifier/predictor';
-import { firstLine } from '../classifier/run-folder';
-import { findRuns } from '../classifier/run-lookup';
+import { Predictor } from '../predict/predictor';
+import { firstLine } from '../runs/folder';
+import { findRuns } from '../runs/lookup';
 import { displayPath } from '../util/paths';
 import type { Flags } from './args';
 import { err, type CommonSettings } from './common';

@@ -3,8 +3,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { defaultOutput, familyFor, METHOD_DESCRIPTIONS, METHODS, type Method } from '../classifier/methods';
-import { firstLine, isPickledFile, isRunFolder, readRunInfo, type RunInfo } from '../classifier/run-folder';
-import { findRunFor, findRuns } from '../classifier/run-lookup';
+import { firstLine, isPickledFile, isRunFolder, readRunInfo } from '../runs/folder';
+import { type RunInfo } from '../runs/schema';
+import { findRunFor, findRuns } from '../runs/lookup';
 import {
   describePreset,
   findPreset,

@@ -2,7 +2,7 @@
 // 'none'), so report.html shows them with no script and no network. vega/vega-lite 5.x: their CommonJS builds load
 // with require() on every Node this package supports (the 6.x line is ESM-only).
 import type { TopLevelSpec } from 'vega-lite';
-import type { HistoryRecord } from '../classifier/run-history';
+import type { HistoryRecord } from '../runs/history';
 
 const WIDTH = 560;
 const HEIGHT = 240;

@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { loadLabelledFile } from '../classifier/data';
 import type { Method } from '../classifier/methods';
-import type { ProgressEvent } from '../classifier/trainer-events';
+import type { ProgressEvent } from '../train/events';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write';
 import { packageVersion } from '../util/paths';
 import { measureRun, trainMethod, type MethodResult } from './measure';

@@ -6,14 +6,14 @@ import * as path from 'path';
 import type { LabelledData } from '../classifier/data';
 import type { Method } from '../classifier/methods';
 import { computeMetrics, type Metrics } from '../classifier/metrics';
-import { Predictor } from '../classifier/predictor';
-import { readRunHistory, type HistoryRecord } from '../classifier/run-history';
-import { readRunInfo } from '../classifier/run-folder';
-import type { RunTotals } from '../classifier/run-totals';
-import { Trainer } from '../classifier/trainer';
-import type { ProgressEvent } from '../classifier/trainer-events';
-import type { TrainerOptions } from '../classifier/trainer-options';
-import { peakGpuMemory } from '../qwen3/model';
+import { Predictor } from '../predict/predictor';
+import { readRunHistory, type HistoryRecord } from '../runs/history';
+import { readRunInfo } from '../runs/folder';
+import type { RunTotals } from '../runs/schema';
+import { Trainer } from '../train/trainer';
+import type { ProgressEvent } from '../train/events';
+import type { TrainerOptions } from '../train/options';
+import { peakGpuMemory } from '../qwen3/runtime';
 import { currentRss, peakRss, resetPeakRss } from '../util/memory';
 
 export interface TrainMeasures extends RunTotals {

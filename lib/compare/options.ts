@@ -3,7 +3,7 @@
 // are compared (checkpoints); the test file is always measured now, in this process.
 import * as path from 'path';
 import { familyFor, METHODS, type Method } from '../classifier/methods';
-import { DTYPE_OPTIONS, expectDevice, type DeviceOption, type DTypeOption } from '../qwen3/model';
+import { DTYPE_OPTIONS, expectDevice, type DeviceOption, type DTypeOption } from '../qwen3/runtime';
 import { findPreset, MODEL_SIZES, repoIdFor, type ModelSize } from '../qwen3/presets';
 import { isTinySpec } from '../qwen3/tiny';
 import {

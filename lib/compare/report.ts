@@ -2,7 +2,7 @@
 // settings, and one row of measures per method.
 import * as os from 'os';
 import { LABEL_TEXTS } from '../classifier/methods';
-import { runtimeInfo } from '../qwen3/model';
+import { runtimeInfo } from '../qwen3/runtime';
 import type { MethodPoint } from './charts';
 import type { MethodResult } from './measure';
 

@@ -4,7 +4,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { isString } from '../util/is';
-import { blobFile, isFile, isSafeRepoPath, linkIntoSnapshot } from './cache';
+import { blobFile, isSafeRepoPath, linkIntoSnapshot } from './cache';
+import { isFile } from '../util/regular-file';
 import { downloadFile } from './download';
 import {
   DownloadError,

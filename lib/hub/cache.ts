@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { invalidRangeError } from '../util/is';
+import { isFile } from '../util/regular-file';
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 /** The branch a download follows and whose ref the cache records. */
@@ -110,14 +111,6 @@ export function shardNames(index: unknown): string[] {
 
 export function isSafeRepoPath(name: string): boolean {
   return name.length > 0 && !path.isAbsolute(name) && !name.split(/[\\/]/).some((part) => part === '..' || part === '');
-}
-
-export function isFile(file: string): boolean {
-  try {
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
 }
 
 export function isDirectory(file: string): boolean {

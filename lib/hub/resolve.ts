@@ -27,7 +27,6 @@ import {
   hfEndpoint,
   hfToken,
   isDirectory,
-  isFile,
   isOfflineEnv,
   isRepoId,
   missingModelFiles,
@@ -38,6 +37,7 @@ import {
   writeRef,
 } from './cache';
 import { ModelDownloadError, ModelNotFoundError, offlineMessage, toModelDownloadError } from './errors';
+import { isFile } from '../util/regular-file';
 import { DEFAULT_TIMEOUT_MS } from './http';
 
 export type ModelSource = 'local' | 'models' | 'cache' | 'download';

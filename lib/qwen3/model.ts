@@ -1,4 +1,4 @@
-// Qwen3Model: a Hugging Face Qwen3 checkpoint loaded into the native core.
+// Qwen3Model: a Hugging Face Qwen3 model folder loaded into the native core.
 import * as fs from 'fs';
 import * as path from 'path';
 import {
@@ -11,29 +11,13 @@ import {
   expectPositiveInteger,
   invalidTypeError,
 } from '../util/is';
-import {
-  loadNative,
-  nativeRuntimeInfo,
-  type Device,
-  type DType,
-  type NativeEngine,
-  type RunStats,
-  type RuntimeInfo,
-  type CpuPoolStats,
-} from '../native';
+import { loadNative, type Device, type DType, type NativeEngine, type RunStats } from '../native';
 import { DEFAULT_BATCH_LIMITS, packByLength, scatterRows } from './batching';
-import { embeddingMapping, openCheckpoint } from './checkpoint';
+import { embeddingMapping, openQwen3Folder } from './folder';
+import { DTYPE_OPTIONS, expectDevice, resolveDeviceAndDtype, type LoadOptions } from './runtime';
 import type { Qwen3HFConfig } from './config';
 import type { Qwen3Tokenizer } from './tokenizer';
 import { ENDOFTEXT_ID } from './tokens';
-
-export type DeviceOption = 'auto' | Device;
-export type DTypeOption = 'auto' | DType;
-
-export interface LoadOptions {
-  device?: DeviceOption;
-  dtype?: DTypeOption;
-}
 
 export interface ForwardOptions {
   /** how the batch is padded inside the core; results do not depend on it (default 'left') */
@@ -47,102 +31,6 @@ export interface EmbedOptions extends ForwardOptions {
   normalize?: boolean;
   /** Qwen3-Embedding query instruction: text becomes `Instruct: {instruction}\nQuery:{text}` */
   instruction?: string;
-}
-
-/**
- * Where a model runs: 'auto' is CUDA when libtorch sees a GPU, else the CPU; 'cuda' is the first GPU and 'cuda:N'
- * GPU N. For help texts and error messages (parseDevice accepts these forms).
- */
-export const DEVICE_OPTIONS: readonly string[] = ['auto', 'cpu', 'cuda', 'cuda:N'];
-/** How weights and activations are stored: 'auto' is bf16 on CUDA and on CPUs with native bf16, else float32. */
-export const DTYPE_OPTIONS: readonly DTypeOption[] = ['auto', 'float32', 'bfloat16', 'float16'];
-
-// cuda:N with N written as libtorch reads it (decimal, no sign, no leading zeros), at most 3 digits.
-const CUDA_N = /^cuda:(0|[1-9][0-9]{0,2})$/;
-
-/** A device option as written ('auto', 'cpu', 'cuda', 'cuda:N'), or undefined for anything else. */
-export function parseDevice(value: unknown): DeviceOption | undefined {
-  if (value === 'auto' || value === 'cpu' || value === 'cuda') return value;
-  if (typeof value === 'string' && CUDA_N.test(value)) return value as DeviceOption;
-  return undefined;
-}
-
-export function expectDevice(value: unknown, name: string): asserts value is DeviceOption {
-  if (parseDevice(value) === undefined) throw invalidTypeError(`one of ${DEVICE_OPTIONS.join(', ')}`, name, value);
-}
-
-/** The CUDA device index of a device: 0 for 'cuda', N for 'cuda:N', undefined for the CPU. */
-export function cudaIndex(device: Device): number | undefined {
-  if (device === 'cpu') return undefined;
-  return device === 'cuda' ? 0 : Number(device.slice('cuda:'.length));
-}
-
-export function runtimeInfo(): RuntimeInfo {
-  return nativeRuntimeInfo();
-}
-
-/** Counters of the pool the CPU tensors come from (csrc/core/cpu_pool.h): bytes held by tensors and kept for reuse. */
-export function cpuPoolStats(): CpuPoolStats {
-  return loadNative().cpuPool();
-}
-
-/**
- * Peak bytes the CUDA caching allocator has held on device 0 (torch.cuda.max_memory_allocated), or null when there
- * is no CUDA device or the addon was built without the counters. reset: start a new peak after reading.
- */
-export function peakGpuMemory(reset = false): number | null {
-  const native = loadNative();
-  if (!native.cudaMemory || !native.runtimeInfo().cudaAvailable) return null;
-  const m = native.cudaMemory(0, reset);
-  return m.available ? m.peakAllocated : null;
-}
-
-/**
- * Sets the intra-op threads of every model in this process (default: the machine's cores). Fewer leave cores to the
- * JS thread, e.g. a server's HTTP work; takes effect from the next native call.
- */
-export function setComputeThreads(threads: number): void {
-  expectPositiveInteger(threads, 'threads');
-  const native = loadNative();
-  native.runtimeInfo(); // the one-time runtime setup (threads = cores) runs first, so this count is the one that stays
-  native.setNumThreads(threads);
-}
-
-/**
- * 'auto' device: CUDA (device 0) when libtorch sees one. 'auto' dtype: bf16 on CUDA or on CPUs with native bf16,
- * else f32. A CUDA device that is absent fails here, naming the devices there are.
- */
-export function resolveDeviceAndDtype(
-  options: LoadOptions,
-  info: RuntimeInfo = runtimeInfo()
-): { device: Device; dtype: DType } {
-  const device: Device =
-    options.device === undefined || options.device === 'auto' ? (info.cudaAvailable ? 'cuda' : 'cpu') : options.device;
-  const index = cudaIndex(device);
-  if (index !== undefined && !info.cudaAvailable) {
-    throw new Error(
-      `device '${device}' requested but this libtorch (${info.libtorchVersion}) sees no CUDA device; use device 'cpu' or 'auto'`
-    );
-  }
-  if (index !== undefined && index >= info.cudaDeviceCount) {
-    const n = info.cudaDeviceCount;
-    throw new Error(
-      `device '${device}' requested but this libtorch sees ${n} CUDA device${n === 1 ? '' : 's'} (${n === 1 ? 'cuda:0' : `cuda:0 to cuda:${n - 1}`}); use one of them, 'cuda' (the first) or 'auto'`
-    );
-  }
-  let dtype: DType;
-  if (options.dtype === undefined || options.dtype === 'auto') {
-    dtype = index !== undefined || info.cpuBf16 ? 'bfloat16' : 'float32';
-  } else {
-    dtype = options.dtype;
-  }
-  const major = Number.parseInt(info.libtorchVersion, 10);
-  if (device === 'cpu' && dtype === 'float16' && major < 2) {
-    throw new Error(
-      `dtype 'float16' on CPU needs libtorch 2.x (this is ${info.libtorchVersion}, which has no CPU float16 matmul); use 'bfloat16' or 'float32'`
-    );
-  }
-  return { device, dtype };
 }
 
 function validateIds(ids: unknown, name: string, vocabSize: number): asserts ids is number[][] {
@@ -215,7 +103,7 @@ export class Qwen3Model {
     const folder = path.resolve(dir);
     const stat = await fs.promises.stat(folder).catch(() => undefined);
     if (!stat?.isDirectory()) throw new Error(`Model folder not found: ${folder}`);
-    const { hf, config: nativeConfig, files, tokenizer } = await openCheckpoint(folder);
+    const { hf, config: nativeConfig, files, tokenizer } = await openQwen3Folder(folder);
     const { device, dtype } = resolveDeviceAndDtype(o);
     const mapEmbeddings = embeddingMapping();
     const binding = loadNative();

@@ -5,6 +5,8 @@ import { expectOneOf, invalidOption } from '../util/is';
 
 export const MODEL_SIZES = ['0.6B', '4B', '8B'] as const;
 export type ModelSize = (typeof MODEL_SIZES)[number];
+/** The size training and prediction use when none is named: the one a 2-core CPU trains in minutes. */
+export const DEFAULT_MODEL_SIZE: ModelSize = '0.6B';
 
 /** 'causal': Qwen/Qwen3-{size} (label-word and seq-cls heads); 'embedding': Qwen/Qwen3-Embedding-{size}. */
 export const MODEL_FAMILIES = ['causal', 'embedding'] as const;

@@ -4,7 +4,7 @@
 import swagger from '@fastify/swagger';
 import { createHash, timingSafeEqual } from 'crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { predictionJson } from '../classifier/predictor';
+import { predictionJson } from '../predict/predictor';
 import { packageVersion } from '../util/paths';
 import { HttpError, toHttpError, validationError, type SchemaProblem } from './errors';
 import { loggerOptions, type LogStream } from './logging';

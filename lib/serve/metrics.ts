@@ -1,7 +1,7 @@
 // /metrics in Prometheus' text format, with prom-client (maintained, the usual Node client): one registry per server
 // (two servers in one process do not mix counts), the process's own metrics (RSS, CPU, event-loop lag) included.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { cpuPoolStats } from '../qwen3/model';
+import { cpuPoolStats } from '../qwen3/runtime';
 import type { Scheduler, SchedulerObserver } from './scheduler';
 
 const PREFIX = 'qwen3_native_';

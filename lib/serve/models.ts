@@ -1,8 +1,8 @@
 // The trained runs a server answers for: each is a Predictor named by its run folder's name (as `predict` names
 // them), the first one answers requests that name no model.
 import * as path from 'path';
-import { Predictor, type Prediction, type PredictorOptions } from '../classifier/predictor';
-import type { RunInfo } from '../classifier/run-folder';
+import { Predictor, type Prediction, type PredictorOptions } from '../predict/predictor';
+import type { RunInfo } from '../runs/schema';
 
 /** What the server needs of a predictor (Predictor has it; tests may pass their own). */
 export interface ServedPredictor {

@@ -3,7 +3,7 @@
 // the comment beside each says which number decided it.
 import * as net from 'net';
 import * as os from 'os';
-import { DTYPE_OPTIONS, expectDevice, type DeviceOption, type DTypeOption } from '../qwen3/model';
+import { DTYPE_OPTIONS, expectDevice, type DeviceOption, type DTypeOption } from '../qwen3/runtime';
 import {
   expectBoolean,
   expectKnownKeys,

@@ -9,7 +9,7 @@
 // larger than a batch is split across batches. The queue is bounded: `queueLimit` texts waiting across all models;
 // past it submit() throws QueueFullError with a Retry-After estimate. An aborted request leaves the queue at once (its
 // texts that are already in a running batch are computed and dropped).
-import type { Prediction } from '../classifier/predictor';
+import type { Prediction } from '../predict/predictor';
 
 export type PredictFn = (texts: string[]) => Promise<Prediction[]>;
 

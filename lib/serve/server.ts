@@ -2,7 +2,7 @@
 // runs one after the other, then answers predictions. stop() is the graceful end: new work is refused, everything
 // queued is predicted and answered, then the server closes and the predictors are freed.
 import type { FastifyInstance } from 'fastify';
-import { setComputeThreads } from '../qwen3/model';
+import { setComputeThreads } from '../qwen3/runtime';
 import { buildApp, type Phase } from './app';
 import type { LogStream } from './logging';
 import { ServeMetrics } from './metrics';

@@ -85,3 +85,12 @@ export function readRegularFileSync(file: string, what: string, maxBytes = Numbe
     fs.closeSync(fd);
   }
 }
+
+/** Whether `file` exists and is a regular file (following links); never throws. */
+export function isFile(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}

@@ -3,7 +3,7 @@
 const path = require('path');
 const { loadNative } = require('../../dist/native');
 const { readQwen3Config } = require('../../dist/qwen3/config');
-const { checkpointFiles } = require('../../dist/qwen3/checkpoint');
+const { weightFiles } = require('../../dist/qwen3/folder');
 const { IM_END_ID } = require('../../dist/qwen3/tokens');
 const { fixtureModel } = require('./util');
 
@@ -35,7 +35,7 @@ async function openClassifier(baseName, spec) {
   const dir = fixtureModel(baseName);
   const { native: config } = await readQwen3Config(dir);
   const c = new (loadNative().Classifier)();
-  await c.init({ ...SPEC_DEFAULTS, files: await checkpointFiles(dir), config, ...spec });
+  await c.init({ ...SPEC_DEFAULTS, files: await weightFiles(dir), config, ...spec });
   return c;
 }
 

@@ -12,7 +12,7 @@
 // adapters serve as `lora`, SEQ_CLS ones as `lora-head`. The old script's pickled embedding heads (*.pth) are
 // recognised and refused with what to do (pickle can run code when read).
 //
-// Staging (run-staging.ts does it): a run trains in `<output>.partial/` (same layout, plus owner.json naming the pid
+// Staging (staging.ts does it): a run trains in `<output>.partial/` (same layout, plus owner.json naming the pid
 // that writes it) and only a finished run is renamed to `<output>`, so a finished run is replaced by a finished one
 // only; Ctrl-C, SIGTERM or kill -9 leave `<output>` as it was and the interrupted run in `.partial` for --resume (a
 // resume of a finished run's checkpoint starts `.partial` as hard links to it). During the swap the old run is
@@ -21,94 +21,21 @@
 // such names whose process is dead are removed when a training next claims the run.
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Qwen3Checkpoint } from '../qwen3/checkpoint';
+import type { Qwen3Folder } from '../qwen3/folder';
 import { PAD_TOKEN_ID } from '../qwen3/tokens';
 import { temporaryName, writeJsonAtomic } from '../util/atomic-write';
 import { readJsonObject, JsonFileError } from '../util/json-file';
-import { id2label, label2id, labelsFromRecord } from './labels';
-import type { Metrics } from './metrics';
-import {
-  DEFAULT_END_TOKEN,
-  DEFAULT_LABEL_TOKENS,
-  DEFAULT_LORA_PROMPT,
-  ID2LABEL,
-  METHODS,
-  usesLora,
-  weightsFileFor,
-  type Method,
-} from './methods';
-import type { RunTotals } from './run-totals';
-import { latestCheckpoint, recoverPublish, TRAINER_STATE, workFolder, writeCheckpointFolder } from './run-staging';
-
-export const RUN_FORMAT = 'qwen3-native-run';
-export const RUN_VERSION = 1;
-
-export interface LoraSettings {
-  r: number;
-  alpha: number;
-  dropout: number;
-  rslora: boolean;
-  targetModules: string[];
-}
-
-/** What a run was trained on, enough to tell other data from the same: --resume refuses other data by name. */
-export interface DataFingerprint {
-  /** the file as given, or a description of in-memory data */
-  name: string;
-  count: number;
-  /** sha256 over every example's text and label */
-  sha256: string;
-}
-
-export interface RunInfo {
-  format: typeof RUN_FORMAT;
-  version: number;
-  method: Method;
-  /** what the user asked for (folder, repo id, 'tiny') and where it was found */
-  baseModel: { spec: string; dir: string; repoId?: string; hiddenSize: number; vocabSize?: number };
-  labels: Record<string, string>;
-  maxLength: number;
-  prompt?: string;
-  instruction?: string;
-  /** lora: each label's answer word as tokens, the words concatenated (encoding.ts LabelAnswers) */
-  labelTokens?: number[];
-  /** lora: tokens per label word, written only when some word is not one token */
-  labelTokenCounts?: number[];
-  endToken?: number;
-  /** token appended to every post before pooling (full) */
-  appendToken?: number;
-  lora?: LoraSettings;
-  head?: 'linear' | 'mlp';
-  dtype: string;
-  hyperParameters: Record<string, unknown>;
-  best?: { epoch: number; step: number; metric: string; value: number; metrics: Metrics };
-  history: { epoch: number; step: number; trainLoss: number; metrics?: Metrics }[];
-  trainExamples: number;
-  devExamples: number;
-  /** the training (and given dev) data */
-  data?: { train: DataFingerprint; eval?: DataFingerprint };
-  stopped?: boolean;
-  totals?: RunTotals;
-  createdAt: string;
-  updatedAt: string;
-  versions: { package: string; libtorch: string };
-}
+import { label2id, labelsFromRecord } from '../classifier/labels';
+import { ID2LABEL, METHODS, usesLora, weightsFileFor, type Method } from '../classifier/methods';
+import { peftAdapterConfig, runInfoFromPeft } from './peft';
+import { RUN_FORMAT, RUN_VERSION, type RunInfo } from './schema';
+import { latestCheckpoint, recoverPublish, TRAINER_STATE, workFolder, writeCheckpointFolder } from './staging';
+import { isFile } from '../util/regular-file';
 
 const RUN_FIX =
   'The run folder is damaged: train it again (qwen3-native train ... --output <the folder>) or restore the file from a copy.';
-const ADAPTER_FIX =
-  'A PEFT LoRA adapter folder holds adapter_config.json as PeftModel.save_pretrained writes it, next to ' +
-  'adapter_model.safetensors: save the adapter again, or re-train it.';
 const STATE_FIX =
   'The checkpoint is damaged: start the run again without --resume (a finished run in the output folder stays until the new one finishes).';
-
-function isFile(file: string): boolean {
-  try {
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** torch.save files (the old qwen3_embedding_universal.py saved its heads as ./models/*_sentiment.pth). */
 export function isPickledFile(file: string): boolean {
@@ -196,72 +123,6 @@ export function readRunInfo(dir: string): RunInfo {
   return { history: [], hyperParameters: {}, labels: { ...ID2LABEL }, ...raw } as unknown as RunInfo;
 }
 
-/** PEFT's adapter_config.json for the run's adapter. */
-export function peftAdapterConfig(info: RunInfo): Record<string, unknown> {
-  const lora = info.lora as LoraSettings;
-  const seqCls = info.method === 'lora-head';
-  return {
-    alpha_pattern: {},
-    auto_mapping: null,
-    base_model_name_or_path: info.baseModel.repoId ?? info.baseModel.spec,
-    bias: 'none',
-    fan_in_fan_out: false,
-    inference_mode: true,
-    init_lora_weights: true,
-    layers_pattern: null,
-    layers_to_transform: null,
-    lora_alpha: lora.alpha,
-    lora_dropout: lora.dropout,
-    modules_to_save: seqCls ? ['classifier', 'score'] : null,
-    peft_type: 'LORA',
-    r: lora.r,
-    rank_pattern: {},
-    revision: null,
-    target_modules: lora.targetModules,
-    task_type: seqCls ? 'SEQ_CLS' : 'CAUSAL_LM',
-    use_dora: false,
-    use_rslora: lora.rslora,
-  };
-}
-
-function readAdapterConfig(file: string): Record<string, unknown> {
-  return readJsonObject(file, ADAPTER_FIX, {
-    peft_type: 'string?',
-    r: 'integer+',
-    lora_alpha: 'number',
-    lora_dropout: 'number?',
-    use_rslora: 'boolean?',
-    task_type: 'string?',
-    base_model_name_or_path: 'string?',
-  });
-}
-
-/** Reads LoRA settings from a PEFT adapter_config.json, rejecting what this package cannot apply. */
-export function loraFromPeftConfig(file: string): LoraSettings {
-  const cfg = readAdapterConfig(file);
-  const problems: string[] = [];
-  if (cfg.peft_type !== 'LORA') problems.push(`peft_type ${JSON.stringify(cfg.peft_type)} (only LORA)`);
-  if (cfg.use_dora) problems.push('use_dora true');
-  if (cfg.fan_in_fan_out) problems.push('fan_in_fan_out true');
-  if (cfg.bias && cfg.bias !== 'none') problems.push(`bias ${JSON.stringify(cfg.bias)}`);
-  for (const k of ['rank_pattern', 'alpha_pattern'])
-    if (cfg[k] && typeof cfg[k] === 'object' && Object.keys(cfg[k] as object).length) problems.push(k);
-  const t = cfg.target_modules;
-  const targets = Array.isArray(t) ? t : typeof t === 'string' ? [t] : undefined;
-  if (!targets || targets.length === 0 || !targets.every((x) => typeof x === 'string'))
-    problems.push(
-      `target_modules ${JSON.stringify(t) ?? 'missing'} (a list of module names, e.g. ["q_proj","v_proj"])`
-    );
-  if (problems.length) throw new JsonFileError(file, `${file}: unsupported adapter settings: ${problems.join(', ')}`);
-  return {
-    r: cfg.r as number,
-    alpha: cfg.lora_alpha as number,
-    dropout: (cfg.lora_dropout as number | undefined) ?? 0,
-    rslora: !!cfg.use_rslora,
-    targetModules: targets as string[],
-  };
-}
-
 /** Moves every file of `staging` into `dir`, run.json last, so run.json never describes weights not yet there. */
 export function publishFiles(staging: string, dir: string): void {
   const files = fs
@@ -269,74 +130,6 @@ export function publishFiles(staging: string, dir: string): void {
     .sort((a, b) => (a === 'run.json' ? 1 : b === 'run.json' ? -1 : a.localeCompare(b)));
   for (const f of files) fs.renameSync(path.join(staging, f), path.join(dir, f));
   fs.rmSync(staging, { recursive: true, force: true });
-}
-
-/** The first dimension of a PEFT SEQ_CLS adapter's score.weight (read from the safetensors header), if found. */
-function scoreRows(file: string): number | undefined {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const size = Buffer.alloc(8);
-    fs.readSync(fd, size, 0, 8, 0);
-    const length = Number(size.readBigUInt64LE(0));
-    if (length > 100 * 2 ** 20) return undefined;
-    const header = Buffer.alloc(length);
-    fs.readSync(fd, header, 0, length, 8);
-    const tensors = JSON.parse(header.toString('utf8')) as Record<string, { shape?: number[] }>;
-    const key = Object.keys(tensors).find((k) => /(^|\.)score\.weight$/.test(k));
-    return key ? tensors[key].shape?.[0] : undefined;
-  } catch {
-    return undefined; // the weights' own loader reports a damaged file
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/**
- * A run description for a bare PEFT adapter folder (e.g. trained in Python): CAUSAL_LM adapters are served as
- * `lora` with the default prompt and label tokens, SEQ_CLS adapters (with base_model.model.score.weight) as
- * `lora-head`. The base model is the adapter's base_model_name_or_path unless the caller overrides it.
- */
-export function runInfoFromPeft(dir: string): RunInfo {
-  const file = path.join(dir, 'adapter_config.json');
-  const cfg = readAdapterConfig(file);
-  const lora = loraFromPeftConfig(file);
-  if (!isFile(path.join(dir, 'adapter_model.safetensors'))) {
-    const bin = isFile(path.join(dir, 'adapter_model.bin'));
-    throw new Error(
-      `${dir} has adapter_config.json but no adapter_model.safetensors` +
-        (bin
-          ? ': its adapter_model.bin is a pickle, which qwen3-native does not read (it can run code). Where you trust ' +
-            "it, convert it in Python: import torch; from safetensors.torch import save_file; save_file(torch.load('adapter_model.bin', map_location='cpu'), 'adapter_model.safetensors')"
-          : '')
-    );
-  }
-  const method: Method = cfg.task_type === 'SEQ_CLS' ? 'lora-head' : 'lora';
-  // A SEQ_CLS adapter's label count is its score head's height; 2 keeps the default set, others get HF's LABEL_<i>.
-  const n = method === 'lora-head' ? scoreRows(path.join(dir, 'adapter_model.safetensors')) : 2;
-  const labels =
-    n === undefined || n === 2 ? { ...ID2LABEL } : id2label(Array.from({ length: n }, (_, i) => `LABEL_${i}`));
-  const base = typeof cfg.base_model_name_or_path === 'string' ? cfg.base_model_name_or_path : '';
-  const now = new Date().toISOString();
-  return {
-    format: RUN_FORMAT,
-    version: RUN_VERSION,
-    method,
-    baseModel: { spec: base, dir: base, hiddenSize: 0 },
-    labels,
-    maxLength: 256,
-    prompt: method === 'lora' ? DEFAULT_LORA_PROMPT : undefined,
-    labelTokens: method === 'lora' ? [...DEFAULT_LABEL_TOKENS] : undefined,
-    endToken: method === 'lora' ? DEFAULT_END_TOKEN : undefined,
-    lora,
-    dtype: 'auto',
-    hyperParameters: {},
-    history: [],
-    trainExamples: 0,
-    devExamples: 0,
-    createdAt: now,
-    updatedAt: now,
-    versions: { package: 'peft', libtorch: '' },
-  };
 }
 
 // ---- writing a run ----
@@ -358,7 +151,7 @@ const TRAINING_STATE = 'training_state.safetensors';
 export async function publishRun(
   runDir: string,
   info: RunInfo,
-  base: Qwen3Checkpoint,
+  base: Qwen3Folder,
   weights: TrainedWeights
 ): Promise<void> {
   const staging = temporaryName(path.join(runDir, '.publish'));

@@ -1,7 +1,7 @@
 // Trainer options: defaults per method and validation with messages naming the option.
 import * as path from 'path';
-import { MODEL_SIZES, repoIdFor, type ModelSize } from '../qwen3/presets';
-import { DTYPE_OPTIONS, expectDevice, type DeviceOption, type DTypeOption } from '../qwen3/model';
+import { DEFAULT_MODEL_SIZE, MODEL_SIZES, repoIdFor, type ModelSize } from '../qwen3/presets';
+import { DTYPE_OPTIONS, expectDevice, type DeviceOption, type DTypeOption } from '../qwen3/runtime';
 import {
   expectBoolean,
   expectKnownKeys,
@@ -25,7 +25,7 @@ import {
   type DistributedOptions,
   type ResolvedDistributed,
 } from './distributed';
-import { checkLabelSet } from './labels';
+import { checkLabelSet } from '../classifier/labels';
 import {
   DEFAULT_EMBEDDING_INSTRUCTION,
   DEFAULT_LORA_PROMPT,
@@ -36,7 +36,7 @@ import {
   keepsCheckpointByDefault,
   needsFloat32,
   type Method,
-} from './methods';
+} from '../classifier/methods';
 import { SCHEDULERS, type SchedulerKind } from './schedule';
 
 export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
@@ -189,7 +189,7 @@ const KEYS = [
 
 /** Every default that is the same for all methods (per-method ones: METHOD_DEFAULTS); help text reads these. */
 export const TRAINER_DEFAULTS = {
-  modelSize: '0.6B' as ModelSize,
+  modelSize: DEFAULT_MODEL_SIZE,
   gradientAccumulation: 1,
   weightDecay: 0.01,
   warmupRatio: 0.1,

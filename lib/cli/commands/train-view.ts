@@ -1,8 +1,8 @@
 // How `train` shows the Trainer's events: progress bars and metric rows for people, JSON Lines with --json.
-import type { Trainer } from '../classifier/trainer';
-import type { EvalEvent } from '../classifier/trainer-events';
-import { createProgress, formatBytes, isCI, type Progress } from '../util/progress';
-import { err, out } from './common';
+import type { Trainer } from '../../train/trainer';
+import type { EvalEvent } from '../../train/events';
+import { createProgress, formatBytes, isCI, type Progress } from '../../util/progress';
+import { err, out } from '../common';
 
 /** True when progress bars redraw one terminal line (util/progress.ts's rule). */
 export function progressIsTTY(): boolean {

@@ -4,15 +4,15 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { loadNative, type NativeClassifier, type RunStats } from '../native';
 import { DEFAULT_BATCH_LIMITS, packByLength } from '../qwen3/batching';
-import { openCheckpoint, type Qwen3Checkpoint } from '../qwen3/checkpoint';
+import { openQwen3Folder, type Qwen3Folder } from '../qwen3/folder';
 import {
   expectDevice,
   DTYPE_OPTIONS,
   resolveDeviceAndDtype,
   type DeviceOption,
   type DTypeOption,
-} from '../qwen3/model';
-import { findPreset, MODEL_SIZES, type ModelSize } from '../qwen3/presets';
+} from '../qwen3/runtime';
+import { DEFAULT_MODEL_SIZE, findPreset, MODEL_SIZES, type ModelSize } from '../qwen3/presets';
 import {
   expectBoolean,
   expectKnownKeys,
@@ -23,13 +23,14 @@ import {
   expectString,
   invalidTypeError,
 } from '../util/is';
-import { nativeBaseSpec, resolveBaseCheckpoint } from './base-checkpoint';
-import { ExampleEncoder } from './encoding';
-import { isDefaultLabels, labelsFromRecord } from './labels';
-import { DEFAULT_END_TOKEN, familyFor, METHODS, usesLora, weightsFileFor, type Method } from './methods';
-import { loraFromPeftConfig, readRunInfo, type RunInfo } from './run-folder';
-import { findRunFor } from './run-lookup';
-import { TRAINER_DEFAULTS } from './trainer-options';
+import { nativeBaseSpec, resolveBaseModel } from '../classifier/base-model';
+import { ExampleEncoder } from '../classifier/encoding';
+import { isDefaultLabels, labelsFromRecord } from '../classifier/labels';
+import { DEFAULT_END_TOKEN, familyFor, METHODS, usesLora, weightsFileFor, type Method } from '../classifier/methods';
+import { readRunInfo } from '../runs/folder';
+import { type RunInfo } from '../runs/schema';
+import { loraFromPeftConfig } from '../runs/peft';
+import { findRunFor } from '../runs/lookup';
 
 export interface Prediction {
   text: string;
@@ -83,7 +84,7 @@ export interface PredictorOptions {
 }
 
 /** Refuses token ids the run names (lora's label and end tokens, full's appended token) outside the vocabulary. */
-function checkTokenIds(info: RunInfo, runDir: string, base: Qwen3Checkpoint): void {
+function checkTokenIds(info: RunInfo, runDir: string, base: Qwen3Folder): void {
   const vocab = base.hf.vocab_size;
   if (typeof vocab !== 'number' || !(vocab > 0)) return;
   const ids = [...(info.labelTokens ?? []), info.endToken, info.appendToken].filter(
@@ -159,7 +160,7 @@ export class Predictor {
   runFolder(): string {
     const o = this.options;
     if (o.checkpoint) return path.resolve(o.checkpoint);
-    const size = o.modelSize ?? TRAINER_DEFAULTS.modelSize;
+    const size = o.modelSize ?? DEFAULT_MODEL_SIZE;
     const { candidates, found } = findRunFor(o.modelsDir ?? path.resolve('models'), size, o.method);
     if (!found) {
       throw new Error(
@@ -177,22 +178,22 @@ export class Predictor {
     return this.loading;
   }
 
-  /** The base checkpoint: the run itself for `full`; else the recorded folder when it still exists, else resolved. */
-  private async base(info: RunInfo, runDir: string): Promise<Qwen3Checkpoint> {
-    if (info.method === 'full') return openCheckpoint(runDir);
+  /** The base model: the run itself for `full`; else the recorded folder when it still exists, else resolved. */
+  private async base(info: RunInfo, runDir: string): Promise<Qwen3Folder> {
+    if (info.method === 'full') return openQwen3Folder(runDir);
     const spec = this.options.model ?? info.baseModel.spec;
     if (!spec)
       throw new Error(
         `${runDir} does not name its base model (adapter_config.json has no base_model_name_or_path): pass { model }`
       );
     if (!this.options.model && fs.existsSync(path.join(info.baseModel.dir, 'config.json'))) {
-      return openCheckpoint(info.baseModel.dir, info.baseModel.spec, info.baseModel.repoId);
+      return openQwen3Folder(info.baseModel.dir, info.baseModel.spec, info.baseModel.repoId);
     }
     // An adapter from the old LoRA script names its base as the folder it was read from (./models/qwen3-0.6b);
     // elsewhere that folder is missing, and the model it names is looked up as the old script did (Hub id, cache).
     const named =
       !this.options.model && !fs.existsSync(spec) ? findPreset(path.basename(spec), familyFor(info.method)) : undefined;
-    return resolveBaseCheckpoint(named ? named.repoId : spec, info.method, {
+    return resolveBaseModel(named ? named.repoId : spec, info.method, {
       offline: this.options.offline,
       preferRepoId: this.options.model ? undefined : info.baseModel.repoId,
     });

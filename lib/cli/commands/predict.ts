@@ -1,15 +1,15 @@
 // `qwen3-native predict`: classify posts with one trained run, or every run (--load-all), or their average
 // (--ensemble); from --text, --file (CSV/JSONL columns by name, ids carried through), stdin, or a prompt loop.
 import * as path from 'path';
-import { loadTextsFile } from '../classifier/data';
-import { averagePredictions } from '../classifier/ensemble';
-import { DEFAULT_LABELS, sameLabels } from '../classifier/labels';
-import { predictionJson, type Prediction, type Predictor } from '../classifier/predictor';
-import { Flags } from './args';
-import { commonSettings, err, existingFile, out, predictAll } from './common';
-import { CliError } from './errors';
+import { loadTextsFile } from '../../classifier/data';
+import { averagePredictions } from '../../predict/ensemble';
+import { DEFAULT_LABELS, sameLabels } from '../../classifier/labels';
+import { predictionJson, type Prediction, type Predictor } from '../../predict/predictor';
+import { Flags } from '../args';
+import { commonSettings, err, existingFile, out, predictAll } from '../common';
+import { CliError } from '../errors';
 import { interactiveLoop } from './interactive';
-import { defaultIo, readAllLines, stdinIsPiped, type Io } from './prompt';
+import { defaultIo, readAllLines, stdinIsPiped, type Io } from '../prompt';
 import {
   formatPredictions,
   outFormat,
@@ -17,9 +17,9 @@ import {
   summarizePredictions,
   writePredictions,
   type Row,
-} from './report';
-import { openRuns } from './runs';
-import { chooseRuns } from './select';
+} from '../output';
+import { openRuns } from '../runs';
+import { chooseRuns } from '../select';
 
 interface Inputs {
   texts: string[];

@@ -1,18 +1,11 @@
 // Finding runs under a models folder (./models): today's run folders, bare PEFT adapters, the old scripts' names and
-// their pickled heads (listed so they can be explained), and interrupted runs. The format: run-folder.ts.
+// their pickled heads (listed so they can be explained), and interrupted runs. The format: folder.ts.
 import * as fs from 'fs';
 import * as path from 'path';
-import { DEFAULT_METHOD_ORDER, legacyRunNames, runFolderName, type Method } from './methods';
-import { isPickledFile, isRunFolder } from './run-folder';
-import { latestCheckpoint, recoverPublish } from './run-staging';
-
-function isFile(file: string): boolean {
-  try {
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
+import { DEFAULT_METHOD_ORDER, legacyRunNames, runFolderName, type Method } from '../classifier/methods';
+import { isPickledFile, isRunFolder } from './folder';
+import { latestCheckpoint, recoverPublish } from './staging';
+import { isFile } from '../util/regular-file';
 
 /**
  * Every run directly under `modelsDir`, sorted: run folders (run.json, or a bare PEFT adapter) and the old script's

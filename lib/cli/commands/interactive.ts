@@ -2,17 +2,17 @@
 // commands, which are never classified as posts: models (list the runs), switch (use another run), compare (one
 // post, every run side by side). q, exit, quit or Ctrl-D end it; an empty line is skipped.
 import * as path from 'path';
-import { averagePredictions } from '../classifier/ensemble';
-import { DEFAULT_LABELS, sameLabels } from '../classifier/labels';
-import type { Prediction, Predictor } from '../classifier/predictor';
-import { isPickledFile } from '../classifier/run-folder';
-import { findRuns } from '../classifier/run-lookup';
-import { displayPath } from '../util/paths';
-import { err } from './common';
-import { formatChoices, promptLoop, PROMPT_KEYS, type Io, type LineReader } from './prompt';
-import type { Row } from './report';
-import { openRun, type OpenOptions } from './runs';
-import { readRun, runChoices } from './select';
+import { averagePredictions } from '../../predict/ensemble';
+import { DEFAULT_LABELS, sameLabels } from '../../classifier/labels';
+import type { Prediction, Predictor } from '../../predict/predictor';
+import { isPickledFile } from '../../runs/folder';
+import { findRuns } from '../../runs/lookup';
+import { displayPath } from '../../util/paths';
+import { err } from '../common';
+import { formatChoices, promptLoop, PROMPT_KEYS, type Io, type LineReader } from '../prompt';
+import type { Row } from '../output';
+import { openRun, type OpenOptions } from '../runs';
+import { readRun, runChoices } from '../select';
 
 export const LOOP_COMMANDS = 'models (the runs in use), switch (use another run), compare (one post, every run)';
 

@@ -1,12 +1,12 @@
-// The base checkpoint a method builds on: found (folder, ./models, HF cache or download) in its method's family,
+// The base model a method builds on: found (folder, ./models, HF cache or download) in its method's family,
 // then opened (config validated, weight files listed, tokenizer).
 import { resolveModel } from '../hub/resolve';
 import type { ResolveProgress } from '../hub/api';
 import type { NativeClassifierSpec } from '../native';
-import { embeddingMapping, openCheckpoint, type Qwen3Checkpoint } from '../qwen3/checkpoint';
+import { embeddingMapping, openQwen3Folder, type Qwen3Folder } from '../qwen3/folder';
 import { familyFor, type Method } from './methods';
 
-export async function resolveBaseCheckpoint(
+export async function resolveBaseModel(
   spec: string,
   method: Method,
   options: {
@@ -16,23 +16,23 @@ export async function resolveBaseCheckpoint(
     onNote?: (line: string) => void;
     preferRepoId?: string;
   } = {}
-): Promise<Qwen3Checkpoint> {
+): Promise<Qwen3Folder> {
   const resolved = await resolveModel(options.preferRepoId ?? spec, {
     kind: familyFor(method),
     offline: options.offline,
     onProgress: options.onProgress,
   });
   if (resolved.note) options.onNote?.(resolved.note);
-  return openCheckpoint(resolved.dir, spec, resolved.repoId);
+  return openQwen3Folder(resolved.dir, spec, resolved.repoId);
 }
 
 /**
- * The base-checkpoint part of a native classifier spec. Training `embedding` has none (it reads precomputed vectors);
+ * The base-model part of a native classifier spec. Training `embedding` has none (it reads precomputed vectors);
  * predicting with it loads the Qwen3-Embedding model whose vectors the head reads.
  */
 export function nativeBaseSpec(
   method: Method,
-  base: Qwen3Checkpoint,
+  base: Qwen3Folder,
   training: boolean
 ): Pick<NativeClassifierSpec, 'files' | 'config' | 'mapEmbeddings'> {
   if (method === 'embedding' && training) return {};

@@ -1,16 +1,17 @@
 // Trainer: fine-tunes a Qwen3 sentiment classifier with one of four methods. This file prepares a run (data, base
 // model, the work folder it trains in, the native classifier) and publishes it when it finishes; the loop itself is
-// train-loop.ts. Every forward, backward and optimizer step runs in the native core off the JS thread.
+// loop.ts. Every forward, backward and optimizer step runs in the native core off the JS thread.
 import * as path from 'path';
 import { loadNative } from '../native';
-import type { Qwen3Checkpoint } from '../qwen3/checkpoint';
-import { resolveDeviceAndDtype, runtimeInfo, Qwen3Model } from '../qwen3/model';
+import type { Qwen3Folder } from '../qwen3/folder';
+import { Qwen3Model } from '../qwen3/model';
+import { resolveDeviceAndDtype, runtimeInfo } from '../qwen3/runtime';
 import { expectOptionalOptions, expectKnownKeys } from '../util/is';
 import { packageVersion } from '../util/paths';
-import { nativeBaseSpec, resolveBaseCheckpoint } from './base-checkpoint';
+import { nativeBaseSpec, resolveBaseModel } from '../classifier/base-model';
 import { DataParallel } from './distributed';
 import { cachedEmbeddings } from './embedding-cache';
-import { ExampleEncoder, labelTokensFor, type LabelAnswers } from './encoding';
+import { ExampleEncoder, labelTokensFor, type LabelAnswers } from '../classifier/encoding';
 import {
   defaultEmbeddingInstruction,
   defaultLoraPrompt,
@@ -18,10 +19,11 @@ import {
   fillLabelsPlaceholder,
   id2label,
   type LabelSet,
-} from './labels';
-import { DEFAULT_END_TOKEN, defaultAppendToken, EMBEDDING_HEAD_DROPOUT, usesLora } from './methods';
-import { attachRunHistory, countParameters } from './run-history';
-import { copyRun, isRunFolder, RUN_FORMAT, RUN_VERSION, type DataFingerprint, type RunInfo } from './run-folder';
+} from '../classifier/labels';
+import { DEFAULT_END_TOKEN, defaultAppendToken, EMBEDDING_HEAD_DROPOUT, usesLora } from '../classifier/methods';
+import { attachRunHistory, countParameters } from './history';
+import { copyRun, isRunFolder } from '../runs/folder';
+import { RUN_FORMAT, RUN_VERSION, type DataFingerprint, type RunInfo } from '../runs/schema';
 import {
   acquireWorkFolder,
   checkOutputFolder,
@@ -30,17 +32,12 @@ import {
   removeCheckpoints,
   workFolder,
   CHECKPOINT,
-} from './run-staging';
+} from '../runs/staging';
 import { sliceSample, stratifiedSplit } from './split';
-import { TrainingLoop, type Split } from './train-loop';
-import { fingerprintData, loadData, missingClasses, type LabelledTexts, type TrainData } from './train-data';
-import { TypedEmitter, type TrainerEvents, type TrainResult } from './trainer-events';
-import {
-  resolveTrainerOptions,
-  resumeFingerprint,
-  type ResolvedTrainerOptions,
-  type TrainerOptions,
-} from './trainer-options';
+import { TrainingLoop, type Split } from './loop';
+import { fingerprintData, loadData, missingClasses, type LabelledTexts, type TrainData } from './data';
+import { TypedEmitter, type TrainerEvents, type TrainResult } from './events';
+import { resolveTrainerOptions, resumeFingerprint, type ResolvedTrainerOptions, type TrainerOptions } from './options';
 
 /** How posts become model input for the run's label set (lora's prompt and label tokens, embedding's instruction). */
 interface TextSettings extends LabelAnswers {
@@ -146,7 +143,7 @@ export class Trainer extends TypedEmitter {
       throw new Error('no dev examples: the training data needs at least 2 posts of each label, or pass { evalData }');
     }
 
-    const base = await resolveBaseCheckpoint(o.model, o.method, {
+    const base = await resolveBaseModel(o.model, o.method, {
       offline: o.offline,
       onProgress: (p) => this.emit('download', p),
       onNote: (line) => this.emit('log', line),
@@ -212,7 +209,7 @@ export class Trainer extends TypedEmitter {
   private async trainIn(
     dir: string,
     resume: boolean,
-    base: Qwen3Checkpoint,
+    base: Qwen3Folder,
     train: LabelledTexts,
     dev: LabelledTexts,
     data: { train: DataFingerprint; eval?: DataFingerprint },
@@ -310,7 +307,7 @@ export class Trainer extends TypedEmitter {
   }
 
   private newRunInfo(
-    base: Qwen3Checkpoint,
+    base: Qwen3Folder,
     dtype: string,
     trainCount: number,
     devCount: number,

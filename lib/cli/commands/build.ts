@@ -3,9 +3,9 @@
 // build recipe.
 import { spawnSync } from 'child_process';
 import * as path from 'path';
-import { PACKAGE_ROOT } from '../util/paths';
-import type { Flags } from './args';
-import { EXIT } from './errors';
+import { PACKAGE_ROOT } from '../../util/paths';
+import type { Flags } from '../args';
+import { EXIT } from '../errors';
 
 export async function runBuild(flags: Flags): Promise<number> {
   const args = [path.join(PACKAGE_ROOT, 'scripts', 'build-native.js')];

@@ -1,4 +1,4 @@
-// A Hugging Face Qwen3 checkpoint folder as this package opens it: which safetensors files make up its weights (one
+// A Hugging Face Qwen3 model folder as this package opens it: which safetensors files make up its weights (one
 // model.safetensors, or shards named by model.safetensors.index.json: HF's save_pretrained layout), its validated
 // config and its tokenizer.
 import * as fs from 'fs';
@@ -10,7 +10,7 @@ import { readSafetensorsHeader } from './safetensors';
 import { Qwen3Tokenizer } from './tokenizer';
 import { checkWeightsAgainstConfig } from './weights-check';
 
-export class CheckpointError extends Error {}
+export class Qwen3FolderError extends Error {}
 
 const INDEX_FIX = 'Download the model again: its index names the weight file (shard) of every tensor';
 
@@ -34,7 +34,7 @@ const MAX_INDEX_BYTES = 64 << 20;
 
 interface WeightList {
   files: string[];
-  /** model.safetensors.index.json's weight_map, when the checkpoint is sharded */
+  /** model.safetensors.index.json's weight_map, when the weights are sharded */
   weightMap?: Record<string, string>;
   indexFile?: string;
 }
@@ -56,11 +56,11 @@ async function listWeights(dir: string): Promise<WeightList> {
       map = (await readJsonObjectAsync(index, INDEX_FIX, { weight_map: 'object' }, MAX_INDEX_BYTES))
         .weight_map as Record<string, unknown>;
     } catch (e) {
-      throw new CheckpointError((e as Error).message);
+      throw new Qwen3FolderError((e as Error).message);
     }
     const bad = Object.entries(map).filter(([, shard]) => typeof shard !== 'string' || !isPlainFileName(shard));
     if (bad.length > 0) {
-      throw new CheckpointError(
+      throw new Qwen3FolderError(
         `${index}: weight_map must name shard files in the same folder; ${bad
           .slice(0, 3)
           .map(([name, shard]) => `'${name}' -> ${JSON.stringify(shard)}`)
@@ -71,7 +71,7 @@ async function listWeights(dir: string): Promise<WeightList> {
     const present = await Promise.all(shards.map((s) => exists(path.join(dir, s))));
     const missing = shards.filter((_, i) => !present[i]);
     if (missing.length > 0) {
-      throw new CheckpointError(`${index} names shards that are missing from ${dir}: ${missing.join(', ')}`);
+      throw new Qwen3FolderError(`${index} names shards that are missing from ${dir}: ${missing.join(', ')}`);
     }
     return { files: shards.map((s) => path.join(dir, s)), weightMap: map as Record<string, string>, indexFile: index };
   }
@@ -80,7 +80,7 @@ async function listWeights(dir: string): Promise<WeightList> {
   const others = listing.filter((f) => f.endsWith('.safetensors'));
   if (others.length > 0) return { files: others.sort().map((f) => path.join(dir, f)) };
   const hasBin = listing.some((f) => f.endsWith('.bin') || f.endsWith('.pt'));
-  throw new CheckpointError(
+  throw new Qwen3FolderError(
     `no safetensors weights in ${dir} (expected model.safetensors or model.safetensors.index.json)` +
       (hasBin
         ? '; PyTorch .bin checkpoints are not supported: convert with save_pretrained(safe_serialization=True)'
@@ -93,8 +93,8 @@ function isPlainFileName(name: string): boolean {
   return name.length > 0 && name === path.basename(name) && name !== '.' && name !== '..';
 }
 
-/** The safetensors files holding a checkpoint's weights (model.safetensors, or the shards its index names). */
-export async function checkpointFiles(dir: string): Promise<string[]> {
+/** The safetensors files holding a model folder's weights (model.safetensors, or the shards its index names). */
+export async function weightFiles(dir: string): Promise<string[]> {
   return (await listWeights(dir)).files;
 }
 
@@ -112,7 +112,7 @@ async function checkedWeights(
       try {
         return { file, header: await readSafetensorsHeader(file) };
       } catch (e) {
-        throw new CheckpointError((e as Error).message);
+        throw new Qwen3FolderError((e as Error).message);
       }
     })
   );
@@ -124,13 +124,13 @@ async function checkedWeights(
       indexFile: list.indexFile,
     });
   } catch (e) {
-    throw new CheckpointError((e as Error).message);
+    throw new Qwen3FolderError((e as Error).message);
   }
   return list.files;
 }
 
-/** An opened checkpoint folder: weight files, config (raw and the core's subset) and tokenizer. */
-export interface Qwen3Checkpoint {
+/** An opened model folder: weight files, config (raw and the core's subset) and tokenizer. */
+export interface Qwen3Folder {
   /** what the user asked for (a folder, a repo id, 'tiny') */
   spec: string;
   dir: string;
@@ -143,15 +143,15 @@ export interface Qwen3Checkpoint {
 }
 
 /**
- * Opens a checkpoint folder: config validated, weight files listed and checked against it, tokenizer opened, the
+ * Opens a model folder: config validated, weight files listed and checked against it, tokenizer opened, the
  * addon loaded; none of it on the event loop (the tokenizer and the addon each blocked it for 1-2.7 s before).
  */
-export async function openCheckpoint(dir: string, spec: string = dir, repoId?: string): Promise<Qwen3Checkpoint> {
+export async function openQwen3Folder(dir: string, spec: string = dir, repoId?: string): Promise<Qwen3Folder> {
   // Every Qwen3 size shares one tokenizer: folders without tokenizer.json use the bundled copy.
   const tokenizer = exists(path.join(dir, 'tokenizer.json')).then((has) =>
     has ? Qwen3Tokenizer.fromDir(dir) : Qwen3Tokenizer.bundled()
   );
-  // Loaded while the files are checked: whoever opens a checkpoint runs it natively next.
+  // Loaded while the files are checked: whoever opens a model folder runs it natively next.
   const native = preloadNative();
   // Failures are reported in this order whatever finishes first: the config, the weights, the tokenizer, the addon.
   tokenizer.catch(() => undefined);

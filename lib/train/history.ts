@@ -1,41 +1,17 @@
 // Every run records its own history: a listener on the Trainer's events appends one JSON line per optimizer step
-// ("progress") and per dev evaluation ("eval") to <run folder>/metrics.jsonl, and when training ends adds the totals
-// (time, parameters, peak memory, examples seen) to run.json (the data's fingerprint is the Trainer's own: run.json
-// `data`). `qwen3-native report` and `qwen3-native compare` draw their curves from these files.
+// ("progress") and per dev evaluation ("eval") to <run folder>/metrics.jsonl (runs/history.ts), and when training
+// ends adds the totals (time, parameters, peak memory, examples seen) to run.json (the data's fingerprint is the
+// Trainer's own: run.json `data`).
 import * as fs from 'fs';
 import * as path from 'path';
-import { peakGpuMemory } from '../qwen3/model';
+import { peakGpuMemory } from '../qwen3/runtime';
 import { readSafetensorsHeader } from '../qwen3/safetensors';
 import { writeJsonAtomic } from '../util/atomic-write';
 import { readJsonObject } from '../util/json-file';
 import { peakRss } from '../util/memory';
-import type { Metrics } from './metrics';
-import type { RunInfo } from './run-folder';
-import type { RunTotals } from './run-totals';
-import type { EvalEvent, ProgressEvent, StartEvent, TrainerEvents, TrainerListener } from './trainer-events';
-
-export const METRICS_FILE = 'metrics.jsonl';
-
-/** Memory columns every line carries. */
-interface MemoryFields {
-  /** process peak resident memory so far (VmHWM), bytes */
-  peakRssBytes: number;
-  /** CUDA peak allocated bytes, null without CUDA */
-  peakGpuBytes: number | null;
-}
-
-export type ProgressRecord = { type: 'progress' } & Omit<ProgressEvent, 'epochs' | 'totalSteps'> & MemoryFields;
-export type EvalRecord = {
-  type: 'eval';
-  epoch: number;
-  step: number;
-  best: boolean;
-  accuracy: number;
-  macroF1: number;
-  metrics: Metrics;
-  elapsedMs: number;
-} & MemoryFields;
-export type HistoryRecord = ProgressRecord | EvalRecord;
+import type { RunInfo, RunTotals } from '../runs/schema';
+import { METRICS_FILE, readRunHistory, type HistoryRecord, type MemoryFields } from '../runs/history';
+import type { EvalEvent, StartEvent, TrainerEvents, TrainerListener } from './events';
 
 /** Parameters stored in safetensors files (from their headers only). */
 export async function countParameters(files: readonly string[]): Promise<number> {
@@ -45,22 +21,6 @@ export async function countParameters(files: readonly string[]): Promise<number>
     for (const key of header.keys) n += header.tensors[key].shape.reduce((a, b) => a * b, 1);
   }
   return n;
-}
-
-/** The lines of a run's metrics.jsonl ([] when it has none); a torn last line (a crash mid-write) is skipped. */
-export function readRunHistory(dir: string): HistoryRecord[] {
-  const file = path.join(dir, METRICS_FILE);
-  if (!fs.existsSync(file)) return [];
-  const out: HistoryRecord[] = [];
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      out.push(JSON.parse(line) as HistoryRecord);
-    } catch {
-      // only the last line can be torn; every complete line before it is kept
-    }
-  }
-  return out;
 }
 
 interface Emitter {

@@ -1,17 +1,17 @@
 // `qwen3-native serve`: reads the flags, picks the runs, and hands over to lib/serve (which listens, batches and
 // stops on SIGTERM/SIGINT). Exit 0 after a graceful stop, 1 when a model fails to load, 2 for bad flags.
 import * as path from 'path';
-import { findRuns } from '../classifier/run-lookup';
-import { DTYPE_OPTIONS } from '../qwen3/model';
-import { API_KEY_ENV, LOG_FORMATS, ServeOptionsError, type ServeOptions } from '../serve/options';
-import { startServer, stopOnSignals } from '../serve/server';
-import { displayPath } from '../util/paths';
-import { Flags } from './args';
-import { loadAllRuns } from './runs';
-import { deviceFlag, noPositionals } from './common';
-import { CliError, EXIT, flagError } from './errors';
-import { defaultIo } from './prompt';
-import { chooseRuns, readRun, runChoices } from './select';
+import { findRuns } from '../../runs/lookup';
+import { DTYPE_OPTIONS } from '../../qwen3/runtime';
+import { API_KEY_ENV, LOG_FORMATS, ServeOptionsError, type ServeOptions } from '../../serve/options';
+import { startServer, stopOnSignals } from '../../serve/server';
+import { displayPath } from '../../util/paths';
+import { Flags } from '../args';
+import { loadAllRuns } from '../runs';
+import { deviceFlag, noPositionals } from '../common';
+import { CliError, EXIT, flagError } from '../errors';
+import { defaultIo } from '../prompt';
+import { chooseRuns, readRun, runChoices } from '../select';
 
 /** maxTexts -> --max-texts; the option names of ServeOptions are the flags in camelCase. */
 function flagFor(option: string): string {

@@ -1,12 +1,12 @@
 // `qwen3-native report <run>`: one run's training curves as a self-contained HTML file (lib/compare draws them).
 import * as fs from 'fs';
 import * as path from 'path';
-import { isRunFolder } from '../classifier/run-folder';
-import { writeRunReport } from '../compare/run-report';
-import { displayPath } from '../util/paths';
-import type { Flags } from './args';
-import { out } from './common';
-import { CliError, EXIT } from './errors';
+import { isRunFolder } from '../../runs/folder';
+import { writeRunReport } from '../../compare/run-report';
+import { displayPath } from '../../util/paths';
+import type { Flags } from '../args';
+import { out } from '../common';
+import { CliError, EXIT } from '../errors';
 
 export async function runReportCommand(flags: Flags, positionals: string[]): Promise<number> {
   const given = [...flags.list('checkpoint'), ...positionals];

@@ -1,7 +1,7 @@
 // An ensemble of trained runs, as the old predict_universal.py --ensemble made one: for each text the runs'
 // P(positive) averaged with equal weights, the label positive when that average is above 0.5. Runs of another label
 // set: each label's probability averaged, the label the largest average (ties to the lower id).
-import { DEFAULT_LABELS, isDefaultLabels, type LabelSet } from './labels';
+import { DEFAULT_LABELS, isDefaultLabels, type LabelSet } from '../classifier/labels';
 import type { Prediction } from './predictor';
 
 export const ENSEMBLE_NAME = 'ensemble';

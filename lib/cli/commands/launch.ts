@@ -4,10 +4,10 @@
 // others at once with one message naming its rank; a signal to the launcher goes to every worker once (each stops
 // after the current step; rank 0 saves the one checkpoint).
 import { spawn, type ChildProcess } from 'child_process';
-import { DISTRIBUTED_DEFAULTS, workerEnv } from '../classifier/distributed';
-import type { Flags } from './args';
-import { CliError, EXIT, flagError, SIGNAL_EXIT } from './errors';
-import { err } from './common';
+import { DISTRIBUTED_DEFAULTS, workerEnv } from '../../train/distributed';
+import type { Flags } from '../args';
+import { CliError, EXIT, flagError, SIGNAL_EXIT } from '../errors';
+import { err } from '../common';
 
 export interface LaunchSettings {
   nprocPerNode: number;

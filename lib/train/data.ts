@@ -3,9 +3,9 @@
 import * as crypto from 'crypto';
 import { expectArray, invalidRangeError } from '../util/is';
 import { namedRandom } from '../util/seeded-random';
-import { loadLabelledFile } from './data';
-import { DEFAULT_LABELS, inferLabelSet, LabelMatcher, type LabelSet } from './labels';
-import type { DataFingerprint } from './run-folder';
+import { loadLabelledFile } from '../classifier/data';
+import { DEFAULT_LABELS, inferLabelSet, LabelMatcher, type LabelSet } from '../classifier/labels';
+import type { DataFingerprint } from '../runs/schema';
 
 export interface LabelledTexts {
   texts: string[];

@@ -2,9 +2,10 @@
 // TrainerEmitter interface is what the package's type declarations show, so they compile without @types/node.
 import { EventEmitter } from 'events';
 import type { ResolveProgress } from '../hub/api';
-import type { Method } from './methods';
-import type { Metrics } from './metrics';
-import type { RunInfo } from './run-folder';
+import type { Method } from '../classifier/methods';
+import type { Metrics } from '../classifier/metrics';
+import type { RunInfo } from '../runs/schema';
+import type { StepMeasures } from '../runs/history';
 
 export interface StartEvent {
   /** the folder the run is written to while training (<output>.partial, published to the output when it finishes);
@@ -22,20 +23,10 @@ export interface StartEvent {
   devExamples: number;
 }
 
-export interface ProgressEvent {
-  epoch: number;
+/** After each optimizer step: what it measured, and where the run stands. */
+export interface ProgressEvent extends StepMeasures {
   epochs: number;
-  step: number;
   totalSteps: number;
-  loss: number;
-  learningRate: number;
-  gradNorm: number;
-  tokensPerSecond: number;
-  examplesPerSecond: number;
-  elapsedMs: number;
-  /** examples and real tokens of this step */
-  examples: number;
-  tokens: number;
 }
 
 export interface EvalEvent {

@@ -9,7 +9,7 @@ import {
   type LabelSet,
 } from '../classifier/labels';
 import type { Metrics } from '../classifier/metrics';
-import { predictionJson, type Prediction } from '../classifier/predictor';
+import { predictionJson, type Prediction } from '../predict/predictor';
 import { writeFileAtomic } from '../util/atomic-write';
 import { CliError, flagError } from './errors';
 import { displayWidth, formatTable, remainingWidth, truncate } from './table';

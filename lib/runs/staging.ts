@@ -1,4 +1,4 @@
-// How run folders change without ever being half-written (the layout itself is described in run-folder.ts): a run
+// How run folders change without ever being half-written (the layout itself is described in folder.ts): a run
 // trains in `<output>.partial`, owned by one live process; a finished run replaces `<output>` in two renames; a
 // checkpoint is written to a staging folder and swapped in; and the leftovers of a killed process (staging folders,
 // temporary files, a swap cut in half) are recognised by the pid in their names and cleaned or rolled back.

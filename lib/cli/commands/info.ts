@@ -2,12 +2,12 @@
 // trained runs found (run folders, PEFT adapters, the old scripts' pickled heads, interrupted runs). When the addon
 // does not load it still prints what was found, then the error (exit 1).
 import * as path from 'path';
-import { findInterruptedRuns, findRuns } from '../classifier/run-lookup';
-import { nativeLoadReport, type NativeLoadReport } from '../native';
-import { resolveDeviceAndDtype, runtimeInfo } from '../qwen3/model';
-import type { Flags } from './args';
-import { EXIT } from './errors';
-import { describeRun, readRun } from './select';
+import { findInterruptedRuns, findRuns } from '../../runs/lookup';
+import { nativeLoadReport, type NativeLoadReport } from '../../native';
+import { resolveDeviceAndDtype, runtimeInfo } from '../../qwen3/runtime';
+import type { Flags } from '../args';
+import { EXIT } from '../errors';
+import { describeRun, readRun } from '../select';
 
 function libtorchLines(report: NativeLoadReport): string[] {
   const lt = report.libtorch;

@@ -2,20 +2,20 @@
 // SIGHUP, as docker stop, systemd and Kubernetes send), test at the end.
 import * as fs from 'fs';
 import * as path from 'path';
-import { needsFloat32, type Method } from '../classifier/methods';
-import { isRunFolder } from '../classifier/run-folder';
-import type { LabelledTexts } from '../classifier/train-data';
-import type { TrainerOptions } from '../classifier/trainer-options';
-import { displayPath, PACKAGE_ROOT } from '../util/paths';
-import { Flags } from './args';
+import { needsFloat32, type Method } from '../../classifier/methods';
+import { isRunFolder } from '../../runs/folder';
+import type { LabelledTexts } from '../../train/data';
+import type { TrainerOptions } from '../../train/options';
+import { displayPath, PACKAGE_ROOT } from '../../util/paths';
+import { Flags } from '../args';
 import { LAUNCHER_FLAGS_ENV, launchSettings, launchWorkers } from './launch';
-import { commonSettings, err, existingFile, noPositionals, out, type CommonSettings } from './common';
-import { CliError, EXIT, flagError, SIGNAL_EXIT } from './errors';
+import { commonSettings, err, existingFile, noPositionals, out, type CommonSettings } from '../common';
+import { CliError, EXIT, flagError, SIGNAL_EXIT } from '../errors';
 import { evaluateRuns } from './eval';
-import { oldDefaultData, trainModelPath } from './legacy';
-import { defaultIo, type Io } from './prompt';
-import { parseLabelsFlag } from '../classifier/labels';
-import { chooseRuns, chooseTrainTarget, defaultRunFolder, tinyNote } from './select';
+import { oldDefaultData, trainModelPath } from '../legacy';
+import { defaultIo, type Io } from '../prompt';
+import { parseLabelsFlag } from '../../classifier/labels';
+import { chooseRuns, chooseTrainTarget, defaultRunFolder, tinyNote } from '../select';
 import { attachTrainView, clearProgressLine } from './train-view';
 
 export const SAMPLE_TRAIN = path.join(PACKAGE_ROOT, 'data', 'weibo_sample.txt');
@@ -159,7 +159,7 @@ export async function runTrain(
   const options: TrainerOptions = { method: method as Method, ...s.options, output };
   if (size) options.modelSize = size;
   if (c.model) options.model = c.model;
-  const { Trainer } = await import('../classifier/trainer');
+  const { Trainer } = await import('../../train/trainer');
   let trainer: InstanceType<typeof Trainer>;
   try {
     trainer = new Trainer(options);

@@ -1,17 +1,17 @@
 // `qwen3-native eval` (and `train --eval-only`): metrics of trained run(s) on a labelled file.
 import * as path from 'path';
-import { loadLabelledFile } from '../classifier/data';
-import { DEFAULT_LABELS, describeLabels, type LabelSet } from '../classifier/labels';
-import { computeMetrics, type Metrics } from '../classifier/metrics';
-import { sliceSample } from '../classifier/split';
-import type { LabelledTexts } from '../classifier/train-data';
-import { Flags } from './args';
-import { commonSettings, err, existingFile, noPositionals, out, predictAll, type CommonSettings } from './common';
-import { CliError, EXIT } from './errors';
-import { defaultIo, type Io } from './prompt';
-import { formatComparison, formatMetrics, metricsJson } from './report';
-import { openRun } from './runs';
-import { chooseRuns } from './select';
+import { loadLabelledFile } from '../../classifier/data';
+import { DEFAULT_LABELS, describeLabels, type LabelSet } from '../../classifier/labels';
+import { computeMetrics, type Metrics } from '../../classifier/metrics';
+import { sliceSample } from '../../train/split';
+import type { LabelledTexts } from '../../train/data';
+import { Flags } from '../args';
+import { commonSettings, err, existingFile, noPositionals, out, predictAll, type CommonSettings } from '../common';
+import { CliError, EXIT } from '../errors';
+import { defaultIo, type Io } from '../prompt';
+import { formatComparison, formatMetrics, metricsJson } from '../output';
+import { openRun } from '../runs';
+import { chooseRuns } from '../select';
 
 export interface EvalTarget {
   runs: string[];

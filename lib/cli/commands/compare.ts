@@ -1,19 +1,19 @@
 // `qwen3-native compare`: reads the flags, picks the runs (or the methods to train), shows progress, and hands over to
 // lib/compare, which trains, measures and writes the report files.
-import { METHODS, type Method } from '../classifier/methods';
-import { CompareOptionsError, type CompareOptions } from '../compare/options';
-import { runCompare } from '../compare/compare';
-import { summaryTable } from '../compare/report';
-import { DTYPE_OPTIONS } from '../qwen3/model';
-import { MODEL_SIZES } from '../qwen3/presets';
-import { displayPath } from '../util/paths';
-import { createProgress, type Progress } from '../util/progress';
-import { Flags } from './args';
-import { loadAllRuns } from './runs';
-import { deviceFlag, err, existingFile, noPositionals, out } from './common';
-import { CliError, EXIT, flagError } from './errors';
-import { METHOD_ALIASES } from './flags';
-import { formatTable } from './table';
+import { METHODS, type Method } from '../../classifier/methods';
+import { CompareOptionsError, type CompareOptions } from '../../compare/options';
+import { runCompare } from '../../compare/compare';
+import { summaryTable } from '../../compare/report';
+import { DTYPE_OPTIONS } from '../../qwen3/runtime';
+import { MODEL_SIZES } from '../../qwen3/presets';
+import { displayPath } from '../../util/paths';
+import { createProgress, type Progress } from '../../util/progress';
+import { Flags } from '../args';
+import { loadAllRuns } from '../runs';
+import { deviceFlag, err, existingFile, noPositionals, out } from '../common';
+import { CliError, EXIT, flagError } from '../errors';
+import { METHOD_ALIASES } from '../flags';
+import { formatTable } from '../table';
 
 /** CompareOptions' names as the user typed them. */
 function flagFor(flags: Flags): (option: string) => string {

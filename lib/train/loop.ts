@@ -4,17 +4,18 @@
 // from that step is saved: the last good checkpoint and the published best weights stay as they were.
 import type { NativeClassifier } from '../native';
 import { DEFAULT_BATCH_LIMITS, packByLength } from '../qwen3/batching';
-import type { Qwen3Checkpoint } from '../qwen3/checkpoint';
+import type { Qwen3Folder } from '../qwen3/folder';
 import type { DataParallel } from './distributed';
 import { shareOf } from './distributed';
-import { labelsFromRecord } from './labels';
-import { argmaxRows, computeMetrics } from './metrics';
-import { checkpointFiles, publishRun, writeCheckpoint, writeRunInfo, type RunInfo } from './run-folder';
-import { latestCheckpoint } from './run-staging';
+import { labelsFromRecord } from '../classifier/labels';
+import { argmaxRows, computeMetrics } from '../classifier/metrics';
+import { checkpointFiles, publishRun, writeCheckpoint, writeRunInfo } from '../runs/folder';
+import { type RunInfo } from '../runs/schema';
+import { latestCheckpoint } from '../runs/staging';
 import { learningRateAt } from './schedule';
-import { describeData, planEpoch } from './train-data';
-import type { EvalEvent, ProgressEvent, TrainerEvents } from './trainer-events';
-import { resumeFingerprint, type ResolvedTrainerOptions } from './trainer-options';
+import { describeData, planEpoch } from './data';
+import type { EvalEvent, ProgressEvent, TrainerEvents } from './events';
+import { resumeFingerprint, type ResolvedTrainerOptions } from './options';
 
 export interface Split {
   seqs: number[][];
@@ -71,7 +72,7 @@ export class TrainingLoop {
     private readonly c: NativeClassifier,
     /** the work folder: weights, run.json and checkpoints go here */
     private readonly dir: string,
-    private readonly base: Qwen3Checkpoint,
+    private readonly base: Qwen3Folder,
     private readonly emit: Emit,
     private readonly stopRequested: () => boolean,
     /** data parallelism: a group of one in a single process */
