@@ -1,6 +1,6 @@
 'use strict';
 // Writes test/fixtures/runs-binary/: run folders of today's binary (负面/正面) format, trained on tiny random
-// models, and the predictions they gave when written (predictions.json). test/labels-compat.test.js loads them with
+// models, and the predictions they gave when written (predictions.json). test/predict/binary-runs.test.js loads them with
 // the current code and checks the probabilities are bit-identical, so a label-set change can never move the
 // numbers of an existing binary run. `full` is left out: its run folder holds the whole model (~40 MB).
 // Run once, with the code whose format the fixture records: node scripts/make-binary-run-fixtures.js

@@ -8,7 +8,7 @@ const { Qwen3Model, runtimeInfo, resolveDeviceAndDtype } = require('../../dist')
 const { FIXTURES, maxAbsDiff, goldens, fixtureModel } = require('../../test/helpers/util');
 const { pack, openClassifier, softmax } = require('../../test/helpers/native');
 
-// The tolerances of test/model.test.js and test/lora-numerics.test.js (CPU), and test/fixtures/README.md's bf16 ones.
+// The tolerances of test/numerics/model.test.js and test/numerics/lora.test.js (CPU), and test/fixtures/README.md's bf16 ones.
 const TOL = {
   logits: 1e-4,
   hidden: 1e-4,

@@ -1,7 +1,7 @@
 // Async binding calls: the JS thread queues the work on the process's compute thread (serial_thread.h) and gets a
 // promise; the compute thread hands the outcome back through a thread-safe function, and the JS thread settles the
 // promise. No libuv pool thread ever waits on the compute thread, so fs, dns, zlib and crypto keep their 4 pool
-// threads while inference runs (test/threading.test.js: with 8 forwards queued, a readFile waited 0.7-4.3 s when each
+// threads while inference runs (test/native/threading.test.js: with 8 forwards queued, a readFile waited 0.7-4.3 s when each
 // call parked a pool thread, 2-6 ms now). Every exception becomes a JS Error whose message starts with the
 // operation's name.
 #pragma once

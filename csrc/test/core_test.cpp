@@ -1,4 +1,4 @@
-// The core alone (no Node) against the float64 goldens of test/fixtures, as test/model.test.js checks it through the
+// The core alone (no Node) against the float64 goldens of test/fixtures, as test/numerics/model.test.js checks it through the
 // addon: when this passes and the JS test fails, the bug is in the binding or lib/. Same tolerances as the JS tests
 // (test/fixtures/README.md: an fp32 backend is within 3.4e-6 on logits and 2.7e-7 on embeddings).
 //   qwen3_core_test <test/fixtures>      (scripts/core-test.sh builds and runs it through ctest)

@@ -1,5 +1,5 @@
 // Qwen3 token ids the package relies on. They are the same in every Qwen3 size (one shared tokenizer);
-// test/tokenizer.test.js checks them against the real tokenizer.json.
+// test/qwen3/tokenizer.test.js checks them against the real tokenizer.json.
 
 /** <|endoftext|>: Qwen3's pad token and the token Qwen3-Embedding appends before pooling. */
 export const ENDOFTEXT_ID = 151643;

@@ -1,6 +1,6 @@
 """Float64 logits of a Qwen3 checkpoint with a PEFT LoRA adapter applied, for sequences read from a JSON file.
 
-Used by test/peft-roundtrip.test.js to check adapters *trained by qwen3-native* against this independent
+Used by test/numerics/peft-roundtrip.test.js to check adapters *trained by qwen3-native* against this independent
 implementation of PEFT's semantics (peft_ref.py on qwen3_ref.py).
 
     /usr/bin/python3 scripts/reference/adapter_logits.py MODEL_DIR ADAPTER_DIR SEQUENCES_JSON

@@ -1,5 +1,5 @@
 'use strict';
-// One rank of a data-parallel training (test/distributed.test.js): the Trainer's options as JSON in argv[2]; the
+// One rank of a data-parallel training (test/native/distributed.test.js): the Trainer's options as JSON in argv[2]; the
 // rank and the rendezvous come from torchrun's variables in the environment. Prints the result as one JSON line.
 const { Trainer } = require('../../dist');
 

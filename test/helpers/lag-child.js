@@ -1,5 +1,5 @@
 'use strict';
-// Child process of test/event-loop.test.js: one cold measurement (nothing loaded in this process yet) of how long the
+// Child process of test/native/event-loop.test.js: one cold measurement (nothing loaded in this process yet) of how long the
 // event loop is blocked while a model loads or a short training runs. Prints one JSON line.
 const lib = require('../../dist');
 const { measureEventLoop } = require('./lag');

@@ -1,5 +1,5 @@
 'use strict';
-// Child process of test/model-folder-faults.test.js (through helpers/child-cases.js): opens each damaged model folder
+// Child process of test/qwen3/folder-faults.test.js (through helpers/child-cases.js): opens each damaged model folder
 // the way a user would and reports the outcome. Run in a child so that a native crash or a read that never returns is
 // seen as such by the parent.
 const { Qwen3Model, Predictor } = require('../../dist');
