@@ -1,4 +1,4 @@
-// Data-parallel training on this machine (issue 14): what the averaged gradient all-reduce (c10d ProcessGroupGloo
+// Data-parallel training on this machine: what the averaged gradient all-reduce (c10d ProcessGroupGloo
 // over loopback, 2 ranks) costs per optimizer step at Qwen3-0.6B LoRA and lora-head gradient sizes, and training
 // tokens/s of 1 process x all cores' threads against N processes x (cores / N) threads, on random 0.6B-shaped
 // weights. Run: node bench/case_distributed.js [--steps-posts 48] (prints a Markdown section for bench/RESULTS.md).

@@ -1,5 +1,5 @@
 // Case 9: the from-scratch recipe (examples/full-from-scratch.js: method full, 4 layers x 128, batch 32) for one
-// epoch on the 10,000 weibo2018 posts: the epoch's wall time, training tokens/s and dev accuracy. The goal:
+// epoch on the 10,000 weibo2018 posts: the epoch's wall time, training tokens/s and dev accuracy. The goal:
 // one epoch under 2 minutes on a 2-core CPU (the embedding table, 19.4M of the model's 20.2M values, is updated
 // row-wise; adamw.h says why).
 'use strict';

@@ -49,7 +49,7 @@ function goals(results) {
   const tr = results.train && results.train.result && results.train.result.summary;
   if (tr) {
     for (const [key, v] of Object.entries(tr)) {
-      // The issue's goal is task level: our Trainer's step (its length-bucketed batches, lm_head only at the answer)
+      // The goal is task level: our Trainer's step (its length-bucketed batches, lm_head only at the answer)
       // against an HF-style step that pads to the longest and projects the vocabulary everywhere.
       const label = `train ${key}: ours (Trainer's step)/HF-style eager step`;
       // The goal names lora and lora-head; full (tiny model only) is reported without one.
@@ -218,7 +218,7 @@ function gpuSection() {
         .trim(),
     ];
   return [
-    "Not measured yet: no CUDA machine has run `scripts/gpu-check.sh` (the issue's goals for these rows: Trainer step tokens/s >= 1.5x transformers + PEFT for lora and lora-head at the same batch, peak GPU memory no higher than theirs, prediction >= 10x their generation). On a GPU machine, `bash scripts/gpu-check.sh` writes gpu.md; saved as bench/RESULTS-gpu.md it appears here, with its date and machine.",
+    'Not measured yet: no CUDA machine has run `scripts/gpu-check.sh` (the goals for these rows: Trainer step tokens/s >= 1.5x transformers + PEFT for lora and lora-head at the same batch, peak GPU memory no higher than theirs, prediction >= 10x their generation). On a GPU machine, `bash scripts/gpu-check.sh` writes gpu.md; saved as bench/RESULTS-gpu.md it appears here, with its date and machine.',
   ];
 }
 

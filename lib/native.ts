@@ -213,9 +213,8 @@ export interface NativeProcessGroup {
   init(spec: NativeDistributedSpec): Promise<void>;
   /** each array's mean over the ranks (bucketed float32 all-reduce) */
   allReduceMean(arrays: Float32Array[]): Promise<Float32Array[]>;
-  /** rank `root`'s array, on every rank */
-  broadcast(array: Float32Array, root: number): Promise<Float32Array[]>;
-  barrier(): Promise<Float32Array[]>;
+  /** resolves once every rank reached it (with an empty array) */
+  barrier(): Promise<[]>;
   /** the same length on every rank -> their concatenation in rank order */
   allGather(array: Float32Array): Promise<Float32Array[]>;
   dispose(): void;
@@ -243,6 +242,17 @@ export interface NativeBinding {
   ProcessGroup: new () => NativeProcessGroup;
   /** false when the addon was built without Gloo's headers (libgloo-dev) */
   distributedAvailable: boolean;
+  /** the `code` of native errors a caller acts on (csrc/core/errors.h) */
+  errorCodes: { collectiveFailed: string };
+}
+
+/**
+ * Whether `error` came from the addon with the code `which` names (csrc/core/errors.h); false for any other error,
+ * and before the addon is loaded (it threw nothing yet).
+ */
+export function isNativeError(error: unknown, which: keyof NativeBinding['errorCodes']): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return cached !== undefined && typeof code === 'string' && code === cached.errorCodes[which];
 }
 
 let cached: NativeBinding | undefined;

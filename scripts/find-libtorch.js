@@ -227,62 +227,13 @@ function pipFits(minor, cxx11abi) {
   return cxx11Wheels === (cxx11abi === 1);
 }
 
-// Include and library folders for builds that do not use CMake (binding.gyp / node-gyp).
-function libtorchPaths(torchDir) {
-  // <prefix>/share/cmake/Torch (LIBTORCH, pip) or <libdir>/cmake/Torch (Debian).
-  const up2 = path.resolve(torchDir, '..', '..');
-  if (path.basename(path.dirname(torchDir)) === 'cmake' && path.basename(up2) === 'share') {
-    const prefix = path.dirname(up2);
-    return {
-      include: [path.join(prefix, 'include'), path.join(prefix, 'include', 'torch', 'csrc', 'api', 'include')],
-      lib: path.join(prefix, 'lib'),
-    };
-  }
-  const libDir = up2;
-  const prefix = path.resolve(libDir, '..', '..');
-  const include = path.join(
-    fs.existsSync(path.join(prefix, 'include', 'torch')) ? prefix : path.resolve(libDir, '..'),
-    'include'
-  );
-  return { include: [include, path.join(include, 'torch', 'csrc', 'api', 'include')], lib: libDir };
-}
-
-// The flags CMake takes from TorchConfig.cmake's TORCH_CXX_FLAGS: the C++ ABI of the libtorch build
-// (-D_GLIBCXX_USE_CXX11_ABI=0 for older pip wheels and libtorch zips, 1 for Debian and newer wheels). A mismatch links
-// but fails at load time with undefined std::string symbols.
-function libtorchCxxFlags(torchDir) {
-  const config = path.join(torchDir, 'TorchConfig.cmake');
-  const text = fs.existsSync(config) ? fs.readFileSync(config, 'utf8') : '';
-  const abi = /-D_GLIBCXX_USE_CXX11_ABI=([01])/.exec(text);
-  return abi ? [`-D_GLIBCXX_USE_CXX11_ABI=${abi[1]}`] : [];
-}
-
-// Linker flags for the libtorch libraries the addon needs: torch, torch_cpu, c10, plus torch_cuda and c10_cuda
-// when this libtorch has them. Nothing references torch_cuda's symbols directly (it registers CUDA kernels when
-// loaded), so it is linked --no-as-needed, as TorchConfig.cmake does.
-function libtorchLibs(libDir) {
-  const has = (name) => fs.existsSync(path.join(libDir, `lib${name}.so`));
-  const cuda = ['torch_cuda', 'c10_cuda'].filter(has);
-  return [
-    '-ltorch',
-    '-ltorch_cpu',
-    '-lc10',
-    ...(cuda.length > 0 ? ['-Wl,--no-as-needed', ...cuda.map((l) => `-l${l}`), '-Wl,--as-needed'] : []),
-  ];
-}
-
-module.exports = { findLibtorch, variantOf, pipFits, libtorchPaths, libtorchCxxFlags, libtorchLibs };
+module.exports = { findLibtorch, variantOf, pipFits };
 
 if (require.main === module) {
   const arg = process.argv[2];
   try {
-    const forBuild = ['--include', '--lib', '--cflags', '--libs', '--build'].includes(arg);
-    const r = findLibtorch(process.env, { forBuild });
-    if (arg === '--include') console.log(libtorchPaths(r.torchDir).include.join(' '));
-    else if (arg === '--lib') console.log(libtorchPaths(r.torchDir).lib);
-    else if (arg === '--cflags') console.log(libtorchCxxFlags(r.torchDir).join(' '));
-    else if (arg === '--libs') console.log(libtorchLibs(libtorchPaths(r.torchDir).lib).join(' '));
-    else if (arg === '--json') console.log(JSON.stringify({ ...r, variant: variantOf(r) }, null, 2));
+    const r = findLibtorch(process.env, { forBuild: arg === '--build' });
+    if (arg === '--json') console.log(JSON.stringify({ ...r, variant: variantOf(r) }, null, 2));
     else {
       console.log(`libtorch ${r.version || '(version unknown)'} from ${r.source}: ${r.libDir}`);
       console.log(

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of the safetensors header parser with libFuzzer, ASan and UBSan (not part of npm test or
-# CI: test/long/safetensors-fuzz.test.js runs a seeded, bounded fuzz through the addon there). Needs clang and libFuzzer
+# CI: test/qwen3/safetensors-fuzz.test.js runs a seeded, bounded fuzz through the addon there). Needs clang and libFuzzer
 # (Debian 12: apt-get install clang-14 libclang-rt-14-dev). The corpus starts from the test fixtures' safetensors files.
 #   scripts/fuzz-safetensors.sh [seconds, default 60] [extra libFuzzer flags...]
 set -euo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check (issue 16): one command that, on a CUDA machine with no network, builds the addon against Python
+# The GPU check: one command that, on a CUDA machine with no network, builds the addon against Python
 # torch's libtorch with CUDA, runs the numerics on the GPU (float32 against the float64 goldens at the CPU's
 # tolerances, bf16/fp16 within stated ones, LoRA/lora-head/full loss and gradients against the CPU, predictions that
 # agree with the CPU's), loads runs trained on the CPU with transformers + PEFT and compares, and benchmarks ours
@@ -14,11 +14,9 @@
 #   options: --out DIR, --only step[,step] (node,python,build,numerics,interop,hf-interop,bench), --skip-build,
 #            --budget SECONDS (default 530)
 #
-# On the device machine (no Node, no network) Node, dist/ and the node_modules the run needs travel in .gpu/, which
-# `bash scripts/gpu-pack.sh` prepares here (gitignored; it prints the size). Then, from a session that has the device
-# tool, one call:
-#   run  command: bash scripts/gpu-check.sh     carry: [".gpu"]     timeout_s: 600
-# The results come back under the call's files_at (gpu.md is the report, the verdict is the output's last line).
+# On a GPU machine with no Node and no network, Node, dist/ and the node_modules the run needs come in .gpu/, which
+# `bash scripts/gpu-pack.sh` prepares (gitignored; it prints the size): copy the working tree with .gpu/ there and run
+# `bash scripts/gpu-check.sh` (about 10 minutes at most). gpu.md is the report; the verdict is the output's last line.
 # Saved as bench/RESULTS-gpu.md, gpu.md becomes bench/RESULTS.md's GPU section (bench/report.js carries it into every
 # later RESULTS.md). A rerun on the still-warm machine can skip what passed: --only numerics,bench --skip-build.
 set -uo pipefail
@@ -96,7 +94,7 @@ ensure_node() {
   if command -v node > /dev/null && node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)'; then
     return 0
   fi
-  [[ -f .gpu/node.xz ]] || { echo "no Node 20+ here and no .gpu/node.xz: run scripts/gpu-pack.sh and carry .gpu"; return 1; }
+  [[ -f .gpu/node.xz ]] || { echo "no Node 20+ here and no .gpu/node.xz: run scripts/gpu-pack.sh and copy .gpu here"; return 1; }
   mkdir -p /tmp/q3n-node/bin
   if command -v xz > /dev/null; then
     xz -dc .gpu/node.xz > /tmp/q3n-node/bin/node
@@ -105,7 +103,7 @@ ensure_node() {
   fi
   chmod +x /tmp/q3n-node/bin/node
 }
-# dist/ and the node_modules the run needs, from .gpu/payload.tar.xz where the tree has none (the device machine).
+# dist/ and the node_modules the run needs, from .gpu/payload.tar.xz where the tree has none (a GPU machine without Node).
 ensure_payload() {
   if [[ -f dist/index.js && -d node_modules/@anush008/tokenizers && -d node_modules/node-gyp-build ]]; then return 0; fi
   [[ -f .gpu/payload.tar.xz ]] || { echo "no dist/ or node_modules here and no .gpu/payload.tar.xz: run scripts/gpu-pack.sh"; return 1; }
@@ -120,7 +118,7 @@ step node 60 node_step
 [[ -x /tmp/q3n-node/bin/node ]] && export PATH="/tmp/q3n-node/bin:$PATH"
 
 # ------------------------------------------------------------------------------------------------------- python
-# The first Python with torch: $QWEN3_GPU_PYTHON, python3 (the device machine's has torch, transformers and peft),
+# The first Python with torch: $QWEN3_GPU_PYTHON, python3 (a GPU machine's, with torch, transformers and peft),
 # Debian's /usr/bin/python3 (python3-torch, for the dry run).
 PY=""
 for p in "${QWEN3_GPU_PYTHON:-}" python3 /usr/bin/python3 /opt/torch/.venv/bin/python3; do

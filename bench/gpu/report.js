@@ -367,7 +367,7 @@ function main() {
     path.join(outDir, 'gpu.json'),
     JSON.stringify({ env, steps, numerics, interop, hf, bench, goals }, null, 1)
   );
-  // What a later session reads back: both files there and whole.
+  // What a later reader gets back: both files there and whole.
   const back = JSON.parse(fs.readFileSync(path.join(outDir, 'gpu.json'), 'utf8'));
   const md = fs.readFileSync(path.join(outDir, 'gpu.md'), 'utf8');
   const written = back.goals.length === goals.length && md.includes('## Against the goals') && md.includes('## Steps');

@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include "../core/cpu_pool.h"
+#include "../core/errors.h"
 #include "../core/runtime.h"
 #include "classifier_wrap.h"
 #include "distributed_wrap.h"
@@ -84,6 +85,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Classifier", initClassifierClass(env));
   exports.Set("ProcessGroup", initProcessGroupClass(env));
   exports.Set("distributedAvailable", Napi::Boolean::New(env, q3::distributedAvailable()));
+  Napi::Object codes = Napi::Object::New(env);
+  codes.Set("collectiveFailed", q3::kCollectiveFailed);
+  exports.Set("errorCodes", codes);
   return exports;
 }
 

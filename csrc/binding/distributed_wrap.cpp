@@ -32,7 +32,6 @@ class ProcessGroupWrap : public Napi::ObjectWrap<ProcessGroupWrap> {
                        {
                            InstanceMethod("init", &ProcessGroupWrap::InitJs),
                            InstanceMethod("allReduceMean", &ProcessGroupWrap::AllReduceMean),
-                           InstanceMethod("broadcast", &ProcessGroupWrap::Broadcast),
                            InstanceMethod("barrier", &ProcessGroupWrap::Barrier),
                            InstanceMethod("allGather", &ProcessGroupWrap::AllGather),
                            InstanceMethod("dispose", &ProcessGroupWrap::Dispose),
@@ -106,15 +105,6 @@ class ProcessGroupWrap : public Napi::ObjectWrap<ProcessGroupWrap> {
       Arrays out;
       for (auto& t : g.allReduceMean(ts)) out.push_back(toVector(t));
       return out;
-    });
-  }
-
-  Napi::Value Broadcast(const Napi::CallbackInfo& info) {
-    torch::Tensor t = tensorFromJs(info[0]);
-    const int root = info[1].As<Napi::Number>().Int32Value();
-    return run(info, "broadcast", [t, root](q3::ProcessGroup& g) mutable {
-      g.broadcast(t, root);
-      return Arrays{toVector(t)};
     });
   }
 

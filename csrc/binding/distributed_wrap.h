@@ -1,5 +1,5 @@
-// JS class `ProcessGroup`: csrc/core/distributed's c10d group (rendezvous, averaged gradient all-reduce, broadcast,
-// barrier, all-gather), its collectives queued on the compute thread like every other native call.
+// JS class `ProcessGroup`: csrc/core/distributed's c10d group (rendezvous, averaged gradient all-reduce, barrier,
+// all-gather), its collectives queued on the compute thread like every other native call.
 #pragma once
 
 #include <napi.h>

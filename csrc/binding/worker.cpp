@@ -3,6 +3,7 @@
 #include <memory>
 #include <mutex>
 
+#include "../core/errors.h"
 #include "serial_thread.h"
 
 namespace q3js {
@@ -148,6 +149,10 @@ Napi::Error errorFor(Napi::Env env, const std::string& operation, std::exception
     Napi::Object value = e.Value();
     if (e.Message().rfind(prefix, 0) != 0) value.Set("message", Napi::String::New(env, prefix + e.Message()));
     return Napi::Error(env, value);
+  } catch (const q3::CodedError& e) {
+    Napi::Error coded = Napi::Error::New(env, prefix + e.what());
+    coded.Set("code", Napi::String::New(env, e.code()));
+    return coded;
   } catch (const c10::Error& e) {
     return Napi::Error::New(env, prefix + e.what_without_backtrace());
   } catch (const std::exception& e) {

@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "errors.h"
+
 // ProcessGroupGloo.hpp declares its class only under USE_C10D_GLOO, and includes <gloo/...> (libgloo-dev).
 #if __has_include(<gloo/config.h>) && __has_include(<torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>)
 #define QWEN3_NATIVE_GLOO 1
@@ -97,9 +99,9 @@ std::vector<torch::Tensor> ProcessGroup::allReduceMean(std::vector<torch::Tensor
     for (auto& w : works) w->wait();
     for (auto& [i, w] : sparse) w->wait();
   } catch (const std::exception& e) {
-    throw std::runtime_error("gradient all-reduce on " + where(spec_) +
-                             " failed (a peer rank exited or stopped answering within " +
-                             std::to_string(spec_.timeoutMs) + " ms): " + e.what());
+    throw CodedError(kCollectiveFailed, "gradient all-reduce on " + where(spec_) +
+                                            " failed (a peer rank exited or stopped answering within " +
+                                            std::to_string(spec_.timeoutMs) + " ms): " + e.what());
   }
   for (size_t k = 0; k < buckets.size(); ++k) {
     torch::Tensor flat = flats[k][0].mul_(inv);
@@ -118,22 +120,11 @@ std::vector<torch::Tensor> ProcessGroup::allReduceMean(std::vector<torch::Tensor
   return tensors;
 }
 
-void ProcessGroup::broadcast(torch::Tensor& tensor, int root) {
-  c10d::BroadcastOptions o;
-  o.rootRank = root;
-  std::vector<torch::Tensor> v{tensor};
-  try {
-    impl_->pg->broadcast(v, o)->wait();
-  } catch (const std::exception& e) {
-    throw std::runtime_error("broadcast on " + where(spec_) + " failed: " + e.what());
-  }
-}
-
 void ProcessGroup::barrier() {
   try {
     impl_->pg->barrier()->wait();
   } catch (const std::exception& e) {
-    throw std::runtime_error("barrier on " + where(spec_) + " failed: " + e.what());
+    throw CodedError(kCollectiveFailed, "barrier on " + where(spec_) + " failed: " + e.what());
   }
 }
 
@@ -145,7 +136,7 @@ torch::Tensor ProcessGroup::allGather(const torch::Tensor& tensor) {
   try {
     impl_->pg->allgather(out, inputs)->wait();
   } catch (const std::exception& e) {
-    throw std::runtime_error("all-gather on " + where(spec_) + " failed: " + e.what());
+    throw CodedError(kCollectiveFailed, "all-gather on " + where(spec_) + " failed: " + e.what());
   }
   return torch::stack(out[0]);
 }
@@ -163,7 +154,6 @@ ProcessGroup::ProcessGroup(const DistributedSpec& spec) : spec_(spec) {
 }
 ProcessGroup::~ProcessGroup() = default;
 std::vector<torch::Tensor> ProcessGroup::allReduceMean(std::vector<torch::Tensor> tensors) { return tensors; }
-void ProcessGroup::broadcast(torch::Tensor&, int) {}
 void ProcessGroup::barrier() {}
 torch::Tensor ProcessGroup::allGather(const torch::Tensor& tensor) { return tensor.unsqueeze(0); }
 

@@ -42,7 +42,6 @@ class ProcessGroup {
   // tensors (a sparse one is replaced by a new tensor).
   std::vector<torch::Tensor> allReduceMean(std::vector<torch::Tensor> tensors);
   // In place from rank `root`.
-  void broadcast(torch::Tensor& tensor, int root);
   void barrier();
   // Every rank passes a float32 tensor of the same shape; returns [worldSize, ...shape] (rank order).
   torch::Tensor allGather(const torch::Tensor& tensor);

@@ -44,7 +44,6 @@ class Json {
   bool isArray() const { return type_ == Type::Array; }
   bool isString() const { return type_ == Type::String; }
   bool isNumber() const { return type_ == Type::Number; }
-  bool isBool() const { return type_ == Type::Bool; }
 
   bool asBool() const;
   double asNumber() const;

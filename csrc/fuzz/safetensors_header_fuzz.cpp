@@ -1,7 +1,7 @@
 // libFuzzer target for the safetensors header parser (csrc/core/safetensors_header.cpp + json.cpp, no libtorch):
 // the input is a whole file, as SafetensorsFile reads it. Any exception other than std::runtime_error, and any crash,
 // leak or undefined behaviour the sanitizers see, is a finding. scripts/fuzz-safetensors.sh builds and runs it
-// (clang and libFuzzer from Debian 12: clang-14, libclang-rt-14-dev); test/long/safetensors-fuzz.test.js is the CI-sized
+// (clang and libFuzzer from Debian 12: clang-14, libclang-rt-14-dev); test/qwen3/safetensors-fuzz.test.js is the CI-sized
 // counterpart through the addon.
 #include <cstddef>
 #include <cstdint>

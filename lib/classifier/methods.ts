@@ -94,7 +94,6 @@ export const POSITIVE_LABEL_TEXT = '正面';
 export const LABEL_TEXTS: readonly ['负面', '正面'] = [NEGATIVE_LABEL_TEXT, POSITIVE_LABEL_TEXT];
 /** run.json's and config.json's id2label. */
 export const ID2LABEL: Record<string, string> = Object.fromEntries(LABEL_TEXTS.map((text, id) => [String(id), text]));
-export const LABEL2ID: Record<string, number> = Object.fromEntries(LABEL_TEXTS.map((text, id) => [text, id]));
 
 // ---- how each method reads a post ----
 

@@ -10,6 +10,7 @@ import { createProgress } from '../util/progress';
 import { Flags } from './args';
 import { METHOD_ALIASES } from './flags';
 import { CliError, flagError } from './errors';
+import { streams } from './io';
 
 export interface CommonSettings {
   method?: Method;
@@ -98,7 +99,7 @@ export async function predictAll(
   showProgress: boolean
 ): Promise<Prediction[]> {
   if (texts.length <= CHUNK || !showProgress) return predictor.predict(texts);
-  const progress = createProgress({ total: texts.length, label });
+  const progress = createProgress({ total: texts.length, label, stream: streams().stderr });
   const out: Prediction[] = [];
   for (let i = 0; i < texts.length; i += CHUNK) {
     out.push(...(await predictor.predict(texts.slice(i, i + CHUNK))));
@@ -109,5 +110,5 @@ export async function predictAll(
 }
 
 /** Writes a line to stdout (results) or stderr (logs, notes). */
-export const out = (text: string): void => void process.stdout.write(`${text}\n`);
-export const err = (text: string): void => void process.stderr.write(`${text}\n`);
+export const out = (text: string): void => void streams().stdout.write(`${text}\n`);
+export const err = (text: string): void => void streams().stderr.write(`${text}\n`);

@@ -8,25 +8,43 @@ import { packageVersion } from '../util/paths';
 import { EXIT, exitCodeFor, formatError } from './errors';
 import { heldBackForLauncher, PEER_FAILURE_GRACE_MS } from './commands/launch';
 import { commandHelp, mainHelp } from './help';
+import { streams, withStreams, type CliStreams } from './io';
 
-export async function main(argv: readonly string[]): Promise<number> {
+/**
+ * Runs one command and returns its exit code; an error ends as one message on stderr (exit 1, or 2 for bad usage).
+ * `io` replaces the process's streams for this command (in-process use; one command at a time).
+ */
+export async function main(argv: readonly string[], io?: Partial<CliStreams>): Promise<number> {
+  return withStreams(io, async () => {
+    try {
+      return await dispatch(argv);
+    } catch (error) {
+      // A collective that failed because a peer died: the launcher's message naming the dead rank comes first.
+      if (heldBackForLauncher(error)) await new Promise((resolve) => setTimeout(resolve, PEER_FAILURE_GRACE_MS));
+      fail(error);
+      return exitCodeFor(error);
+    }
+  });
+}
+
+async function dispatch(argv: readonly string[]): Promise<number> {
   const parsed = parseCommandLine(argv);
   if (parsed.version && !parsed.command) {
-    process.stdout.write(`${packageVersion()}\n`);
+    streams().stdout.write(`${packageVersion()}\n`);
     return EXIT.ok;
   }
   if (!parsed.command) {
     if (parsed.help) {
-      process.stdout.write(mainHelp(packageVersion()));
+      streams().stdout.write(mainHelp(packageVersion()));
       return EXIT.ok;
     }
-    process.stderr.write(mainHelp(packageVersion()));
+    streams().stderr.write(mainHelp(packageVersion()));
     return EXIT.usage;
   }
   const command: Command = parsed.command;
   const flags = new Flags(parsed);
   if (parsed.help || flags.bool('help')) {
-    process.stdout.write(commandHelp(command));
+    streams().stdout.write(commandHelp(command));
     return EXIT.ok;
   }
   // Commands load lazily so --help and flag errors never load the native addon.
@@ -52,20 +70,20 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 function fail(error: unknown): void {
+  const stderr = streams().stderr;
   try {
     // Leave a progress bar's half-drawn line behind a fresh line.
-    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    if (stderr.isTTY) stderr.write('\r\x1b[K');
   } catch {
     // ignore
   }
-  process.stderr.write(`${formatError(error)}\n`);
-  process.exitCode = exitCodeFor(error);
+  stderr.write(`${formatError(error)}\n`);
 }
 
 if (require.main === module) {
   process.on('unhandledRejection', (reason) => {
     fail(reason);
-    process.exit(process.exitCode ?? EXIT.failure);
+    process.exit(exitCodeFor(reason));
   });
   // A closed stdout (e.g. `| head`) is not an error worth a message.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -73,13 +91,7 @@ if (require.main === module) {
   });
   // A closed terminal (SIGHUP: training then stops after its step and saves) must not end it early by a failed write.
   process.stderr.on('error', () => undefined);
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error) => {
-      if (!heldBackForLauncher(error)) return fail(error);
-      setTimeout(() => fail(error), PEER_FAILURE_GRACE_MS);
-    }
-  );
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

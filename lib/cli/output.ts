@@ -13,6 +13,7 @@ import { predictionJson, type Prediction } from '../predict/predictor';
 import { writeFileAtomic } from '../util/atomic-write';
 import { CliError, flagError } from './errors';
 import { displayWidth, formatTable, remainingWidth, truncate } from './table';
+import { streams } from './io';
 
 /**
  * A prediction as the CLI prints it: with the id of its input row when --id-column gave one, and the label set of
@@ -60,7 +61,7 @@ function predictionTable(rows: Row[], stream: { columns?: number }): string {
 }
 
 /** Aligned table(s): one per label set, each headed by its labels, when the runs' label sets differ. */
-export function formatPredictions(rows: Row[], stream: { columns?: number } = process.stdout): string {
+export function formatPredictions(rows: Row[], stream: { columns?: number } = streams().stdout): string {
   const groups = byLabelSet(rows);
   if (groups.length <= 1) return predictionTable(rows, stream);
   return groups.map((g) => `labels ${describeLabels(g.labels)}:\n${predictionTable(g.rows, stream)}`).join('\n\n');

@@ -3,6 +3,7 @@
 import * as fs from 'fs';
 import * as readline from 'readline';
 import { CliError, EXIT } from './errors';
+import { streams } from './io';
 
 export interface Io {
   input: NodeJS.ReadableStream;
@@ -13,15 +14,18 @@ export interface Io {
 }
 
 export function defaultIo(): Io {
+  const s = streams();
   return {
-    input: process.stdin,
-    output: process.stderr,
-    interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+    input: s.stdin,
+    output: s.stderr as NodeJS.WritableStream,
+    interactive: Boolean(s.stdin.isTTY && s.stdout.isTTY),
   };
 }
 
 /** stdin is a pipe, socket or file (something to read texts from), not a terminal and not /dev/null. */
 export function stdinIsPiped(): boolean {
+  const given = streams().stdinPiped;
+  if (given !== undefined) return given;
   if (process.stdin.isTTY) return false;
   try {
     const st = fs.fstatSync(0);

@@ -2,6 +2,7 @@
 // string lengths. Cells come from posts: their control characters (ESC, OSC, C1, bidi overrides) are shown escaped,
 // never sent to the terminal as they are (JSON and CSV output keep the text exactly).
 import { escapeControls } from './errors';
+import { streams } from './io';
 
 /** Columns a code point takes in a terminal: 0 (combining, control), 2 (East Asian wide / fullwidth, emoji), else 1. */
 export function charWidth(cp: number): number {
@@ -80,7 +81,7 @@ export function formatTable(headers: string[], rows: string[][], options: TableO
 }
 
 /** Width left for a free-text last column on this terminal (80 columns when unknown). */
-export function remainingWidth(used: number, stream: { columns?: number } = process.stdout, min = 20): number {
+export function remainingWidth(used: number, stream: { columns?: number } = streams().stdout, min = 20): number {
   const columns = typeof stream.columns === 'number' && stream.columns > 0 ? stream.columns : 100;
   return Math.max(min, columns - used - 1);
 }

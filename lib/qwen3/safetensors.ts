@@ -1,4 +1,5 @@
-// Writes (and, for tests and tools, reads back) files in the safetensors format that Hugging Face checkpoints use:
+// Writes files in the safetensors format that Hugging Face checkpoints use, and reads their headers (weights-check.ts:
+// config.json against the shapes, before the core allocates):
 //   [u64 little-endian N][N bytes of UTF-8 JSON header, space-padded][raw little-endian tensor data]
 // The C++ core reads the same files, so everything here follows the reference implementation byte for byte.
 import * as fs from 'fs';
@@ -102,20 +103,6 @@ export function float32ToFloat16Bits(value: number): number {
   if ((significand & 0x3fff) !== 0x1000) significand += 0x1000;
   // A carry out of the significand bumps the exponent, which is exactly the right rounding (up to infinity).
   return sign | ((significand >>> 13) + halfExponent);
-}
-
-export function bfloat16BitsToFloat32(bits: number): number {
-  scratchBits[0] = (bits & 0xffff) << 16;
-  return scratchFloat[0];
-}
-
-export function float16BitsToFloat32(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >>> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
 const LITTLE_ENDIAN_HOST = os.endianness() === 'LE';
@@ -307,33 +294,4 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
   } finally {
     await handle.close();
   }
-}
-
-/** Reads every floating-point tensor of a file as float32 (for tests and small tools; loads the whole file). */
-export async function readSafetensors(file: string): Promise<{
-  header: SafetensorsHeader;
-  tensors: Record<string, { dtype: string; shape: number[]; data: Float32Array }>;
-}> {
-  const header = await readSafetensorsHeader(file);
-  const bytes = await fs.promises.readFile(file);
-  const tensors: Record<string, { dtype: string; shape: number[]; data: Float32Array }> = {};
-  for (const name of header.keys) {
-    const {
-      dtype,
-      shape,
-      data_offsets: [begin, end],
-    } = header.tensors[name];
-    const start = header.dataOffset + begin;
-    const width = BYTES_PER_ELEMENT[dtype];
-    const data = new Float32Array((end - begin) / width);
-    for (let i = 0; i < data.length; i++) {
-      const at = start + i * width;
-      if (dtype === 'F32') data[i] = bytes.readFloatLE(at);
-      else if (dtype === 'BF16') data[i] = bfloat16BitsToFloat32(bytes.readUInt16LE(at));
-      else if (dtype === 'F16') data[i] = float16BitsToFloat32(bytes.readUInt16LE(at));
-      else throw new Error(`${file}: tensor ${name} has dtype ${dtype}, which readSafetensors does not convert`);
-    }
-    tensors[name] = { dtype, shape, data };
-  }
-  return { header, tensors };
 }

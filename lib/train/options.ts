@@ -222,7 +222,7 @@ export function resolveTrainerOptions(options: TrainerOptions): ResolvedTrainerO
   const modelSize = o.modelSize ?? TRAINER_DEFAULTS.modelSize;
   if (o.model !== undefined) expectNonEmptyString(o.model, 'model');
   if (o.output !== undefined) expectNonEmptyString(o.output, 'output');
-  if (o.output !== undefined) expectOutputFolder(o.output, 'output'); // issue 15: /proc/x made mkdir loop forever
+  if (o.output !== undefined) expectOutputFolder(o.output, 'output'); // /proc/x made mkdir loop forever
   for (const k of ['epochs', 'batchSize', 'gradientAccumulation', 'maxLength'] as const) {
     if (o[k] !== undefined) expectPositiveInteger(o[k], k);
   }

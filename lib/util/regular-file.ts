@@ -68,13 +68,6 @@ export async function readRegularFile(file: string, what: string, maxBytes?: num
   }
 }
 
-/** Throws unless `file` is a regular file (see openRegularFile); for files another library opens itself. */
-export async function expectRegularFile(file: string, what: string, maxBytes?: number): Promise<number> {
-  const { handle, size } = await openRegularFile(file, what, maxBytes);
-  await handle.close();
-  return size;
-}
-
 /** The synchronous form, for small files read where no await is possible. */
 export function readRegularFileSync(file: string, what: string, maxBytes = Number.MAX_SAFE_INTEGER): Buffer {
   const fd = fs.openSync(file, OPEN_FLAGS);

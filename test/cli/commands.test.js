@@ -1,12 +1,14 @@
 'use strict';
-// The qwen3-native CLI, run as a real process (node dist/cli/main.js) in a temporary working directory, so ./models
-// is isolated; HF_HUB_OFFLINE=1 and a temporary HF_HOME keep everything off the network. Models are the `tiny`
+// The qwen3-native CLI, run in process (helpers/cli.js: main with captured streams; a real process where a signal, a
+// terminal or npx is the point) in a temporary working directory, so ./models is isolated; HF_HUB_OFFLINE=1 and a temporary HF_HOME keep everything off the network. Models are the `tiny`
 // random ones, trained with tiny settings: this checks the plumbing, not accuracy.
 const test = require('ava');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawn } = require('child_process');
+const { cli: runCli } = require('../helpers/cli');
+const { childEnv, HF_HOME } = require('../helpers/env');
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -14,7 +16,6 @@ const WEIBO = path.resolve(ROOT, '..', 'shared', 'data', 'weibo2018', 'train.txt
 const SAMPLE_TEST = path.join(ROOT, 'data', 'weibo_sample_test.txt');
 
 const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'q3n-cli-'));
-const HF_HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'q3n-cli-hf-'));
 const TRAIN = path.join(WORK, 'train.txt');
 const TEST = path.join(WORK, 'test.txt');
 const TINY = ['--epochs', '1', '--max-samples', '64', '--batch-size', '16', '--max-length', '48'];
@@ -29,29 +30,10 @@ fs.writeFileSync(TEST, lines.slice(240, 300).join('\n') + '\n');
 
 test.after.always(() => {
   fs.rmSync(WORK, { recursive: true, force: true });
-  fs.rmSync(HF_HOME, { recursive: true, force: true });
 });
 
-const ENV = { ...process.env, HF_HUB_OFFLINE: '1', HF_HOME, CI: 'true', QWEN3_NATIVE_DEBUG: '' };
-delete ENV.HF_HUB_CACHE;
-
-/** Runs the CLI; resolves { code, stdout, stderr }. stdin gets `input` (default: closed at once). */
-function cli(args, { cwd = WORK, input = '', env = {}, timeout = 120_000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...ENV, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeout);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
-}
+/** Runs a command in this process, in WORK unless `cwd` says otherwise (helpers/cli.js). */
+const cli = (args, options = {}) => runCli(args, { cwd: WORK, ...options });
 
 const jsonLines = (text) =>
   text
@@ -481,7 +463,7 @@ test.serial('Ctrl-C stops after a step with a checkpoint; --resume finishes the 
     '--json',
   ];
   const r = await new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: WORK, env: ENV });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: WORK, env: childEnv() });
     let stdout = '';
     let stderr = '';
     let sent = false;
@@ -535,7 +517,7 @@ test.serial('README main job: the bundled sample, default output, then predict b
 
 test('npx qwen3-native runs the built command from the package root, as the README does', (t) => {
   const { spawnSync } = require('child_process');
-  const r = spawnSync('npx', ['qwen3-native', '--version'], { cwd: ROOT, encoding: 'utf8', env: ENV });
+  const r = spawnSync('npx', ['qwen3-native', '--version'], { cwd: ROOT, encoding: 'utf8', env: childEnv() });
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /^\d+\.\d+\.\d+/);
 });
@@ -591,13 +573,15 @@ test.serial('lora predict is one forward pass per batch (in-process count of nat
   }
 });
 
-test.serial('on a terminal it asks for the method, and predict reads posts interactively', async (t) => {
-  if (!fs.existsSync('/usr/bin/script')) return t.pass('no util-linux script(1) to make a terminal; skipped');
+// script(1) (util-linux) gives the CLI a pseudo-terminal; without it the test is skipped, except in CI.
+const terminalTest = fs.existsSync('/usr/bin/script') || process.env.CI ? test.serial : test.serial.skip;
+
+terminalTest('on a terminal it asks for the method, and predict reads posts interactively', async (t) => {
   // Runs the CLI under script(1), which gives it a pseudo-terminal; `react` answers what it sees.
   const inTerminal = (args, react) =>
     new Promise((resolve) => {
       const command = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-      const child = spawn('/usr/bin/script', ['-qec', command, '/dev/null'], { cwd: WORK, env: { ...ENV, CI: '' } });
+      const child = spawn('/usr/bin/script', ['-qec', command, '/dev/null'], { cwd: WORK, env: childEnv({ CI: '' }) });
       let output = '';
       const state = {};
       child.stdout.on('data', (d) => {

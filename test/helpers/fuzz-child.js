@@ -1,5 +1,5 @@
 'use strict';
-// Child process of test/long/safetensors-fuzz.test.js: for each case, writes the damaged file and opens it with both
+// Child process of test/qwen3/safetensors-fuzz.test.js: for each case, writes the damaged file and opens it with both
 // readers - lib's header reader (TypeScript) and the core's loader (Engine.load: the C++ header parser, the config
 // check and the weights) - and reports what each said. A crash or hang here is what the parent is looking for.
 const fs = require('fs');

@@ -1,5 +1,5 @@
 'use strict';
-// The event loop while a model loads and while a short training runs (issue 15, item 18 and the soak's lag check).
+// The event loop while a model loads and while a short training runs (and the soak's lag check).
 // Each measurement is a fresh process (helpers/lag-child.js), so the load is cold: the addon, libtorch and the
 // tokenizer all load inside it, as for a user's first call.
 //
@@ -59,11 +59,11 @@ function check(t, what, spec) {
   }
 }
 
-test.serial('a cold Qwen3Model.load() keeps the event loop free (item 18)', (t) => {
+test.serial('a cold Qwen3Model.load() keeps the event loop free', (t) => {
   check(t, 'Qwen3Model.load', { what: 'model', dir: base });
 });
 
-test.serial('a cold Predictor.load() and first predictions keep the event loop free (item 18)', (t) => {
+test.serial('a cold Predictor.load() and first predictions keep the event loop free', (t) => {
   check(t, 'Predictor.load', { what: 'predictor', run });
 });
 

@@ -6,7 +6,7 @@ const fs = require('fs');
 const path = require('path');
 const { FIXTURES, maxAbsDiff, tmpDir } = require('../helpers/util');
 const { pack, openClassifier } = require('../helpers/native');
-const { readSafetensors } = require('../../dist/qwen3/safetensors');
+const { readSafetensors } = require('../helpers/safetensors');
 
 const golden = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'grad', 'full-adamw.json'), 'utf8'));
 const SCORE = path.join(FIXTURES, 'grad', 'full', 'score.safetensors');

@@ -8,7 +8,7 @@ const { spawnSync } = require('child_process');
 const { ROOT, tmpDir, maxAbsDiff, fixtureModel } = require('../helpers/util');
 const { pack, openClassifier, softmax } = require('../helpers/native');
 const { peftAdapterConfig } = require('../../dist/runs/peft');
-const { readSafetensors } = require('../../dist/qwen3/safetensors');
+const { readSafetensors } = require('../helpers/safetensors');
 
 const PYTHON = '/usr/bin/python3';
 const hasNumpy = spawnSync(PYTHON, ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;

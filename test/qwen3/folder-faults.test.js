@@ -1,5 +1,5 @@
 'use strict';
-// The fault catalogue's damaged model folders (issue 15, items 8 and 15): truncated and corrupt safetensors, bad
+// The fault catalogue's damaged model folders: truncated and corrupt safetensors, bad
 // config values (zero, negative, huge, wrong type, null), missing shards, a shard with the wrong tensors, a named pipe
 // or a directory where a file should be. Each must end in a clear error - no stack trace, no native crash, no hang -
 // through the public API (Qwen3Model.load, Predictor), through the core on its own (what lib/ would refuse, sent
@@ -409,7 +409,7 @@ test('CLI: predict and train over damaged folders end with one error line (exit 
   }
 });
 
-test('an output folder under /proc, /sys or /dev, or with a file in its way, is refused at once (item 15)', (t) => {
+test('an output folder under /proc, /sys or /dev, or with a file in its way, is refused at once', (t) => {
   // `train --output /proc/x` looped forever: Node's recursive mkdir retries a parent /proc says is missing.
   for (const output of ['/proc/x', '/sys/x/y', '/dev/qwen3-run']) {
     t.throws(() => new Trainer({ method: 'lora', output }), {

@@ -5,12 +5,10 @@ const path = require('path');
 const {
   writeSafetensors,
   readSafetensorsHeader,
-  readSafetensors,
   float32ToBfloat16Bits,
   float32ToFloat16Bits,
-  bfloat16BitsToFloat32,
-  float16BitsToFloat32,
 } = require('../../dist/qwen3/safetensors');
+const { readSafetensors, bfloat16BitsToFloat32, float16BitsToFloat32 } = require('../helpers/safetensors');
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen3-native-st-'));
 test.after.always(() => fs.rmSync(root, { recursive: true, force: true }));

@@ -3,7 +3,8 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { createTinyQwen3, TINY_QWEN3_DEFAULTS } = require('../../dist/qwen3/tiny');
-const { readSafetensorsHeader, readSafetensors } = require('../../dist/qwen3/safetensors');
+const { readSafetensorsHeader } = require('../../dist/qwen3/safetensors');
+const { readSafetensors } = require('../helpers/safetensors');
 const { qwen3TokenizerFiles } = require('../../dist/qwen3/tokenizer');
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen3-native-tiny-'));

@@ -1,5 +1,5 @@
 'use strict';
-// The fault catalogue of issue 15, CLI and training half: bad data rows of every kind, mismatched adapters and run
+// The fault catalogue, CLI and training half: bad data rows of every kind, mismatched adapters and run
 // folders, bad flag values, API misuse, kill -9 at random moments of training (during checkpoint writes included),
 // and a full disk. Every case ends in a clear error (no stack trace, no native crash, no hang) and loses nothing.
 // (Damaged model folders, the safetensors fuzz, the soak and the event-loop check are elsewhere.)
@@ -8,11 +8,13 @@ const fs = require('fs');
 const path = require('path');
 const { spawn, spawnSync } = require('child_process');
 const { Trainer, Predictor, resolveModel, loadLabelledFile } = require('../../dist');
-const { readSafetensors, readSafetensorsHeader, writeSafetensors } = require('../../dist/qwen3/safetensors');
+const { readSafetensorsHeader, writeSafetensors } = require('../../dist/qwen3/safetensors');
+const { readSafetensors } = require('../helpers/safetensors');
 const { latestCheckpoint } = require('../../dist/runs/staging');
 const { SeededRandom } = require('../../dist/util/seeded-random');
 const { tmpDir, weiboLines, fixtureModel, FIXTURES } = require('../helpers/util');
-const { BIN, ENV, cli, jsonLines, clean, copyTree } = require('../helpers/cli');
+const { BIN, cli, spawnCli, jsonLines, clean, copyTree } = require('../helpers/cli');
+const { childEnv } = require('../helpers/env');
 
 const lines = weiboLines(150);
 const SHARED = tmpDir('q3n-faults-');
@@ -324,7 +326,7 @@ test.serial(
       const resume = fs.existsSync(work) ? ['--resume'] : [];
       const child = spawn(process.execPath, [BIN, ...args, '--output', 'models/k9', ...resume], {
         cwd,
-        env: ENV,
+        env: childEnv(),
       });
       let out = '';
       let ended = false;
@@ -427,7 +429,7 @@ test.serial(
       t.is(first.code, 0, first.stderr);
       const finishedBytes = read(path.join(output, 'adapter_model.safetensors'));
       // A retrain stopped after a step: its checkpoint waits in run.partial.
-      const stopped = await cli(args, {
+      const stopped = await spawnCli(args, {
         cwd,
         onStdout: (out, child) => {
           if (!child.sent && out.includes('"event":"progress"')) {

@@ -1,5 +1,5 @@
 'use strict';
-// Run folders through the Trainer and Predictor API (issue 15): a finished run is replaced only by a finished one,
+// Run folders through the Trainer and Predictor API: a finished run is replaced only by a finished one,
 // long-run options, the data fingerprint, the base model protected, divergence stopped, one train() at a time,
 // damaged files named, stale staging cleaned. Tiny random models, a couple of optimizer steps each.
 const test = require('ava');
@@ -7,7 +7,8 @@ const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { createTinyQwen3, Trainer, Predictor, resolveModel } = require('../../dist');
-const { readSafetensors, writeSafetensors } = require('../../dist/qwen3/safetensors');
+const { writeSafetensors } = require('../../dist/qwen3/safetensors');
+const { readSafetensors } = require('../helpers/safetensors');
 const { tmpDir, weiboLines } = require('../helpers/util');
 
 const lines = weiboLines(96);
@@ -54,7 +55,7 @@ async function finishedRun(extra = {}) {
   return output;
 }
 
-test('item 1: a run stopped part-way leaves the finished run in place and servable; resume publishes it', async (t) => {
+test('a run stopped part-way leaves the finished run in place and servable; resume publishes it', async (t) => {
   const output = await finishedRun();
   const before = {
     run: bytes(path.join(output, 'run.json')),
@@ -78,7 +79,7 @@ test('item 1: a run stopped part-way leaves the finished run in place and servab
   t.false(fs.existsSync(`${output}.partial`), 'published: the work folder became the run');
 });
 
-test('item 5: saveSteps and saveTotalLimit keep the newest checkpoints; a finished full run drops them unless kept', async (t) => {
+test('saveSteps and saveTotalLimit keep the newest checkpoints; a finished full run drops them unless kept', async (t) => {
   const output = path.join(tmpDir(), 'run');
   const trainer = new Trainer(options({ output, batchSize: 8, saveSteps: 1, saveTotalLimit: 3 }));
   const saved = [];
@@ -110,7 +111,7 @@ test('item 5: saveSteps and saveTotalLimit keep the newest checkpoints; a finish
   t.true(fs.existsSync(path.join(keptFull, 'checkpoint', 'trainer_state.json')));
 });
 
-test('item 5: the run records its data; resume refuses other training data by name', async (t) => {
+test('the run records its data; resume refuses other training data by name', async (t) => {
   const dir = tmpDir();
   const file = path.join(dir, 'train.txt');
   fs.writeFileSync(file, lines.join('\n'));
@@ -132,7 +133,7 @@ test('item 5: the run records its data; resume refuses other training data by na
   t.is(JSON.parse(fs.readFileSync(path.join(output, 'run.json'), 'utf8')).data.train.count, 96);
 });
 
-test('item 9: an output folder that is, holds or is inside the base model is refused before any work', async (t) => {
+test('an output folder that is, holds or is inside the base model is refused before any work', async (t) => {
   const copy = copyDir(base, path.join(tmpDir(), 'base-copy'));
   const before = fs.readdirSync(copy).sort();
   const weights = bytes(path.join(copy, 'model.safetensors'));
@@ -147,7 +148,7 @@ test('item 9: an output folder that is, holds or is inside the base model is ref
   t.true(same(bytes(path.join(copy, 'model.safetensors')), weights));
 });
 
-test('item 11: a diverging run stops with the step and what to try; a NaN adapter is refused by predict', async (t) => {
+test('a diverging run stops with the step and what to try; a NaN adapter is refused by predict', async (t) => {
   const output = await finishedRun();
   const before = bytes(path.join(output, 'adapter_model.safetensors'));
   const { TrainingDivergedError } = require('../../dist');
@@ -172,7 +173,7 @@ test('item 11: a diverging run stops with the step and what to try; a NaN adapte
   p.dispose();
 });
 
-test('item 12: one train() at a time per Trainer; two trainings of one output in a process collide loudly', async (t) => {
+test('one train() at a time per Trainer; two trainings of one output in a process collide loudly', async (t) => {
   const output = path.join(tmpDir(), 'run');
   const trainer = new Trainer(options({ output }));
   const first = trainer.train(data);
@@ -185,7 +186,7 @@ test('item 12: one train() at a time per Trainer; two trainings of one output in
   t.true(fs.existsSync(path.join(output, 'run.json')));
 });
 
-test("item 12: two first uses of the tiny model at once never delete each other's folder", async (t) => {
+test("two first uses of the tiny model at once never delete each other's folder", async (t) => {
   const modelsDir = tmpDir();
   const dir = path.join(modelsDir, 'tiny');
   const removed = [];
@@ -208,7 +209,7 @@ test("item 12: two first uses of the tiny model at once never delete each other'
   ]);
 });
 
-test('item 13: damaged JSON files are named, with what to do; never a bare parse error or TypeError', async (t) => {
+test('damaged JSON files are named, with what to do; never a bare parse error or TypeError', async (t) => {
   const output = await finishedRun();
   const broken = (name, mutate) => {
     const dir = copyDir(output, path.join(tmpDir(), name));
@@ -259,7 +260,7 @@ test('item 13: damaged JSON files are named, with what to do; never a bare parse
   t.regex(e.message, /trainer_state\.json: it is not valid JSON .*checkpoint is damaged/);
 });
 
-test('item 14: staging leftovers of dead processes are cleaned up when a training claims the run', async (t) => {
+test('staging leftovers of dead processes are cleaned up when a training claims the run', async (t) => {
   const output = await finishedRun();
   const dead = deadPid();
   const leftovers = [

@@ -4,7 +4,7 @@ const test = require('ava');
 const fs = require('fs');
 const path = require('path');
 const { createTinyQwen3, Trainer, Predictor } = require('../../dist');
-const { readSafetensors } = require('../../dist/qwen3/safetensors');
+const { readSafetensors } = require('../helpers/safetensors');
 const { tmpDir, weiboLines } = require('../helpers/util');
 
 const lines = weiboLines(160);

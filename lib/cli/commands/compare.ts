@@ -14,6 +14,7 @@ import { deviceFlag, err, existingFile, noPositionals, out } from '../common';
 import { CliError, EXIT, flagError } from '../errors';
 import { METHOD_ALIASES } from '../flags';
 import { formatTable } from '../table';
+import { streams } from '../io';
 
 /** CompareOptions' names as the user typed them. */
 function flagFor(flags: Flags): (option: string) => string {
@@ -77,7 +78,7 @@ export async function runCompareCommand(flags: Flags, positionals: string[]): Pr
           err(`[${index + 1}/${of}] ${method}: ${phase === 'train' ? 'training' : 'measuring prediction'}`);
         },
         progress: (_method, p) => {
-          bar ??= createProgress({ label: 'train', total: p.totalSteps });
+          bar ??= createProgress({ label: 'train', total: p.totalSteps, stream: streams().stderr });
           bar.update(p.step, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`);
         },
         log: (line) => err(`  ${line}`),

@@ -8,6 +8,7 @@ import { resolveDeviceAndDtype, runtimeInfo } from '../../qwen3/runtime';
 import type { Flags } from '../args';
 import { EXIT } from '../errors';
 import { describeRun, readRun } from '../select';
+import { streams } from '../io';
 
 function libtorchLines(report: NativeLoadReport): string[] {
   const lt = report.libtorch;
@@ -38,9 +39,9 @@ export async function runInfo(flags: Flags): Promise<number> {
     const report = nativeLoadReport();
     if (flags.bool('json')) {
       const error = err instanceof Error ? err.message : String(err);
-      process.stdout.write(`${JSON.stringify({ libtorch: report.libtorch, addon: report.addon, error })}\n`);
+      streams().stdout.write(`${JSON.stringify({ libtorch: report.libtorch, addon: report.addon, error })}\n`);
     } else {
-      process.stdout.write(`${[...libtorchLines(report), ...addonLines(report)].join('\n')}\n`);
+      streams().stdout.write(`${[...libtorchLines(report), ...addonLines(report)].join('\n')}\n`);
     }
     throw err;
   }
@@ -60,7 +61,7 @@ export async function runInfo(flags: Flags): Promise<number> {
   const interrupted = findInterruptedRuns(modelsDir);
   if (flags.bool('json')) {
     const found = { libtorch: report.libtorch, addon: report.addon };
-    process.stdout.write(`${JSON.stringify({ ...info, defaultDtype: dtype, ...found, runs, interrupted })}\n`);
+    streams().stdout.write(`${JSON.stringify({ ...info, defaultDtype: dtype, ...found, runs, interrupted })}\n`);
     return EXIT.ok;
   }
   const lines = [
@@ -80,6 +81,6 @@ export async function runInfo(flags: Flags): Promise<number> {
         ]
       : []),
   ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  streams().stdout.write(`${lines.join('\n')}\n`);
   return EXIT.ok;
 }

@@ -8,6 +8,7 @@ import { DISTRIBUTED_DEFAULTS, workerEnv } from '../../train/distributed';
 import type { Flags } from '../args';
 import { CliError, EXIT, flagError, SIGNAL_EXIT } from '../errors';
 import { err } from '../common';
+import { isNativeError } from '../../native';
 
 export interface LaunchSettings {
   nprocPerNode: number;
@@ -66,20 +67,16 @@ export const LAUNCHER_FLAGS_ENV = 'QWEN3_NATIVE_LAUNCHER_FLAGS';
 
 /**
  * How long a worker under the launcher holds back a failed collective's error (the all-reduce, barrier or gather
- * that another rank stopped answering: csrc/core/distributed.cpp names the op, then "on rank R of W (master a:p)
- * failed"). The launcher sees which of its workers died, says so and ends the others, so the user reads one message
- * naming the rank that died; without the wait, rank 0's consequence ("all-reduce failed") reached the terminal 0.3 s
- * after the kill, before the launcher's message, on a loaded machine. A rank on another machine is not the
- * launcher's to see: then the held error prints after the wait.
+ * that another rank stopped answering: the addon's errorCodes.collectiveFailed). The launcher sees which of its
+ * workers died, says so and ends the others, so the user reads one message naming the rank that died; without the
+ * wait, rank 0's consequence ("all-reduce failed") reached the terminal 0.3 s after the kill, before the launcher's
+ * message, on a loaded machine. A rank on another machine is not the launcher's to see: then the held error prints
+ * after the wait.
  */
 export const PEER_FAILURE_GRACE_MS = 3000;
 
-const COLLECTIVE_FAILURE = / on rank \d+ of \d+ \(master [^)]*\) failed/;
-
 export function heldBackForLauncher(error: unknown): boolean {
-  return (
-    process.env[LAUNCHER_FLAGS_ENV] !== undefined && error instanceof Error && COLLECTIVE_FAILURE.test(error.message)
-  );
+  return process.env[LAUNCHER_FLAGS_ENV] !== undefined && isNativeError(error, 'collectiveFailed');
 }
 
 /** The last non-empty line of a worker's error output (its one error message). */

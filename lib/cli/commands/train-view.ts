@@ -3,15 +3,16 @@ import type { Trainer } from '../../train/trainer';
 import type { EvalEvent } from '../../train/events';
 import { createProgress, formatBytes, isCI, type Progress } from '../../util/progress';
 import { err, out } from '../common';
+import { streams } from '../io';
 
 /** True when progress bars redraw one terminal line (util/progress.ts's rule). */
 export function progressIsTTY(): boolean {
-  return Boolean(process.stderr.isTTY) && !isCI();
+  return Boolean(streams().stderr.isTTY) && !isCI();
 }
 
 /** Clears a progress bar's unfinished line before other output lands on the terminal. */
 export function clearProgressLine(): void {
-  if (progressIsTTY()) process.stderr.write('\r\x1b[K');
+  if (progressIsTTY()) streams().stderr.write('\r\x1b[K');
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`.padStart(7);
@@ -55,7 +56,10 @@ export function attachTrainView(trainer: Trainer, json: boolean): TrainView {
   trainer.on('download', (d) => {
     if (!download || download.file !== d.file) {
       download?.bar.done();
-      download = { file: d.file, bar: createProgress({ label: d.file, unit: 'bytes', total: d.total }) };
+      download = {
+        file: d.file,
+        bar: createProgress({ label: d.file, unit: 'bytes', total: d.total, stream: streams().stderr }),
+      };
     }
     if (d.total) download.bar.setTotal(d.total);
     download.bar.update(d.downloaded);
@@ -66,7 +70,11 @@ export function attachTrainView(trainer: Trainer, json: boolean): TrainView {
   trainer.on('embedding', (e) => {
     if (!embedding || embedding.total !== e.total || e.done < embedding.last) {
       embedding?.bar.done();
-      embedding = { total: e.total, last: 0, bar: createProgress({ label: 'embedding posts', total: e.total }) };
+      embedding = {
+        total: e.total,
+        last: 0,
+        bar: createProgress({ label: 'embedding posts', total: e.total, stream: streams().stderr }),
+      };
     }
     embedding.last = e.done;
     embedding.bar.update(e.done);
@@ -77,7 +85,7 @@ export function attachTrainView(trainer: Trainer, json: boolean): TrainView {
   trainer.on('progress', (p) => {
     state.steps = p.step;
     state.totalSteps = p.totalSteps;
-    bar ??= createProgress({ label: 'train', total: p.totalSteps });
+    bar ??= createProgress({ label: 'train', total: p.totalSteps, stream: streams().stderr });
     const extra =
       `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)} lr ${p.learningRate.toExponential(2)} ` +
       `${Math.round(p.tokensPerSecond)} tok/s`;
