@@ -218,7 +218,7 @@ function gpuSection() {
         .trim(),
     ];
   return [
-    "Not measured yet: no CUDA machine has run `scripts/gpu-check.sh` (the issue's goals for these rows: Trainer step tokens/s >= 1.5x transformers + PEFT for lora and lora-head at the same batch, peak GPU memory no higher than theirs, prediction >= 10x their generation). On a GPU machine, `bash scripts/gpu-check.sh` writes gpu.md; saved as bench/RESULTS-gpu.md it appears here, with its date and machine.",
+    'Not measured yet: no CUDA machine has run `scripts/gpu-check.sh` (the goals for these rows: Trainer step tokens/s >= 1.5x transformers + PEFT for lora and lora-head at the same batch, peak GPU memory no higher than theirs, prediction >= 10x their generation). On a GPU machine, `bash scripts/gpu-check.sh` writes gpu.md; saved as bench/RESULTS-gpu.md it appears here, with its date and machine.',
   ];
 }
 
