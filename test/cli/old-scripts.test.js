@@ -297,12 +297,12 @@ test.serial(
 );
 
 test.serial(
-  'item 7: help, banner and README agree on the prompt keys; Ctrl-D typed during a prediction ends after it',
+  'item 7: help, banner and docs/cli.md agree on the prompt keys; Ctrl-D typed during a prediction ends after it',
   async (t) => {
     const help = await cli(['predict', '--help']);
     t.true(help.stdout.replace(/\s+/g, ' ').includes(PROMPT_KEYS), 'predict --help');
-    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ');
-    t.true(readme.includes(PROMPT_KEYS), 'README.md');
+    const reference = fs.readFileSync(path.join(ROOT, 'docs', 'cli.md'), 'utf8').replace(/\s+/g, ' ');
+    t.true(reference.includes(PROMPT_KEYS), 'docs/cli.md');
     if (!fs.existsSync('/usr/bin/script')) return t.log('no script(1): the pty part is skipped');
     const cwd = world('run');
     const { spawn } = require('child_process');
