@@ -1,21 +1,13 @@
-// The floors of lib/ (docs/architecture.md draws the same picture): a wing imports only from the floors below its
-// own, never from a wing beside it or above it, and nothing imports in a circle (type-only imports count: they tie
-// files together on the plan all the same). Two more rules: the services (serve, compare) never reach the binding
-// (native.ts) but go through predict/ and train/, and nothing in lib/ imports the package entry point.
-// `npm run lint` runs this over lib/.
-/** @type {import('dependency-cruiser').IConfiguration} */
-const FLOORS = [
-  ['lib/cli/'], // the qwen3-native command
-  ['lib/serve/', 'lib/compare/'], // services: HTTP serving, method comparison and reports
-  ['lib/predict/', 'lib/train/'], // Predictor (and ensembles); Trainer, its loop, data, data parallelism
-  ['lib/runs/'], // the run-folder format: reading, writing, staging, lookup, history
-  ['lib/classifier/'], // what training and prediction share: methods, labels, encoding, data files, metrics
-  ['lib/hub/'], // finding and downloading base models
-  ['lib/qwen3/'], // a Hugging Face Qwen3 folder: config, weights, tokenizer, Qwen3Model, the runtime
-  ['lib/native\\.ts$'], // the one typed contract with the addon
-  ['lib/native-loader\\.ts$'], // which addon file, loaded safely
-  ['lib/util/'], // validation, files, progress, random
-];
+// The floors of lib/ (scripts/floors.js lists them, top floor first; docs/architecture.md draws the same picture and
+// `npm run lint` holds the two together): a wing imports only from the floors below its own, never from a wing beside
+// it or above it, and nothing imports in a circle (type-only imports count: they tie files together on the plan all
+// the same). Two more rules: the services (serve, compare) never reach the binding (native.ts) but go through
+// predict/ and train/, and nothing in lib/ imports the package entry point. `npm run lint` runs this over lib/.
+
+// scripts/floors.js holds plain paths; a rule matches a folder by its prefix, a file exactly.
+const FLOORS = require('./scripts/floors').map((floor) =>
+  floor.map((wing) => (wing.endsWith('/') ? wing : `${wing.replace(/\./g, '\\.')}$`))
+);
 
 const floorRules = FLOORS.flatMap((floor, i) => {
   const notBelow = FLOORS.slice(0, i + 1).flat();
@@ -33,6 +25,7 @@ const floorRules = FLOORS.flatMap((floor, i) => {
   });
 });
 
+/** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
     {

@@ -19,7 +19,8 @@
 #   bookworm-runtime  Debian 12 with only libtorch1.13 libopenblas0-openmp; Debian 12's nodejs is 18, so the host's
 #                     Node 20 and npm are copied in. On a Debian 12 host the packages apt already downloaded
 #                     (/var/cache/apt/archives: the set-up's libtorch 1.13) are reused, not downloaded again.
-# Measured on a 2-core machine (deb.debian.org): trixie: debootstrap 40-59 s + apt 225-323 s.
+# Made from scratch on a 2-core machine (deb.debian.org): trixie 4.4-6.4 min on a quiet machine (debootstrap 40-59 s +
+# apt 225-323 s), 17 min in the background of a loaded one.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")/.." && pwd)

@@ -283,12 +283,12 @@ test.serial('--interactive reads posts; models, switch and compare are commands,
 });
 
 test.serial(
-  'help, banner and README agree on the prompt keys; Ctrl-D typed during a prediction ends after it',
+  'help, banner and docs/cli.md agree on the prompt keys; Ctrl-D typed during a prediction ends after it',
   async (t) => {
     const help = await cli(['predict', '--help']);
     t.true(help.stdout.replace(/\s+/g, ' ').includes(PROMPT_KEYS), 'predict --help');
-    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ');
-    t.true(readme.includes(PROMPT_KEYS), 'README.md');
+    const reference = fs.readFileSync(path.join(ROOT, 'docs', 'cli.md'), 'utf8').replace(/\s+/g, ' ');
+    t.true(reference.includes(PROMPT_KEYS), 'docs/cli.md');
     if (!fs.existsSync('/usr/bin/script')) return t.log('no script(1): the pty part is skipped');
     const cwd = world('run');
     const { spawn } = require('child_process');
