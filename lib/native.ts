@@ -283,7 +283,7 @@ export function loadNative(): NativeBinding {
 
 /**
  * loadNative() without blocking the event loop. Loading the addon maps libtorch and runs its static initialisers:
- * 2.0-2.7 s of the JS thread here (a loaded 2-core machine; the issue measured the whole Predictor.load() at 1.76 s),
+ * 2.0-2.7 s of the JS thread here (a loaded 2-core machine; the whole Predictor.load() measured 1.76 s elsewhere),
  * and finding a pip torch runs Python. A worker thread does both first, which pays that cost off the event loop:
  * shared libraries are loaded once per process, so the JS thread's own load then takes ~1-40 ms, and the worker's
  * libtorch detection is handed over. The worker also asks the runtime what it can do (CUDA probing and thread setup

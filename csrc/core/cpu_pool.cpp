@@ -41,13 +41,11 @@ constexpr size_t kPooledFrom = size_t(64) << 10;
 constexpr size_t kDefaultCacheMb = 64;
 constexpr size_t kLoosestFit = 2;
 
-// QWEN3_NATIVE_CPU_POOL: unset, the default cache; a number, that many MB of cache; 0, no pool (glibc).
-long poolSetting() {
+// QWEN3_NATIVE_CPU_POOL: unset, the default cache; a number, that many MB of cache; 0, no pool (glibc). Read as the
+// addon loads; lib/native.ts (checkCpuPoolSetting) has refused anything but digits before loading it.
+size_t poolSetting() {
   const char* v = std::getenv("QWEN3_NATIVE_CPU_POOL");
-  if (v == nullptr || *v == '\0') return static_cast<long>(kDefaultCacheMb);
-  char* end = nullptr;
-  const long mb = std::strtol(v, &end, 10);
-  return (*end == '\0' && mb >= 0) ? mb : static_cast<long>(kDefaultCacheMb);
+  return (v == nullptr || *v == '\0') ? kDefaultCacheMb : std::strtoul(v, nullptr, 10);
 }
 
 thread_local bool pooledHere = false;
@@ -172,10 +170,10 @@ Pool* Pool::instance = nullptr;
 void installCpuPool() {
   static std::once_flag once;
   std::call_once(once, [] {
-    const long mb = poolSetting();
+    const size_t mb = poolSetting();
     if (mb == 0) return;
     // Never destroyed: tensors freed during exit (static ones of libtorch included) still call into it.
-    Pool::instance = new Pool(static_cast<size_t>(mb) << 20);
+    Pool::instance = new Pool(mb << 20);
     // Priority 1: above c10's default CPU allocator (registered at 0).
     c10::SetCPUAllocator(Pool::instance, 1);
   });
