@@ -2,16 +2,8 @@
 import { METHODS, type Method } from '../classifier/methods';
 import { MODEL_SIZES } from '../qwen3/presets';
 import { DeviceSchema, DTypeSchema } from '../qwen3/schema';
-import {
-  NonEmptyString,
-  NonNegativeInt,
-  OneOf,
-  PositiveInt,
-  Type,
-  WithDefault,
-  defaultsOf,
-  type Static,
-} from '../util/schema';
+import { NonEmptyString, NonNegativeInt, OneOf, PositiveInt, Type, WithDefault, defaultsOf } from '../util/schema';
+import type { Static } from '../util/schema';
 
 const compare = {
   test: NonEmptyString({ description: 'labelled test file every method is measured on' }),

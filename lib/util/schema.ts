@@ -11,7 +11,7 @@
 //
 // Why @sinclair/typebox 0.34 and not `typebox` 1.x: 1.x ships ES modules only, which a CommonJS package can require on
 // Node >= 20.19 only (the package supports Node 20.0 and later), and @fastify/type-provider-typebox 5.x takes 0.34.
-import { Type, type SchemaOptions, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { Kind, Type, type SchemaOptions, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { default as Ajv, ErrorObject, ValidateFunction } from 'ajv';
 
@@ -22,9 +22,17 @@ export type SchemaNode = TSchema & Record<string, unknown>;
 
 // ---- building blocks ----
 
-/** One of a fixed list of strings (JSON Schema `enum`; TypeBox's literal union would be an `anyOf` of consts). */
+/**
+ * A string of a given form, typed T: a fixed list (`enum`; TypeBox's literal union would be an `anyOf` of consts,
+ * worded worse) or a pattern. TypeBox's own walkers (defaults, clone) see a string.
+ */
+export function StringOf<T extends string>(options: SchemaOptions): TUnsafe<T> {
+  return Type.Unsafe<T>({ [Kind]: 'String', type: 'string', ...options });
+}
+
+/** One of a fixed list of strings. */
 export function OneOf<T extends string>(values: readonly T[], options: SchemaOptions = {}): TUnsafe<T> {
-  return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
+  return StringOf<T>({ enum: [...values], ...options });
 }
 
 /** An integer from 1, within the safe range (past 2^53 integers lose their last digits). */
@@ -35,6 +43,11 @@ export function PositiveInt(options: SchemaOptions = {}) {
 /** An integer from 0, within the safe range. */
 export function NonNegativeInt(options: SchemaOptions = {}) {
   return Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, ...options });
+}
+
+/** A function (a callback option); JSON Schema has no such type, so a keyword of this validator checks it. */
+export function Callback<T extends (...args: never[]) => unknown>(options: SchemaOptions = {}): TUnsafe<T> {
+  return Type.Unsafe<T>({ isFunction: true, expected: 'function', ...options });
 }
 
 /** A string of at least one character. */
@@ -63,6 +76,11 @@ function createAjv(): Ajv {
   // `expected`: the words a message uses for what a node accepts, where its keywords alone would say it badly (a
   // pattern, for instance).
   instance.addKeyword({ keyword: 'expected', schemaType: 'string' });
+  instance.addKeyword({
+    keyword: 'isFunction',
+    schemaType: 'boolean',
+    validate: (_: boolean, data: unknown) => typeof data === 'function',
+  });
   return instance;
 }
 
@@ -155,7 +173,7 @@ function toProblem(e: ErrorObject): Problem {
     const allowed = e.keyword === 'enum' ? (parent.enum as unknown[]) : [parent.const];
     kind = allowed.some((a) => typeof a === typeof e.data) ? 'range' : 'type';
   }
-  if (e.keyword === 'anyOf') kind = 'type';
+  if (e.keyword === 'anyOf' || e.keyword === 'isFunction') kind = 'type';
   return { path, kind, keyword: e.keyword, schema: parent, value: e.data, params };
 }
 
