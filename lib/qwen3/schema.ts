@@ -1,7 +1,7 @@
 // The options a Qwen3 model takes, each declared once (util/schema): where it runs (device, dtype: shared by every
 // command and class that loads a model) and how Qwen3Model runs a batch (forward, embed).
 import type { Device, DType } from '../native';
-import { NonEmptyString, OneOf, PositiveInt, StringOf, Type, type Static } from '../util/schema';
+import { NonEmptyString, OneOf, PositiveInt, Type, type Static } from '../util/schema';
 
 export type DeviceOption = 'auto' | Device;
 export type DTypeOption = 'auto' | DType;
@@ -20,12 +20,14 @@ export function parseDevice(value: unknown): DeviceOption | undefined {
   return typeof value === 'string' && DEVICE_REGEX.test(value) ? (value as DeviceOption) : undefined;
 }
 
-export const DeviceSchema = StringOf<DeviceOption>({
-  pattern: DEVICE_PATTERN,
-  expected: `one of ${DEVICE_OPTIONS.join(', ')}`,
-  description:
-    "where models run: 'auto' is CUDA when libtorch sees a GPU, else the CPU; 'cuda' the first GPU, 'cuda:N' GPU N",
-});
+export const DeviceSchema = Type.Unsafe<DeviceOption>(
+  Type.String({
+    pattern: DEVICE_PATTERN,
+    expected: `one of ${DEVICE_OPTIONS.join(', ')}`,
+    description:
+      "where models run: 'auto' is CUDA when libtorch sees a GPU, else the CPU; 'cuda' the first GPU, 'cuda:N' GPU N",
+  })
+);
 
 export const DTypeSchema = OneOf(DTYPE_OPTIONS, {
   description:

@@ -7,8 +7,8 @@ import { createHash, timingSafeEqual } from 'crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { predictionJson } from '../predict/predictor';
 import { packageVersion } from '../util/paths';
-import { checker, type Problem, type SchemaNode, type TSchema } from '../util/schema';
-import { HttpError, toHttpError, validationError } from './errors';
+import { problems, type Problem, type SchemaNode, type TSchema } from '../util/schema';
+import { bodyFields, HttpError, toHttpError, validationError } from './errors';
 import { loggerOptions, type LogStream } from './logging';
 import type { ServeMetrics } from './metrics';
 import type { ModelPool } from './models';
@@ -70,12 +70,9 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     bodyLimit: o.bodyLimit,
     forceCloseConnections: 'idle',
   }).withTypeProvider<TypeBoxTypeProvider>();
-  app.setValidatorCompiler(({ schema }) => {
-    const check = checker(schema as TSchema);
-    return (data: unknown) => {
-      const found = check(data);
-      return found.length ? { error: validationError(found) } : { value: data };
-    };
+  app.setValidatorCompiler(({ schema }) => (data: unknown) => {
+    const found = problems(schema as TSchema, data);
+    return found.length ? { error: validationError(found, schema as SchemaNode) } : { value: data };
   });
   // JSON only: a text/plain body gets 415 naming the content type to use.
   app.removeContentTypeParser('text/plain');
@@ -131,20 +128,20 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     if (request.routeOptions.url !== api.predict.url || !given || typeof given !== 'object' || Array.isArray(given))
       return;
     const found: Problem[] = [];
-    const texts = body.properties as Record<string, SchemaNode>;
-    const limit = texts.texts.maxItems as number;
+    const properties = bodyFields(body);
+    const limit = properties.texts.maxItems as number;
     if (Array.isArray(given.texts) && given.texts.length > limit)
       found.push({
         path: ['texts'],
         kind: 'range',
         keyword: 'maxItems',
-        schema: texts.texts,
+        schema: properties.texts,
         value: given.texts,
         params: { limit },
       });
     const fields = Object.keys(given);
     if (fields.length > MAX_FIELDS) {
-      for (const f of fields.filter((k) => !(k in texts)).slice(0, MAX_FIELDS))
+      for (const f of fields.filter((k) => !(k in properties)).slice(0, MAX_FIELDS))
         found.push({
           path: [f],
           kind: 'unknown',
@@ -154,7 +151,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
           params: {},
         });
     }
-    if (found.length) throw validationError(found);
+    if (found.length) throw validationError(found, body);
   });
 
   app.setErrorHandler((error, request, reply) => {
@@ -199,7 +196,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
           { field: 'model', models: [...ctx.pool.names] }
         );
       }
-      const texts = request.body.texts ?? [request.body.text as string];
+      const asked = request.body;
+      const texts = 'texts' in asked ? asked.texts : [asked.text];
       info.set(request, { texts: texts.length, model });
       const predictions = await ctx.scheduler.submit(model, texts, cancelled.get(request));
       const labels = ctx.pool.predictor(model).labels;

@@ -54,16 +54,19 @@ function typeName(type: unknown): string {
   }
 }
 
-/** `"texts" (the posts, ...) or "text" (one post, ...)`: the fields an anyOf of `required` asks for, described. */
-function alternatives(body: SchemaNode): string {
-  const properties = (body.properties ?? {}) as Record<string, SchemaNode>;
-  return (body.anyOf as { required: string[] }[])
-    .map(({ required: [key] }) => `"${key}"${properties[key]?.description ? ` (${properties[key].description})` : ''}`)
-    .join(' or ');
+/** The fields a body may have, by name: its properties, or those of every shape of a union. */
+export function bodyFields(body: SchemaNode): Record<string, SchemaNode> {
+  const shapes = (body.anyOf as SchemaNode[] | undefined) ?? [body];
+  return Object.assign({}, ...shapes.map((shape) => shape.properties ?? {}));
+}
+
+/** The key each shape of a union of objects requires ("texts", "text"). */
+function requiredKeys(union: SchemaNode): string[] {
+  return (union.anyOf as SchemaNode[]).map((shape) => (shape.required as string[])[0]);
 }
 
 /** One sentence per problem in the API's words (a list, a text), naming the field; limits come from the schema. */
-export function describeProblem(p: Problem): { field: string; message: string } {
+export function describeProblem(p: Problem, body: SchemaNode): { field: string; message: string } {
   const field = fieldName(p.path);
   const got = p.value === undefined ? 'nothing' : describeValue(p.value);
   const limit = p.params.limit;
@@ -85,19 +88,21 @@ export function describeProblem(p: Problem): { field: string; message: string } 
     case 'maxLength':
       return {
         field,
-        message: `${field}: expected at most ${limit} characters but received ${[...String(p.value)].length}`,
+        message: `${field}: expected at most ${limit} characters but received ${String(p.value).length}`,
       };
     case 'additionalProperties': {
-      const known = Object.keys((p.schema.properties ?? {}) as object).map((k) => `"${k}"`);
+      const known = Object.keys(bodyFields(body)).map((k) => `"${k}"`);
       return { field, message: `${field}: unknown field; a request has ${known.join(', ')}` };
     }
     case 'anyOf': {
-      const [first] = (p.schema.anyOf as { required: string[] }[])[0].required;
-      return { field: first, message: `${first}: missing; send ${alternatives(p.schema)}` };
+      const keys = requiredKeys(p.schema);
+      const fields = bodyFields(p.schema);
+      const described = keys.map((k) => `"${k}"${fields[k]?.description ? ` (${fields[k].description})` : ''}`);
+      return { field: keys[0], message: `${keys[0]}: missing; send ${described.join(' or ')}` };
     }
     case 'not': {
-      const both = (p.schema.not as { required: string[] }).required;
-      return { field: both[0], message: `${both[0]}: give ${both.map((k) => `"${k}"`).join(' or ')}, not both` };
+      const keys = requiredKeys(p.schema);
+      return { field: keys[0], message: `${keys[0]}: give ${keys.map((k) => `"${k}"`).join(' or ')}, not both` };
     }
     default:
       return { field, message: `${field}: is not valid (${p.keyword})` };
@@ -108,12 +113,12 @@ export function describeProblem(p: Problem): { field: string; message: string } 
 const MAX_LISTED = 5;
 
 /** A 400 listing every problem found in the body. */
-export function validationError(problems: readonly Problem[]): HttpError {
+export function validationError(problems: readonly Problem[], body: SchemaNode): HttpError {
   // A body of 1 MiB can hold 300,000 bad items: describe only what is shown, count the rest.
   const shown = new Map<string, string>();
   for (const p of problems) {
     if (shown.size === MAX_LISTED) break;
-    const d = describeProblem(p);
+    const d = describeProblem(p, body);
     if (!shown.has(d.message)) shown.set(d.message, d.field);
   }
   const messages = [...shown.keys()];

@@ -95,31 +95,31 @@ export interface RequestLimits {
   maxTextLength: number;
 }
 
-/** One post: at least one non-space character, at most `maxTextLength` characters (code points). */
+/** One post: at least one non-space character, at most `maxTextLength` characters (UTF-16 units, as JS counts). */
 function text(l: RequestLimits, description: string) {
   return Type.String({ minLength: 1, maxLength: l.maxTextLength, pattern: '\\S', description });
 }
 
+/** A predict request: "texts" (a list) or "text" (one post), not both; "model" optional in either. */
 export function predictBodySchema(l: RequestLimits) {
-  return Type.Object(
-    {
-      texts: Type.Optional(
-        Type.Array(text(l, 'a post'), {
-          minItems: 1,
-          maxItems: l.maxTexts,
-          description: `the posts, 1 to ${l.maxTexts}, each at most ${l.maxTextLength} characters`,
-        })
+  const model = Type.Optional(
+    NonEmptyString({ description: 'which served model answers (GET /v1/models); default: the first one' })
+  );
+  const texts = Type.Array(text(l, 'a post'), {
+    minItems: 1,
+    maxItems: l.maxTexts,
+    description: `the posts, 1 to ${l.maxTexts}, each at most ${l.maxTextLength} characters`,
+  });
+  return Type.Union(
+    [
+      Type.Object({ texts, model }, { additionalProperties: false }),
+      Type.Object(
+        { text: text(l, `one post, at most ${l.maxTextLength} characters`), model },
+        { additionalProperties: false }
       ),
-      text: Type.Optional(text(l, `one post, at most ${l.maxTextLength} characters`)),
-      model: Type.Optional(
-        NonEmptyString({ description: 'which served model answers (GET /v1/models); default: the first one' })
-      ),
-    },
+    ],
     {
       description: 'Posts to classify: "texts" (a list) or "text" (one post), not both.',
-      additionalProperties: false,
-      anyOf: [{ required: ['texts'] }, { required: ['text'] }],
-      not: { required: ['texts', 'text'] },
       examples: [{ texts: ['今天天气真好', '排了两个小时的队，结果卖完了'] }],
     }
   );

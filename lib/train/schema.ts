@@ -105,7 +105,7 @@ const trainer = {
   ),
   scheduler: WithDefault(OneOf(SCHEDULERS, { description: 'learning-rate decay after the warmup' }), 'cosine'),
   maxGradNorm: WithDefault(Type.Number({ minimum: 0, description: 'global gradient-norm clip (0 turns it off)' }), 1),
-  lora: WithDefault(LoraOptionsSchema, {}),
+  lora: WithDefault(LoraOptionsSchema, defaultsOf(LoraOptionsSchema.properties)),
   head: WithDefault(OneOf(HEADS, { description: "embedding method's head ('mlp' is the old script's)" }), 'mlp'),
   instruction: Type.String({
     description: "embedding method: the Qwen3-Embedding instruction ('' for none; default: one for the label set)",

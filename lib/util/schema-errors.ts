@@ -25,8 +25,11 @@ function bounds(noun: 'integer' | 'number', s: SchemaNode): string {
 /** What a node accepts, in the options' words ("positive integer", "one of "a", "b"", "plain object"). */
 export function expectedWords(s: SchemaNode): string {
   if (typeof s.expected === 'string') return s.expected;
-  if (Array.isArray(s.anyOf)) return (s.anyOf as SchemaNode[]).map(expectedWords).join(' or ');
-  if (Array.isArray(s.enum)) return `one of ${s.enum.map((v) => describeValue(v)).join(', ')}`;
+  if (Array.isArray(s.anyOf)) {
+    const members = s.anyOf as SchemaNode[];
+    if (members.every((m) => 'const' in m)) return `one of ${members.map((m) => describeValue(m.const)).join(', ')}`;
+    return members.map(expectedWords).join(' or ');
+  }
   if ('const' in s) return describeValue(s.const);
   switch (s.type) {
     case 'integer':
@@ -36,11 +39,13 @@ export function expectedWords(s: SchemaNode): string {
       return (s.minLength as number) > 0 ? 'non-empty string' : 'string';
     case 'boolean':
       return 'boolean';
+    case 'null':
+      return 'null';
     case 'object':
       return 'plain object';
     case 'array': {
       const items = s.items as SchemaNode | undefined;
-      return items?.type === 'string' && !items.enum ? 'array of strings' : 'array';
+      return items?.type === 'string' ? 'array of strings' : 'array';
     }
   }
   return 'valid value';

@@ -1,38 +1,37 @@
 // One validator for every shape the package takes or reads: options objects, its JSON files and the HTTP bodies are
 // declared once each, with TypeBox (`Type.Object({...})` carrying `description`, `default`, `minimum`, ...), and
-// checked here by ajv against those declarations. Types come from `Static<typeof X>`, defaults from the schema
-// (applyDefaults), and every problem found is listed at once (schema-messages.ts words them).
+// checked here against those declarations. Types come from `Static<typeof X>`, defaults from the schema
+// (applyDefaults), and every problem found is listed at once (schema-errors.ts words them).
 //
-// Why ajv and not TypeBox's own Value.Errors: ajv is the validator fastify runs already, it checks every JSON Schema
-// keyword as the standard says (the predict body's `anyOf`/`not`, which TypeBox's checker skips on an object;
-// `maxLength` in code points, where TypeBox counts UTF-16 units), and each of its errors names the keyword and the
-// schema node that failed, which is what the messages are made of. It is loaded on the first check, not with the
-// package: requiring it and compiling a first schema took ~90 ms on this 2-core machine.
+// Why TypeBox's own checker (Value.Check, Value.Errors) and not ajv: it walks the schema as it is, with nothing to
+// compile, in a library the declarations load anyway. ajv compiles each schema to code first: its first check in a
+// process held the JS thread for 50-80 ms (16 ms to require it, then 20-50 ms per schema: the Trainer's options,
+// run.json; measured on this 2-core machine), past the 50 ms the package allows a cold load (test/native/event-loop);
+// TypeBox's check of the same options takes under 1 ms. What TypeBox's checker does not do is spelled as TypeBox
+// types: "one of two shapes" is a Union of objects (not `anyOf`/`not` of `required`), and `maxLength` counts UTF-16
+// units as JavaScript's length does.
 //
 // Why @sinclair/typebox 0.34 and not `typebox` 1.x: 1.x ships ES modules only, which a CommonJS package can require on
 // Node >= 20.19 only (the package supports Node 20.0 and later), and @fastify/type-provider-typebox 5.x takes 0.34.
-import { Kind, Type, type SchemaOptions, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { Type, type SchemaOptions, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
-import type { default as Ajv, ErrorObject, ValidateFunction } from 'ajv';
 
 export { Type, type Static, type TSchema };
 
-/** A schema node as ajv and the messages read it (TypeBox's nodes are plain JSON Schema). */
+/** A schema node as the messages read it (TypeBox's nodes are plain JSON Schema). */
 export type SchemaNode = TSchema & Record<string, unknown>;
 
 // ---- building blocks ----
 
-/**
- * A string of a given form, typed T: a fixed list (`enum`; TypeBox's literal union would be an `anyOf` of consts,
- * worded worse) or a pattern. TypeBox's own walkers (defaults, clone) see a string.
- */
-export function StringOf<T extends string>(options: SchemaOptions): TUnsafe<T> {
-  return Type.Unsafe<T>({ [Kind]: 'String', type: 'string', ...options });
-}
-
 /** One of a fixed list of strings. */
 export function OneOf<T extends string>(values: readonly T[], options: SchemaOptions = {}): TUnsafe<T> {
-  return StringOf<T>({ enum: [...values], ...options });
+  return Type.Unsafe<T>(
+    Type.Union(
+      values.map((v) => Type.Literal(v)),
+      options
+    )
+  );
 }
 
 /** An integer from 1, within the safe range (past 2^53 integers lose their last digits). */
@@ -45,9 +44,9 @@ export function NonNegativeInt(options: SchemaOptions = {}) {
   return Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, ...options });
 }
 
-/** A function (a callback option); JSON Schema has no such type, so a keyword of this validator checks it. */
+/** A function (a callback option), typed T. */
 export function Callback<T extends (...args: never[]) => unknown>(options: SchemaOptions = {}): TUnsafe<T> {
-  return Type.Unsafe<T>({ isFunction: true, expected: 'function', ...options });
+  return Type.Unsafe<T>(Type.Function([], Type.Unknown(), { expected: 'function', ...options }));
 }
 
 /** A string of at least one character. */
@@ -56,43 +55,6 @@ export function NonEmptyString(options: SchemaOptions = {}) {
 }
 
 // ---- the validator ----
-
-let ajv: Ajv | undefined;
-const compiled = new WeakMap<TSchema, ValidateFunction>();
-
-function createAjv(): Ajv {
-  const AjvClass = (require('ajv') as typeof import('ajv')).default;
-  // Every problem at once (allErrors), with the failing value and schema node (verbose); values are never coerced,
-  // dropped or filled in (defaults are applied separately, to a copy).
-  // strict: unknown keywords are schema mistakes; but `required` may name properties declared beside it (the predict
-  // body's anyOf) and keywords may apply whatever the type.
-  const instance = new AjvClass({
-    allErrors: true,
-    verbose: true,
-    strict: true,
-    strictTypes: false,
-    strictRequired: false,
-  });
-  // `expected`: the words a message uses for what a node accepts, where its keywords alone would say it badly (a
-  // pattern, for instance).
-  instance.addKeyword({ keyword: 'expected', schemaType: 'string' });
-  instance.addKeyword({
-    keyword: 'isFunction',
-    schemaType: 'boolean',
-    validate: (_: boolean, data: unknown) => typeof data === 'function',
-  });
-  return instance;
-}
-
-function validatorFor(schema: TSchema): ValidateFunction {
-  let validate = compiled.get(schema);
-  if (!validate) {
-    ajv ??= createAjv();
-    validate = ajv.compile(schema);
-    compiled.set(schema, validate);
-  }
-  return validate;
-}
 
 /** One thing wrong with a value. */
 export interface Problem {
@@ -103,15 +65,46 @@ export interface Problem {
    * unknown: a key the shape does not have; missing: a required key is absent
    */
   kind: 'type' | 'range' | 'unknown' | 'missing';
-  /** the JSON Schema keyword that failed (type, minimum, enum, maxItems, additionalProperties, required, ...) */
+  /**
+   * the JSON Schema keyword that failed: type, minimum, maximum, exclusiveMinimum, exclusiveMaximum, minLength,
+   * maxLength, pattern, minItems, maxItems, const, enum (none of a union's literals), required,
+   * additionalProperties, anyOf (no shape of a union fits) or not (more than one does)
+   */
   keyword: string;
   /** the node the value at `path` should fit (for `unknown`: the object's node) */
   schema: SchemaNode;
   /** the value at `path`; undefined when missing */
   value: unknown;
-  /** the keyword's parameters (e.g. limit) */
-  params: Record<string, unknown>;
+  /** `type`: the type expected; `limit`: the bound a range keyword set */
+  params: { type?: string; limit?: unknown };
 }
+
+const E = ValueErrorType;
+/** TypeBox's error kinds as the JSON Schema keywords they check (the messages are worded per keyword). */
+const KEYWORDS: Partial<Record<ValueErrorType, string>> = {
+  [E.Array]: 'type',
+  [E.Boolean]: 'type',
+  [E.Function]: 'type',
+  [E.Integer]: 'type',
+  [E.Null]: 'type',
+  [E.Number]: 'type',
+  [E.Object]: 'type',
+  [E.String]: 'type',
+  [E.ArrayMinItems]: 'minItems',
+  [E.ArrayMaxItems]: 'maxItems',
+  [E.IntegerMinimum]: 'minimum',
+  [E.IntegerMaximum]: 'maximum',
+  [E.IntegerExclusiveMinimum]: 'exclusiveMinimum',
+  [E.IntegerExclusiveMaximum]: 'exclusiveMaximum',
+  [E.NumberMinimum]: 'minimum',
+  [E.NumberMaximum]: 'maximum',
+  [E.NumberExclusiveMinimum]: 'exclusiveMinimum',
+  [E.NumberExclusiveMaximum]: 'exclusiveMaximum',
+  [E.StringMinLength]: 'minLength',
+  [E.StringMaxLength]: 'maxLength',
+  [E.StringPattern]: 'pattern',
+  [E.Literal]: 'const',
+};
 
 function parsePointer(pointer: string): (string | number)[] {
   if (pointer === '') return [];
@@ -122,6 +115,10 @@ function parsePointer(pointer: string): (string | number)[] {
     .map((p) => (/^(0|[1-9]\d*)$/.test(p) ? Number(p) : p));
 }
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 function jsonType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
@@ -129,104 +126,83 @@ function jsonType(value: unknown): string {
   return typeof value;
 }
 
-function accepts(type: unknown, value: unknown): boolean {
+/** Whether a value is of the kind a union's member takes (its type, or its literal). */
+function ofKind(member: SchemaNode, value: unknown): boolean {
+  if ('const' in member) return member.const === value;
   const t = jsonType(value);
-  const types = Array.isArray(type) ? type : [type];
-  return types.includes(t) || (t === 'integer' && types.includes('number'));
-}
-
-/** The branch of an anyOf that a value of its type was meant for, if exactly one is. */
-function branchFor(node: SchemaNode, value: unknown): number | undefined {
-  const branches = (node.anyOf as SchemaNode[]).map((b, i) =>
-    ('const' in b ? b.const === value : b.type !== undefined && accepts(b.type, value)) ? i : -1
-  );
-  const matching = branches.filter((i) => i >= 0);
-  return matching.length === 1 ? matching[0] : undefined;
-}
-
-function toProblem(e: ErrorObject): Problem {
-  const path = parsePointer(e.instancePath);
-  const parent = (e.parentSchema ?? {}) as SchemaNode;
-  const params = e.params as Record<string, unknown>;
-  if (e.keyword === 'required') {
-    const key = String(params.missingProperty);
-    const properties = (parent.properties ?? {}) as Record<string, SchemaNode>;
-    return {
-      path: [...path, key],
-      kind: 'missing',
-      keyword: 'required',
-      schema: properties[key] ?? {},
-      value: undefined,
-      params,
-    };
-  }
-  if (e.keyword === 'additionalProperties') {
-    const key = String(params.additionalProperty);
-    const value = (e.data as Record<string, unknown>)[key];
-    return { path: [...path, key], kind: 'unknown', keyword: e.keyword, schema: parent, value, params };
-  }
-  let kind: Problem['kind'] = 'range';
-  // A number where a number or integer belongs is out of range (NaN, Infinity, 1.5 for an integer), not mistyped.
-  const numeric = parent.type === 'number' || parent.type === 'integer';
-  if (e.keyword === 'type') kind = numeric && typeof e.data === 'number' ? 'range' : 'type';
-  if (e.keyword === 'enum' || e.keyword === 'const') {
-    const allowed = e.keyword === 'enum' ? (parent.enum as unknown[]) : [parent.const];
-    kind = allowed.some((a) => typeof a === typeof e.data) ? 'range' : 'type';
-  }
-  if (e.keyword === 'anyOf' || e.keyword === 'isFunction') kind = 'type';
-  return { path, kind, keyword: e.keyword, schema: parent, value: e.data, params };
+  return member.type === t || (member.type === 'number' && t === 'integer');
 }
 
 /**
- * ajv's errors as problems: for an anyOf whose branches differ by type (`{...} | false`), only the branch the value's
- * type chose speaks (else one problem for the whole anyOf); a value of the wrong type gets that problem alone, not
- * also the ones of the keywords that could not apply; one problem per place and keyword.
+ * A union's problems: those of the one member the value is meant for (of its kind; among objects, the one whose
+ * required keys it has); else one problem for the union: none fits (anyOf, or `enum` for a list of literals, or
+ * `type` when no member is of its kind), or several objects do (not: one of them, not both).
  */
-function problemsFrom(errors: readonly ErrorObject[]): Problem[] {
-  let kept = [...errors];
-  for (const e of errors.filter((x) => x.keyword === 'anyOf')) {
-    const node = e.parentSchema as SchemaNode;
-    const prefix = `${e.schemaPath}/`;
-    const chosen = (node.anyOf as SchemaNode[]).every((b) => b.type !== undefined || 'const' in b)
-      ? branchFor(node, e.data)
-      : undefined;
-    if (chosen !== undefined) {
-      kept = kept.filter(
-        (x) => x !== e && (!x.schemaPath.startsWith(prefix) || x.schemaPath.startsWith(`${prefix}${chosen}/`))
-      );
-    } else {
-      kept = kept.filter((x) => !x.schemaPath.startsWith(prefix));
+function unionProblems(e: ValueError, path: (string | number)[]): Problem[] {
+  const node = e.schema as SchemaNode;
+  const members = node.anyOf as SchemaNode[];
+  let chosen = members.map((_, i) => i).filter((i) => ofKind(members[i], e.value));
+  const objects = chosen.filter((i) => members[i].type === 'object');
+  if (objects.length > 1) {
+    const keys = Object.keys(e.value as object);
+    chosen = objects.filter((i) =>
+      ((members[i].required as string[] | undefined) ?? []).every((k) => keys.includes(k))
+    );
+    if (chosen.length !== 1) {
+      const keyword = chosen.length === 0 ? 'anyOf' : 'not';
+      return [
+        { path, kind: chosen.length === 0 ? 'missing' : 'range', keyword, schema: node, value: e.value, params: {} },
+      ];
     }
   }
-  const problems = kept.map(toProblem);
-  const key = (p: Problem) => JSON.stringify(p.path);
-  const wrongType = new Set(problems.filter((p) => p.kind === 'type' && p.keyword === 'type').map(key));
-  const under = (p: Problem) =>
-    [...Array(p.path.length + 1).keys()].some((n) => wrongType.has(JSON.stringify(p.path.slice(0, n))));
-  const seen = new Set<string>();
-  return problems.filter((p) => {
-    if (under(p) && !(p.keyword === 'type' && wrongType.has(key(p)))) return false;
-    const id = `${key(p)} ${p.kind === 'unknown' || p.kind === 'missing' ? p.kind : ''}`;
-    if (seen.has(id)) return false;
-    seen.add(id);
-    return true;
-  });
+  if (chosen.length === 1) return problemsFrom(e.errors[chosen[0]]);
+  const literals = members.every((m) => 'const' in m);
+  const sameKind = members.some((m) => jsonType(m.const) === jsonType(e.value));
+  const type = members.every((m) => m.type === 'object') && !isObject(e.value) ? 'object' : undefined;
+  const keyword = literals ? 'enum' : type ? 'type' : 'anyOf';
+  const kind = literals && sameKind ? 'range' : 'type';
+  return [{ path, kind, keyword, schema: node, value: e.value, params: { type } }];
 }
 
-/** A checker for `schema`, compiled now (so a mistake in the schema shows at once, not at the first value). */
-export function checker(schema: TSchema): (value: unknown) => Problem[] {
-  const validate = validatorFor(schema);
-  return (value) => (validate(value) ? [] : problemsFrom(validate.errors ?? []));
+function toProblems(e: ValueError): Problem[] {
+  const path = parsePointer(e.path);
+  const schema = e.schema as SchemaNode;
+  if (e.type === E.Union) return unionProblems(e, path);
+  if (e.type === E.ObjectRequiredProperty)
+    return [{ path, kind: 'missing', keyword: 'required', schema, value: undefined, params: {} }];
+  if (e.type === E.ObjectAdditionalProperties)
+    return [{ path, kind: 'unknown', keyword: 'additionalProperties', schema, value: e.value, params: {} }];
+  const keyword = KEYWORDS[e.type] ?? 'valid';
+  // A number where a number or integer belongs is out of range (NaN, Infinity, 1.5 for an integer), not mistyped.
+  const numeric = schema.type === 'number' || schema.type === 'integer';
+  const kind = keyword === 'type' && !(numeric && typeof e.value === 'number') ? 'type' : 'range';
+  const params = keyword === 'type' ? { type: String(schema.type) } : { limit: schema[keyword] };
+  return [{ path, kind, keyword, schema, value: e.value, params }];
+}
+
+/** TypeBox's errors as problems; one per place and kind (a missing key is also reported as the wrong type). */
+function problemsFrom(errors: Iterable<ValueError>): Problem[] {
+  const seen = new Set<string>();
+  const out: Problem[] = [];
+  for (const e of errors) {
+    for (const p of toProblems(e)) {
+      const id = `${JSON.stringify(p.path)} ${p.kind === 'unknown' ? 'unknown' : ''}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      out.push(p);
+    }
+  }
+  return out;
 }
 
 /** Every way `value` differs from `schema` (empty when it fits). */
 export function problems(schema: TSchema, value: unknown): Problem[] {
-  return checker(schema)(value);
+  return Value.Check(schema, value) ? [] : problemsFrom(Value.Errors(schema, value));
 }
 
 /** Whether `value` fits `schema`. */
 export function fits<T extends TSchema>(schema: T, value: unknown): value is Static<T> {
-  return validatorFor(schema)(value);
+  return Value.Check(schema, value);
 }
 
 // ---- defaults ----
