@@ -13,7 +13,9 @@ import type { SchemaNode } from '../util/schema';
 /** An option's help: its choices, its description, and its default ("text | json: ... (default text)"). */
 export function optionHelp(option: object): string {
   const s = option as SchemaNode;
-  const choices = Array.isArray(s.enum) ? `${s.enum.join(' | ')}: ` : '';
+  const members = (s.anyOf ?? []) as SchemaNode[];
+  const literals = members.length > 0 && members.every((m) => 'const' in m);
+  const choices = literals ? `${members.map((m) => m.const).join(' | ')}: ` : '';
   const value = Array.isArray(s.default) ? s.default.join(',') : s.default;
   const shown = 'default' in s && s.default !== false ? ` (default ${value})` : '';
   return `${choices}${s.description ?? ''}${shown}`;

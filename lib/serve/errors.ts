@@ -37,7 +37,7 @@ export class HttpError extends Error {
 }
 
 /** [texts, 3] -> "texts[3]"; [] -> "body". */
-export function fieldName(path: readonly (string | number)[]): string {
+function fieldName(path: readonly (string | number)[]): string {
   return path.length === 0 ? 'body' : pathName(path);
 }
 
@@ -66,7 +66,7 @@ function requiredKeys(union: SchemaNode): string[] {
 }
 
 /** One sentence per problem in the API's words (a list, a text), naming the field; limits come from the schema. */
-export function describeProblem(p: Problem, body: SchemaNode): { field: string; message: string } {
+function describeProblem(p: Problem, body: SchemaNode): { field: string; message: string } {
   const field = fieldName(p.path);
   const got = p.value === undefined ? 'nothing' : describeValue(p.value);
   const limit = p.params.limit;

@@ -188,7 +188,9 @@ export const TRAINER_DEFAULTS = defaultsOf(trainer);
 export const TrainCallOptionsSchema = Type.Object(
   {
     evalData: Type.Optional(
-      Type.Unsafe<TrainData>({ description: 'the dev data (a file or arrays); default: a split of the training data' })
+      Type.Unsafe<TrainData>(
+        Type.Unknown({ description: 'the dev data (a file or arrays); default: a split of the training data' })
+      )
     ),
   },
   { additionalProperties: false }

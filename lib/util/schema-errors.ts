@@ -23,7 +23,7 @@ function bounds(noun: 'integer' | 'number', s: SchemaNode): string {
 }
 
 /** What a node accepts, in the options' words ("positive integer", "one of "a", "b"", "plain object"). */
-export function expectedWords(s: SchemaNode): string {
+function expectedWords(s: SchemaNode): string {
   if (typeof s.expected === 'string') return s.expected;
   if (Array.isArray(s.anyOf)) {
     const members = s.anyOf as SchemaNode[];
@@ -68,7 +68,7 @@ function optionLine(p: Problem, name: string, qualified: boolean): string {
 }
 
 /** The error for an options argument's problems: a TypeError when one is of the wrong type, else a RangeError. */
-export function optionsError(found: readonly Problem[], name = 'options', qualified = false): TypeError | RangeError {
+function optionsError(found: readonly Problem[], name = 'options', qualified = false): TypeError | RangeError {
   const message = found.map((p) => optionLine(p, name, qualified)).join('\n');
   return found.some((p) => p.kind !== 'range') ? new TypeError(message) : new RangeError(message);
 }
@@ -109,15 +109,20 @@ export function shownJson(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
+/** What a node accepts, in a file's words: with an article, and "true or false" for a boolean. */
+function fileWords(s: SchemaNode): string {
+  const members = s.anyOf as SchemaNode[] | undefined;
+  if (members && !members.every((m) => 'const' in m)) return members.map(fileWords).join(' or ');
+  const words = expectedWords(s);
+  if (FILE_WORDS[words]) return FILE_WORDS[words];
+  return /^(one of|true|false|null|")/.test(words) ? words : `${/^[aeiou]/.test(words) ? 'an' : 'a'} ${words}`;
+}
+
 /** One line per problem of a JSON file: `"baseModel.spec" should be a string but is 3`. */
 export function fileProblemLines(found: readonly Problem[]): string[] {
   return found.map((p) => {
     const field = JSON.stringify(pathName(p.path));
     if (p.kind === 'unknown') return `${field} is not a field of this file`;
-    const words = expectedWords(p.schema);
-    const what =
-      FILE_WORDS[words] ??
-      (/^(one of|true|false|null|")/.test(words) ? words : `${/^[aeiou]/.test(words) ? 'an' : 'a'} ${words}`);
-    return `${field} should be ${what} but is ${shownJson(p.value)}`;
+    return `${field} should be ${fileWords(p.schema)} but is ${shownJson(p.value)}`;
   });
 }

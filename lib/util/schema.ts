@@ -200,11 +200,6 @@ export function problems(schema: TSchema, value: unknown): Problem[] {
   return Value.Check(schema, value) ? [] : problemsFrom(Value.Errors(schema, value));
 }
 
-/** Whether `value` fits `schema`. */
-export function fits<T extends TSchema>(schema: T, value: unknown): value is Static<T> {
-  return Value.Check(schema, value);
-}
-
 // ---- defaults ----
 
 /** A copy of a value that fits `schema`, with the schema's defaults wherever the value has nothing. */
