@@ -17,8 +17,10 @@ export function optionHelp(option: object): string {
   const literals = members.length > 0 && members.every((m) => 'const' in m);
   const choices = literals ? `${members.map((m) => m.const).join(' | ')}: ` : '';
   const value = Array.isArray(s.default) ? s.default.join(',') : s.default;
-  const shown = 'default' in s && s.default !== false ? ` (default ${value})` : '';
-  return `${choices}${s.description ?? ''}${shown}`;
+  const text = `${choices}${s.description ?? ''}`;
+  if (!('default' in s) || s.default === false) return text;
+  // "(MASTER_ADDR; default 127.0.0.1)", not "(MASTER_ADDR) (default 127.0.0.1)"
+  return text.endsWith(')') ? `${text.slice(0, -1)}; default ${value})` : `${text} (default ${value})`;
 }
 
 const T = TRAINER_OPTIONS;

@@ -77,7 +77,7 @@ const serve = {
    * and 129 with 1 (an OpenMP team waits for its slowest thread, and a busy machine deschedules one).
    */
   threads: WithDefault(
-    PositiveInt({ description: 'intra-op threads of the models (libtorch’s, for the whole process)' }),
+    PositiveInt({ description: 'intra-op threads of the models, for the whole process' }),
     os.availableParallelism()
   ),
 };

@@ -80,7 +80,7 @@ const HEADS = ['linear', 'mlp'] as const;
 const BEST_METRICS = ['accuracy', 'macroF1'] as const;
 
 const trainer = {
-  method: OneOf(METHODS, { description: METHODS.join(' | ') }),
+  method: OneOf(METHODS, { description: 'the training method' }),
   modelSize: WithDefault(
     OneOf(MODEL_SIZES, {
       description: `${MODEL_SIZES.join(' | ')} (picks Qwen/Qwen3-<size> or Qwen/Qwen3-Embedding-<size>)`,
