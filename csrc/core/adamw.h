@@ -22,11 +22,13 @@
 
 namespace q3 {
 
+// No defaults here: the binding always sets every field, from lib/classifier/native-spec.ts (ADAMW: torch.optim.AdamW's
+// betas and eps) and the Trainer's weightDecay option, where the values are stated once.
 struct AdamWOptions {
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double eps = 1e-8;
-  double weightDecay = 0.01;
+  double beta1 = 0;
+  double beta2 = 0;
+  double eps = 0;
+  double weightDecay = 0;
 };
 
 class AdamW {

@@ -13,13 +13,15 @@
 
 namespace q3 {
 
+// No defaults here: the binding always sets every field, from lib/train/schema.ts (DistributedOptionsSchema: address,
+// port, timeout) and lib/train/distributed.ts (the bucket), where the defaults are stated once.
 struct DistributedSpec {
   int rank = 0;
   int worldSize = 1;
-  std::string masterAddr = "127.0.0.1";
-  int masterPort = 29500;
-  int64_t timeoutMs = 60000;       // rendezvous and every collective
-  int64_t bucketBytes = 25 << 20;  // all-reduce bucket (DDP's default 25 MB)
+  std::string masterAddr;
+  int masterPort = 0;
+  int64_t timeoutMs = 0;    // rendezvous and every collective
+  int64_t bucketBytes = 0;  // all-reduce bucket
 };
 
 // True when this build has Gloo (the libgloo-dev headers were there at build time).

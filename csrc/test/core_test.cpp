@@ -150,6 +150,7 @@ bool distributedChecks() {
       q3::DistributedSpec s;
       s.rank = r;
       s.worldSize = 2;
+      s.masterAddr = "127.0.0.1";
       s.masterPort = port;
       s.timeoutMs = 20000;
       s.bucketBytes = 64;

@@ -1,13 +1,32 @@
 // Every flag of every command, and the old Python scripts' spellings: the one table the parser (args.ts) and the help
-// (help.ts) both read, so they never disagree. Defaults shown in help come from the code that applies them.
+// (help.ts) both read, so they never disagree. A flag that sets an option says so with the option's words and default,
+// read from the option's schema (optionHelp), so help and behaviour never disagree either.
 import { DEFAULT_LABELS } from '../classifier/labels';
 import { keepsCheckpointByDefault, METHODS, type Method } from '../classifier/methods';
-import { COMPARE_DEFAULTS } from '../compare/options';
-import { TRAINER_DEFAULTS } from '../train/options';
-import { DISTRIBUTED_DEFAULTS } from '../train/distributed';
+import { COMPARE_DEFAULTS, COMPARE_OPTIONS } from '../compare/schema';
+import { DistributedOptionsSchema, LoraOptionsSchema, TRAINER_DEFAULTS, TRAINER_OPTIONS } from '../train/schema';
 import { DEVICE_OPTIONS, DTYPE_OPTIONS } from '../qwen3/runtime';
 import { MODEL_SIZES } from '../qwen3/presets';
-import { API_KEY_ENV, LOG_FORMATS, SERVE_DEFAULTS } from '../serve/options';
+import { SERVE_DEFAULTS, SERVE_OPTIONS } from '../serve/schema';
+import type { SchemaNode } from '../util/schema';
+
+/** An option's help: its choices, its description, and its default ("text | json: ... (default text)"). */
+export function optionHelp(option: object): string {
+  const s = option as SchemaNode;
+  const members = (s.anyOf ?? []) as SchemaNode[];
+  const literals = members.length > 0 && members.every((m) => 'const' in m);
+  const choices = literals ? `${members.map((m) => m.const).join(' | ')}: ` : '';
+  const value = Array.isArray(s.default) ? s.default.join(',') : s.default;
+  const text = `${choices}${s.description ?? ''}`;
+  if (!('default' in s) || s.default === false) return text;
+  // "(MASTER_ADDR; default 127.0.0.1)", not "(MASTER_ADDR) (default 127.0.0.1)"
+  return text.endsWith(')') ? `${text.slice(0, -1)}; default ${value})` : `${text} (default ${value})`;
+}
+
+const T = TRAINER_OPTIONS;
+const LORA = LoraOptionsSchema.properties;
+const DIST = DistributedOptionsSchema.properties;
+const S = SERVE_OPTIONS;
 
 export const COMMANDS = ['train', 'predict', 'eval', 'serve', 'compare', 'report', 'info', 'build'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -27,22 +46,18 @@ export interface FlagSpec {
 
 /** Every flag of every command. Which command takes which: COMMAND_FLAGS. */
 export const FLAGS: Record<string, FlagSpec> = {
-  method: { kind: 'string', value: '<m>', help: METHODS.join(' | ') },
+  method: { kind: 'string', value: '<m>', help: optionHelp(T.method) },
   methods: {
     kind: 'string',
     value: '<m,m>',
-    help: `methods to train and compare, comma-separated (default ${COMPARE_DEFAULTS.methods.join(',')})`,
+    help: `${COMPARE_OPTIONS.methods.description}, comma-separated (default ${COMPARE_DEFAULTS.methods.join(',')})`,
   },
   'model-size': {
     kind: 'string',
     value: '<size>',
     help: `${MODEL_SIZES.join(' | ')} (picks Qwen/Qwen3-<size> or Qwen/Qwen3-Embedding-<size>)`,
   },
-  model: {
-    kind: 'string',
-    value: '<spec>',
-    help: "base model: a folder, a Hugging Face repo id, a name under ./models, or 'tiny'",
-  },
+  model: { kind: 'string', value: '<spec>', help: optionHelp(T.model) },
   train: { kind: 'string', value: '<file>', help: 'training data: text<TAB>label lines, CSV (label,review) or JSONL' },
   test: { kind: 'string', value: '<file>', help: 'labelled test data (same formats)' },
   labels: {
@@ -53,19 +68,11 @@ export const FLAGS: Record<string, FlagSpec> = {
   epochs: { kind: 'string', value: '<n>', help: 'passes over the training data' },
   'batch-size': { kind: 'string', value: '<n>', help: 'examples per batch' },
   'learning-rate': { kind: 'string', value: '<x>', help: 'peak learning rate (AdamW, warmup then cosine decay)' },
-  'lora-r': { kind: 'string', value: '<n>', help: `LoRA rank (default ${TRAINER_DEFAULTS.lora.r})` },
-  'lora-alpha': {
-    kind: 'string',
-    value: '<x>',
-    help: `LoRA alpha (default ${TRAINER_DEFAULTS.lora.alpha}; scale = alpha / r)`,
-  },
-  'max-samples': { kind: 'string', value: '<n>', help: 'use at most n examples (stratified, seeded)' },
-  'max-length': { kind: 'string', value: '<n>', help: `most tokens per post (default ${TRAINER_DEFAULTS.maxLength})` },
-  'gradient-accumulation': {
-    kind: 'string',
-    value: '<n>',
-    help: `batches per optimizer step (default ${TRAINER_DEFAULTS.gradientAccumulation})`,
-  },
+  'lora-r': { kind: 'string', value: '<n>', help: optionHelp(LORA.r) },
+  'lora-alpha': { kind: 'string', value: '<x>', help: optionHelp(LORA.alpha) },
+  'max-samples': { kind: 'string', value: '<n>', help: optionHelp(T.maxSamples) },
+  'max-length': { kind: 'string', value: '<n>', help: optionHelp(T.maxLength) },
+  'gradient-accumulation': { kind: 'string', value: '<n>', help: optionHelp(T.gradientAccumulation) },
   'nproc-per-node': {
     kind: 'string',
     value: '<n>',
@@ -76,15 +83,15 @@ export const FLAGS: Record<string, FlagSpec> = {
   'master-addr': {
     kind: 'string',
     value: '<host>',
-    help: `data-parallel: address of node 0, which hosts the rendezvous (default ${DISTRIBUTED_DEFAULTS.masterAddr})`,
+    help: `data-parallel: ${optionHelp(DIST.masterAddr)}`,
   },
   'master-port': {
     kind: 'string',
     value: '<port>',
-    help: `data-parallel: rendezvous port on node 0 (default ${DISTRIBUTED_DEFAULTS.masterPort})`,
+    help: `data-parallel: ${optionHelp(DIST.masterPort)}`,
   },
-  'gradient-checkpointing': { kind: 'boolean', help: 'recompute activations in backward (less memory for 4B/8B)' },
-  output: { kind: 'string', value: '<dir>', help: 'run folder (default ./models/qwen3_<method>_<size>)' },
+  'gradient-checkpointing': { kind: 'boolean', help: optionHelp(T.gradientCheckpointing) },
+  output: { kind: 'string', value: '<dir>', help: optionHelp(T.output) },
   checkpoint: {
     kind: 'string',
     multiple: true,
@@ -97,29 +104,17 @@ export const FLAGS: Record<string, FlagSpec> = {
     kind: 'boolean',
     help: 'continue an interrupted run (<output>.partial), or the checkpoint of the run in <output>',
   },
-  'eval-steps': {
-    kind: 'string',
-    value: '<n>',
-    help: 'evaluate on the dev split every n optimizer steps (default: at the end of each epoch)',
-  },
-  'save-steps': {
-    kind: 'string',
-    value: '<n>',
-    help: 'also save a checkpoint every n optimizer steps (default: at each evaluation)',
-  },
-  'save-total-limit': {
-    kind: 'string',
-    value: '<n>',
-    help: `checkpoints kept: checkpoint/ plus older checkpoint-<step>/ folders (default ${TRAINER_DEFAULTS.saveTotalLimit})`,
-  },
+  'eval-steps': { kind: 'string', value: '<n>', help: optionHelp(T.evalSteps) },
+  'save-steps': { kind: 'string', value: '<n>', help: optionHelp(T.saveSteps) },
+  'save-total-limit': { kind: 'string', value: '<n>', help: optionHelp(T.saveTotalLimit) },
   'keep-checkpoint': {
     kind: 'boolean',
     help: `keep checkpoint/ once the run finishes (default: kept, except for ${METHODS.filter((m) => !keepsCheckpointByDefault(m)).join(', ')}: 3x the model's size)`,
   },
-  seed: { kind: 'string', value: '<n>', help: `random seed (default ${TRAINER_DEFAULTS.seed})` },
+  seed: { kind: 'string', value: '<n>', help: optionHelp(T.seed) },
   device: { kind: 'string', value: '<d>', help: `${DEVICE_OPTIONS.join(' | ')} (default ${TRAINER_DEFAULTS.device})` },
   dtype: { kind: 'string', value: '<t>', help: `${DTYPE_OPTIONS.join(' | ')} (default auto; full: float32)` },
-  offline: { kind: 'boolean', help: 'never download (also env HF_HUB_OFFLINE=1)' },
+  offline: { kind: 'boolean', help: optionHelp(T.offline) },
   text: { kind: 'string', multiple: true, value: '<text>', help: 'a post to classify (repeatable)' },
   file: { kind: 'string', value: '<file>', help: 'posts to classify: one per line, or any training format' },
   'text-column': {
@@ -138,57 +133,25 @@ export const FLAGS: Record<string, FlagSpec> = {
   'load-all': { kind: 'boolean', help: 'use every trained run under --models-dir (one row per model and text)' },
   'models-dir': { kind: 'string', value: '<dir>', help: 'where trained runs are found (default ./models)' },
   json: { kind: 'boolean', help: 'machine output: JSON Lines on stdout' },
-  host: {
-    kind: 'string',
-    value: '<addr>',
-    help: `address to listen on (default ${SERVE_DEFAULTS.host}; any other than loopback needs --api-key)`,
-  },
-  port: {
-    kind: 'string',
-    value: '<n>',
-    help: `port (default ${SERVE_DEFAULTS.port}; 0 = any free port, logged at start)`,
-  },
-  'max-batch-size': {
-    kind: 'string',
-    value: '<n>',
-    help: `most texts of concurrent requests merged into one model call (default ${SERVE_DEFAULTS.maxBatchSize}; 1 = batching off)`,
-  },
-  'max-wait-ms': {
-    kind: 'string',
-    value: '<ms>',
-    help: `how long a text may wait for a fuller batch (default ${SERVE_DEFAULTS.maxWaitMs}; 0 = never wait)`,
-  },
-  'queue-limit': {
-    kind: 'string',
-    value: '<n>',
-    help: `texts waiting across all models before requests get 503 + Retry-After (default ${SERVE_DEFAULTS.queueLimit})`,
-  },
-  'max-texts': { kind: 'string', value: '<n>', help: `texts per request (default ${SERVE_DEFAULTS.maxTexts})` },
-  'max-text-length': {
-    kind: 'string',
-    value: '<n>',
-    help: `characters per text (default ${SERVE_DEFAULTS.maxTextLength})`,
-  },
-  'body-limit': {
-    kind: 'string',
-    value: '<bytes>',
-    help: `bytes per request body, else 413 (default ${SERVE_DEFAULTS.bodyLimit} = ${SERVE_DEFAULTS.bodyLimit / 2 ** 20} MiB)`,
-  },
+  host: { kind: 'string', value: '<addr>', help: optionHelp(S.host) },
+  port: { kind: 'string', value: '<n>', help: optionHelp(S.port) },
+  'max-batch-size': { kind: 'string', value: '<n>', help: optionHelp(S.maxBatchSize) },
+  'max-wait-ms': { kind: 'string', value: '<ms>', help: optionHelp(S.maxWaitMs) },
+  'queue-limit': { kind: 'string', value: '<n>', help: optionHelp(S.queueLimit) },
+  'max-texts': { kind: 'string', value: '<n>', help: optionHelp(S.maxTexts) },
+  'max-text-length': { kind: 'string', value: '<n>', help: optionHelp(S.maxTextLength) },
+  'body-limit': { kind: 'string', value: '<bytes>', help: optionHelp(S.bodyLimit) },
   'api-key': {
     kind: 'string',
     value: '<key>',
-    help: `require Authorization: Bearer <key> (or set ${API_KEY_ENV}, which ps does not show); needed off loopback`,
+    help: `${optionHelp(S.apiKey)}; needed off loopback (the environment does not show in ps)`,
   },
   threads: {
     kind: 'string',
     value: '<n>',
-    help: `intra-op threads of the models (default: every core, ${SERVE_DEFAULTS.threads} here; fewer leave cores to HTTP)`,
+    help: `${S.threads.description} (default: every core, ${SERVE_DEFAULTS.threads} here; fewer leave cores to HTTP)`,
   },
-  'log-format': {
-    kind: 'string',
-    value: '<f>',
-    help: `${LOG_FORMATS.join(' | ')}: json writes one JSON line per request on stderr (default ${SERVE_DEFAULTS.logFormat})`,
-  },
+  'log-format': { kind: 'string', value: '<f>', help: optionHelp(S.logFormat) },
   help: { kind: 'boolean', help: 'show this help' },
   'build-dir': {
     kind: 'string',

@@ -3,10 +3,10 @@
 import { METHOD_DEFAULTS, METHODS, type MethodDefaults } from '../classifier/methods';
 import { DEFAULT_BATCH_LIMITS } from '../qwen3/batching';
 import { MODEL_SIZES } from '../qwen3/presets';
-import { COMPARE_DEFAULTS } from '../compare/options';
+import { COMPARE_DEFAULTS, COMPARE_OPTIONS } from '../compare/schema';
 import { API_KEY_ENV } from '../serve/options';
 import { SIGNAL_EXIT } from './errors';
-import { COMMAND_FLAGS, FLAGS, type Command } from './flags';
+import { COMMAND_FLAGS, FLAGS, optionHelp, type Command } from './flags';
 import { OLD_DATA, OLD_SPLIT_SEED, OLD_TEST_POSTS } from './legacy';
 import { PROMPT_KEYS } from './prompt';
 
@@ -148,15 +148,16 @@ export const OLD_SPELLINGS = `Old spellings (the Python scripts' flags) still wo
   (run.json or a PEFT adapter); for train, --model_path is where to save (--output) unless it names a base model
   folder, 'tiny' or a Qwen3 name, or --output is given (then it is --model).`;
 
+const C = COMPARE_OPTIONS;
 const COMPARE_HELP: Record<string, string> = {
-  train: 'training data every method trains on (same dev split and seed for all)',
-  test: 'labelled test file every method is measured on',
+  train: optionHelp(C.train),
+  test: optionHelp(C.test),
   checkpoint: 'an existing run folder to compare instead of training (repeatable)',
   'load-all': 'compare every trained run under --models-dir',
-  out: `report folder: report.md, report.json, report.html (default ${COMPARE_DEFAULTS.out})`,
-  epochs: `passes over the data for every method (default: each method's own: ${perMethod('epochs')})`,
-  'max-samples': 'train on at most n examples (stratified, seeded)',
-  seed: 'one seed for every method (split, data order, initialisation)',
+  out: optionHelp(C.out),
+  epochs: `${optionHelp(C.epochs)} (default: ${perMethod('epochs')})`,
+  'max-samples': optionHelp(C.maxSamples),
+  seed: optionHelp(C.seed),
 };
 
 function flagLines(command: Command): string {

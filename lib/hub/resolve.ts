@@ -4,18 +4,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Qwen3HFConfig } from '../qwen3/config';
-import { MODEL_FAMILIES, MODEL_SIZES, findPreset, type ModelFamily } from '../qwen3/presets';
+import { MODEL_SIZES, findPreset, type ModelFamily } from '../qwen3/presets';
 import { createTinyQwen3, tinyModelFor } from '../qwen3/tiny';
-import {
-  expectBoolean,
-  expectKnownKeys,
-  expectNonEmptyString,
-  expectNonNegativeInteger,
-  expectOneOf,
-  expectOptionalOptions,
-  expectPositiveInteger,
-  invalidTypeError,
-} from '../util/is';
+import { expectNonEmptyString } from '../util/is';
+import { checkOptions } from '../util/schema-errors';
 import { cleanStaleTemporaries, temporaryName } from '../util/atomic-write';
 import { displayPath } from '../util/paths';
 import { encodeRepoId, fetchHubFile, fetchRevisionInfo, type ResolveProgress } from './api';
@@ -39,28 +31,11 @@ import {
 import { ModelDownloadError, ModelNotFoundError, offlineMessage, toModelDownloadError } from './errors';
 import { isFile } from '../util/regular-file';
 import { DEFAULT_TIMEOUT_MS } from './http';
+import { ResolveOptionsSchema, type ResolveOptions } from './schema';
+
+export type { ResolveOptions };
 
 export type ModelSource = 'local' | 'models' | 'cache' | 'download';
-
-export interface ResolveOptions {
-  /** never touch the network (default: env HF_HUB_OFFLINE is 1/true/yes/on) */
-  offline?: boolean;
-  /** the Hugging Face hub cache (default: HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub) */
-  cacheDir?: string;
-  /** folder of plain model folders (default: path.resolve('models')) */
-  modelsDir?: string;
-  /** the Hub or a mirror (default: HF_ENDPOINT, else https://huggingface.co) */
-  endpoint?: string;
-  /** access token for gated or private repos (default: HF_TOKEN, else the token file huggingface-cli login wrote) */
-  token?: string;
-  onProgress?: (progress: ResolveProgress) => void;
-  /** which family a bare size ('0.6B') or 'tiny' means (default 'causal') */
-  kind?: ModelFamily;
-  /** idle socket timeout in ms (default: HF_HUB_DOWNLOAD_TIMEOUT seconds, else 30 s) */
-  timeoutMs?: number;
-  /** retries of a stalled or dropped transfer (default 5; a retry that makes progress resets the count) */
-  retries?: number;
-}
 
 export interface ResolvedModel {
   /** absolute path of a folder holding config.json, tokenizer files and safetensors weights */
@@ -71,18 +46,6 @@ export interface ResolvedModel {
   /** a one-line note when an old convention decided (./models/qwen3-0.6b found for Qwen/Qwen3-0.6B) */
   note?: string;
 }
-
-const RESOLVE_OPTION_KEYS = [
-  'offline',
-  'cacheDir',
-  'modelsDir',
-  'endpoint',
-  'token',
-  'onProgress',
-  'kind',
-  'timeoutMs',
-  'retries',
-] as const;
 
 /**
  * Finds a Qwen3 checkpoint folder, in this order:
@@ -100,20 +63,9 @@ const RESOLVE_OPTION_KEYS = [
  */
 export async function resolveModel(spec: string, options?: ResolveOptions): Promise<ResolvedModel> {
   expectNonEmptyString(spec, 'spec');
-  const settings = expectOptionalOptions(options);
-  expectKnownKeys(settings, 'options', RESOLVE_OPTION_KEYS);
+  const settings = options ?? {};
+  checkOptions(ResolveOptionsSchema, settings, 'options', true);
   const { kind = 'causal', onProgress } = settings;
-  expectOneOf(kind, 'options.kind', MODEL_FAMILIES);
-  if (settings.offline !== undefined) expectBoolean(settings.offline, 'options.offline');
-  for (const key of ['cacheDir', 'modelsDir', 'endpoint', 'token'] as const) {
-    if (settings[key] !== undefined) expectNonEmptyString(settings[key], `options.${key}`);
-  }
-  if (onProgress !== undefined && typeof onProgress !== 'function') {
-    throw invalidTypeError('function', 'options.onProgress', onProgress);
-  }
-  if (settings.timeoutMs !== undefined) expectPositiveInteger(settings.timeoutMs, 'options.timeoutMs');
-  if (settings.retries !== undefined) expectNonNegativeInteger(settings.retries, 'options.retries');
-
   const env = process.env;
   const offline = settings.offline ?? isOfflineEnv(env);
   const modelsDir = path.resolve(expandHome(settings.modelsDir ?? 'models'));

@@ -5,82 +5,42 @@ import * as path from 'path';
 import { loadNative, type NativeClassifier, type RunStats } from '../native';
 import { DEFAULT_BATCH_LIMITS, packByLength } from '../qwen3/batching';
 import { openQwen3Folder, type Qwen3Folder } from '../qwen3/folder';
-import {
-  expectDevice,
-  DTYPE_OPTIONS,
-  resolveDeviceAndDtype,
-  type DeviceOption,
-  type DTypeOption,
-} from '../qwen3/runtime';
+import { resolveDeviceAndDtype } from '../qwen3/runtime';
 import { DEFAULT_MODEL_SIZE, findPreset, MODEL_SIZES, type ModelSize } from '../qwen3/presets';
-import {
-  expectBoolean,
-  expectKnownKeys,
-  expectNonEmptyString,
-  expectOneOf,
-  expectPlainObject,
-  expectPositiveInteger,
-  expectString,
-  invalidTypeError,
-} from '../util/is';
-import { nativeBaseSpec, resolveBaseModel } from '../classifier/base-model';
+import { expectOneOf, expectString, invalidTypeError } from '../util/is';
+import { checkOptions } from '../util/schema-errors';
+import { resolveBaseModel } from '../classifier/base-model';
+import { nativeClassifierSpec } from '../classifier/native-spec';
 import { ExampleEncoder } from '../classifier/encoding';
 import { isDefaultLabels, labelsFromRecord } from '../classifier/labels';
-import { DEFAULT_END_TOKEN, familyFor, METHODS, usesLora, weightsFileFor, type Method } from '../classifier/methods';
+import { familyFor, usesLora, weightsFileFor } from '../classifier/methods';
 import { readRunInfo } from '../runs/folder';
 import { type RunInfo } from '../runs/schema';
 import { loraFromPeftConfig } from '../runs/peft';
 import { findRunFor } from '../runs/lookup';
+import {
+  PredictionJsonSchema,
+  PredictorOptionsSchema,
+  type Prediction,
+  type PredictionJson,
+  type PredictorOptions,
+} from './schema';
 
-export interface Prediction {
-  text: string;
-  /** the label id (default set: 1 positive, 0 negative) */
-  label: number;
-  /** the label's name in the run's label set (default set: 正面 or 负面) */
-  sentiment: string;
-  /** probability of the predicted label */
-  confidence: number;
-  /** one probability per label, label 0 first (default set: [P(负面), P(正面)]) */
-  probabilities: number[];
-  /** the run folder's name */
-  model: string;
-}
+export type { Prediction, PredictorOptions };
 
 /**
- * A prediction as JSON: what `predict --json` prints per prediction, `--out f.jsonl` writes and `serve` answers, with
- * the keys in that order.
+ * A prediction as JSON (PredictionJsonSchema): what `predict --json` prints per prediction, `--out f.jsonl` writes and
+ * `serve` answers, with the schema's keys in the schema's order; `labels` only for label sets other than the default
+ * (whose output stays as it was).
  */
-export function predictionJson(
-  p: Prediction & { id?: string | number; labels?: readonly string[] }
-): Prediction & { id?: string | number; labels?: string[] } {
-  return {
-    ...(p.id !== undefined ? { id: p.id } : {}),
-    text: p.text,
-    label: p.label,
-    sentiment: p.sentiment,
-    confidence: p.confidence,
-    probabilities: p.probabilities,
-    model: p.model,
-    // the names of the probabilities, for label sets other than the default (whose output stays as it was)
-    ...(p.labels && !isDefaultLabels(p.labels) ? { labels: [...p.labels] } : {}),
+export function predictionJson(p: Prediction & { id?: string | number; labels?: readonly string[] }): PredictionJson {
+  const source: Record<string, unknown> = {
+    ...p,
+    labels: p.labels && !isDefaultLabels(p.labels) ? [...p.labels] : undefined,
   };
-}
-
-export interface PredictorOptions {
-  method?: Method;
-  /** a run folder written by the Trainer / `qwen3-native train` */
-  checkpoint?: string;
-  /** base model override (folder, repo id or 'tiny'); default: the one recorded in run.json */
-  model?: string;
-  /** size preset used to find ./models/qwen3_<method>_<size> when no checkpoint is given */
-  modelSize?: ModelSize;
-  device?: DeviceOption;
-  dtype?: DTypeOption;
-  /** most texts per forward pass (default DEFAULT_BATCH_LIMITS.maxBatchSize) */
-  batchSize?: number;
-  offline?: boolean;
-  /** folder holding run folders (default ./models) */
-  modelsDir?: string;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(PredictionJsonSchema.properties)) if (source[key] !== undefined) out[key] = source[key];
+  return out as PredictionJson;
 }
 
 /** Refuses token ids the run names (lora's label and end tokens, full's appended token) outside the vocabulary. */
@@ -116,29 +76,9 @@ export class Predictor {
       expectOneOf(spec, 'size', MODEL_SIZES);
       options = { modelSize: spec };
     } else {
-      expectPlainObject(spec, 'options');
+      checkOptions(PredictorOptionsSchema, spec);
       options = { ...spec };
     }
-    expectKnownKeys(options, 'options', [
-      'method',
-      'checkpoint',
-      'model',
-      'modelSize',
-      'device',
-      'dtype',
-      'batchSize',
-      'offline',
-      'modelsDir',
-    ]);
-    if (options.method !== undefined) expectOneOf(options.method, 'method', METHODS);
-    if (options.checkpoint !== undefined) expectNonEmptyString(options.checkpoint, 'checkpoint');
-    if (options.model !== undefined) expectNonEmptyString(options.model, 'model');
-    if (options.modelSize !== undefined) expectOneOf(options.modelSize, 'modelSize', MODEL_SIZES);
-    if (options.device !== undefined) expectDevice(options.device, 'device');
-    if (options.dtype !== undefined) expectOneOf(options.dtype, 'dtype', DTYPE_OPTIONS);
-    if (options.batchSize !== undefined) expectPositiveInteger(options.batchSize, 'batchSize');
-    if (options.offline !== undefined) expectBoolean(options.offline, 'offline');
-    if (options.modelsDir !== undefined) expectNonEmptyString(options.modelsDir, 'modelsDir');
     this.options = options;
   }
 
@@ -219,23 +159,20 @@ export class Predictor {
     const classifier = new (loadNative().Classifier)();
     try {
       const lora = usesLora(info.method) ? loraFromPeftConfig(path.join(runDir, 'adapter_config.json')) : undefined;
-      await classifier.init({
-        method: info.method,
-        training: false,
-        ...nativeBaseSpec(info.method, base, false),
-        device,
-        dtype,
-        lora: lora && { ...lora, dropout: 0 },
-        head: info.head ?? 'linear',
-        featureDim: info.method === 'embedding' ? base.config.hidden_size : 0,
-        headDropout: 0, // prediction runs no dropout
-        numLabels: labels.length,
-        labelTokens: info.labelTokens ?? [],
-        labelTokenCounts: info.labelTokenCounts,
-        endToken: info.endToken ?? DEFAULT_END_TOKEN,
-        gradientCheckpointing: false,
-        seed: 0,
-      });
+      await classifier.init(
+        nativeClassifierSpec({
+          method: info.method,
+          base,
+          device,
+          dtype,
+          numLabels: labels.length,
+          head: info.head ?? 'linear',
+          lora,
+          labelTokens: info.labelTokens,
+          labelTokenCounts: info.labelTokenCounts,
+          endToken: info.endToken,
+        })
+      );
       await classifier.loadWeights(path.join(runDir, weightsFileFor(info.method)));
     } catch (e) {
       classifier.dispose();

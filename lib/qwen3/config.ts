@@ -2,7 +2,7 @@
 // and a reader that rejects, once and with a fix, every value the core does not support.
 import * as path from 'path';
 import type { NativeQwen3Config } from '../native';
-import { readJsonObjectAsync } from '../util/json-file';
+import { AnyJsonObject, readJsonObjectAsync } from '../util/json-file';
 
 export type Qwen3TorchDType = 'float32' | 'bfloat16' | 'float16';
 
@@ -50,7 +50,7 @@ export async function readQwen3Config(dir: string): Promise<{ hf: Qwen3HFConfig;
   const file = path.join(dir, 'config.json');
   let raw: Record<string, unknown>;
   try {
-    raw = await readJsonObjectAsync(file, CONFIG_FIX, {}, MAX_CONFIG_BYTES);
+    raw = await readJsonObjectAsync(file, CONFIG_FIX, AnyJsonObject, MAX_CONFIG_BYTES);
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }

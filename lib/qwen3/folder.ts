@@ -6,6 +6,7 @@ import * as path from 'path';
 import { preloadNative, type EmbeddingMapping, type NativeQwen3Config } from '../native';
 import { readJsonObjectAsync } from '../util/json-file';
 import { readQwen3Config, type Qwen3HFConfig } from './config';
+import { ShardIndexSchema } from './schema';
 import { readSafetensorsHeader } from './safetensors';
 import { Qwen3Tokenizer } from './tokenizer';
 import { checkWeightsAgainstConfig } from './weights-check';
@@ -51,14 +52,13 @@ async function listWeights(dir: string): Promise<WeightList> {
   const index = path.join(dir, 'model.safetensors.index.json');
   const single = path.join(dir, 'model.safetensors');
   if (await exists(index)) {
-    let map: Record<string, unknown>;
+    let map: Record<string, string>;
     try {
-      map = (await readJsonObjectAsync(index, INDEX_FIX, { weight_map: 'object' }, MAX_INDEX_BYTES))
-        .weight_map as Record<string, unknown>;
+      map = (await readJsonObjectAsync(index, INDEX_FIX, ShardIndexSchema, MAX_INDEX_BYTES)).weight_map;
     } catch (e) {
       throw new Qwen3FolderError((e as Error).message);
     }
-    const bad = Object.entries(map).filter(([, shard]) => typeof shard !== 'string' || !isPlainFileName(shard));
+    const bad = Object.entries(map).filter(([, shard]) => !isPlainFileName(shard));
     if (bad.length > 0) {
       throw new Qwen3FolderError(
         `${index}: weight_map must name shard files in the same folder; ${bad
@@ -67,13 +67,13 @@ async function listWeights(dir: string): Promise<WeightList> {
           .join(', ')} do not. ${INDEX_FIX}`
       );
     }
-    const shards = [...new Set(Object.values(map) as string[])].sort();
+    const shards = [...new Set(Object.values(map))].sort();
     const present = await Promise.all(shards.map((s) => exists(path.join(dir, s))));
     const missing = shards.filter((_, i) => !present[i]);
     if (missing.length > 0) {
       throw new Qwen3FolderError(`${index} names shards that are missing from ${dir}: ${missing.join(', ')}`);
     }
-    return { files: shards.map((s) => path.join(dir, s)), weightMap: map as Record<string, string>, indexFile: index };
+    return { files: shards.map((s) => path.join(dir, s)), weightMap: map, indexFile: index };
   }
   if (await exists(single)) return { files: [single] };
   const listing = await fs.promises.readdir(dir).catch(() => [] as string[]);

@@ -1,37 +1,25 @@
 // Qwen3Model: a Hugging Face Qwen3 model folder loaded into the native core.
 import * as fs from 'fs';
 import * as path from 'path';
-import {
-  expectArray,
-  expectBoolean,
-  expectKnownKeys,
-  expectNonEmptyString,
-  expectOneOf,
-  expectOptionalOptions,
-  expectPositiveInteger,
-  invalidTypeError,
-} from '../util/is';
+import { expectArray, expectNonEmptyString, invalidTypeError } from '../util/is';
+import { checkOptions } from '../util/schema-errors';
 import { loadNative, type Device, type DType, type NativeEngine, type RunStats } from '../native';
 import { DEFAULT_BATCH_LIMITS, packByLength, scatterRows } from './batching';
 import { embeddingMapping, openQwen3Folder } from './folder';
-import { DTYPE_OPTIONS, expectDevice, resolveDeviceAndDtype, type LoadOptions } from './runtime';
+import { resolveDeviceAndDtype } from './runtime';
+import {
+  EmbedOptionsSchema,
+  ForwardOptionsSchema,
+  LoadOptionsSchema,
+  type EmbedOptions,
+  type ForwardOptions,
+  type LoadOptions,
+} from './schema';
 import type { Qwen3HFConfig } from './config';
 import type { Qwen3Tokenizer } from './tokenizer';
 import { ENDOFTEXT_ID } from './tokens';
 
-export interface ForwardOptions {
-  /** how the batch is padded inside the core; results do not depend on it (default 'left') */
-  padding?: 'left' | 'right';
-  /** most sequences per native call (default 32) */
-  batchSize?: number;
-}
-
-export interface EmbedOptions extends ForwardOptions {
-  /** L2-normalise (default true, as Qwen3-Embedding) */
-  normalize?: boolean;
-  /** Qwen3-Embedding query instruction: text becomes `Instruct: {instruction}\nQuery:{text}` */
-  instruction?: string;
-}
+export type { EmbedOptions, ForwardOptions };
 
 function validateIds(ids: unknown, name: string, vocabSize: number): asserts ids is number[][] {
   expectArray(ids, name);
@@ -47,11 +35,12 @@ function validateIds(ids: unknown, name: string, vocabSize: number): asserts ids
   });
 }
 
-function validateForwardOptions(options: ForwardOptions | undefined, extra: string[] = []): ForwardOptions {
-  const o = expectOptionalOptions(options);
-  expectKnownKeys(o, 'options', ['padding', 'batchSize', ...extra]);
-  if (o.padding !== undefined) expectOneOf(o.padding, 'options.padding', ['left', 'right'] as const);
-  if (o.batchSize !== undefined) expectPositiveInteger(o.batchSize, 'options.batchSize');
+function validateForwardOptions<T extends ForwardOptions>(
+  options: T | undefined,
+  schema: typeof ForwardOptionsSchema | typeof EmbedOptionsSchema = ForwardOptionsSchema
+): T {
+  const o = options ?? ({} as T);
+  checkOptions(schema, o, 'options', true);
   return o;
 }
 
@@ -96,10 +85,8 @@ export class Qwen3Model {
   /** Loads a Hugging Face Qwen3 folder (config.json, model.safetensors or shards, tokenizer.json). */
   static async load(dir: string, options?: LoadOptions): Promise<Qwen3Model> {
     expectNonEmptyString(dir, 'dir');
-    const o = expectOptionalOptions(options);
-    expectKnownKeys(o, 'options', ['device', 'dtype']);
-    if (o.device !== undefined) expectDevice(o.device, 'options.device');
-    if (o.dtype !== undefined) expectOneOf(o.dtype, 'options.dtype', DTYPE_OPTIONS);
+    const o = options ?? {};
+    checkOptions(LoadOptionsSchema, o, 'options', true);
     const folder = path.resolve(dir);
     const stat = await fs.promises.stat(folder).catch(() => undefined);
     if (!stat?.isDirectory()) throw new Error(`Model folder not found: ${folder}`);
@@ -157,9 +144,7 @@ export class Qwen3Model {
    */
   async embed(input: string[] | number[][], options?: EmbedOptions): Promise<Float32Array[]> {
     const native = this.live('embed');
-    const o = validateForwardOptions(options, ['normalize', 'instruction']) as EmbedOptions;
-    if (o.normalize !== undefined) expectBoolean(o.normalize, 'options.normalize');
-    if (o.instruction !== undefined) expectNonEmptyString(o.instruction, 'options.instruction');
+    const o = validateForwardOptions(options, EmbedOptionsSchema);
     expectArray(input, 'input');
     let ids: number[][];
     if (input.every((x) => typeof x === 'string')) {

@@ -1,37 +1,17 @@
 // The runtime every model and classifier of this process shares: where models run (device and dtype options and their
 // 'auto' resolution), what libtorch can do here, compute threads, and the memory counters (CPU pool, CUDA peak).
-import { expectPositiveInteger, invalidTypeError } from '../util/is';
+import { expectPositiveInteger } from '../util/is';
 import { loadNative, nativeRuntimeInfo, type CpuPoolStats, type Device, type DType, type RuntimeInfo } from '../native';
+import type { LoadOptions } from './schema';
 
-export type DeviceOption = 'auto' | Device;
-export type DTypeOption = 'auto' | DType;
-
-export interface LoadOptions {
-  device?: DeviceOption;
-  dtype?: DTypeOption;
-}
-
-/**
- * Where a model runs: 'auto' is CUDA when libtorch sees a GPU, else the CPU; 'cuda' is the first GPU and 'cuda:N'
- * GPU N. For help texts and error messages (parseDevice accepts these forms).
- */
-export const DEVICE_OPTIONS: readonly string[] = ['auto', 'cpu', 'cuda', 'cuda:N'];
-/** How weights and activations are stored: 'auto' is bf16 on CUDA and on CPUs with native bf16, else float32. */
-export const DTYPE_OPTIONS: readonly DTypeOption[] = ['auto', 'float32', 'bfloat16', 'float16'];
-
-// cuda:N with N written as libtorch reads it (decimal, no sign, no leading zeros), at most 3 digits.
-const CUDA_N = /^cuda:(0|[1-9][0-9]{0,2})$/;
-
-/** A device option as written ('auto', 'cpu', 'cuda', 'cuda:N'), or undefined for anything else. */
-export function parseDevice(value: unknown): DeviceOption | undefined {
-  if (value === 'auto' || value === 'cpu' || value === 'cuda') return value;
-  if (typeof value === 'string' && CUDA_N.test(value)) return value as DeviceOption;
-  return undefined;
-}
-
-export function expectDevice(value: unknown, name: string): asserts value is DeviceOption {
-  if (parseDevice(value) === undefined) throw invalidTypeError(`one of ${DEVICE_OPTIONS.join(', ')}`, name, value);
-}
+export {
+  DEVICE_OPTIONS,
+  DTYPE_OPTIONS,
+  parseDevice,
+  type DeviceOption,
+  type DTypeOption,
+  type LoadOptions,
+} from './schema';
 
 /** The CUDA device index of a device: 0 for 'cuda', N for 'cuda:N', undefined for the CPU. */
 export function cudaIndex(device: Device): number | undefined {

@@ -24,11 +24,11 @@ import * as path from 'path';
 import type { Qwen3Folder } from '../qwen3/folder';
 import { PAD_TOKEN_ID } from '../qwen3/tokens';
 import { temporaryName, writeJsonAtomic } from '../util/atomic-write';
-import { readJsonObject, JsonFileError } from '../util/json-file';
+import { checkJsonObject, readJsonObject, JsonFileError } from '../util/json-file';
 import { label2id, labelsFromRecord } from '../classifier/labels';
-import { ID2LABEL, METHODS, usesLora, weightsFileFor, type Method } from '../classifier/methods';
+import { usesLora, weightsFileFor, type Method } from '../classifier/methods';
 import { peftAdapterConfig, runInfoFromPeft } from './peft';
-import { RUN_FORMAT, RUN_VERSION, type RunInfo } from './schema';
+import { RUN_FORMAT, RUN_VERSION, RunInfoSchema, TrainerStateSchema, type RunInfo, type TrainerState } from './schema';
 import { latestCheckpoint, recoverPublish, TRAINER_STATE, workFolder, writeCheckpointFolder } from './staging';
 import { isFile } from '../util/regular-file';
 
@@ -79,48 +79,32 @@ export function readRunInfo(dir: string): RunInfo {
     const why = fs.existsSync(dir) ? 'is not a qwen3-native run folder (no run.json)' : 'does not exist';
     throw new Error(`${dir} ${why}${partial}; train one with \`qwen3-native train\``);
   }
-  const raw = readJsonObject(file, RUN_FIX, {
-    format: 'string',
-    version: 'integer',
-    method: 'string',
-    baseModel: 'object',
-    maxLength: 'integer+',
-    prompt: 'string?',
-    instruction: 'string?',
-    labelTokens: 'integer[]?',
-    labelTokenCounts: 'integer[]?',
-    endToken: 'integer?',
-    appendToken: 'integer?',
-    head: 'string?',
-    hyperParameters: 'object?',
-    history: 'array?',
-  });
+  const raw = readJsonObject(file, RUN_FIX);
   if (raw.format !== RUN_FORMAT) throw new JsonFileError(file, `${file} is not a qwen3-native run description`);
-  if ((raw.version as number) > RUN_VERSION)
+  if (typeof raw.version === 'number' && raw.version > RUN_VERSION)
     throw new JsonFileError(file, `${file} was written by a newer qwen3-native (run format ${raw.version})`);
+  const info = checkJsonObject(file, raw, RUN_FIX, RunInfoSchema);
+  // What the schema cannot say: how fields agree with each other.
   const problems: string[] = [];
-  if (!METHODS.includes(raw.method as Method))
-    problems.push(`"method" should be one of ${METHODS.join(', ')} but is ${JSON.stringify(raw.method)}`);
-  const base = raw.baseModel as Record<string, unknown>;
-  if (typeof base.spec !== 'string') problems.push('"baseModel.spec" should be a string');
-  if (typeof base.dir !== 'string') problems.push('"baseModel.dir" should be a string');
-  if (raw.method === 'lora' && !Array.isArray(raw.labelTokens)) problems.push('"labelTokens" is missing (lora)');
+  if (info.method === 'lora' && !info.labelTokens) problems.push('"labelTokens" is missing (lora)');
   let count = 2;
   try {
-    count = labelsFromRecord(raw.labels, 'run.json').length;
+    count = labelsFromRecord(info.labels, 'run.json').length;
   } catch (e) {
     problems.push((e as Error).message.replace(/^run\.json: /, ''));
   }
-  const counts = raw.labelTokenCounts as number[] | undefined;
-  if (raw.method === 'lora' && Array.isArray(raw.labelTokens)) {
-    const words = counts ? counts.length : raw.labelTokens.length;
-    const tokens = counts ? counts.reduce((a, b) => a + b, 0) : raw.labelTokens.length;
+  const counts = info.labelTokenCounts;
+  if (info.method === 'lora' && info.labelTokens) {
+    const words = counts ? counts.length : info.labelTokens.length;
+    const tokens = counts ? counts.reduce((a, b) => a + b, 0) : info.labelTokens.length;
     if (words !== count) problems.push(`"labelTokens" has ${words} label words for ${count} labels`);
-    else if (tokens !== raw.labelTokens.length || (counts && counts.some((n) => n < 1)))
-      problems.push(`"labelTokenCounts" ${JSON.stringify(counts)} does not split the ${raw.labelTokens.length} tokens`);
+    else if (tokens !== info.labelTokens.length)
+      problems.push(
+        `"labelTokenCounts" ${JSON.stringify(counts)} does not split the ${info.labelTokens.length} tokens`
+      );
   }
   if (problems.length) throw new JsonFileError(file, `${file}: ${problems.join('; ')}. ${RUN_FIX}`);
-  return { history: [], hyperParameters: {}, labels: { ...ID2LABEL }, ...raw } as unknown as RunInfo;
+  return info;
 }
 
 /** Moves every file of `staging` into `dir`, run.json last, so run.json never describes weights not yet there. */
@@ -191,7 +175,7 @@ export function writeRunInfo(runDir: string, info: RunInfo): void {
 export async function writeCheckpoint(
   runDir: string,
   method: Method,
-  state: unknown,
+  state: TrainerState,
   c: CheckpointWriter,
   keep = 1
 ): Promise<string> {
@@ -202,19 +186,12 @@ export async function writeCheckpoint(
   });
 }
 
-/** The files of a checkpoint folder written by writeCheckpoint; trainer_state.json checked for its shape. */
+/** The files of a checkpoint folder written by writeCheckpoint; trainer_state.json checked against its schema. */
 export function checkpointFiles(
   dir: string,
   method: Method
-): { state: Record<string, unknown>; weights: string; trainingState: string } {
-  const state = readJsonObject(path.join(dir, TRAINER_STATE), STATE_FIX, {
-    fingerprint: 'object',
-    epoch: 'integer',
-    batchInEpoch: 'integer',
-    globalStep: 'integer',
-    evalsWithoutImprovement: 'integer',
-    info: 'object',
-  });
+): { state: TrainerState; weights: string; trainingState: string } {
+  const state = readJsonObject(path.join(dir, TRAINER_STATE), STATE_FIX, TrainerStateSchema);
   return { state, weights: path.join(dir, weightsFileFor(method)), trainingState: path.join(dir, TRAINING_STATE) };
 }
 

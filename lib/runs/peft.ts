@@ -12,7 +12,14 @@ import {
   ID2LABEL,
   type Method,
 } from '../classifier/methods';
-import { RUN_FORMAT, RUN_VERSION, type LoraSettings, type RunInfo } from './schema';
+import {
+  AdapterConfigSchema,
+  RUN_FORMAT,
+  RUN_VERSION,
+  type AdapterConfig,
+  type LoraSettings,
+  type RunInfo,
+} from './schema';
 import { isFile } from '../util/regular-file';
 
 const ADAPTER_FIX =
@@ -20,7 +27,7 @@ const ADAPTER_FIX =
   'adapter_model.safetensors: save the adapter again, or re-train it.';
 
 /** PEFT's adapter_config.json for the run's adapter. */
-export function peftAdapterConfig(info: RunInfo): Record<string, unknown> {
+export function peftAdapterConfig(info: RunInfo): AdapterConfig {
   const lora = info.lora as LoraSettings;
   const seqCls = info.method === 'lora-head';
   return {
@@ -47,16 +54,8 @@ export function peftAdapterConfig(info: RunInfo): Record<string, unknown> {
   };
 }
 
-function readAdapterConfig(file: string): Record<string, unknown> {
-  return readJsonObject(file, ADAPTER_FIX, {
-    peft_type: 'string?',
-    r: 'integer+',
-    lora_alpha: 'number',
-    lora_dropout: 'number?',
-    use_rslora: 'boolean?',
-    task_type: 'string?',
-    base_model_name_or_path: 'string?',
-  });
+function readAdapterConfig(file: string): AdapterConfig {
+  return readJsonObject(file, ADAPTER_FIX, AdapterConfigSchema);
 }
 
 /** Reads LoRA settings from a PEFT adapter_config.json, rejecting what this package cannot apply. */
@@ -67,8 +66,7 @@ export function loraFromPeftConfig(file: string): LoraSettings {
   if (cfg.use_dora) problems.push('use_dora true');
   if (cfg.fan_in_fan_out) problems.push('fan_in_fan_out true');
   if (cfg.bias && cfg.bias !== 'none') problems.push(`bias ${JSON.stringify(cfg.bias)}`);
-  for (const k of ['rank_pattern', 'alpha_pattern'])
-    if (cfg[k] && typeof cfg[k] === 'object' && Object.keys(cfg[k] as object).length) problems.push(k);
+  for (const k of ['rank_pattern', 'alpha_pattern'] as const) if (Object.keys(cfg[k] ?? {}).length) problems.push(k);
   const t = cfg.target_modules;
   const targets = Array.isArray(t) ? t : typeof t === 'string' ? [t] : undefined;
   if (!targets || targets.length === 0 || !targets.every((x) => typeof x === 'string'))
@@ -77,9 +75,9 @@ export function loraFromPeftConfig(file: string): LoraSettings {
     );
   if (problems.length) throw new JsonFileError(file, `${file}: unsupported adapter settings: ${problems.join(', ')}`);
   return {
-    r: cfg.r as number,
-    alpha: cfg.lora_alpha as number,
-    dropout: (cfg.lora_dropout as number | undefined) ?? 0,
+    r: cfg.r,
+    alpha: cfg.lora_alpha,
+    dropout: cfg.lora_dropout ?? 0,
     rslora: !!cfg.use_rslora,
     targetModules: targets as string[],
   };

@@ -1,18 +1,20 @@
-// The HTTP API on fastify: routes, validation (the schemas in schemas.ts, with ajv set to reject rather than coerce
-// or drop), the API key, errors as JSON, request logs and metrics. The server's life (listen, load, stop) is in
-// server.ts.
+// The HTTP API on fastify: routes (schema.ts declares each one's method, path and schemas), validation by the
+// package's one validator (util/schema: every problem listed, nothing coerced or dropped), the API key, errors as
+// JSON, request logs and metrics. The server's life (listen, load, stop) is in server.ts.
 import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createHash, timingSafeEqual } from 'crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { predictionJson } from '../predict/predictor';
 import { packageVersion } from '../util/paths';
-import { HttpError, toHttpError, validationError, type SchemaProblem } from './errors';
+import { problems, type Problem, type SchemaNode, type TSchema } from '../util/schema';
+import { bodyFields, HttpError, toHttpError, validationError } from './errors';
 import { loggerOptions, type LogStream } from './logging';
 import type { ServeMetrics } from './metrics';
 import type { ModelPool } from './models';
 import type { ResolvedServeOptions } from './options';
 import type { Scheduler } from './scheduler';
-import { ROUTE_SCHEMAS, ROUTES, type PredictBody } from './schemas';
+import { routes } from './schema';
 
 export type Phase = 'loading' | 'ready' | 'stopping' | 'failed';
 
@@ -26,15 +28,11 @@ export interface AppContext {
   logStream?: LogStream;
 }
 
-/** The fields of a predict request; more than MAX_FIELDS fields are refused before validation. */
-const PREDICT_FIELDS = new Set(['texts', 'text', 'model']);
+/** More fields than this in a predict request are refused before validation. */
 const MAX_FIELDS = 8;
 
 /** nginx's status for a request its client closed before the answer. */
 const CLIENT_CLOSED = 499;
-
-/** Probes answer without the key: a load balancer or an orchestrator has none, and they reveal nothing. */
-const OPEN_ROUTES = new Set(['/healthz', '/readyz']);
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
@@ -61,23 +59,20 @@ function notReady(phase: Phase): HttpError | undefined {
 export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   const o = ctx.options;
   const limits = { maxTexts: o.maxTexts, maxTextLength: o.maxTextLength, bodyLimit: o.bodyLimit };
+  const api = routes(limits);
+  const body = api.predict.schema.body as SchemaNode;
+  // Probes (routes with no security requirement) answer without the key: a load balancer has none, they reveal nothing.
+  const open = new Set<string>(Object.values(api).flatMap((r) => ('security' in r.schema ? [r.url] : [])));
   const app = Fastify({
     logger: loggerOptions(o.logFormat, ctx.logStream),
     // One log line per request (onResponse below) instead of fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: o.bodyLimit,
     forceCloseConnections: 'idle',
-    ajv: {
-      // Wrong types are errors (no "5" -> 5 or "x" -> ["x"]), unknown fields too (not silently dropped); every
-      // problem is reported at once, with the offending value (verbose) for the message.
-      customOptions: {
-        coerceTypes: false,
-        removeAdditional: false,
-        useDefaults: false,
-        allErrors: true,
-        verbose: true,
-      },
-    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(({ schema }) => (data: unknown) => {
+    const found = problems(schema as TSchema, data);
+    return found.length ? { error: validationError(found, schema as SchemaNode) } : { value: data };
   });
   // JSON only: a text/plain body gets 415 naming the content type to use.
   app.removeContentTypeParser('text/plain');
@@ -97,7 +92,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
       abort.abort();
       record(request, CLIENT_CLOSED, performance.now() - started);
     });
-    if (!expected || OPEN_ROUTES.has(request.url.split('?')[0])) return;
+    if (!expected || open.has(request.url.split('?')[0])) return;
     if (!authorized(request.headers.authorization, expected)) {
       throw new HttpError(
         401,
@@ -129,18 +124,34 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   // Bounds the validator's work before it runs: with every problem reported, a 1 MiB body of 300,000 bad items took
   // ajv 9 s of the event loop (measured). A list too long, or too many fields, is answered from its size alone.
   app.addHook('preValidation', async (request) => {
-    const body = request.body as Record<string, unknown> | null | undefined;
-    if (request.routeOptions.url !== '/v1/predict' || !body || typeof body !== 'object' || Array.isArray(body)) return;
-    const problems: SchemaProblem[] = [];
-    if (Array.isArray(body.texts) && body.texts.length > o.maxTexts)
-      problems.push({ keyword: 'maxItems', instancePath: '/texts', params: {}, data: body.texts });
-    const fields = Object.keys(body);
+    const given = request.body as Record<string, unknown> | null | undefined;
+    if (request.routeOptions.url !== api.predict.url || !given || typeof given !== 'object' || Array.isArray(given))
+      return;
+    const found: Problem[] = [];
+    const properties = bodyFields(body);
+    const limit = properties.texts.maxItems as number;
+    if (Array.isArray(given.texts) && given.texts.length > limit)
+      found.push({
+        path: ['texts'],
+        kind: 'range',
+        keyword: 'maxItems',
+        schema: properties.texts,
+        value: given.texts,
+        params: { limit },
+      });
+    const fields = Object.keys(given);
     if (fields.length > MAX_FIELDS) {
-      const unknown = fields.filter((f) => !PREDICT_FIELDS.has(f)).slice(0, MAX_FIELDS);
-      for (const f of unknown)
-        problems.push({ keyword: 'additionalProperties', instancePath: '', params: { additionalProperty: f } });
+      for (const f of fields.filter((k) => !(k in properties)).slice(0, MAX_FIELDS))
+        found.push({
+          path: [f],
+          kind: 'unknown',
+          keyword: 'additionalProperties',
+          schema: body,
+          value: given[f],
+          params: {},
+        });
     }
-    if (problems.length) throw validationError(problems, limits);
+    if (found.length) throw validationError(found, body);
   });
 
   app.setErrorHandler((error, request, reply) => {
@@ -152,11 +163,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0];
-    const e = new HttpError(
-      404,
-      'not_found',
-      `no route ${request.method} ${path}; the routes are ${ROUTES.join(', ')}`
-    );
+    const all = Object.values(api).map((r) => `${r.method} ${r.url}`);
+    const e = new HttpError(404, 'not_found', `no route ${request.method} ${path}; the routes are ${all.join(', ')}`);
     reply.code(404).send(e.body());
   });
 
@@ -174,49 +182,58 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     },
   });
 
-  app.post('/v1/predict', { schema: ROUTE_SCHEMAS.predict(limits) }, async (request) => {
-    const pending = notReady(ctx.phase());
-    if (pending) throw pending;
-    const body = request.body as PredictBody;
-    const model = body.model ?? ctx.pool.defaultName;
-    if (!ctx.pool.has(model)) {
-      throw new HttpError(
-        404,
-        'unknown_model',
-        `model: no model named ${JSON.stringify(model)}; this server serves ${ctx.pool.names.join(', ')}`,
-        {
-          field: 'model',
-          models: [...ctx.pool.names],
-        }
-      );
-    }
-    const texts = body.texts ?? [body.text as string];
-    info.set(request, { texts: texts.length, model });
-    const predictions = await ctx.scheduler.submit(model, texts, cancelled.get(request));
-    const labels = ctx.pool.predictor(model).labels;
-    return { predictions: predictions.map((p) => predictionJson({ ...p, labels })) };
+  app.route({
+    ...api.predict,
+    handler: async (request) => {
+      const pending = notReady(ctx.phase());
+      if (pending) throw pending;
+      const model = request.body.model ?? ctx.pool.defaultName;
+      if (!ctx.pool.has(model)) {
+        throw new HttpError(
+          404,
+          'unknown_model',
+          `model: no model named ${JSON.stringify(model)}; this server serves ${ctx.pool.names.join(', ')}`,
+          { field: 'model', models: [...ctx.pool.names] }
+        );
+      }
+      const asked = request.body;
+      const texts = 'texts' in asked ? asked.texts : [asked.text];
+      info.set(request, { texts: texts.length, model });
+      const predictions = await ctx.scheduler.submit(model, texts, cancelled.get(request));
+      const labels = ctx.pool.predictor(model).labels;
+      return { predictions: predictions.map((p) => predictionJson({ ...p, labels })) };
+    },
   });
 
-  app.get('/v1/models', { schema: ROUTE_SCHEMAS.models }, async () => {
-    const pending = notReady(ctx.phase());
-    if (pending) throw pending;
-    return { models: ctx.pool.describe() };
+  app.route({
+    ...api.models,
+    handler: async () => {
+      const pending = notReady(ctx.phase());
+      if (pending) throw pending;
+      return { models: ctx.pool.describe() };
+    },
   });
 
-  app.get('/healthz', { schema: ROUTE_SCHEMAS.healthz }, async () => ({ status: 'ok' }));
+  app.route({ ...api.healthz, handler: async () => ({ status: 'ok' }) });
 
-  app.get('/readyz', { schema: ROUTE_SCHEMAS.readyz }, async (_request, reply) => {
-    const phase = ctx.phase();
-    if (phase !== 'ready') reply.code(503);
-    return { status: phase, models: [...ctx.pool.names] };
+  app.route({
+    ...api.readyz,
+    handler: async (_request, reply) => {
+      const phase = ctx.phase();
+      if (phase !== 'ready') reply.code(503);
+      return { status: phase, models: [...ctx.pool.names] };
+    },
   });
 
-  app.get('/metrics', { schema: ROUTE_SCHEMAS.metrics }, async (_request, reply) => {
-    reply.header('Content-Type', ctx.metrics.contentType);
-    return ctx.metrics.text();
+  app.route({
+    ...api.metrics,
+    handler: async (_request, reply) => {
+      reply.header('Content-Type', ctx.metrics.contentType);
+      return ctx.metrics.text();
+    },
   });
 
-  app.get('/openapi.json', { schema: ROUTE_SCHEMAS.openapi }, async () => app.swagger());
+  app.route({ ...api.openapi, handler: async () => app.swagger() });
 
   return app;
 }

@@ -1,18 +1,11 @@
-// Every failure the server answers becomes one JSON error (schemas.ts errorSchema): a status, a stable code, the
+// Every failure the server answers becomes one JSON error (schema.ts ErrorBodySchema): a status, a stable code, the
 // field at fault and a message that says what to do. Bad input is a 4xx, never a crash or a stack trace.
 import { STATUS_CODES } from 'http';
 import { describeValue } from '../util/is';
+import type { Problem, SchemaNode } from '../util/schema';
+import { pathName } from '../util/schema-errors';
 import { CancelledError, QueueFullError, ShuttingDownError } from './scheduler';
-import type { RequestLimits } from './schemas';
-
-export interface ErrorBody {
-  statusCode: number;
-  error: string;
-  code: string;
-  message: string;
-  field?: string;
-  models?: string[];
-}
+import type { ErrorBody } from './schema';
 
 export class HttpError extends Error {
   constructor(
@@ -43,23 +36,10 @@ export class HttpError extends Error {
   }
 }
 
-/** One problem ajv found (the subset of its ErrorObject used here; `verbose` gives `data`). */
-export interface SchemaProblem {
-  keyword: string;
-  instancePath: string;
-  params: Record<string, unknown>;
-  data?: unknown;
-  message?: string;
+/** [texts, 3] -> "texts[3]"; [] -> "body". */
+function fieldName(path: readonly (string | number)[]): string {
+  return path.length === 0 ? 'body' : pathName(path);
 }
-
-/** "/texts/3" -> "texts[3]"; "" -> "body". */
-export function fieldName(instancePath: string): string {
-  const parts = instancePath.split('/').filter(Boolean);
-  if (parts.length === 0) return 'body';
-  return parts.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
-}
-
-const FIELDS = '"texts" (a list of posts), "text" (one post) and "model"';
 
 function typeName(type: unknown): string {
   switch (type) {
@@ -74,13 +54,25 @@ function typeName(type: unknown): string {
   }
 }
 
-/** One sentence per problem, naming the field and what it accepts. */
-export function describeProblem(p: SchemaProblem, l: RequestLimits): { field: string; message: string } {
-  const field = fieldName(p.instancePath);
-  const got = p.data === undefined ? 'nothing' : describeValue(p.data);
+/** The fields a body may have, by name: its properties, or those of every shape of a union. */
+export function bodyFields(body: SchemaNode): Record<string, SchemaNode> {
+  const shapes = (body.anyOf as SchemaNode[] | undefined) ?? [body];
+  return Object.assign({}, ...shapes.map((shape) => shape.properties ?? {}));
+}
+
+/** The key each shape of a union of objects requires ("texts", "text"). */
+function requiredKeys(union: SchemaNode): string[] {
+  return (union.anyOf as SchemaNode[]).map((shape) => (shape.required as string[])[0]);
+}
+
+/** One sentence per problem in the API's words (a list, a text), naming the field; limits come from the schema. */
+function describeProblem(p: Problem, body: SchemaNode): { field: string; message: string } {
+  const field = fieldName(p.path);
+  const got = p.value === undefined ? 'nothing' : describeValue(p.value);
+  const limit = p.params.limit;
   switch (p.keyword) {
     case 'type':
-      if (field === 'body')
+      if (p.path.length === 0)
         return { field, message: `body: expected a JSON object like {"texts": ["…"]} but received ${got}` };
       return { field, message: `${field}: expected ${typeName(p.params.type)} but received ${got}` };
     case 'minItems':
@@ -88,7 +80,7 @@ export function describeProblem(p: SchemaProblem, l: RequestLimits): { field: st
     case 'maxItems':
       return {
         field,
-        message: `${field}: expected at most ${l.maxTexts} texts per request but received ${(p.data as unknown[]).length}; split them over several requests`,
+        message: `${field}: expected at most ${limit} texts per request but received ${(p.value as unknown[]).length}; split them over several requests`,
       };
     case 'minLength':
     case 'pattern':
@@ -96,46 +88,42 @@ export function describeProblem(p: SchemaProblem, l: RequestLimits): { field: st
     case 'maxLength':
       return {
         field,
-        message: `${field}: expected at most ${l.maxTextLength} characters but received ${[...String(p.data)].length}`,
+        message: `${field}: expected at most ${limit} characters but received ${String(p.value).length}`,
       };
     case 'additionalProperties': {
-      const extra = String(p.params.additionalProperty);
-      return { field: extra, message: `${extra}: unknown field; a request has ${FIELDS}` };
+      const known = Object.keys(bodyFields(body)).map((k) => `"${k}"`);
+      return { field, message: `${field}: unknown field; a request has ${known.join(', ')}` };
     }
-    case 'anyOf':
-    case 'required':
-      return {
-        field: 'texts',
-        message: `texts: missing; send {"texts": ["…", …]} or {"text": "…"} (fields: ${FIELDS})`,
-      };
-    case 'not':
-      return { field: 'texts', message: 'texts: give "texts" or "text", not both' };
+    case 'anyOf': {
+      const keys = requiredKeys(p.schema);
+      const fields = bodyFields(p.schema);
+      const described = keys.map((k) => `"${k}"${fields[k]?.description ? ` (${fields[k].description})` : ''}`);
+      return { field: keys[0], message: `${keys[0]}: missing; send ${described.join(' or ')}` };
+    }
+    case 'not': {
+      const keys = requiredKeys(p.schema);
+      return { field: keys[0], message: `${keys[0]}: give ${keys.map((k) => `"${k}"`).join(' or ')}, not both` };
+    }
     default:
-      return { field, message: `${field}: ${p.message ?? 'is not valid'}` };
+      return { field, message: `${field}: is not valid (${p.keyword})` };
   }
 }
 
 /** Most problems listed in one message; the rest are counted. */
 const MAX_LISTED = 5;
 
-/** A 400 listing every problem ajv found in the body (anyOf's inner "required" folded into one). */
-export function validationError(problems: readonly SchemaProblem[], l: RequestLimits): HttpError {
-  // A body that is not an object fails the object-only rules vacuously (`not` of `required`): its type says it all.
-  const notObject = problems.find((p) => p.keyword === 'type' && p.instancePath === '');
-  const hasAnyOf = problems.some((p) => p.keyword === 'anyOf' && p.instancePath === '');
-  const relevant = notObject
-    ? [notObject]
-    : problems.filter((p) => !(hasAnyOf && p.keyword === 'required' && p.instancePath === ''));
+/** A 400 listing every problem found in the body. */
+export function validationError(problems: readonly Problem[], body: SchemaNode): HttpError {
   // A body of 1 MiB can hold 300,000 bad items: describe only what is shown, count the rest.
   const shown = new Map<string, string>();
-  for (const p of relevant) {
+  for (const p of problems) {
     if (shown.size === MAX_LISTED) break;
-    const d = describeProblem(p, l);
+    const d = describeProblem(p, body);
     if (!shown.has(d.message)) shown.set(d.message, d.field);
   }
   const messages = [...shown.keys()];
-  const rest = relevant.length - messages.length;
-  if (relevant.length > MAX_LISTED && rest > 0) messages.push(`… and ${rest} more problems`);
+  const rest = problems.length - messages.length;
+  if (problems.length > MAX_LISTED && rest > 0) messages.push(`… and ${rest} more problems`);
   return new HttpError(400, 'invalid_request', messages.join('; '), { field: [...shown.values()][0] ?? 'body' });
 }
 
@@ -143,14 +131,10 @@ interface FastifyLikeError {
   code?: string;
   statusCode?: number;
   message?: string;
-  validation?: SchemaProblem[];
 }
 
 /** The HttpError for anything thrown while answering; `unexpected` marks errors worth logging as server faults. */
-export function toHttpError(
-  error: unknown,
-  limits: RequestLimits & { bodyLimit: number }
-): { http: HttpError; unexpected: boolean } {
+export function toHttpError(error: unknown, limits: { bodyLimit: number }): { http: HttpError; unexpected: boolean } {
   if (error instanceof HttpError) return { http: error, unexpected: false };
   if (error instanceof QueueFullError) {
     return {
@@ -165,7 +149,6 @@ export function toHttpError(
   if (error instanceof CancelledError)
     return { http: new HttpError(499, 'cancelled', error.message), unexpected: false };
   const e = (error ?? {}) as FastifyLikeError;
-  if (e.validation) return { http: validationError(e.validation, limits), unexpected: false };
   switch (e.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return {

@@ -3,6 +3,9 @@
 import * as path from 'path';
 import { Predictor, type Prediction, type PredictorOptions } from '../predict/predictor';
 import type { RunInfo } from '../runs/schema';
+import type { ModelDescription } from './schema';
+
+export type { ModelDescription };
 
 /** What the server needs of a predictor (Predictor has it; tests may pass their own). */
 export interface ServedPredictor {
@@ -15,20 +18,6 @@ export interface ServedPredictor {
   load(): Promise<void>;
   predict(texts: string[]): Promise<Prediction[]>;
   dispose(): void;
-}
-
-export interface ModelDescription {
-  name: string;
-  /** answers requests that name no model */
-  default: boolean;
-  method: string;
-  /** the base model's hub id, or what it was given as ('tiny', a folder) */
-  baseModel: string;
-  labels: { label: number; sentiment: string }[];
-  /** accuracy of the best checkpoint on the run's dev split; null when the run has none */
-  devAccuracy: number | null;
-  /** most tokens of a post the model reads */
-  maxLength: number;
 }
 
 export function predictorsFor(

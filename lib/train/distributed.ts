@@ -5,48 +5,16 @@
 import * as os from 'os';
 import { loadNative, type NativeClassifier, type NativeProcessGroup } from '../native';
 import type { EmbeddingShard } from './embedding-cache';
-import {
-  expectKnownKeys,
-  expectNonEmptyString,
-  expectNonNegativeInteger,
-  expectPlainObject,
-  expectPositiveInteger,
-  invalidRangeError,
-} from '../util/is';
+import { invalidRangeError } from '../util/is';
+import { resolveOptions } from '../util/schema-errors';
+import { DistributedOptionsSchema, type DistributedOptions } from './schema';
 
-/** Where one process stands in a data-parallel run; the names and meaning of torchrun's environment variables. */
-export interface DistributedOptions {
-  /** RANK: 0..worldSize-1 over every machine */
-  rank: number;
-  /** WORLD_SIZE: processes over every machine */
-  worldSize: number;
-  /** LOCAL_RANK: index on this machine (picks cuda:LOCAL_RANK) */
-  localRank?: number;
-  /** LOCAL_WORLD_SIZE: processes on this machine (each gets cores / LOCAL_WORLD_SIZE threads) */
-  localWorldSize?: number;
-  /** MASTER_ADDR: the host of rank 0, which hosts the rendezvous */
-  masterAddr?: string;
-  /** MASTER_PORT */
-  masterPort?: number;
-  /** rendezvous and each collective: a rank that died or hangs fails the others within this long */
-  timeoutMs?: number;
-}
+export { DISTRIBUTED_DEFAULTS, type DistributedOptions } from './schema';
 
 export type ResolvedDistributed = Required<DistributedOptions>;
 
-/** The defaults of `distributed` and of the launcher's flags (lib/cli reads these for its help). */
-export const DISTRIBUTED_DEFAULTS = {
-  masterAddr: '127.0.0.1',
-  masterPort: 29500,
-  // The longest stretch one rank works alone must fit: rank 0 writing a checkpoint while the others wait in the next
-  // collective (an 8B full checkpoint is ~100 GB with the optimizer moments). A rank that dies closes its sockets and
-  // fails the others at once; only a hung rank waits this long. torch.distributed's default is 30 min.
-  timeoutMs: 300_000,
-  // DDP's default bucket (bucket_cap_mb=25).
-  bucketBytes: 25 * 1024 * 1024,
-} as const;
-
-const KEYS = ['rank', 'worldSize', 'localRank', 'localWorldSize', 'masterAddr', 'masterPort', 'timeoutMs'] as const;
+/** The all-reduce bucket: DDP's default (bucket_cap_mb=25); the binding receives it with every other field. */
+export const DISTRIBUTED_BUCKET_BYTES = 25 * 1024 * 1024;
 
 /** An environment such as process.env; spelled out, not NodeJS.ProcessEnv, so the published declarations compile for a
  *  TypeScript user without @types/node (scripts/check-package.sh checks that). */
@@ -95,31 +63,12 @@ export function workerEnv(w: {
 /** Validates `distributed` (every problem named); undefined or a world of 1: no process group. */
 export function resolveDistributed(value: unknown, name = 'distributed'): ResolvedDistributed | undefined {
   if (value === undefined) return undefined;
-  expectPlainObject(value, name);
-  expectKnownKeys(value, name, KEYS);
-  const v = value as unknown as DistributedOptions;
-  expectPositiveInteger(v.worldSize, `${name}.worldSize`);
-  expectNonNegativeInteger(v.rank, `${name}.rank`);
+  // The schema's defaults fill masterAddr, masterPort and timeoutMs.
+  const v = resolveOptions(DistributedOptionsSchema, value, name, true) as DistributedOptions &
+    Pick<ResolvedDistributed, 'masterAddr' | 'masterPort' | 'timeoutMs'>;
   if (v.rank >= v.worldSize) throw invalidRangeError(`a rank below worldSize ${v.worldSize}`, `${name}.rank`, v.rank);
-  if (v.localRank !== undefined) expectNonNegativeInteger(v.localRank, `${name}.localRank`);
-  if (v.localWorldSize !== undefined) expectPositiveInteger(v.localWorldSize, `${name}.localWorldSize`);
-  if (v.masterAddr !== undefined) expectNonEmptyString(v.masterAddr, `${name}.masterAddr`);
-  if (v.masterPort !== undefined) {
-    expectPositiveInteger(v.masterPort, `${name}.masterPort`);
-    if (v.masterPort > 65535) throw invalidRangeError('a port 1..65535', `${name}.masterPort`, v.masterPort);
-  }
-  if (v.timeoutMs !== undefined) expectPositiveInteger(v.timeoutMs, `${name}.timeoutMs`);
   if (v.worldSize === 1) return undefined;
-  const D = DISTRIBUTED_DEFAULTS;
-  return {
-    rank: v.rank,
-    worldSize: v.worldSize,
-    localRank: v.localRank ?? v.rank,
-    localWorldSize: v.localWorldSize ?? v.worldSize,
-    masterAddr: v.masterAddr ?? D.masterAddr,
-    masterPort: v.masterPort ?? D.masterPort,
-    timeoutMs: v.timeoutMs ?? D.timeoutMs,
-  };
+  return { ...v, localRank: v.localRank ?? v.rank, localWorldSize: v.localWorldSize ?? v.worldSize };
 }
 
 /** A contiguous share [start, end) of n items for `rank` of `world`: sizes differ by at most one. */
@@ -169,7 +118,7 @@ export class DataParallel {
     native.setNumThreads(Math.max(1, Math.floor(os.cpus().length / d.localWorldSize)));
     const group = new native.ProcessGroup();
     try {
-      await group.init({ ...d, bucketBytes: DISTRIBUTED_DEFAULTS.bucketBytes });
+      await group.init({ ...d, bucketBytes: DISTRIBUTED_BUCKET_BYTES });
     } catch (e) {
       group.dispose();
       throw e;

@@ -9,7 +9,7 @@ import { readSafetensorsHeader } from '../qwen3/safetensors';
 import { writeJsonAtomic } from '../util/atomic-write';
 import { readJsonObject } from '../util/json-file';
 import { peakRss } from '../util/memory';
-import type { RunInfo, RunTotals } from '../runs/schema';
+import { RunInfoSchema, type RunTotals } from '../runs/schema';
 import { METRICS_FILE, readRunHistory, type HistoryRecord, type MemoryFields } from '../runs/history';
 import type { EvalEvent, StartEvent, TrainerEvents, TrainerListener } from './events';
 
@@ -51,7 +51,7 @@ export function attachRunHistory(trainer: Emitter): void {
     const runJson = path.join(e.dir, 'run.json');
     previous =
       e.resume && fs.existsSync(runJson)
-        ? (readJsonObject(runJson, 'resume from a checkpoint with a readable run.json') as Partial<RunInfo>).totals
+        ? readJsonObject(runJson, 'resume from a checkpoint with a readable run.json', RunInfoSchema).totals
         : undefined;
   });
 
@@ -90,7 +90,7 @@ export function attachRunHistory(trainer: Emitter): void {
     // A finished run was published from its working folder to the output; a stopped one stays where it trains.
     const runJson = path.join(d.stopped ? run.dir : d.output, 'run.json');
     if (!fs.existsSync(runJson)) return;
-    const info = readJsonObject(runJson, 'the run was just written by this Trainer') as unknown as RunInfo;
+    const info = readJsonObject(runJson, 'the run was just written by this Trainer', RunInfoSchema);
     const before = previous;
     const gpu = peakGpuMemory();
     const totals: RunTotals = {

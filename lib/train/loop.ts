@@ -10,7 +10,7 @@ import { shareOf } from './distributed';
 import { labelsFromRecord } from '../classifier/labels';
 import { argmaxRows, computeMetrics } from '../classifier/metrics';
 import { checkpointFiles, publishRun, writeCheckpoint, writeRunInfo } from '../runs/folder';
-import { type RunInfo } from '../runs/schema';
+import type { RunInfo, TrainerState } from '../runs/schema';
 import { latestCheckpoint } from '../runs/staging';
 import { learningRateAt } from './schedule';
 import { describeData, planEpoch } from './data';
@@ -21,16 +21,6 @@ export interface Split {
   seqs: number[][];
   features?: Float32Array;
   labels: number[];
-}
-
-interface TrainerState {
-  fingerprint: Record<string, unknown>;
-  epoch: number;
-  /** micro-batches of `epoch` already consumed */
-  batchInEpoch: number;
-  globalStep: number;
-  evalsWithoutImprovement: number;
-  info: RunInfo;
 }
 
 export interface LoopResult {
@@ -289,7 +279,7 @@ export class TrainingLoop {
 
   private async restore(dir: string, fresh: TrainerState): Promise<TrainerState> {
     const files = checkpointFiles(dir, this.o.method);
-    const saved = files.state as unknown as TrainerState;
+    const saved = files.state;
     const want = JSON.stringify(fresh.fingerprint);
     if (JSON.stringify(saved.fingerprint) !== want) {
       throw new Error(

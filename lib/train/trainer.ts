@@ -6,9 +6,10 @@ import { loadNative } from '../native';
 import type { Qwen3Folder } from '../qwen3/folder';
 import { Qwen3Model } from '../qwen3/model';
 import { resolveDeviceAndDtype, runtimeInfo } from '../qwen3/runtime';
-import { expectOptionalOptions, expectKnownKeys } from '../util/is';
+import { checkOptions } from '../util/schema-errors';
 import { packageVersion } from '../util/paths';
-import { nativeBaseSpec, resolveBaseModel } from '../classifier/base-model';
+import { resolveBaseModel } from '../classifier/base-model';
+import { nativeClassifierSpec } from '../classifier/native-spec';
 import { DataParallel } from './distributed';
 import { cachedEmbeddings } from './embedding-cache';
 import { ExampleEncoder, labelTokensFor, type LabelAnswers } from '../classifier/encoding';
@@ -20,7 +21,7 @@ import {
   id2label,
   type LabelSet,
 } from '../classifier/labels';
-import { DEFAULT_END_TOKEN, defaultAppendToken, EMBEDDING_HEAD_DROPOUT, usesLora } from '../classifier/methods';
+import { DEFAULT_END_TOKEN, defaultAppendToken, usesLora } from '../classifier/methods';
 import { attachRunHistory, countParameters } from './history';
 import { copyRun, isRunFolder } from '../runs/folder';
 import { RUN_FORMAT, RUN_VERSION, type DataFingerprint, type RunInfo } from '../runs/schema';
@@ -38,6 +39,7 @@ import { TrainingLoop, type Split } from './loop';
 import { fingerprintData, loadData, missingClasses, type LabelledTexts, type TrainData } from './data';
 import { TypedEmitter, type TrainerEvents, type TrainResult } from './events';
 import { resolveTrainerOptions, resumeFingerprint, type ResolvedTrainerOptions, type TrainerOptions } from './options';
+import { TrainCallOptionsSchema } from './schema';
 
 /** How posts become model input for the run's label set (lora's prompt and label tokens, embedding's instruction). */
 interface TextSettings extends LabelAnswers {
@@ -110,8 +112,8 @@ export class Trainer extends TypedEmitter {
     dp: DataParallel,
     options?: { evalData?: TrainData }
   ): Promise<TrainResult> {
-    const extra = expectOptionalOptions(options);
-    expectKnownKeys(extra, 'options', ['evalData']);
+    const extra = options ?? {};
+    checkOptions(TrainCallOptionsSchema, extra);
     this.stopRequested = false;
     const o = this.options;
     checkOutputFolder(o.output);
@@ -242,7 +244,6 @@ export class Trainer extends TypedEmitter {
     const devSplit: Split = { seqs: await encoder.encodeForPrediction(dev.texts), labels: dev.labels };
 
     const classifier = new (loadNative().Classifier)();
-    let featureDim = 0;
     try {
       if (o.method === 'embedding') {
         const model = await Qwen3Model.load(base.dir, { device, dtype });
@@ -254,7 +255,6 @@ export class Trainer extends TypedEmitter {
               shard: dp.embeddingShard(),
             });
             split.features = r.features;
-            featureDim = r.dim;
             const shared = r.source === 'computed' && dp.worldSize > 1;
             this.emit(
               'log',
@@ -266,24 +266,20 @@ export class Trainer extends TypedEmitter {
           model.dispose();
         }
       }
-      const init = await classifier.init({
-        method: o.method,
-        training: true,
-        ...nativeBaseSpec(o.method, base, true),
-        device,
-        dtype,
-        lora: o.lora,
-        head: o.head,
-        featureDim,
-        headDropout: EMBEDDING_HEAD_DROPOUT,
-        numLabels: labelSet.length,
-        labelTokens: text.labelTokens,
-        labelTokenCounts: text.labelTokenCounts,
-        endToken: DEFAULT_END_TOKEN,
-        gradientCheckpointing: o.gradientCheckpointing,
-        seed: o.seed,
-        adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay },
-      });
+      const init = await classifier.init(
+        nativeClassifierSpec({
+          method: o.method,
+          base,
+          device,
+          dtype,
+          numLabels: labelSet.length,
+          head: o.head,
+          lora: o.lora,
+          labelTokens: text.labelTokens,
+          labelTokenCounts: text.labelTokenCounts,
+          training: { seed: o.seed, gradientCheckpointing: o.gradientCheckpointing, weightDecay: o.weightDecay },
+        })
+      );
       this.emit(
         'log',
         `${o.method} on ${base.spec} (${dtype}, ${device}): ${init.trainableParameters} trainable parameters`

@@ -1,6 +1,7 @@
-// Small validators shared by every user-facing entry point of the package.
-// The `is*` functions answer a question; the `expect*` functions throw an error whose message always reads
-// "Expected <what> for <name> but received <value>", so users see the same shape of message everywhere.
+// The package's one message shape, "Expected <what> for <name> but received <value>", and the checks of single
+// arguments (a text, a list of ids). Options objects, JSON files and HTTP bodies are shapes: they are declared in a
+// schema.ts and checked by util/schema, whose messages (schema-errors.ts) use this shape too.
+// The `is*` functions answer a question; the `expect*` functions throw an error in that shape.
 
 /** Strings, numbers, booleans, null and undefined print as themselves; containers are abbreviated. */
 export function describeValue(value: unknown): string {

@@ -3,6 +3,8 @@
 // `null`, a field of the wrong type) and what to do, instead of a bare "Unexpected end of JSON input" or a TypeError
 // from reading a field of null.
 import { isMissingFileError, NotARegularFileError, readRegularFile, readRegularFileSync } from './regular-file';
+import { applyDefaults, problems, Type, type Static, type TSchema } from './schema';
+import { fileProblemLines, shownJson } from './schema-errors';
 
 /** An error about one file; the message starts with the file's path. */
 export class JsonFileError extends Error {
@@ -13,74 +15,6 @@ export class JsonFileError extends Error {
     super(message);
     this.name = 'JsonFileError';
   }
-}
-
-/**
- * A field's expected kind; a trailing '?' makes it optional (absent or null). 'integer+' is a positive integer,
- * 'integer' a non-negative one.
- */
-export type FieldKind =
-  'string' | 'number' | 'integer' | 'integer+' | 'boolean' | 'object' | 'array' | 'string[]' | 'integer[]';
-export type JsonShape = Record<string, FieldKind | `${FieldKind}?`>;
-
-const KIND_WORDS: Record<FieldKind, string> = {
-  string: 'a string',
-  number: 'a finite number',
-  integer: 'a non-negative integer',
-  'integer+': 'a positive integer',
-  boolean: 'true or false',
-  object: 'an object',
-  array: 'an array',
-  'string[]': 'an array of strings',
-  'integer[]': 'an array of non-negative integers',
-};
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function fits(value: unknown, kind: FieldKind): boolean {
-  const integer = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-  switch (kind) {
-    case 'string':
-      return typeof value === 'string';
-    case 'number':
-      return typeof value === 'number' && Number.isFinite(value);
-    case 'integer':
-      return integer(value);
-    case 'integer+':
-      return integer(value) && (value as number) > 0;
-    case 'boolean':
-      return typeof value === 'boolean';
-    case 'object':
-      return isObject(value);
-    case 'array':
-      return Array.isArray(value);
-    case 'string[]':
-      return Array.isArray(value) && value.every((v) => typeof v === 'string');
-    case 'integer[]':
-      return Array.isArray(value) && value.every(integer);
-  }
-}
-
-/** A value as it appears in a message: short JSON ("null", "\"8\"", "[1,2]"). */
-function shown(value: unknown): string {
-  if (value === undefined) return 'missing';
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-/** Every way `value` differs from `shape`, as "key: expected … but found …" lines (empty when it fits). */
-export function shapeProblems(value: Record<string, unknown>, shape: JsonShape): string[] {
-  const problems: string[] = [];
-  for (const [key, spec] of Object.entries(shape)) {
-    const optional = spec.endsWith('?');
-    const kind = (optional ? spec.slice(0, -1) : spec) as FieldKind;
-    const v = value[key];
-    if (optional && (v === undefined || v === null)) continue;
-    if (!fits(v, kind)) problems.push(`"${key}" should be ${KIND_WORDS[kind]} but is ${shown(v)}`);
-  }
-  return problems;
 }
 
 function describeParseError(text: string, error: Error): string {
@@ -133,29 +67,45 @@ export async function readJsonFileAsync(file: string, fix: string, maxBytes = MA
   return parse(file, bytes, fix);
 }
 
-function checkObject(file: string, value: unknown, fix: string, shape: JsonShape): Record<string, unknown> {
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The file's object, with the schema's defaults where it has nothing (fields added since it was written), checked
+ * against the schema: every problem listed, then `fix`.
+ */
+export function checkJsonObject<T extends TSchema>(file: string, value: unknown, fix: string, schema: T): Static<T> {
   if (!isObject(value)) {
     throw new JsonFileError(
       file,
-      `${file}: expected a JSON object ({...}) but found ${Array.isArray(value) ? 'an array' : shown(value)}. ${fix}`
+      `${file}: expected a JSON object ({...}) but found ${Array.isArray(value) ? 'an array' : shownJson(value)}. ${fix}`
     );
   }
-  const problems = shapeProblems(value, shape);
-  if (problems.length) throw new JsonFileError(file, `${file}: ${problems.join('; ')}. ${fix}`);
-  return value;
+  const filled = applyDefaults(schema, value as Static<T>);
+  const found = problems(schema, filled);
+  if (found.length) throw new JsonFileError(file, `${file}: ${fileProblemLines(found).join('; ')}. ${fix}`);
+  return filled;
 }
 
-/** Reads a JSON file that must hold an object fitting `shape`; lists every problem at once. */
-export function readJsonObject(file: string, fix: string, shape: JsonShape = {}): Record<string, unknown> {
-  return checkObject(file, readJsonFile(file, fix), fix, shape);
+/** Any JSON object: what a file must hold when nothing more is said about it. */
+export const AnyJsonObject = Type.Record(Type.String(), Type.Unknown());
+
+/** Reads a JSON file that must hold an object fitting `schema` (any object by default); lists every problem at once. */
+export function readJsonObject<T extends TSchema = typeof AnyJsonObject>(
+  file: string,
+  fix: string,
+  schema?: T
+): Static<T> {
+  return checkJsonObject(file, readJsonFile(file, fix), fix, schema ?? AnyJsonObject);
 }
 
 /** readJsonObject without blocking the event loop on the read. */
-export async function readJsonObjectAsync(
+export async function readJsonObjectAsync<T extends TSchema = typeof AnyJsonObject>(
   file: string,
   fix: string,
-  shape: JsonShape = {},
+  schema?: T,
   maxBytes = MAX_JSON_BYTES
-): Promise<Record<string, unknown>> {
-  return checkObject(file, await readJsonFileAsync(file, fix, maxBytes), fix, shape);
+): Promise<Static<T>> {
+  return checkJsonObject(file, await readJsonFileAsync(file, fix, maxBytes), fix, schema ?? AnyJsonObject);
 }

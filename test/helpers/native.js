@@ -5,6 +5,7 @@ const { loadNative } = require('../../dist/native');
 const { readQwen3Config } = require('../../dist/qwen3/config');
 const { weightFiles } = require('../../dist/qwen3/folder');
 const { IM_END_ID } = require('../../dist/qwen3/tokens');
+const { ADAMW } = require('../../dist/classifier/native-spec');
 const { fixtureModel } = require('./util');
 
 function pack(sequences) {
@@ -28,7 +29,7 @@ const SPEC_DEFAULTS = {
   labelTokens: [],
   endToken: IM_END_ID,
   gradientCheckpointing: false,
-  adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 },
+  adam: { ...ADAMW, weightDecay: 0.01 },
 };
 
 async function openClassifier(baseName, spec) {

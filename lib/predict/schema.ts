@@ -1,0 +1,62 @@
+// What a Predictor can be told and what it answers, declared once (util/schema): the option checks, the Prediction
+// type, and the JSON a prediction is printed, written and served as (serve's response schema is this one).
+import { MODEL_SIZES } from '../qwen3/presets';
+import { DeviceSchema, DTypeSchema } from '../qwen3/schema';
+import { METHODS } from '../classifier/methods';
+import { NonEmptyString, OneOf, PositiveInt, Type, type Static } from '../util/schema';
+
+export const PredictorOptionsSchema = Type.Object(
+  {
+    method: Type.Optional(OneOf(METHODS, { description: 'with modelSize: find ./models/qwen3_<method>_<size>' })),
+    checkpoint: Type.Optional(
+      NonEmptyString({ description: 'a run folder written by the Trainer / `qwen3-native train`' })
+    ),
+    model: Type.Optional(
+      NonEmptyString({ description: "base model override (folder, repo id or 'tiny'); default: the one in run.json" })
+    ),
+    modelSize: Type.Optional(
+      OneOf(MODEL_SIZES, { description: 'size preset used to find ./models/qwen3_<method>_<size> without checkpoint' })
+    ),
+    device: Type.Optional(DeviceSchema),
+    dtype: Type.Optional(DTypeSchema),
+    batchSize: Type.Optional(PositiveInt({ description: 'most texts per forward pass (default 32)' })),
+    offline: Type.Optional(Type.Boolean({ description: 'never download (also env HF_HUB_OFFLINE=1)' })),
+    modelsDir: Type.Optional(NonEmptyString({ description: 'folder holding run folders (default ./models)' })),
+  },
+  { additionalProperties: false }
+);
+export type PredictorOptions = Static<typeof PredictorOptionsSchema>;
+
+const prediction = {
+  text: Type.String(),
+  label: Type.Integer({ minimum: 0, description: 'the label id (default set: 1 positive, 0 negative)' }),
+  sentiment: Type.String({ description: "the label's name (default set: 正面 or 负面)" }),
+  confidence: Type.Number({ description: "the predicted label's probability" }),
+  probabilities: Type.Array(Type.Number(), {
+    minItems: 2,
+    description: 'one per label, label 0 first (default set: [P(负面), P(正面)])',
+  }),
+  model: Type.String({ description: "the run that answered (its folder's name)" }),
+};
+
+/** One prediction, as Predictor.predict returns it. */
+export const PredictionSchema = Type.Object(prediction, { additionalProperties: false });
+export type Prediction = Static<typeof PredictionSchema>;
+
+/**
+ * A prediction as JSON: what `predict --json` prints per prediction, `--out f.jsonl` writes and `serve` answers, with
+ * the keys in this order.
+ */
+export const PredictionJsonSchema = Type.Object(
+  {
+    id: Type.Optional(Type.Union([Type.String(), Type.Number()], { description: "--file's id column" })),
+    ...prediction,
+    labels: Type.Optional(
+      Type.Array(Type.String(), {
+        description: "the run's label set, label 0 first: only for sets other than the default 负面, 正面",
+      })
+    ),
+  },
+  { additionalProperties: false }
+);
+export type PredictionJson = Static<typeof PredictionJsonSchema>;
