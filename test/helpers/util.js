@@ -18,11 +18,8 @@ function maxAbsDiff(actual, expected) {
   return m;
 }
 
-function copyDir(src, dst) {
-  fs.mkdirSync(dst, { recursive: true });
-  for (const f of fs.readdirSync(src)) fs.copyFileSync(path.join(src, f), path.join(dst, f));
-  return dst;
-}
+/** Copies a folder. */
+const copyDir = (src, dst) => (fs.cpSync(src, dst, { recursive: true }), dst);
 
 function goldens(name) {
   return JSON.parse(fs.readFileSync(path.join(FIXTURES, 'goldens', `${name}.json`), 'utf8'));

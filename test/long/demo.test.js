@@ -6,23 +6,17 @@ const test = require('ava');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { spawn } = require('child_process');
+const { spawnCli } = require('../helpers/cli');
 
 const ROOT = path.resolve(__dirname, '../..');
-const BIN = path.join(ROOT, 'dist', 'cli', 'main.js');
 const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'q3n-demo-'));
-const HF_HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'q3n-demo-hf-'));
-const ENV = { ...process.env, HF_HUB_OFFLINE: '1', HF_HOME, CI: 'true', QWEN3_NATIVE_DEBUG: '' };
 const QUICK_START = '## Quick start';
 const SETUP = 'bash scripts/setup.sh';
 const STEP = 'npx qwen3-native ';
 // Where the demo's measurement is written down (its test accuracy among the rest), and how it is phrased there.
 const MEASURED = 'docs/cli.md';
 const STATED_ACCURACY = /(\d+\.\d\d)% on the 60 bundled test posts/;
-test.after.always(() => {
-  fs.rmSync(WORK, { recursive: true, force: true });
-  fs.rmSync(HF_HOME, { recursive: true, force: true });
-});
+test.after.always(() => fs.rmSync(WORK, { recursive: true, force: true }));
 
 /**
  * The `npx qwen3-native` lines of the README's quick-start code block (the first fenced block under "## Quick start",
@@ -48,22 +42,8 @@ function readmeSteps() {
   );
 }
 
-function cli(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: WORK, env: ENV });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 600_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end();
-  });
-}
+/** Runs a step as the README does: a real `qwen3-native` process in WORK (helpers/cli.js). */
+const cli = (args) => spawnCli(args, { cwd: WORK, timeout: 600_000 });
 
 test('the README quick start classifies its two example posts right, with the test accuracy docs/cli.md states', async (t) => {
   // The README's paths are relative to the package root: the bundled data, seen from a scratch working directory.

@@ -39,13 +39,10 @@ const options = (extra = {}) => ({
 const bytes = (file) => fs.readFileSync(file);
 const same = (a, b) => Buffer.compare(a, b) === 0;
 /** Copies the files of a folder (not its sub-folders). */
-function copyDir(src, dst) {
-  fs.mkdirSync(dst, { recursive: true });
-  for (const f of fs.readdirSync(src)) {
-    if (fs.statSync(path.join(src, f)).isFile()) fs.copyFileSync(path.join(src, f), path.join(dst, f));
-  }
-  return dst;
-}
+const copyDir = (src, dst) => (
+  fs.cpSync(src, dst, { recursive: true, filter: (f) => f === src || fs.statSync(f).isFile() }),
+  dst
+);
 /** A pid that certainly belonged to a process that has ended. */
 const deadPid = () => spawnSync(process.execPath, ['-e', '0']).pid;
 
