@@ -49,7 +49,7 @@ export interface NativeQwen3Config {
 }
 
 /**
- * Whether a CPU model keeps embed_tokens in the checkpoint file and reads the rows it looks up: 'auto' when the table
+ * Whether a CPU model keeps embed_tokens in its safetensors file and reads the rows it looks up: 'auto' when the table
  * is big enough to be worth it (64 MB, so Qwen3-0.6B and larger). lib/ takes it from QWEN3_NATIVE_MAP_EMBEDDINGS.
  */
 export type EmbeddingMapping = 'auto' | 'always' | 'never';
@@ -65,7 +65,7 @@ export interface NativeLoadOptions {
 
 export interface NativeLoadResult {
   vocabSize: number;
-  /** '' (Qwen3Model, embedding checkpoints) or 'model.' (Qwen3ForCausalLM) */
+  /** '' (Qwen3Model, embedding models) or 'model.' (Qwen3ForCausalLM) */
   keyPrefix: string;
   hasLmHead: boolean;
   /** bytes of parameter storage the model holds */
@@ -87,7 +87,7 @@ export interface RunStats {
 // - stats() is synchronous and throws after dispose();
 // - dispose() frees the weights once work in flight has ended; it is safe to call more than once.
 
-/** C++ q3::Engine (csrc/binding/engine_wrap.cpp): inference over one loaded checkpoint, behind lib's Qwen3Model. */
+/** C++ q3::Engine (csrc/binding/engine_wrap.cpp): inference over one loaded model, behind lib's Qwen3Model. */
 export interface NativeEngine {
   load(options: NativeLoadOptions): Promise<NativeLoadResult>;
   /** [batch * vocab] logits at each sequence's last token, float32 */
@@ -117,7 +117,7 @@ export interface NativeClassifierSpec {
   method: NativeMethod;
   /** false: prediction only (no optimizer state) */
   training: boolean;
-  /** the base checkpoint; for 'embedding', the Qwen3-Embedding model predict() pools, absent for a classifier that
+  /** the base model; for 'embedding', the Qwen3-Embedding model predict() pools, absent for a classifier that
    * reads precomputed vectors (training) */
   files?: string[];
   config?: NativeQwen3Config;

@@ -37,7 +37,7 @@ export function qwen3TokenizerFiles(): Qwen3TokenizerFiles {
   };
 }
 
-/** Opened tokenizers by file identity: every Qwen3 checkpoint ships the same tokenizer.json, read once per process. */
+/** Opened tokenizers by file identity: every Qwen3 model folder ships the same tokenizer.json, read once per process. */
 const opened = new Map<string, Promise<TokenizerHandle>>();
 
 function notFound(file: string): Error {
