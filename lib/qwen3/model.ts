@@ -12,24 +12,25 @@ import {
   invalidTypeError,
 } from '../util/is';
 import { loadNative, type Device, type DType, type NativeEngine, type RunStats } from '../native';
-import { DEFAULT_BATCH_LIMITS, packByLength, scatterRows } from './batching';
+import { batchLimits } from './batching';
+import { encodeEmbeddingInput } from './embedding-input';
 import { embeddingMapping, openQwen3Folder } from './folder';
 import { DTYPE_OPTIONS, expectDevice, resolveDeviceAndDtype, type LoadOptions } from './runtime';
+import { fromNested, type TokenSequences } from './sequences';
 import type { Qwen3HFConfig } from './config';
 import type { Qwen3Tokenizer } from './tokenizer';
-import { ENDOFTEXT_ID } from './tokens';
 
 export interface ForwardOptions {
   /** how the batch is padded inside the core; results do not depend on it (default 'left') */
   padding?: 'left' | 'right';
-  /** most sequences per native call (default 32) */
+  /** most sequences per forward pass (default 32); a call of any size is one native call */
   batchSize?: number;
 }
 
 export interface EmbedOptions extends ForwardOptions {
   /** L2-normalise (default true, as Qwen3-Embedding) */
   normalize?: boolean;
-  /** Qwen3-Embedding query instruction: text becomes `Instruct: {instruction}\nQuery:{text}` */
+  /** Qwen3-Embedding query instruction (embedding-input.ts: `Instruct: {instruction}\nQuery:{text}`) */
   instruction?: string;
 }
 
@@ -45,6 +46,11 @@ function validateIds(ids: unknown, name: string, vocabSize: number): asserts ids
       }
     }
   });
+}
+
+/** One [width]-long view per row of a [rows * width] result. */
+function rowsOf(flat: Float32Array, rows: number, width: number): Float32Array[] {
+  return Array.from({ length: rows }, (_, i) => flat.subarray(i * width, (i + 1) * width));
 }
 
 function validateForwardOptions(options: ForwardOptions | undefined, extra: string[] = []): ForwardOptions {
@@ -140,15 +146,10 @@ export class Qwen3Model {
       throw new Error('lastTokenLogits: this checkpoint has no lm_head (an embedding model); use embed()');
     validateIds(ids, 'ids', this.vocabSize);
     const o = validateForwardOptions(options);
-    const out: Float32Array[] = new Array(ids.length);
-    for (const batch of packByLength(ids, {
-      ...DEFAULT_BATCH_LIMITS,
-      maxBatchSize: o.batchSize ?? DEFAULT_BATCH_LIMITS.maxBatchSize,
-    })) {
-      const flat = await native.lastTokenLogits(batch.ids, batch.lengths, o.padding !== 'right');
-      scatterRows(out, flat, batch.indices, this.vocabSize);
-    }
-    return out;
+    if (ids.length === 0) return [];
+    const s = fromNested(ids);
+    const flat = await native.lastTokenLogits(s.ids, s.lengths, o.padding !== 'right', batchLimits(o.batchSize));
+    return rowsOf(flat, ids.length, this.vocabSize);
   }
 
   /**
@@ -156,28 +157,34 @@ export class Qwen3Model {
    * Text input gets <|endoftext|> appended, as Qwen3-Embedding's tokenizer does; token ids are used as given.
    */
   async embed(input: string[] | number[][], options?: EmbedOptions): Promise<Float32Array[]> {
-    const native = this.live('embed');
+    this.live('embed');
     const o = validateForwardOptions(options, ['normalize', 'instruction']) as EmbedOptions;
     if (o.normalize !== undefined) expectBoolean(o.normalize, 'options.normalize');
     if (o.instruction !== undefined) expectNonEmptyString(o.instruction, 'options.instruction');
     expectArray(input, 'input');
-    let ids: number[][];
+    if (input.length === 0) return [];
+    let s: TokenSequences;
     if (input.every((x) => typeof x === 'string')) {
-      const texts = (input as string[]).map((t) => (o.instruction ? `Instruct: ${o.instruction}\nQuery:${t}` : t));
-      ids = (await this.tokenizer.encodeBatch(texts)).map((seq) => [...seq, ENDOFTEXT_ID]);
+      s = await encodeEmbeddingInput(this.tokenizer, input as string[], o.instruction);
     } else {
       validateIds(input, 'input', this.vocabSize);
-      ids = input as number[][];
+      s = fromNested(input as number[][]);
     }
-    const out: Float32Array[] = new Array(ids.length);
-    for (const batch of packByLength(ids, {
-      ...DEFAULT_BATCH_LIMITS,
-      maxBatchSize: o.batchSize ?? DEFAULT_BATCH_LIMITS.maxBatchSize,
-    })) {
-      const flat = await native.lastTokenHidden(batch.ids, batch.lengths, o.padding !== 'right', o.normalize !== false);
-      scatterRows(out, flat, batch.indices, this.hiddenSize);
-    }
-    return out;
+    return rowsOf(await this.embedSequences(s, o), input.length, this.hiddenSize);
+  }
+
+  /**
+   * embed() of token sequences already flat: [N * hidden] in input order, from one native call (training's embedding
+   * cache). @internal
+   */
+  embedSequences(s: TokenSequences, options: Pick<EmbedOptions, 'padding' | 'batchSize' | 'normalize'> = {}) {
+    return this.live('embed').lastTokenHidden(
+      s.ids,
+      s.lengths,
+      options.padding !== 'right',
+      options.normalize !== false,
+      batchLimits(options.batchSize)
+    );
   }
 
   /**
