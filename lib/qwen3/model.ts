@@ -177,7 +177,10 @@ export class Qwen3Model {
    * embed() of token sequences already flat: [N * hidden] in input order, from one native call (training's embedding
    * cache). @internal
    */
-  embedSequences(s: TokenSequences, options: Pick<EmbedOptions, 'padding' | 'batchSize' | 'normalize'> = {}) {
+  async embedSequences(
+    s: TokenSequences,
+    options: Pick<EmbedOptions, 'padding' | 'batchSize' | 'normalize'> = {}
+  ): Promise<Float32Array> {
     return this.live('embed').lastTokenHidden(
       s.ids,
       s.lengths,
