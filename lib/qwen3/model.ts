@@ -30,7 +30,7 @@ export interface ForwardOptions {
 export interface EmbedOptions extends ForwardOptions {
   /** L2-normalise (default true, as Qwen3-Embedding) */
   normalize?: boolean;
-  /** Qwen3-Embedding query instruction (embedding-input.ts: `Instruct: {instruction}\nQuery:{text}`) */
+  /** Qwen3-Embedding query instruction: each text becomes a query with it (embeddingQuery, embedding-input.ts) */
   instruction?: string;
 }
 
