@@ -296,10 +296,11 @@ async function encodeForTraining(method, posts) {
     prompt: DEFAULT_LORA_PROMPT,
     labelTokens: LABEL_TOKENS,
   });
-  return enc.encodeForTraining(
+  const flat = await enc.encodeForTraining(
     posts.map((p) => p.text),
     posts.map((p) => p.label)
   );
+  return dist('qwen3/sequences').toNested(flat);
 }
 
 function errorText(e) {

@@ -79,9 +79,20 @@ export interface RunStats {
   tokensReused: number;
 }
 
+/** The most one forward pass takes when the core cuts a call into passes by length (lib/qwen3/batching.ts). */
+export interface BatchLimits {
+  /** sequences per pass */
+  maxBatchSize: number;
+  /** padded tokens per pass: sequences x the longest one */
+  maxBatchTokens: number;
+}
+
 // Both native classes (NativeEngine, NativeClassifier) keep one contract:
-// - a batch crosses the boundary as concatenated token ids plus per-sequence lengths; padLeft chooses how the core
-//   pads internally, and results do not depend on it;
+// - sequences cross the boundary as concatenated token ids plus per-sequence lengths (lib/qwen3/sequences.ts), read
+//   in place by the core until the promise settles (so the arrays must not change meanwhile); padLeft chooses how the
+//   core pads internally, and results do not depend on it;
+// - a prediction call takes any number of sequences: the core runs them in forward passes by length under `limits`
+//   and returns one row per sequence, in input order (without limits, one pass of them all, as given);
 // - async methods never throw: every failure, a call after dispose() included, rejects with an Error whose message
 //   starts with the method's name (`predict: the classifier was disposed`);
 // - stats() is synchronous and throws after dispose();
@@ -90,10 +101,16 @@ export interface RunStats {
 /** C++ q3::Engine (csrc/binding/engine_wrap.cpp): inference over one loaded model, behind lib's Qwen3Model. */
 export interface NativeEngine {
   load(options: NativeLoadOptions): Promise<NativeLoadResult>;
-  /** [batch * vocab] logits at each sequence's last token, float32 */
-  lastTokenLogits(ids: Int32Array, lengths: Int32Array, padLeft: boolean): Promise<Float32Array>;
-  /** [batch * hidden] final-norm hidden state at each sequence's last token, optionally L2-normalised */
-  lastTokenHidden(ids: Int32Array, lengths: Int32Array, padLeft: boolean, normalize: boolean): Promise<Float32Array>;
+  /** [N * vocab] logits at each sequence's last token, float32 */
+  lastTokenLogits(ids: Int32Array, lengths: Int32Array, padLeft: boolean, limits?: BatchLimits): Promise<Float32Array>;
+  /** [N * hidden] final-norm hidden state at each sequence's last token, optionally L2-normalised */
+  lastTokenHidden(
+    ids: Int32Array,
+    lengths: Int32Array,
+    padLeft: boolean,
+    normalize: boolean,
+    limits?: BatchLimits
+  ): Promise<Float32Array>;
   stats(): RunStats;
   dispose(): void;
 }
@@ -174,8 +191,8 @@ export interface NativeClassifier {
   reduceGradients(group: NativeProcessGroup): Promise<void>;
   /** AdamW step with global-norm clipping (maxGradNorm <= 0: none); returns the norm before clipping */
   step(learningRate: number, maxGradNorm: number): Promise<number>;
-  /** [batch * numLabels] class probabilities, every method (embedding: through the base loaded by init) */
-  predict(ids: Int32Array, lengths: Int32Array, padLeft: boolean): Promise<Float32Array>;
+  /** [N * numLabels] class probabilities, every method (embedding: through the base loaded by init) */
+  predict(ids: Int32Array, lengths: Int32Array, padLeft: boolean, limits?: BatchLimits): Promise<Float32Array>;
   /** the same, from precomputed embedding vectors (training's evaluation) */
   predictFeatures(features: Float32Array, rows: number): Promise<Float32Array>;
   saveWeights(file: string): Promise<void>;
