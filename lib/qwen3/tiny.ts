@@ -48,8 +48,8 @@ export const TINY_QWEN3_DEFAULTS = {
 /**
  * `tiny-scratch`: the tiny layout itself (TINY_QWEN3_DEFAULTS) with the real Qwen3 tokenizer (all 151,936 vocabulary
  * rows), randomly initialised, to be trained from scratch with method `full` on a CPU. The README's main job (8
- * epochs, lr 5e-3, seed 42 on data/weibo_sample.txt): 78.33% on data/weibo_sample_test.txt, 72 steps in 52 s on 2
- * shared cores (test/long/demo.test.js).
+ * epochs, lr 5e-3, seed 42 on data/weibo_sample.txt): 78.33% on data/weibo_sample_test.txt, 72 steps; the whole command takes
+ * 12.5 s on 2 cores (test/long/demo.test.js).
  */
 export const SCRATCH_QWEN3_CONFIG: Partial<Qwen3HFConfig> = { ...TINY_QWEN3_DEFAULTS };
 
