@@ -4,10 +4,10 @@
 const test = require('ava');
 const fs = require('fs');
 const path = require('path');
-const { createTinyQwen3, Trainer, Predictor, loadLabelledFile, computeMetrics } = require('../../dist');
+const { Trainer, Predictor, loadLabelledFile, computeMetrics } = require('../../dist');
 const labels = require('../../dist/classifier/labels');
 const { stratifiedSplit } = require('../../dist/train/split');
-const { FIXTURES, tmpDir } = require('../helpers/util');
+const { FIXTURES, tinyBases, tmpDir } = require('../helpers/util');
 
 const THREE = path.join(FIXTURES, 'labels', 'three_way.txt');
 const FIVE = path.join(FIXTURES, 'labels', 'five_levels.jsonl');
@@ -89,10 +89,7 @@ test('N-class metrics: per-class support, macro and weighted F1, the N x N confu
 let causal;
 let embedding;
 test.before(async () => {
-  causal = path.join(tmpDir(), 'causal');
-  embedding = path.join(tmpDir(), 'embedding');
-  await createTinyQwen3(causal, { seed: 7 });
-  await createTinyQwen3(embedding, { kind: 'embedding', seed: 7 });
+  ({ causal, embedding } = await tinyBases(7));
 });
 
 const LEARNING = {

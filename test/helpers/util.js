@@ -58,8 +58,20 @@ async function trainTinyLoraRun({ base, seed, output, texts, labels, maxLength =
   return output;
 }
 
+/** Two tiny random Qwen3 base models of one seed in a new folder: a causal one and an embedding one. */
+async function tinyBases(seed = 7) {
+  const { createTinyQwen3 } = require('../../dist');
+  const dir = tmpDir();
+  const causal = path.join(dir, 'causal');
+  const embedding = path.join(dir, 'embedding');
+  await createTinyQwen3(causal, { seed });
+  await createTinyQwen3(embedding, { kind: 'embedding', seed });
+  return { causal, embedding };
+}
+
 module.exports = {
   ROOT,
+  tinyBases,
   FIXTURES,
   WEIBO,
   tmpDir,

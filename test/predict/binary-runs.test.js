@@ -7,8 +7,8 @@
 const test = require('ava');
 const fs = require('fs');
 const path = require('path');
-const { createTinyQwen3, Predictor } = require('../../dist');
-const { FIXTURES, tmpDir } = require('../helpers/util');
+const { Predictor } = require('../../dist');
+const { FIXTURES, tinyBases } = require('../helpers/util');
 
 const RUNS = path.join(FIXTURES, 'runs-binary');
 const expected = JSON.parse(fs.readFileSync(path.join(RUNS, 'predictions.json'), 'utf8'));
@@ -16,10 +16,7 @@ const expected = JSON.parse(fs.readFileSync(path.join(RUNS, 'predictions.json'),
 let causal;
 let embedding;
 test.before(async () => {
-  causal = path.join(tmpDir(), 'causal');
-  embedding = path.join(tmpDir(), 'embedding');
-  await createTinyQwen3(causal, { seed: 7 });
-  await createTinyQwen3(embedding, { kind: 'embedding', seed: 7 });
+  ({ causal, embedding } = await tinyBases(7));
 });
 
 for (const method of Object.keys(expected.predictions)) {

@@ -3,9 +3,9 @@
 const test = require('ava');
 const fs = require('fs');
 const path = require('path');
-const { createTinyQwen3, Trainer, Predictor } = require('../../dist');
+const { Trainer, Predictor } = require('../../dist');
 const { readSafetensors } = require('../helpers/safetensors');
-const { tmpDir, weiboLines } = require('../helpers/util');
+const { tinyBases, tmpDir, weiboLines } = require('../helpers/util');
 
 const lines = weiboLines(160);
 const data = {
@@ -16,10 +16,7 @@ const data = {
 let causalDir;
 let embeddingDir;
 test.before(async () => {
-  causalDir = path.join(tmpDir(), 'causal');
-  embeddingDir = path.join(tmpDir(), 'embedding');
-  await createTinyQwen3(causalDir, { seed: 7 });
-  await createTinyQwen3(embeddingDir, { kind: 'embedding', seed: 7 });
+  ({ causal: causalDir, embedding: embeddingDir } = await tinyBases(7));
 });
 
 const common = (method, extra = {}) => ({
