@@ -153,7 +153,7 @@ export class Trainer extends TypedEmitter {
     refuseBaseModelOutput(o.output, base.dir);
     // Before the work folder: a label set lora cannot answer is refused with nothing written.
     const text: TextSettings = {
-      prompt: fillLabelsPlaceholder(o.prompt ?? defaultLoraPrompt(labelSet), labelSet),
+      prompt: o.method === 'lora' ? fillLabelsPlaceholder(o.prompt ?? defaultLoraPrompt(labelSet), labelSet) : '',
       instruction: o.instruction ?? defaultEmbeddingInstruction(labelSet),
       ...(o.method === 'lora' ? await labelTokensFor(labelSet, base.tokenizer) : { labelTokens: [] }),
     };
@@ -185,7 +185,12 @@ export class Trainer extends TypedEmitter {
             `removed the finished run's ${CHECKPOINT}/ (a ${o.method} checkpoint is 3x the model's size); keep it with keepCheckpoint: true (--keep-checkpoint)`
           );
         }
-        publishWorkFolder(lease);
+        const kept = publishWorkFolder(lease);
+        if (kept)
+          this.emit(
+            'log',
+            `note: files added to ${o.output} while this run trained are kept with the run it replaced: ${kept}`
+          );
         this.lastRunDir = o.output;
       } else {
         this.lastRunDir = lease.dir;
