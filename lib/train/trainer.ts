@@ -40,6 +40,7 @@ import { fingerprintData, loadData, missingClasses, type LabelledTexts, type Tra
 import { TypedEmitter, type TrainerEvents, type TrainResult } from './events';
 import { resolveTrainerOptions, resumeFingerprint, type ResolvedTrainerOptions, type TrainerOptions } from './options';
 import { TrainCallOptionsSchema } from './schema';
+import { rankFingerprint } from './fingerprint';
 
 /** How posts become model input for the run's label set (lora's prompt and label tokens, embedding's instruction). */
 interface TextSettings extends LabelAnswers {
@@ -131,6 +132,8 @@ export class Trainer extends TypedEmitter {
       train = { texts: split.train.map((i) => all.texts[i]), labels: split.train.map((i) => all.labels[i]) };
       dev = { texts: split.dev.map((i) => all.texts[i]), labels: split.dev.map((i) => all.labels[i]) };
     }
+    // Ranks given other settings or other data would train different models, or fail mid-run in a collective.
+    await dp.checkAgreement(rankFingerprint(o, data));
     if (o.maxSamples !== undefined && o.maxSamples < train.texts.length)
       train = sliceSample(train, o.maxSamples, o.seed);
     if (train.texts.length === 0) throw new Error('no training examples');

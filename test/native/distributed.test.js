@@ -227,6 +227,22 @@ function workerPid(launcher, rank) {
   return undefined;
 }
 
+maybe('ranks given other settings or other data refuse to train, naming the ranks and the fields', async (t) => {
+  // Rank 1: a different LoRA rank (it aborted rank 0 from Gloo's thread) and every label flipped (it trained to exit 0).
+  const flipped = { texts: data.texts, labels: data.labels.map((l) => 1 - l) };
+  const ranks = await runRanks(2, (rank) => ({
+    options: options('lora', B, rank === 1 ? { lora: { r: 8, alpha: 8, dropout: 0 } } : {}),
+    data: rank === 1 ? flipped : data,
+  }));
+  for (const [rank, r] of ranks.entries()) {
+    t.is(r.code, 1, `rank ${rank}: ${r.err}`);
+    t.regex(r.err, /the ranks of this run disagree/);
+    t.regex(r.err, /lora\.r: 4 on rank 0, 8 on rank 1/);
+    t.regex(r.err, /data\.train\.sha256: "[0-9a-f]+" on rank 0, "[0-9a-f]+" on rank 1/);
+    t.notRegex(r.err, /terminate called|enforce fail/);
+  }
+});
+
 function trainFile() {
   const file = path.join(tmpDir(), 'train.txt');
   fs.writeFileSync(file, lines.join('\n') + '\n');
