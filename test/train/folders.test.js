@@ -89,7 +89,7 @@ test('predict --out X < X is refused like --file X --out X, and X is left as it 
     ['-c', `exec "${process.execPath}" "${BIN}" predict --checkpoint "${finished}" --out t.jsonl < t.jsonl`],
     { cwd, encoding: 'utf8', env: childEnv(), timeout: 60_000 }
   );
-  t.is(r.status, 1, r.stderr);
+  t.is(r.status, 2, r.stderr);
   t.regex(r.stderr, /--out t\.jsonl is the file standard input reads \(--out t\.jsonl < t\.jsonl\)/);
   t.is(fs.readFileSync(path.join(cwd, 't.jsonl'), 'utf8'), before);
 });
