@@ -195,7 +195,10 @@ test('under an address-space limit too small for libtorch, loading fails at once
   const run = path.join(ROOT, 'test', 'fixtures', 'runs-binary', 'lora');
   const predict = spawnSync(
     'bash',
-    ['-c', `ulimit -v 3000000; exec "${process.execPath}" dist/cli/main.js predict --checkpoint ${run} --model tiny --text 好`],
+    [
+      '-c',
+      `ulimit -v 3000000; exec "${process.execPath}" dist/cli/main.js predict --checkpoint ${run} --model tiny --text 好`,
+    ],
     { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: childEnv() }
   );
   t.is(predict.status, 1, predict.stderr);
