@@ -154,4 +154,28 @@ async function doubleSignal(run, signal, { cwd, env }) {
   await Promise.all(clients);
   return { ...ended, stderr: s.stderr };
 }
-module.exports = { assertError, doubleSignal, inProcess, killServers, predict, sleep, spawnServe, standIn, untilReady };
+/** A tiny lora run in `work`/models/run that reads posts to 256 tokens: a batch of 128 keeps the compute thread busy. */
+function busyRun(work, lines) {
+  const { trainTinyLoraRun } = require('./util');
+  return trainTinyLoraRun({
+    base: path.join(work, 'base'),
+    seed: 3,
+    output: path.join(work, 'models', 'run'),
+    texts: lines.map((l) => l.slice(0, l.lastIndexOf('\t'))),
+    labels: lines.map((l) => Number(l.slice(l.lastIndexOf('\t') + 1))),
+    maxLength: 256,
+  });
+}
+
+module.exports = {
+  assertError,
+  busyRun,
+  doubleSignal,
+  inProcess,
+  killServers,
+  predict,
+  sleep,
+  spawnServe,
+  standIn,
+  untilReady,
+};

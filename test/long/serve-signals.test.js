@@ -3,10 +3,9 @@
 // signal (143 or 130 in a shell), none by a native crash (SIGSEGV or SIGABRT: 9 of 13 before the server ended by the
 // signal itself). About 2.7 s a trial, 70 s in all.
 const test = require('ava');
-const path = require('path');
 const { childEnv } = require('../helpers/env');
-const { doubleSignal, killServers } = require('../helpers/serve');
-const { tmpDir, trainTinyLoraRun, weiboLines } = require('../helpers/util');
+const { busyRun, doubleSignal, killServers } = require('../helpers/serve');
+const { tmpDir, weiboLines } = require('../helpers/util');
 
 const TRIALS = { SIGTERM: 20, SIGINT: 5 };
 const WORK = tmpDir('q3n-serve-signals-long-');
@@ -14,15 +13,7 @@ const ENV = childEnv({ QWEN3_NATIVE_API_KEY: undefined });
 let run;
 
 test.before(async () => {
-  const lines = weiboLines(48);
-  run = await trainTinyLoraRun({
-    base: path.join(WORK, 'base'),
-    seed: 3,
-    output: path.join(WORK, 'models', 'run'),
-    texts: lines.map((l) => l.slice(0, l.lastIndexOf('\t'))),
-    labels: lines.map((l) => Number(l.slice(l.lastIndexOf('\t') + 1))),
-    maxLength: 256,
-  });
+  run = await busyRun(WORK, weiboLines(48));
 });
 test.after.always(killServers);
 

@@ -4,10 +4,9 @@
 // signal (status 143 or 130 in a shell), never by a crash. test/long/serve-signals.test.js repeats the second signal
 // 20 times.
 const test = require('ava');
-const path = require('path');
 const { childEnv } = require('../helpers/env');
-const { doubleSignal, killServers, sleep, spawnServe } = require('../helpers/serve');
-const { tmpDir, trainTinyLoraRun, weiboLines } = require('../helpers/util');
+const { busyRun, doubleSignal, killServers, sleep, spawnServe } = require('../helpers/serve');
+const { tmpDir, weiboLines } = require('../helpers/util');
 
 const WORK = tmpDir('q3n-serve-signals-');
 const ENV = childEnv({ QWEN3_NATIVE_API_KEY: undefined });
@@ -15,15 +14,7 @@ const lines = weiboLines(48);
 let run;
 
 test.before(async () => {
-  // Posts read to 256 tokens: a batch of 128 of them keeps the compute thread busy for a while.
-  run = await trainTinyLoraRun({
-    base: path.join(WORK, 'base'),
-    seed: 3,
-    output: path.join(WORK, 'models', 'run'),
-    texts: lines.map((l) => l.slice(0, l.lastIndexOf('\t'))),
-    labels: lines.map((l) => Number(l.slice(l.lastIndexOf('\t') + 1))),
-    maxLength: 256,
-  });
+  run = await busyRun(WORK, lines);
 });
 test.after.always(killServers);
 
