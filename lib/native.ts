@@ -262,7 +262,7 @@ export interface NativeBinding {
   /** false when the addon was built without Gloo's headers (libgloo-dev) */
   distributedAvailable: boolean;
   /** the `code` of native errors a caller acts on (csrc/core/errors.h) */
-  errorCodes: { collectiveFailed: string };
+  errorCodes: { collectiveFailed: string; portTaken: string };
 }
 
 /**

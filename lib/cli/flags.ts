@@ -88,7 +88,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   'master-port': {
     kind: 'string',
     value: '<port>',
-    help: `data-parallel: ${optionHelp(DIST.masterPort)}`,
+    help: `data-parallel: ${optionHelp(DIST.masterPort)}; on one machine the launcher takes a free port unless given`,
   },
   'gradient-checkpointing': { kind: 'boolean', help: optionHelp(T.gradientCheckpointing) },
   output: { kind: 'string', value: '<dir>', help: optionHelp(T.output) },

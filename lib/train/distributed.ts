@@ -3,7 +3,7 @@
 // uses: which examples of a global micro-batch are mine, average the gradients before the step, agree on the step's
 // numbers (loss, tokens, a stop request), gather the evaluation's predictions. Rank 0 is the one writer.
 import * as os from 'os';
-import { loadNative, type NativeClassifier, type NativeProcessGroup } from '../native';
+import { isNativeError, loadNative, type NativeClassifier, type NativeProcessGroup } from '../native';
 import { differences } from '../util/differences';
 import type { EmbeddingShard } from './embedding-cache';
 import { invalidRangeError } from '../util/is';
@@ -122,7 +122,11 @@ export class DataParallel {
       await group.init({ ...d, bucketBytes: DISTRIBUTED_BUCKET_BYTES });
     } catch (e) {
       group.dispose();
-      throw e;
+      if (!isNativeError(e, 'portTaken')) throw e;
+      throw new Error(
+        `${(e as Error).message}: choose a free port for the run (the launcher's --master-port, MASTER_PORT, or ` +
+          "the Trainer's distributed.masterPort)"
+      );
     }
     return new DataParallel(d.rank, d.worldSize, d.localRank, group);
   }
