@@ -311,6 +311,15 @@ export function neededAddressSpace(threads = os.availableParallelism()): number 
   return 2.67 * GiB + threads * 128 * MiB + 256 * MiB;
 }
 
+/**
+ * libtorch's own log lines (glog: "WARNING: Logging before InitGoogleLogging() ...", then "W1207 ... socket.cpp:426]
+ * [c10d] The server socket has failed to bind ...") go to stderr, beside the package's one error that says the same
+ * in words. glog reads GLOG_minloglevel as libtorch loads; 3 keeps only its fatal lines. A value set by the user wins.
+ */
+function quietNativeLogs(): void {
+  process.env.GLOG_minloglevel ??= '3';
+}
+
 /** Refuses an address-space limit (ulimit -v) under which loading libtorch would hang instead of failing. */
 export function checkAddressSpace(limit = addressSpaceLimit()): void {
   const needed = neededAddressSpace();
@@ -332,6 +341,7 @@ export function loadNative(): NativeBinding {
   if (cached) return cached;
   checkCpuPoolSetting(process.env.QWEN3_NATIVE_CPU_POOL);
   checkAddressSpace();
+  quietNativeLogs();
   cached = loadAddon(report) as NativeBinding;
   return cached;
 }
@@ -352,6 +362,7 @@ export function preloadNative(): Promise<NativeBinding> {
   } catch (e) {
     return Promise.reject(e);
   }
+  quietNativeLogs();
   preloading ??= new Promise<void>((resolve) => {
     const loader = path.join(__dirname, 'native-loader.js');
     const source =
