@@ -1,7 +1,9 @@
 // The ONE typed description of what the native addon (csrc/binding) exports, and its loader.
 // Everything here is trusted input: lib/ validates user arguments before they reach these calls.
+import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
+import { addressSpaceLimit } from './util/memory';
 import { adoptDetection, detectLibtorch, loadAddon, type Detected, type NativeLoadReport } from './native-loader';
 
 export type { LibtorchFound, AddonChoice, AddonMeta, NativeLoadReport } from './native-loader';
@@ -260,7 +262,7 @@ export interface NativeBinding {
   /** false when the addon was built without Gloo's headers (libgloo-dev) */
   distributedAvailable: boolean;
   /** the `code` of native errors a caller acts on (csrc/core/errors.h) */
-  errorCodes: { collectiveFailed: string };
+  errorCodes: { collectiveFailed: string; portTaken: string };
 }
 
 /**
@@ -278,12 +280,56 @@ let preloading: Promise<NativeBinding> | undefined;
 
 const report: NativeLoadReport = { libtorch: null, libtorchError: null, addon: null };
 
+/**
+ * The largest QWEN3_NATIVE_CPU_POOL: the cap in bytes (MB << 20) must fit the pool's signed 64-bit counters. From
+ * 2^44 MB on, the shift wrapped to a cap of 0 (every block unmapped at once), and below that a cap past 2^63 bytes
+ * read as negative (an unbounded cache).
+ */
+export const MAX_CPU_POOL_MB = 2 ** 43 - 1;
+
 /** The addon reads QWEN3_NATIVE_CPU_POOL as it loads (csrc/core/cpu_pool.h) and trusts it to be MB or 0. */
 export function checkCpuPoolSetting(value: string | undefined): void {
-  if (value === undefined || value === '' || /^\d+$/.test(value)) return;
+  if (value === undefined || value === '') return;
+  const digits = /^\d+$/.test(value);
+  if (digits && BigInt(value) <= BigInt(MAX_CPU_POOL_MB)) return;
   throw new RangeError(
-    `QWEN3_NATIVE_CPU_POOL is ${JSON.stringify(value)}: give the CPU pool's cache in MB (a whole number), ` +
-      `0 to use glibc's allocator instead, or leave it unset for the default`
+    `QWEN3_NATIVE_CPU_POOL is ${JSON.stringify(value)}: give the CPU pool's cache in MB (a whole number` +
+      `${digits ? ` up to ${MAX_CPU_POOL_MB}` : ''}), 0 to use glibc's allocator instead, or leave it unset for the default`
+  );
+}
+
+const GiB = 2 ** 30;
+const MiB = 2 ** 20;
+
+/**
+ * The address space (`ulimit -v`) loading libtorch needs: below it, refused before loading. OpenBLAS (Debian's libtorch
+ * BLAS) maps a 128 MiB buffer per thread as it loads, and when mmap fails it retries forever at 100% of a core, so
+ * such a process never exits. The smallest command (predict on the tiny model) peaked at 2.79 GiB of address space
+ * with one thread and 2.91 GiB with two; the floor adds 256 MiB to that.
+ */
+export function neededAddressSpace(threads = os.availableParallelism()): number {
+  return 2.67 * GiB + threads * 128 * MiB + 256 * MiB;
+}
+
+/**
+ * libtorch's own log lines (glog: "WARNING: Logging before InitGoogleLogging() ...", then "W1207 ... socket.cpp:426]
+ * [c10d] The server socket has failed to bind ...") go to stderr, beside the package's one error that says the same
+ * in words. glog reads GLOG_minloglevel as libtorch loads; 3 keeps only its fatal lines. A value set by the user wins.
+ */
+function quietNativeLogs(): void {
+  process.env.GLOG_minloglevel ??= '3';
+}
+
+/** Refuses an address-space limit (ulimit -v) under which loading libtorch would hang instead of failing. */
+export function checkAddressSpace(limit = addressSpaceLimit()): void {
+  const needed = neededAddressSpace();
+  if (limit === undefined || limit >= needed) return;
+  const gib = (bytes: number) => `${(bytes / GiB).toFixed(2)} GiB`;
+  throw new Error(
+    `this process may use ${gib(limit)} of address space (ulimit -v ${Math.floor(limit / 1024)}), and qwen3-native ` +
+      `needs at least ${gib(needed)} on this machine: libtorch's BLAS maps 128 MiB per thread as it loads and never ` +
+      `returns when it cannot. Raise the limit (ulimit -v unlimited, or at least ${Math.ceil(needed / 1024)}); to cap ` +
+      'memory, limit resident memory instead (a cgroup: systemd-run -p MemoryMax=…, docker run --memory …)'
   );
 }
 
@@ -294,6 +340,8 @@ export function checkCpuPoolSetting(value: string | undefined): void {
 export function loadNative(): NativeBinding {
   if (cached) return cached;
   checkCpuPoolSetting(process.env.QWEN3_NATIVE_CPU_POOL);
+  checkAddressSpace();
+  quietNativeLogs();
   cached = loadAddon(report) as NativeBinding;
   return cached;
 }
@@ -308,6 +356,13 @@ export function loadNative(): NativeBinding {
  */
 export function preloadNative(): Promise<NativeBinding> {
   if (cached && cachedInfo) return Promise.resolve(cached);
+  try {
+    // Before the worker loads anything: under too small a limit it would never finish.
+    checkAddressSpace();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  quietNativeLogs();
   preloading ??= new Promise<void>((resolve) => {
     const loader = path.join(__dirname, 'native-loader.js');
     const source =

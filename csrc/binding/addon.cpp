@@ -87,6 +87,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("distributedAvailable", Napi::Boolean::New(env, q3::distributedAvailable()));
   Napi::Object codes = Napi::Object::New(env);
   codes.Set("collectiveFailed", q3::kCollectiveFailed);
+  codes.Set("portTaken", q3::kPortTaken);
   exports.Set("errorCodes", codes);
   return exports;
 }

@@ -1,5 +1,7 @@
 #include "distributed.h"
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -22,6 +24,22 @@ std::string where(const DistributedSpec& s) {
   return "rank " + std::to_string(s.rank) + " of " + std::to_string(s.worldSize) + " (master " + s.masterAddr + ":" +
          std::to_string(s.masterPort) + ")";
 }
+
+#ifdef QWEN3_NATIVE_GLOO
+// An exception's message without libtorch's C++ backtrace: a c10::Error's what() carries 16 frames of it, and the
+// launcher quoted the last frame as a failed worker's reason.
+std::string reason(const std::exception& e) {
+  if (const auto* c = dynamic_cast<const c10::Error*>(&e)) return c->what_without_backtrace();
+  return e.what();
+}
+
+std::string secondsSince(std::chrono::steady_clock::time_point started) {
+  char out[32];
+  std::snprintf(out, sizeof out, "%.1f s",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return out;
+}
+#endif
 }  // namespace
 
 #ifdef QWEN3_NATIVE_GLOO
@@ -34,6 +52,7 @@ struct ProcessGroup::Impl {
 };
 
 ProcessGroup::ProcessGroup(const DistributedSpec& spec) : spec_(spec), impl_(std::make_unique<Impl>()) {
+  const auto started = std::chrono::steady_clock::now();
   const auto timeout = std::chrono::milliseconds(spec.timeoutMs);
   try {
     c10d::TCPStoreOptions o;
@@ -57,8 +76,14 @@ ProcessGroup::ProcessGroup(const DistributedSpec& spec) : spec_(spec), impl_(std
     opts->timeout = timeout;
     impl_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, spec.rank, spec.worldSize, opts);
   } catch (const std::exception& e) {
-    throw std::runtime_error("rendezvous of " + where(spec) + " failed within " + std::to_string(spec.timeoutMs) +
-                             " ms: " + e.what());
+    const std::string why = reason(e);
+    const std::string head = "rendezvous of " + where(spec) + " failed after " + secondsSince(started) + " (of " +
+                             std::to_string(spec.timeoutMs) + " ms allowed): ";
+    // TCPStore's server binds every interface whatever the address: errno 98 there is the port taken on this machine.
+    if (spec.rank == 0 && why.find("Address already in use") != std::string::npos)
+      throw CodedError(kPortTaken, head + "port " + std::to_string(spec.masterPort) +
+                                       " is taken by another program or run on this machine (" + why + ")");
+    throw std::runtime_error(head + why);
   }
 }
 
@@ -101,7 +126,7 @@ std::vector<torch::Tensor> ProcessGroup::allReduceMean(std::vector<torch::Tensor
   } catch (const std::exception& e) {
     throw CodedError(kCollectiveFailed, "gradient all-reduce on " + where(spec_) +
                                             " failed (a peer rank exited or stopped answering within " +
-                                            std::to_string(spec_.timeoutMs) + " ms): " + e.what());
+                                            std::to_string(spec_.timeoutMs) + " ms): " + reason(e));
   }
   for (size_t k = 0; k < buckets.size(); ++k) {
     torch::Tensor flat = flats[k][0].mul_(inv);
@@ -124,7 +149,7 @@ void ProcessGroup::barrier() {
   try {
     impl_->pg->barrier()->wait();
   } catch (const std::exception& e) {
-    throw CodedError(kCollectiveFailed, "barrier on " + where(spec_) + " failed: " + e.what());
+    throw CodedError(kCollectiveFailed, "barrier on " + where(spec_) + " failed: " + reason(e));
   }
 }
 
@@ -136,7 +161,7 @@ torch::Tensor ProcessGroup::allGather(const torch::Tensor& tensor) {
   try {
     impl_->pg->allgather(out, inputs)->wait();
   } catch (const std::exception& e) {
-    throw CodedError(kCollectiveFailed, "all-gather on " + where(spec_) + " failed: " + e.what());
+    throw CodedError(kCollectiveFailed, "all-gather on " + where(spec_) + " failed: " + reason(e));
   }
   return torch::stack(out[0]);
 }

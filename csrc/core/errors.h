@@ -11,6 +11,10 @@ namespace q3 {
 // launcher waits a moment before reporting it, so the launcher's message naming the rank that died comes first.
 inline constexpr const char* kCollectiveFailed = "ERR_QWEN3_COLLECTIVE_FAILED";
 
+// Rank 0 could not listen for the rendezvous: the port is taken (another run, or another program). The fix is another
+// port, which only the caller can name in its own words (a flag, an option, an environment variable).
+inline constexpr const char* kPortTaken = "ERR_QWEN3_PORT_TAKEN";
+
 class CodedError : public std::runtime_error {
  public:
   CodedError(const char* code, const std::string& message) : std::runtime_error(message), code_(code) {}

@@ -2,6 +2,13 @@
 // addon: when this passes and the JS test fails, the bug is in the binding or lib/. Same tolerances as the JS tests
 // (test/fixtures/README.md: an fp32 backend is within 3.4e-6 on logits and 2.7e-7 on embeddings).
 //   qwen3_core_test <test/fixtures>      (scripts/core-test.sh builds and runs it through ctest)
+#include <c10/core/CPUAllocator.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <exception>
@@ -13,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "../core/cpu_pool.h"
 #include "../core/distributed.h"
 #include "../core/engine.h"
 #include "../core/json.h"
@@ -187,6 +195,59 @@ bool distributedChecks() {
   return ok;
 }
 
+// The CPU pool as a systems component: sizes that would wrap its arithmetic are refused, and a process that forks while
+// another thread allocates leaves the child a usable pool (the lock is free on both sides of the fork).
+bool cpuPoolChecks() {
+  q3::installCpuPool();
+  c10::Allocator* pool = c10::GetCPUAllocator();
+  int refused = 0;
+  for (bool scoped : {false, true}) {
+    q3::CpuPoolScope scope(scoped);
+    for (size_t n : {SIZE_MAX, SIZE_MAX - 63, SIZE_MAX - 4096}) {
+      try {
+        c10::DataPtr p = pool->allocate(n);
+      } catch (const c10::Error&) {
+        refused++;
+      }
+    }
+  }
+  bool ok = refused == 6;
+  std::printf("%s cpu pool: %d of 6 allocations of SIZE_MAX - 4096 bytes and more refused\n", ok ? "ok  " : "FAIL",
+              refused);
+
+  std::atomic<bool> stop{false};
+  std::thread busy([&] {
+    q3::CpuPoolScope scope;
+    while (!stop) c10::DataPtr p = pool->allocate(size_t(1) << 20);  // pooled: each takes and gives the lock
+  });
+  constexpr int kForks = 40;
+  int hung = 0;
+  for (int i = 0; i < kForks; ++i) {
+    const pid_t child = fork();
+    if (child == 0) {
+      q3::CpuPoolScope scope;
+      c10::DataPtr p = pool->allocate(size_t(1) << 20);
+      _exit(p.get() ? 0 : 1);
+    }
+    int status = 0;
+    bool done = false;
+    for (int waited = 0; waited < 5000 && !done; waited += 10) {
+      done = waitpid(child, &status, WNOHANG) == child;
+      if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!done) {
+      kill(child, SIGKILL);
+      waitpid(child, &status, 0);
+      hung++;
+    }
+  }
+  stop = true;
+  busy.join();
+  std::printf("%s cpu pool: %d of %d children forked while another thread allocated hung\n", hung ? "FAIL" : "ok  ",
+              hung, kForks);
+  return ok && hung == 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -229,5 +290,6 @@ int main(int argc, char** argv) {
     std::printf("FAIL: %s\n", e.what());
     return 1;
   }
+  ok &= cpuPoolChecks();
   return ok ? 0 : 1;
 }

@@ -149,8 +149,19 @@ export function defaultLoraPrompt(labels: LabelSet): string {
 /** lora prompt for any label set: {labels} becomes 'a'、'b'或'c'. */
 export const LORA_PROMPT_TEMPLATE = '请分析以下微博文本的情感倾向，回答{labels}之一。\n\n文本：{text}\n\n情感：';
 
-/** Fills a prompt's {labels} placeholder with the label words: 'a'、'b'或'c'. */
+/**
+ * Fills a prompt's {labels} placeholder with the label words: 'a'、'b'或'c'. A label holding {text} is refused: the
+ * post goes where the prompt's first {text} is, which would then be the label's.
+ */
 export function fillLabelsPlaceholder(prompt: string, labels: LabelSet): string {
+  const clash = labels.filter((l) => l.includes('{text}'));
+  if (clash.length && prompt.includes('{labels}')) {
+    throw new Error(
+      `labels ${clash.map((l) => JSON.stringify(l)).join(', ')}: lora's prompt lists the labels, and {text} in a ` +
+        "label would take the post's place in it; rename the label (e.g. " +
+        `${JSON.stringify(clash[0].split('{text}').join('text'))})`
+    );
+  }
   const quoted = labels.map((l) => `'${l}'`);
   const list = `${quoted.slice(0, -1).join('、')}或${quoted[quoted.length - 1]}`;
   return prompt.split('{labels}').join(list);

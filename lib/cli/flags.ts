@@ -88,7 +88,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   'master-port': {
     kind: 'string',
     value: '<port>',
-    help: `data-parallel: ${optionHelp(DIST.masterPort)}`,
+    help: `data-parallel: ${optionHelp(DIST.masterPort)}; on one machine the launcher takes a free port unless given`,
   },
   'gradient-checkpointing': { kind: 'boolean', help: optionHelp(T.gradientCheckpointing) },
   output: { kind: 'string', value: '<dir>', help: optionHelp(T.output) },
@@ -141,6 +141,9 @@ export const FLAGS: Record<string, FlagSpec> = {
   'max-texts': { kind: 'string', value: '<n>', help: optionHelp(S.maxTexts) },
   'max-text-length': { kind: 'string', value: '<n>', help: optionHelp(S.maxTextLength) },
   'body-limit': { kind: 'string', value: '<bytes>', help: optionHelp(S.bodyLimit) },
+  'request-timeout-ms': { kind: 'string', value: '<ms>', help: optionHelp(S.requestTimeoutMs) },
+  'max-connections': { kind: 'string', value: '<n>', help: optionHelp(S.maxConnections) },
+  'stop-grace-ms': { kind: 'string', value: '<ms>', help: optionHelp(S.stopGraceMs) },
   'api-key': {
     kind: 'string',
     value: '<key>',
@@ -243,6 +246,9 @@ export const COMMAND_FLAGS: Record<Command, readonly string[]> = {
     'max-texts',
     'max-text-length',
     'body-limit',
+    'request-timeout-ms',
+    'max-connections',
+    'stop-grace-ms',
     'api-key',
     'log-format',
     'threads',

@@ -162,8 +162,28 @@ function sameFile(a: string, b: string): boolean {
   }
 }
 
-/** Refuses an --out that is one of the input files: writing predictions would replace the posts. */
-export function refuseOutOverInput(file: string, inputs: { flag: string; file?: string }[], flag = '--out'): void {
+/**
+ * Refuses an --out that is one of the input files, or the file standard input reads (`--out X < X`, compared by
+ * device and inode): writing predictions would replace the posts.
+ */
+export function refuseOutOverInput(
+  file: string,
+  inputs: { flag: string; file?: string }[],
+  flag = '--out',
+  stdin?: fs.Stats
+): void {
+  let out: fs.Stats | undefined;
+  try {
+    out = fs.statSync(file);
+  } catch {
+    out = undefined;
+  }
+  if (stdin && out && stdin.dev === out.dev && stdin.ino === out.ino) {
+    throw new CliError(
+      `${flag} ${file} is the file standard input reads (${flag} ${file} < ${file}): writing the predictions would ` +
+        'replace the posts. Choose another output file'
+    );
+  }
   for (const input of inputs) {
     if (input.file !== undefined && sameFile(file, input.file)) {
       throw new CliError(

@@ -22,6 +22,17 @@ export function defaultIo(): Io {
   };
 }
 
+/** The file the process's standard input reads (`< file`); undefined for a pipe, a terminal or given streams. */
+export function stdinFile(): fs.Stats | undefined {
+  if (streams().stdinPiped !== undefined) return undefined;
+  try {
+    const st = fs.fstatSync(0);
+    return st.isFile() ? st : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** stdin is a pipe, socket or file (something to read texts from), not a terminal and not /dev/null. */
 export function stdinIsPiped(): boolean {
   const given = streams().stdinPiped;

@@ -1,14 +1,12 @@
 // `qwen3-native report <run>`: one run's curves (training loss, dev accuracy, learning rate) from its metrics.jsonl,
 // drawn as the comparison draws them, with its totals, in one self-contained HTML file.
 import * as path from 'path';
-import { readRunHistory } from '../runs/history';
+import { readRunHistory, RUN_REPORT_FILE } from '../runs/history';
 import { readRunInfo } from '../runs/folder';
 import { type RunInfo } from '../runs/schema';
 import { writeFileAtomic } from '../util/atomic-write';
 import { devAccuracyChart, learningRateChart, lossChart, renderSvg } from './charts';
 import { count, duration, mb, pct } from './report';
-
-export const RUN_REPORT_FILE = 'report.html';
 
 const esc = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);

@@ -6,6 +6,8 @@ import * as path from 'path';
 import type { Metrics } from '../classifier/metrics';
 
 export const METRICS_FILE = 'metrics.jsonl';
+/** `qwen3-native report <run>` draws the history into this file of the run folder. */
+export const RUN_REPORT_FILE = 'report.html';
 
 /** Memory columns every line carries. */
 export interface MemoryFields {

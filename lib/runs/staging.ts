@@ -13,6 +13,9 @@ import {
   TEMPORARY_NAME,
   writeJsonAtomic,
 } from '../util/atomic-write';
+import { METHODS, weightsFileFor } from '../classifier/methods';
+import { makeDirectory } from '../util/make-dir';
+import { METRICS_FILE, RUN_REPORT_FILE } from './history';
 
 /** The folder a run trains in until it finishes. */
 export function workFolder(output: string): string {
@@ -144,7 +147,7 @@ export function acquireWorkFolder(output: string, resume: boolean, log: (line: s
   }
   cleanStaleStaging(output);
   cleanStaleStaging(dir);
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   const token = crypto.randomBytes(8).toString('hex');
   writeJsonAtomic(path.join(dir, OWNER_FILE), {
     pid: process.pid,
@@ -169,13 +172,22 @@ export function acquireWorkFolder(output: string, resume: boolean, log: (line: s
  * name, the old run goes. A kill between the two renames is rolled back by recoverPublish (the old run returns; the
  * finished one waits in <output>.partial for --resume, which publishes it).
  */
-export function publishWorkFolder(lease: WorkLease): void {
+export function publishWorkFolder(lease: WorkLease): string | undefined {
   fs.rmSync(path.join(lease.dir, OWNER_FILE), { force: true });
   const aside = temporaryName(`${lease.output}${PREVIOUS}`);
   const had = fs.existsSync(lease.output);
   if (had) fs.renameSync(lease.output, aside);
   fs.renameSync(lease.dir, lease.output);
-  if (had) fs.rmSync(aside, { recursive: true, force: true });
+  if (!had) return undefined;
+  // Files put into the old run while this one trained (checkOutputFolder saw none at the start) are not deleted: the
+  // old run stays beside the new one, under a name that says when it was replaced.
+  if (foreignEntries(aside).length === 0) {
+    fs.rmSync(aside, { recursive: true, force: true });
+    return undefined;
+  }
+  const kept = `${lease.output}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  fs.renameSync(aside, kept);
+  return kept;
 }
 
 // ---- checkpoints ----
@@ -299,11 +311,41 @@ function realPath(p: string): string {
   }
 }
 
-const RUN_MARKERS = ['run.json', 'adapter_config.json', CHECKPOINT];
+// Every name this package writes in a run folder (folder.ts describes them); anything else is someone else's.
+const RUN_FILES = new Set([
+  'run.json',
+  'adapter_config.json',
+  'config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  METRICS_FILE,
+  RUN_REPORT_FILE,
+  OWNER_FILE,
+  CHECKPOINT,
+  ...METHODS.map(weightsFileFor),
+]);
+
+/** The entries of a run folder this package did not write (a user's notes, a second adapter, a README). */
+export function foreignEntries(dir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => !RUN_FILES.has(n) && !NUMBERED.test(n) && !n.startsWith(`${CHECKPOINT}.`) && !TEMPORARY_NAME.test(n))
+    .sort();
+}
+
+function listed(names: string[]): string {
+  return `${names.slice(0, 5).join(', ')}${names.length > 5 ? `, … (${names.length} in all)` : ''}`;
+}
 
 /**
  * Refuses, before any work, an output folder that publishing a finished run (which replaces the folder as a whole)
- * would damage: the working directory or one holding it, a file, a model folder, a folder of other files.
+ * would damage: the working directory or one holding it, a file, a model folder, a PEFT adapter trained elsewhere,
+ * a run folder holding files this package did not write, a folder of other files.
  */
 export function checkOutputFolder(output: string): void {
   const out = realPath(output);
@@ -321,13 +363,19 @@ export function checkOutputFolder(output: string): void {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw e;
   }
-  if (entries.length === 0 || RUN_MARKERS.some((m) => entries.includes(m))) return;
-  const what = entries.includes('config.json')
-    ? 'holds a model (config.json), not a trained run'
-    : `holds files that are not a trained run (${entries.slice(0, 5).join(', ')}${entries.length > 5 ? ', …' : ''})`;
+  if (entries.length === 0) return;
+  const foreign = foreignEntries(output);
+  const ours = entries.includes('run.json') || entries.includes(CHECKPOINT);
+  let what: string | undefined;
+  if (ours && foreign.length) what = `holds a trained run and files this package did not write (${listed(foreign)})`;
+  else if (!ours && entries.includes('adapter_config.json'))
+    what = `holds a PEFT adapter this package did not train (adapter_config.json without run.json${foreign.length ? `; also ${listed(foreign)}` : ''})`;
+  else if (!ours && entries.includes('config.json')) what = 'holds a model (config.json), not a trained run';
+  else if (!ours) what = `holds files that are not a trained run (${listed(entries)})`;
+  if (!what) return;
   throw new Error(
     `output folder ${output} ${what}: a finished run replaces its folder as a whole, so they would be deleted. ` +
-      'Choose a new or empty folder'
+      'Move them elsewhere, or choose a new or empty folder'
   );
 }
 

@@ -25,6 +25,7 @@ export interface AppContext {
   metrics: ServeMetrics;
   /** where the server is in its life; routes read it on each request */
   phase(): Phase;
+  answering: Answering;
   logStream?: LogStream;
 }
 
@@ -38,9 +39,37 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
-/** Compares the Authorization header with the expected one in constant time (hashes have equal length). */
+/**
+ * Whether the Authorization header carries the key, compared in constant time (hashes have equal length). The scheme
+ * name is case-insensitive (RFC 9110 11.1): `bearer <key>` is as good as `Bearer <key>`.
+ */
 function authorized(header: string | undefined, expected: Buffer): boolean {
-  return header !== undefined && timingSafeEqual(digest(header), expected);
+  const key = header === undefined ? undefined : /^\s*bearer +(\S+)\s*$/i.exec(header)?.[1];
+  return timingSafeEqual(digest(key ?? ''), expected) && key !== undefined;
+}
+
+/**
+ * The requests whose body has arrived and whose answer is not yet sent: a stop waits for them before it closes the
+ * connections still open (those of clients still sending).
+ */
+export class Answering {
+  private count = 0;
+  private waiters: (() => void)[] = [];
+
+  begin(): () => void {
+    this.count++;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      if (--this.count === 0) for (const w of this.waiters.splice(0)) w();
+    };
+  }
+
+  /** Resolves once no request is being answered. */
+  idle(): Promise<void> {
+    return this.count === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
+  }
 }
 
 function notReady(phase: Phase): HttpError | undefined {
@@ -69,7 +98,15 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: o.bodyLimit,
     forceCloseConnections: 'idle',
+    requestTimeout: o.requestTimeoutMs,
+    // Node checks the timeouts every connectionsCheckingInterval (30 s by default, which let a 2 s timeout fire at
+    // 30 s); the headers count within the request's time.
+    http: { headersTimeout: o.requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, o.requestTimeoutMs) },
+    // Requests that arrive on open connections while the server closes reach the routes, which answer 503
+    // shutting_down with the documented body (fastify's own 503 has no code).
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.server.maxConnections = o.maxConnections;
   app.setValidatorCompiler(({ schema }) => (data: unknown) => {
     const found = problems(schema as TSchema, data);
     return found.length ? { error: validationError(found, schema as SchemaNode) } : { value: data };
@@ -79,7 +116,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
 
   const info = new WeakMap<FastifyRequest, { texts: number; model: string }>();
   const cancelled = new WeakMap<FastifyRequest, AbortSignal>();
-  const expected = o.apiKey === undefined ? undefined : digest(`Bearer ${o.apiKey}`);
+  const expected = o.apiKey === undefined ? undefined : digest(o.apiKey);
 
   app.addHook('onRequest', async (request, reply) => {
     // The response closing before it finished means the client went away: queued texts leave the queue (abort).
@@ -121,6 +158,22 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     );
   };
   app.addHook('onResponse', async (request, reply) => record(request, reply.statusCode, reply.elapsedTime));
+  // From here on the body has arrived: the request is being answered until its response is sent or its client leaves.
+  // (A request pipelined behind one whose answer closed the connection gets no 'finish' or 'close' of its own: the
+  // socket's close ends it too.)
+  app.addHook('preValidation', async (request, reply) => {
+    const end = ctx.answering.begin();
+    const socket = request.raw.socket;
+    const done = () => {
+      end();
+      socket.off('close', done);
+      reply.raw.off('finish', done);
+      reply.raw.off('close', done);
+    };
+    socket.once('close', done);
+    reply.raw.once('finish', done);
+    reply.raw.once('close', done);
+  });
   // Bounds the validator's work before it runs: with every problem reported, a 1 MiB body of 300,000 bad items took
   // ajv 9 s of the event loop (measured). A list too long, or too many fields, is answered from its size alone.
   app.addHook('preValidation', async (request) => {

@@ -127,6 +127,11 @@ export function validationError(problems: readonly Problem[], body: SchemaNode):
   return new HttpError(400, 'invalid_request', messages.join('; '), { field: [...shown.values()][0] ?? 'body' });
 }
 
+/** Absolute paths in a message become their last part: clients learn which run failed, not the server's folders. */
+function withoutFolders(message: string): string {
+  return message.replace(/(?<=^|[\s'"(=])(?:\/[^\s/:'"]+)+\/([^\s/:'"]+)/g, '$1');
+}
+
 interface FastifyLikeError {
   code?: string;
   statusCode?: number;
@@ -192,5 +197,8 @@ export function toHttpError(error: unknown, limits: { bodyLimit: number }): { ht
     return { http: new HttpError(e.statusCode, 'invalid_request', e.message ?? 'bad request'), unexpected: false };
   }
   const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-  return { http: new HttpError(500, 'internal', `the server failed to answer: ${message}`), unexpected: true };
+  return {
+    http: new HttpError(500, 'internal', `the server failed to answer: ${withoutFolders(message)}`),
+    unexpected: true,
+  };
 }

@@ -7,7 +7,16 @@
 import * as os from 'os';
 import { PredictionJsonSchema } from '../predict/schema';
 import { DeviceSchema, DTypeSchema } from '../qwen3/schema';
-import { NonEmptyString, OneOf, PositiveInt, Type, WithDefault, defaultsOf, type Static } from '../util/schema';
+import {
+  NonEmptyString,
+  NonNegativeInt,
+  OneOf,
+  PositiveInt,
+  Type,
+  WithDefault,
+  defaultsOf,
+  type Static,
+} from '../util/schema';
 
 export const LOG_FORMATS = ['text', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
@@ -64,6 +73,29 @@ const serve = {
    * admits every request that the limits above admit.
    */
   bodyLimit: WithDefault(PositiveInt({ description: 'bytes per request body, else 413' }), 1024 * 1024),
+  /**
+   * Most time one client may take to send a request, headers and body, else 408 and the connection closes. fastify's
+   * default (0) switches Node's own 300 s off: one client trickling its body a byte at a time held a stopping server
+   * 148 s (measured). The largest body (bodyLimit, 1 MiB) takes 8.4 s over a 1 Mbit/s uplink; 30 s leaves it room.
+   */
+  requestTimeoutMs: WithDefault(
+    PositiveInt({ description: 'how long a client may take to send a request (headers and body), else 408' }),
+    30_000
+  ),
+  /**
+   * Open connections at once; one more is closed as it arrives. 500 slow clients held 526 descriptors (measured), and
+   * a process's soft limit is often 1,024: 960 leaves 64 for the process's own files, so no accept fails with EMFILE.
+   */
+  maxConnections: WithDefault(PositiveInt({ description: 'open connections at once; more are closed at once' }), 960),
+  /**
+   * On stop, how long requests still being sent may take before every connection is closed (queued texts are
+   * predicted and answered in any case). 10 s: a supervisor's grace before SIGKILL is 30 s in Kubernetes and 90 s
+   * in systemd, which leaves 20 s to answer the queue.
+   */
+  stopGraceMs: WithDefault(
+    NonNegativeInt({ description: 'on stop, how long uploads in progress may take before connections are closed' }),
+    10_000
+  ),
   apiKey: NonEmptyString({
     description: `require Authorization: Bearer <key> on every route but /healthz and /readyz (or set ${API_KEY_ENV})`,
   }),

@@ -3,7 +3,8 @@
 // uses: which examples of a global micro-batch are mine, average the gradients before the step, agree on the step's
 // numbers (loss, tokens, a stop request), gather the evaluation's predictions. Rank 0 is the one writer.
 import * as os from 'os';
-import { loadNative, type NativeClassifier, type NativeProcessGroup } from '../native';
+import { isNativeError, loadNative, type NativeClassifier, type NativeProcessGroup } from '../native';
+import { differences } from '../util/differences';
 import type { EmbeddingShard } from './embedding-cache';
 import { invalidRangeError } from '../util/is';
 import { resolveOptions } from '../util/schema-errors';
@@ -121,9 +122,50 @@ export class DataParallel {
       await group.init({ ...d, bucketBytes: DISTRIBUTED_BUCKET_BYTES });
     } catch (e) {
       group.dispose();
-      throw e;
+      if (!isNativeError(e, 'portTaken')) throw e;
+      throw new Error(
+        `${(e as Error).message}: choose a free port for the run (the launcher's --master-port, MASTER_PORT, or ` +
+          "the Trainer's distributed.masterPort)"
+      );
     }
     return new DataParallel(d.rank, d.worldSize, d.localRank, group);
+  }
+
+  /**
+   * Refuses to train unless every rank was given the same settings and data: `fields` (settings and data
+   * fingerprints) are gathered from every rank and compared with rank 0's. Throws on every rank, naming the fields,
+   * their values and the ranks that differ.
+   */
+  async checkAgreement(fields: Record<string, unknown>): Promise<void> {
+    if (!this.group) return;
+    const all = (await this.gatherText(JSON.stringify(fields))).map(
+      (text) => JSON.parse(text) as Record<string, unknown>
+    );
+    const shown = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
+    const lines: string[] = [];
+    for (let r = 1; r < all.length; r++) {
+      for (const d of differences(all[0], all[r]))
+        lines.push(`  ${d.field}: ${shown(d.a)} on rank 0, ${shown(d.b)} on rank ${r}`);
+    }
+    if (lines.length) {
+      throw new Error(
+        `the ranks of this run disagree, so they would train different models (or none): start every rank with the ` +
+          `same settings and the same data.\n${lines.join('\n')}`
+      );
+    }
+  }
+
+  /** Every rank's `text` (UTF-8, any length), in rank order, on every rank: a byte a float32 (exact up to 2^24). */
+  private async gatherText(text: string): Promise<string[]> {
+    const bytes = Buffer.from(text, 'utf8');
+    const [lengths] = await this.group!.allGather(Float32Array.of(bytes.length));
+    const width = Math.max(...lengths);
+    const mine = new Float32Array(width);
+    mine.set(bytes);
+    const [all] = await this.group!.allGather(mine);
+    return Array.from(lengths, (n, r) =>
+      Buffer.from(Uint8Array.from(all.subarray(r * width, r * width + n))).toString('utf8')
+    );
   }
 
   /** Rank 0 writes run folders, checkpoints, logs and events; the others only compute. */

@@ -17,6 +17,8 @@ import { learningRateAt } from './schedule';
 import { describeData, planEpoch } from './data';
 import type { EvalEvent, ProgressEvent, TrainerEvents } from './events';
 import { resumeFingerprint, type ResolvedTrainerOptions } from './options';
+import { ResumeMismatchError } from './fingerprint';
+import { differences } from '../util/differences';
 
 export interface Split {
   seqs: TokenSequences;
@@ -279,12 +281,8 @@ export class TrainingLoop {
   private async restore(dir: string, fresh: TrainerState): Promise<TrainerState> {
     const files = checkpointFiles(dir, this.o.method);
     const saved = files.state;
-    const want = JSON.stringify(fresh.fingerprint);
-    if (JSON.stringify(saved.fingerprint) !== want) {
-      throw new Error(
-        `cannot resume from ${dir}: it was trained with different settings.\n  checkpoint: ${JSON.stringify(saved.fingerprint)}\n  now:        ${want}`
-      );
-    }
+    const changed = differences(saved.fingerprint, fresh.fingerprint);
+    if (changed.length) throw new ResumeMismatchError(dir, changed);
     for (const part of ['train', 'eval'] as const) {
       const was = saved.info.data?.[part];
       const now = fresh.info.data?.[part];

@@ -40,6 +40,7 @@ import { fingerprintData, loadData, missingClasses, type LabelledTexts, type Tra
 import { TypedEmitter, type TrainerEvents, type TrainResult } from './events';
 import { resolveTrainerOptions, resumeFingerprint, type ResolvedTrainerOptions, type TrainerOptions } from './options';
 import { TrainCallOptionsSchema } from './schema';
+import { rankFingerprint } from './fingerprint';
 
 /** How posts become model input for the run's label set (lora's prompt and label tokens, embedding's instruction). */
 interface TextSettings extends LabelAnswers {
@@ -131,6 +132,8 @@ export class Trainer extends TypedEmitter {
       train = { texts: split.train.map((i) => all.texts[i]), labels: split.train.map((i) => all.labels[i]) };
       dev = { texts: split.dev.map((i) => all.texts[i]), labels: split.dev.map((i) => all.labels[i]) };
     }
+    // Ranks given other settings or other data would train different models, or fail mid-run in a collective.
+    await dp.checkAgreement(rankFingerprint(o, data));
     if (o.maxSamples !== undefined && o.maxSamples < train.texts.length)
       train = sliceSample(train, o.maxSamples, o.seed);
     if (train.texts.length === 0) throw new Error('no training examples');
@@ -153,7 +156,7 @@ export class Trainer extends TypedEmitter {
     refuseBaseModelOutput(o.output, base.dir);
     // Before the work folder: a label set lora cannot answer is refused with nothing written.
     const text: TextSettings = {
-      prompt: fillLabelsPlaceholder(o.prompt ?? defaultLoraPrompt(labelSet), labelSet),
+      prompt: o.method === 'lora' ? fillLabelsPlaceholder(o.prompt ?? defaultLoraPrompt(labelSet), labelSet) : '',
       instruction: o.instruction ?? defaultEmbeddingInstruction(labelSet),
       ...(o.method === 'lora' ? await labelTokensFor(labelSet, base.tokenizer) : { labelTokens: [] }),
     };
@@ -185,7 +188,12 @@ export class Trainer extends TypedEmitter {
             `removed the finished run's ${CHECKPOINT}/ (a ${o.method} checkpoint is 3x the model's size); keep it with keepCheckpoint: true (--keep-checkpoint)`
           );
         }
-        publishWorkFolder(lease);
+        const kept = publishWorkFolder(lease);
+        if (kept)
+          this.emit(
+            'log',
+            `note: files added to ${o.output} while this run trained are kept with the run it replaced: ${kept}`
+          );
         this.lastRunDir = o.output;
       } else {
         this.lastRunDir = lease.dir;

@@ -35,3 +35,13 @@ export function resetPeakRss(): boolean {
     return false;
   }
 }
+
+/** The soft limit on this process's address space (`ulimit -v`, RLIMIT_AS) in bytes; undefined when unlimited. */
+export function addressSpaceLimit(): number | undefined {
+  try {
+    const line = /^Max address space\s+(\S+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
+    return line && line[1] !== 'unlimited' ? Number(line[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -92,9 +92,10 @@ test('QWEN3_NATIVE_CPU_POOL sets the cap, and the cache never holds more', (t) =
   t.true(small.end.released > 0, 'a 1 MB cap unmaps what it cannot keep');
 });
 
-test('a QWEN3_NATIVE_CPU_POOL that is not a number of MB is refused before the addon loads', (t) => {
-  for (const ok of [undefined, '', '0', '64', '1024']) t.notThrows(() => checkCpuPoolSetting(ok));
-  for (const bad of ['lots', '-1', '1.5', '64MB', ' 64']) {
+test('a QWEN3_NATIVE_CPU_POOL that is not a number of MB, or one that overflows, is refused before the addon loads', (t) => {
+  for (const ok of [undefined, '', '0', '64', '1024', String(2 ** 43 - 1)]) t.notThrows(() => checkCpuPoolSetting(ok));
+  // From 2^43 MB the cap in bytes no longer fits the pool's signed 64-bit counters (2^44 wrapped the shift to 0).
+  for (const bad of ['lots', '-1', '1.5', '64MB', ' 64', String(2 ** 43), '17592186044416', '99999999999999999999']) {
     const e = t.throws(() => checkCpuPoolSetting(bad));
     t.regex(e.message, /QWEN3_NATIVE_CPU_POOL is ".*": give the CPU pool's cache in MB/);
   }

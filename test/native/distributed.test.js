@@ -6,6 +6,7 @@
 const test = require('ava');
 const fs = require('fs');
 const path = require('path');
+const net = require('net');
 const { spawn } = require('child_process');
 const { createTinyQwen3, Trainer } = require('../../dist');
 const { loadNative } = require('../../dist/native');
@@ -227,6 +228,47 @@ function workerPid(launcher, rank) {
   return undefined;
 }
 
+maybe('ranks given other settings or other data refuse to train, naming the ranks and the fields', async (t) => {
+  // Rank 1: a different LoRA rank (it aborted rank 0 from Gloo's thread) and every label flipped (it trained to exit 0).
+  const flipped = { texts: data.texts, labels: data.labels.map((l) => 1 - l) };
+  const ranks = await runRanks(2, (rank) => ({
+    options: options('lora', B, rank === 1 ? { lora: { r: 8, alpha: 8, dropout: 0 } } : {}),
+    data: rank === 1 ? flipped : data,
+  }));
+  for (const [rank, r] of ranks.entries()) {
+    t.is(r.code, 1, `rank ${rank}: ${r.err}`);
+    t.regex(r.err, /the ranks of this run disagree/);
+    t.regex(r.err, /lora\.r: 4 on rank 0, 8 on rank 1/);
+    t.regex(r.err, /data\.train\.sha256: "[0-9a-f]+" on rank 0, "[0-9a-f]+" on rank 1/);
+    t.notRegex(r.err, /terminate called|enforce fail/);
+  }
+});
+
+maybe(
+  'a master port taken by another program: rank 0 names it and --master-port, no rank prints a backtrace',
+  async (t) => {
+    // Something other than a store holds the next port: it closes each connection at once. (One that answers with
+    // bytes a store does not send, an HTTP 400, still ends rank 1 in std::bad_alloc from libtorch's TCPStore client.)
+    const other = net.createServer((socket) => socket.destroy());
+    await new Promise((resolve) => other.listen(port + 1, resolve));
+    try {
+      const ranks = await runRanks(2, { options: options('lora', B), data }, { QWEN3_NATIVE_DIST_TIMEOUT_MS: '5000' });
+      for (const [rank, r] of ranks.entries()) {
+        t.log(`rank ${rank}: exit ${r.code} in ${r.ms} ms: ${r.err.trim().split('\n').slice(-1)[0]}`);
+        t.is(r.code, 1, r.err);
+        t.notRegex(r.err, /frame #\d+/);
+        // libtorch's glog lines ("Logging before InitGoogleLogging", "W1207 ... socket.cpp") stay out of the output.
+        t.notRegex(r.err, /InitGoogleLogging|^[WE]\d{8} /m);
+        t.regex(r.err, /rendezvous of rank \d of 2 \(master 127\.0\.0\.1:\d+\) failed after \d+\.\d s/);
+      }
+      t.regex(ranks[0].err, /port \d+ is taken by another program or run on this machine/);
+      t.regex(ranks[0].err, /choose a free port for the run \(the launcher's --master-port, MASTER_PORT/);
+    } finally {
+      other.close();
+    }
+  }
+);
+
 function trainFile() {
   const file = path.join(tmpDir(), 'train.txt');
   fs.writeFileSync(file, lines.join('\n') + '\n');
@@ -317,4 +359,55 @@ maybe('Ctrl-C on the launcher stops both workers after the same step; rank 0 sav
   t.log(`stopped at step ${stopped[0].steps}; ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
   // The command it prints to continue is the launcher's.
   t.true(stopped[0].resume.includes('--nproc-per-node 2 --master-port'), stopped[0].resume);
+});
+
+/** launcherArgs without --master-port: what a user types for a run on one machine. */
+const defaultPortArgs = (out, extra) => {
+  const args = launcherArgs(out, extra);
+  args.splice(args.indexOf('--master-port'), 2);
+  return args;
+};
+
+maybe('two runs on one machine with default flags train side by side (each takes a free port)', async (t) => {
+  const outs = [path.join(tmpDir(), 'first'), path.join(tmpDir(), 'second')];
+  const runs = await Promise.all(outs.map((out) => spawnCli(defaultPortArgs(out, ['--epochs', '1']))));
+  for (const [i, r] of runs.entries()) {
+    t.is(r.code, 0, `run ${i + 1}: ${r.stderr}`);
+    t.true(fs.existsSync(path.join(outs[i], 'run.json')));
+  }
+});
+
+maybe('workers end with their launcher when it is killed with SIGKILL; nothing is published', async (t) => {
+  const out = path.join(tmpDir(), 'orphans');
+  const pids = [];
+  let killedAt;
+  const r = await spawnCli(defaultPortArgs(out, ['--epochs', '100']), {
+    onStdout: (text, child) => {
+      if (killedAt || !text.includes('"progress"')) return;
+      for (const rank of [0, 1]) pids.push(workerPid(child.pid, rank));
+      if (pids.includes(undefined)) return void pids.splice(0);
+      killedAt = Date.now();
+      child.kill('SIGKILL');
+    },
+  });
+  t.is(r.signal, 'SIGKILL');
+  const alive = (pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let left = pids;
+  for (let i = 0; i < 100 && left.length; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    left = left.filter(alive);
+  }
+  t.log(
+    `workers ${pids.join(', ')}: ${left.length ? `${left.join(', ')} still alive` : 'gone'} ${Date.now() - killedAt} ms after the kill`
+  );
+  t.deepEqual(left, []);
+  for (const pid of left) process.kill(pid, 'SIGKILL');
+  t.false(fs.existsSync(path.join(out, 'run.json')), 'no run is published');
 });

@@ -4,6 +4,7 @@ const path = require('path');
 const { spawnSync } = require('child_process');
 const { findLibtorch, variantOf, pipFits } = require('../../scripts/find-libtorch');
 const { ROOT, tmpDir } = require('../helpers/util');
+const { childEnv } = require('../helpers/env');
 
 // A fake libtorch: the files the detection reads (names, version files, libc10's mangled names), no real code.
 function fakeLibtorch({ version = '2.7.1+cu126', cxx11 = true, versioned = false, cmake = false } = {}) {
@@ -167,4 +168,42 @@ test('a source build without a compiler or CMake says what is missing and how to
   t.is(r.status, 1);
   t.regex(r.stderr, /a source build needs cmake, make, a C\+\+17 compiler/);
   t.regex(r.stderr, /apt-get install g\+\+ cmake make libtorch-dev/);
+});
+
+test('under an address-space limit too small for libtorch, loading fails at once with the limit named (no hang)', (t) => {
+  const { neededAddressSpace } = require('../../dist/native');
+  const needed = Math.ceil(neededAddressSpace() / 1024);
+  // 3,000,000 KB: under it, OpenBLAS looped forever as libtorch loaded (every command hung at 100% of a core).
+  const load = (kb, code) =>
+    spawnSync('bash', ['-c', `ulimit -v ${kb}; exec "${process.execPath}" -e '${code}'`], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+  for (const how of ['preloadNative()', 'Promise.resolve().then(() => loadNative())']) {
+    const started = Date.now();
+    const r = load(
+      Math.min(3_000_000, needed - 1024),
+      `const { preloadNative, loadNative } = require("./dist/native"); ${how}.then(() => console.log("loaded"), (e) => { console.error(e.message); process.exit(1); })`
+    );
+    t.log(`${how}: exit ${r.status} in ${Date.now() - started} ms: ${r.stderr.trim()}`);
+    t.is(r.status, 1, `${how} ended by itself (${r.signal ?? 'no signal'})`);
+    t.regex(r.stderr, /may use 2\.\d+ GiB of address space \(ulimit -v \d+\), and qwen3-native needs at least/);
+    t.regex(r.stderr, /Raise the limit \(ulimit -v unlimited/);
+  }
+  // The command the limit used to hang.
+  const run = path.join(ROOT, 'test', 'fixtures', 'runs-binary', 'lora');
+  const predict = spawnSync(
+    'bash',
+    [
+      '-c',
+      `ulimit -v 3000000; exec "${process.execPath}" dist/cli/main.js predict --checkpoint ${run} --model tiny --text 好`,
+    ],
+    { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: childEnv() }
+  );
+  t.is(predict.status, 1, predict.stderr);
+  t.regex(predict.stderr, /^error: this process may use 2\.86 GiB of address space \(ulimit -v 3000000\)/);
+  const fine = load(needed, 'require("./dist/native").preloadNative().then(() => console.log("loaded"))');
+  t.is(fine.status, 0, fine.stderr);
+  t.is(fine.stdout.trim(), 'loaded');
 });

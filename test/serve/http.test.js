@@ -8,12 +8,11 @@ const test = require('ava');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { spawn } = require('child_process');
 const { cli: runCli } = require('../helpers/cli');
 const { childEnv } = require('../helpers/env');
+const { assertError, inProcess, killServers, predict, sleep, spawnServe, standIn } = require('../helpers/serve');
 
 const ROOT = path.resolve(__dirname, '../..');
-const BIN = path.join(ROOT, 'dist', 'cli', 'main.js');
 const WEIBO = path.resolve(ROOT, '..', 'shared', 'data', 'weibo2018', 'train.txt');
 const { SERVE_DEFAULTS, API_KEY_ENV } = require('../../dist');
 const { loadNative } = require('../../dist/native');
@@ -38,70 +37,17 @@ const TEXTS = POSTS.slice(0, 8).map((l) => l.slice(0, l.lastIndexOf('\t')));
 const ENV = childEnv();
 delete ENV[API_KEY_ENV];
 
-const children = new Set();
 test.after.always(() => {
-  for (const c of children) c.kill('SIGKILL');
+  killServers();
   fs.rmSync(WORK, { recursive: true, force: true });
 });
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs a CLI command to the end, in this process, in WORK (helpers/cli.js): { code, stdout, stderr }. */
 const cli = (args, { env = {} } = {}) => runCli(args, { cwd: WORK, env: { [API_KEY_ENV]: undefined, ...env } });
 
-/**
- * Starts `serve` on a free loopback port; resolves once it listens (the log names the address) and, unless
- * `ready: false`, once /readyz says the models are loaded.
- */
-async function serve(args, { env = {}, ready = true } = {}) {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { cwd: WORK, env: { ...ENV, ...env } });
-  children.add(child);
-  const s = { child, stderr: '', stdout: '' };
-  child.stdout.on('data', (d) => (s.stdout += d));
-  s.exited = new Promise((resolve) =>
-    child.on('close', (code, signal) => (children.delete(child), resolve({ code, signal })))
-  );
-  s.url = await new Promise((resolve, reject) => {
-    child.stderr.on('data', (d) => {
-      s.stderr += d;
-      const m = s.stderr.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m) resolve(m[1]);
-    });
-    s.exited.then(({ code }) => reject(new Error(`serve exited with ${code} before listening:\n${s.stderr}`)));
-  });
-  if (ready) await untilReady(s.url);
-  s.stop = async () => {
-    child.kill('SIGTERM');
-    return s.exited;
-  };
-  return s;
-}
-
-async function untilReady(url) {
-  for (let i = 0; i < 1200; i++) {
-    if ((await fetch(`${url}/readyz`)).status === 200) return;
-    await sleep(50);
-  }
-  throw new Error('the server did not get ready in 60 s');
-}
-
-/** POSTs to /v1/predict; `body` is sent as given when a string, else as JSON. */
-async function predict(url, body, { headers = {}, signal } = {}) {
-  const r = await fetch(`${url}/v1/predict`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    signal,
-  });
-  const text = await r.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: r.status, headers: r.headers, json, text };
-}
+/** `serve` on a free loopback port in WORK (helpers/serve.js), without an API key from this environment. */
+const serve = (args, { env = {}, ready = true } = {}) =>
+  spawnServe(args, { cwd: WORK, env: { ...ENV, ...env }, ready });
 
 async function metrics(url, headers = {}) {
   return (await fetch(`${url}/metrics`, { headers })).text();
@@ -134,15 +80,6 @@ function assertPrediction(t, p, text, model) {
   t.is(p.sentiment, p.label === 1 ? '正面' : '负面');
   t.true(Math.abs(p.probabilities[0] + p.probabilities[1] - 1) < 1e-5);
   t.is(p.confidence, p.probabilities[p.label]);
-}
-
-function assertError(t, r, status, code, field, includes) {
-  t.is(r.status, status, r.text);
-  t.regex(r.headers.get('content-type') || '', /application\/json/);
-  t.is(r.json.statusCode, status);
-  t.is(r.json.code, code, r.text);
-  if (field !== undefined) t.is(r.json.field, field, r.text);
-  if (includes) t.true(r.json.message.includes(includes), `"${r.json.message}" should include "${includes}"`);
 }
 
 // One tiny lora run (and a copy under another name, for two models) shared by every test.
@@ -542,41 +479,6 @@ test.serial('--api-key (or the environment): Bearer required except on /healthz 
 });
 
 // ---- in-process, on stand-in predictors: loading states, batching order, failures ----
-
-function standIn(name, { loadGate, fail } = {}) {
-  const calls = [];
-  return {
-    calls,
-    info: { method: 'lora', baseModel: { spec: 'stand-in' }, labels: { 0: '负面', 1: '正面' }, maxLength: 8 },
-    runFolder: () => `/runs/${name}`,
-    load: () => loadGate ?? Promise.resolve(),
-    async predict(texts) {
-      calls.push([...texts]);
-      await sleep(5);
-      if (fail && texts.some((x) => x.includes(fail))) throw new Error(`boom on ${fail}`);
-      return texts.map((text) => {
-        const p = text.length % 2 ? 0.25 : 0.75;
-        return {
-          text,
-          label: p > 0.5 ? 1 : 0,
-          sentiment: p > 0.5 ? '正面' : '负面',
-          confidence: Math.max(p, 1 - p),
-          probabilities: [1 - p, p],
-          model: name,
-        };
-      });
-    },
-    dispose() {},
-  };
-}
-
-async function inProcess(predictors, options = {}) {
-  const { startServer } = require('../../dist');
-  return startServer(
-    { host: '127.0.0.1', port: 0, logFormat: 'json', ...options },
-    { predictors, logStream: { write() {} } }
-  );
-}
 
 test.serial('readyz and predict answer 503 while the models load', async (t) => {
   let open;

@@ -4,6 +4,7 @@
 // others at once with one message naming its rank; a signal to the launcher goes to every worker once (each stops
 // after the current step; rank 0 saves the one checkpoint).
 import { spawn, type ChildProcess } from 'child_process';
+import * as net from 'net';
 import { DISTRIBUTED_DEFAULTS, workerEnv } from '../../train/distributed';
 import type { Flags } from '../args';
 import { CliError, EXIT, flagError, SIGNAL_EXIT } from '../errors';
@@ -15,7 +16,8 @@ export interface LaunchSettings {
   nnodes: number;
   nodeRank: number;
   masterAddr: string;
-  masterPort: number;
+  /** undefined: a run on one machine picks a free port (as torchrun --standalone does) */
+  masterPort?: number;
 }
 
 const LAUNCH_FLAGS = ['nproc-per-node', 'nnodes', 'node-rank', 'master-addr', 'master-port'];
@@ -35,8 +37,11 @@ export function launchSettings(flags: Flags): LaunchSettings | undefined {
   const nnodes = flags.positiveInt('nnodes') ?? 1;
   const nodeRank = flags.nonNegativeInt('node-rank') ?? 0;
   if (nodeRank >= nnodes) throw flagError(flags.spelling('node-rank'), `below --nnodes ${nnodes}`, String(nodeRank));
-  const masterPort = flags.positiveInt('master-port') ?? DISTRIBUTED_DEFAULTS.masterPort;
-  if (masterPort > 65535) throw flagError(flags.spelling('master-port'), 'a port 1..65535', String(masterPort));
+  // Several machines must agree on the port, so they share the default; one machine takes a free one per run, so a
+  // second run beside it neither collides with it nor talks to its store.
+  const masterPort = flags.positiveInt('master-port') ?? (nnodes > 1 ? DISTRIBUTED_DEFAULTS.masterPort : undefined);
+  if (masterPort !== undefined && masterPort > 65535)
+    throw flagError(flags.spelling('master-port'), 'a port 1..65535', String(masterPort));
   return {
     nprocPerNode: nproc,
     nnodes,
@@ -79,6 +84,38 @@ export function heldBackForLauncher(error: unknown): boolean {
   return process.env[LAUNCHER_FLAGS_ENV] !== undefined && isNativeError(error, 'collectiveFailed');
 }
 
+/** Set in the workers: the file descriptor of a pipe from the launcher, which ends when the launcher does. */
+const LAUNCHER_PIPE_ENV = 'QWEN3_NATIVE_LAUNCHER_FD';
+
+/**
+ * In a worker: ends this process when its launcher is gone (killed with SIGKILL, it forwards nothing), as a kill -9
+ * would: the run folder stays resumable and nothing is published by a run nobody watches any more.
+ */
+export function dieWithLauncher(): void {
+  const fd = Number(process.env[LAUNCHER_PIPE_ENV]);
+  if (!Number.isInteger(fd) || fd < 3) return;
+  const pipe = new net.Socket({ fd, readable: true, writable: false });
+  pipe.on('error', () => undefined);
+  pipe.on('close', () => {
+    err(`qwen3-native train: the launcher (pid ${process.ppid}) is gone: this worker stops too`);
+    process.kill(process.pid, 'SIGKILL');
+  });
+  pipe.resume();
+  pipe.unref();
+}
+
+/** A port free now on `host`, the kernel's pick (torchrun --standalone takes one the same way). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /** The last non-empty line of a worker's error output (its one error message). */
 function lastLine(text: string): string {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
@@ -90,6 +127,7 @@ export async function launchWorkers(s: LaunchSettings, argv: readonly string[]):
   const world = s.nprocPerNode * s.nnodes;
   const split = splitLauncherArgs(argv);
   const args = [process.argv[1], 'train', ...split.worker];
+  const masterPort = s.masterPort ?? (await freePort(s.masterAddr));
   const workers: { rank: number; child: ChildProcess; stderr: string; done: boolean }[] = [];
   for (let local = 0; local < s.nprocPerNode; local++) {
     const rank = s.nodeRank * s.nprocPerNode + local;
@@ -97,7 +135,8 @@ export async function launchWorkers(s: LaunchSettings, argv: readonly string[]):
     // detached: a Ctrl-C reaches the workers once, forwarded below, not also from the terminal.
     const child = spawn(process.execPath, args, {
       detached: true,
-      stdio: rank === 0 ? 'inherit' : ['ignore', 'ignore', 'pipe'],
+      // fd 3: a pipe from the launcher, which closes however the launcher ends (dieWithLauncher).
+      stdio: rank === 0 ? ['inherit', 'inherit', 'inherit', 'pipe'] : ['ignore', 'ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
         ...workerEnv({
@@ -106,9 +145,10 @@ export async function launchWorkers(s: LaunchSettings, argv: readonly string[]):
           localRank: local,
           localWorldSize: s.nprocPerNode,
           masterAddr: s.masterAddr,
-          masterPort: s.masterPort,
+          masterPort,
         }),
         [LAUNCHER_FLAGS_ENV]: JSON.stringify(split.launcher),
+        [LAUNCHER_PIPE_ENV]: '3',
       },
     });
     const w = { rank, child, stderr: '', done: false };
@@ -140,7 +180,10 @@ export async function launchWorkers(s: LaunchSettings, argv: readonly string[]):
                 if (!Object.values(SIGNAL_EXIT).includes(code ?? -1)) {
                   err(
                     `qwen3-native train: rank ${w.rank} of ${world} (pid ${w.child.pid}) ${how}${why ? `: ${why}` : ''}; ` +
-                      `stopping the other workers on this machine. Continue from the last checkpoint with --resume.`
+                      'stopping the other workers on this machine.' +
+                      // A worker that failed said why (a port taken, bad data): --resume would not help. One that was
+                      // killed left a resumable run.
+                      (signal ? ' Continue from the last checkpoint with --resume.' : '')
                   );
                   // The others would only wait for it until the timeout: end them now.
                   for (const o of workers) if (!o.done && o !== w) o.child.kill('SIGKILL');

@@ -9,7 +9,7 @@ import { Flags } from '../args';
 import { commonSettings, err, existingFile, out, predictAll } from '../common';
 import { CliError } from '../errors';
 import { interactiveLoop } from './interactive';
-import { defaultIo, readAllLines, stdinIsPiped, type Io } from '../prompt';
+import { defaultIo, readAllLines, stdinFile, stdinIsPiped, type Io } from '../prompt';
 import {
   formatPredictions,
   outFormat,
@@ -53,7 +53,14 @@ export async function runPredict(flags: Flags, positionals: string[], io: Io = d
   const outFile = flags.string('out');
   if (outFile !== undefined) {
     outFormat(outFile, flags.spelling('out'));
-    refuseOutOverInput(outFile, [{ flag: flags.spelling('file'), file: inputs.file }], flags.spelling('out'));
+    // Posts come from standard input when neither --text nor --file gives any.
+    const fromStdin = inputs.texts.length === 0 && !inputs.file;
+    refuseOutOverInput(
+      outFile,
+      [{ flag: flags.spelling('file'), file: inputs.file }],
+      flags.spelling('out'),
+      fromStdin ? stdinFile() : undefined
+    );
   }
   const loadAllRuns = flags.bool('load-all');
   const ensemble = flags.bool('ensemble');

@@ -3,6 +3,7 @@ import type { Trainer } from '../../train/trainer';
 import type { EvalEvent } from '../../train/events';
 import { createProgress, formatBytes, isCI, type Progress } from '../../util/progress';
 import { err, out } from '../common';
+import { escapeControls } from '../errors';
 import { streams } from '../io';
 
 /** True when progress bars redraw one terminal line (util/progress.ts's rule). */
@@ -16,8 +17,14 @@ export function clearProgressLine(): void {
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`.padStart(7);
-const evalHeader = (labels: readonly string[]) =>
-  `${'epoch'.padStart(5)}  ${'step'.padStart(6)}  accuracy  macro-F1  ${labels.map((s) => `P(${s})  R(${s})`).join('  ')}`;
+// Label names come from a flag or a data file: their control characters are shown, not acted on (an OSC sequence
+// would retitle the terminal), and a line break would split the row.
+const labelCell = (name: string) => escapeControls(name.replace(/[\t\r\n]+/g, ' '));
+export const evalHeader = (labels: readonly string[]) =>
+  `${'epoch'.padStart(5)}  ${'step'.padStart(6)}  accuracy  macro-F1  ${labels
+    .map(labelCell)
+    .map((s) => `P(${s})  R(${s})`)
+    .join('  ')}`;
 
 export function evalRow(e: EvalEvent): string {
   const c = e.metrics.perClass;
@@ -105,7 +112,7 @@ export function attachTrainView(trainer: Trainer, json: boolean): TrainView {
 
   trainer.on('log', (line) => {
     clearProgressLine();
-    err(line);
+    err(escapeControls(line));
   });
 
   trainer.on('done', () => {

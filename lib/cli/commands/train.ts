@@ -8,7 +8,7 @@ import type { LabelledTexts } from '../../train/data';
 import type { TrainerOptions } from '../../train/options';
 import { displayPath, PACKAGE_ROOT } from '../../util/paths';
 import { Flags } from '../args';
-import { LAUNCHER_FLAGS_ENV, launchSettings, launchWorkers } from './launch';
+import { dieWithLauncher, LAUNCHER_FLAGS_ENV, launchSettings, launchWorkers } from './launch';
 import { commonSettings, err, existingFile, noPositionals, out, type CommonSettings } from '../common';
 import { CliError, EXIT, flagError, SIGNAL_EXIT } from '../errors';
 import { evaluateRuns } from './eval';
@@ -133,6 +133,7 @@ export async function runTrain(
   noPositionals(positionals, 'train');
   const launch = launchSettings(flags);
   if (launch) return launchWorkers(launch, argv);
+  dieWithLauncher();
   const s = readSettings(flags);
   if (s.evalOnly) return evalOnly(s, flags, io);
   const c = s.common;
