@@ -78,11 +78,11 @@ function rssOf(pid) {
   return Number((s.match(/VmRSS:\s*(\d+)/) || [])[1]) * 1024;
 }
 
-/** Starts the server on a free loopback port and waits for /readyz. */
-async function startServer(run, extra) {
+/** Starts the server (this package's CLI, or `bin`) on a free loopback port and waits for /readyz. */
+async function startServer(run, extra, bin = BIN) {
   const child = spawn(
     process.execPath,
-    [BIN, 'serve', '--checkpoint', run, '--port', '0', '--log-format', 'json', ...extra],
+    [bin, 'serve', '--checkpoint', run, '--port', '0', '--log-format', 'json', ...extra],
     {
       cwd: path.dirname(path.dirname(run)),
       env: ENV,
@@ -180,9 +180,10 @@ async function serverMetrics(url) {
 
 /** One server under test and what its measured requests gave, round after round. */
 class Subject {
-  constructor(name, flags) {
+  constructor(name, flags, bin = BIN) {
     this.name = name;
     this.flags = flags;
+    this.bin = bin;
     this.rounds = [];
     this.latencies = [];
     this.rss = [];
@@ -195,7 +196,7 @@ class Subject {
     L.log(
       `serve (${this.name}): starting the server ${this.flags.join(' ')}; ${warmup.toLocaleString('en-US')} warm-up requests`
     );
-    this.server = await startServer(run, this.flags);
+    this.server = await startServer(run, this.flags, this.bin);
     await load(this.server.url, bodies, warmup, this.server.pid, false);
     this.before = await serverMetrics(this.server.url);
     this.rssStart = rssOf(this.server.pid);
@@ -421,4 +422,4 @@ async function run(ctx) {
   };
 }
 
-module.exports = { run };
+module.exports = { run, tinyRun, Subject, CONNECTIONS, DISTINCT_POSTS };

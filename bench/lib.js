@@ -11,6 +11,10 @@ const DATA = process.env.BENCH_DATA || path.resolve(ROOT, '..', 'shared', 'data'
 /** generated weights, run folders and scratch files; never inside the repository */
 const WORK = process.env.BENCH_WORK || path.join(os.tmpdir(), 'qwen3-native-bench');
 
+function dist(module) {
+  return require(path.join(ROOT, 'dist', module));
+}
+
 const SHAPES = {
   '0.6B': {
     hidden_size: 1024,
@@ -21,26 +25,17 @@ const SHAPES = {
     head_dim: 128,
     tie_word_embeddings: true,
   },
-  tiny: {
-    hidden_size: 64,
-    intermediate_size: 128,
-    num_hidden_layers: 2,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
-    head_dim: 16,
-    tie_word_embeddings: true,
-  },
+  /** the package's own tiny layout, so the bench measures what `--model tiny` loads */
+  tiny: dist('qwen3/tiny').TINY_QWEN3_DEFAULTS,
 };
 
-const PAD_ID = 151643;
-const LABEL_TOKENS = [103276, 106557]; // 负面, 正面
-const END_TOKEN = 151645;
-/** the Trainer's default LoRA (PEFT defaults of the old script) */
-const LORA = { r: 8, alpha: 16, dropout: 0.05, rslora: false, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] };
-
-function dist(module) {
-  return require(path.join(ROOT, 'dist', module));
-}
+// Token ids and the LoRA defaults come from the package, so the bench runs what a user gets.
+const TOKENS = dist('qwen3/tokens');
+const PAD_ID = TOKENS.PAD_TOKEN_ID;
+const LABEL_TOKENS = [TOKENS.NEGATIVE_TOKEN_ID, TOKENS.POSITIVE_TOKEN_ID]; // 负面, 正面
+const END_TOKEN = TOKENS.IM_END_ID;
+/** the Trainer's default LoRA (the schema's defaults) */
+const LORA = dist('util/schema').defaultsOf(dist('train/schema').LoraOptionsSchema.properties);
 
 function log(...args) {
   console.log(...args);
@@ -296,10 +291,11 @@ async function encodeForTraining(method, posts) {
     prompt: DEFAULT_LORA_PROMPT,
     labelTokens: LABEL_TOKENS,
   });
-  return enc.encodeForTraining(
+  const flat = await enc.encodeForTraining(
     posts.map((p) => p.text),
     posts.map((p) => p.label)
   );
+  return dist('qwen3/sequences').toNested(flat);
 }
 
 function errorText(e) {

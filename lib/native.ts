@@ -49,7 +49,7 @@ export interface NativeQwen3Config {
 }
 
 /**
- * Whether a CPU model keeps embed_tokens in the checkpoint file and reads the rows it looks up: 'auto' when the table
+ * Whether a CPU model keeps embed_tokens in its safetensors file and reads the rows it looks up: 'auto' when the table
  * is big enough to be worth it (64 MB, so Qwen3-0.6B and larger). lib/ takes it from QWEN3_NATIVE_MAP_EMBEDDINGS.
  */
 export type EmbeddingMapping = 'auto' | 'always' | 'never';
@@ -65,7 +65,7 @@ export interface NativeLoadOptions {
 
 export interface NativeLoadResult {
   vocabSize: number;
-  /** '' (Qwen3Model, embedding checkpoints) or 'model.' (Qwen3ForCausalLM) */
+  /** '' (Qwen3Model, embedding models) or 'model.' (Qwen3ForCausalLM) */
   keyPrefix: string;
   hasLmHead: boolean;
   /** bytes of parameter storage the model holds */
@@ -79,21 +79,38 @@ export interface RunStats {
   tokensReused: number;
 }
 
+/** The most one forward pass takes when the core cuts a call into passes by length (lib/qwen3/batching.ts). */
+export interface BatchLimits {
+  /** sequences per pass */
+  maxBatchSize: number;
+  /** padded tokens per pass: sequences x the longest one */
+  maxBatchTokens: number;
+}
+
 // Both native classes (NativeEngine, NativeClassifier) keep one contract:
-// - a batch crosses the boundary as concatenated token ids plus per-sequence lengths; padLeft chooses how the core
-//   pads internally, and results do not depend on it;
+// - sequences cross the boundary as concatenated token ids plus per-sequence lengths (lib/qwen3/sequences.ts), read
+//   in place by the core until the promise settles (so the arrays must not change meanwhile); padLeft chooses how the
+//   core pads internally, and results do not depend on it;
+// - a prediction call takes any number of sequences: the core runs them in forward passes by length under `limits`
+//   and returns one row per sequence, in input order (without limits, one pass of them all, as given);
 // - async methods never throw: every failure, a call after dispose() included, rejects with an Error whose message
 //   starts with the method's name (`predict: the classifier was disposed`);
 // - stats() is synchronous and throws after dispose();
 // - dispose() frees the weights once work in flight has ended; it is safe to call more than once.
 
-/** C++ q3::Engine (csrc/binding/engine_wrap.cpp): inference over one loaded checkpoint, behind lib's Qwen3Model. */
+/** C++ q3::Engine (csrc/binding/engine_wrap.cpp): inference over one loaded model, behind lib's Qwen3Model. */
 export interface NativeEngine {
   load(options: NativeLoadOptions): Promise<NativeLoadResult>;
-  /** [batch * vocab] logits at each sequence's last token, float32 */
-  lastTokenLogits(ids: Int32Array, lengths: Int32Array, padLeft: boolean): Promise<Float32Array>;
-  /** [batch * hidden] final-norm hidden state at each sequence's last token, optionally L2-normalised */
-  lastTokenHidden(ids: Int32Array, lengths: Int32Array, padLeft: boolean, normalize: boolean): Promise<Float32Array>;
+  /** [N * vocab] logits at each sequence's last token, float32 */
+  lastTokenLogits(ids: Int32Array, lengths: Int32Array, padLeft: boolean, limits?: BatchLimits): Promise<Float32Array>;
+  /** [N * hidden] final-norm hidden state at each sequence's last token, optionally L2-normalised */
+  lastTokenHidden(
+    ids: Int32Array,
+    lengths: Int32Array,
+    padLeft: boolean,
+    normalize: boolean,
+    limits?: BatchLimits
+  ): Promise<Float32Array>;
   stats(): RunStats;
   dispose(): void;
 }
@@ -117,7 +134,7 @@ export interface NativeClassifierSpec {
   method: NativeMethod;
   /** false: prediction only (no optimizer state) */
   training: boolean;
-  /** the base checkpoint; for 'embedding', the Qwen3-Embedding model predict() pools, absent for a classifier that
+  /** the base model; for 'embedding', the Qwen3-Embedding model predict() pools, absent for a classifier that
    * reads precomputed vectors (training) */
   files?: string[];
   config?: NativeQwen3Config;
@@ -174,8 +191,8 @@ export interface NativeClassifier {
   reduceGradients(group: NativeProcessGroup): Promise<void>;
   /** AdamW step with global-norm clipping (maxGradNorm <= 0: none); returns the norm before clipping */
   step(learningRate: number, maxGradNorm: number): Promise<number>;
-  /** [batch * numLabels] class probabilities, every method (embedding: through the base loaded by init) */
-  predict(ids: Int32Array, lengths: Int32Array, padLeft: boolean): Promise<Float32Array>;
+  /** [N * numLabels] class probabilities, every method (embedding: through the base loaded by init) */
+  predict(ids: Int32Array, lengths: Int32Array, padLeft: boolean, limits?: BatchLimits): Promise<Float32Array>;
   /** the same, from precomputed embedding vectors (training's evaluation) */
   predictFeatures(features: Float32Array, rows: number): Promise<Float32Array>;
   saveWeights(file: string): Promise<void>;

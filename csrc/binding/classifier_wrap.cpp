@@ -105,21 +105,22 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
  private:
   CoreHandle<q3::Classifier> core_{"classifier"};
 
-  // An async method: `prepare` reads the arguments on the JS thread and returns the work on the core object;
-  // `toJs` builds the result.
+  // An async method: `prepare` reads the arguments on the JS thread and returns the work on the core object, adding
+  // to `pinned` the JS arrays that work reads in place; `toJs` builds the result.
   template <typename R, typename Prepare>
   Napi::Value run(const Napi::CallbackInfo& info, const char* op, Prepare&& prepare,
                   std::function<Napi::Value(Napi::Env, R&)> toJs) {
     return asyncEntry(info, op, [&]() -> Napi::Value {
       auto core = core_.live();
-      std::function<R(q3::Classifier&)> f = prepare();
+      std::vector<Napi::Object> pinned;
+      std::function<R(q3::Classifier&)> f = prepare(pinned);
       return startWork(
           info.Env(), op,
           [core, f, toJs]() -> ToJs {
             auto result = std::make_shared<R>(f(*core));
             return [result, toJs](Napi::Env env) { return toJs(env, *result); };
           },
-          Value());
+          Value(), pinned);
     });
   }
 
@@ -127,8 +128,8 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
   Napi::Value runVoid(const Napi::CallbackInfo& info, const char* op, Prepare&& prepare) {
     return run<bool>(
         info, op,
-        [&] {
-          std::function<void(q3::Classifier&)> f = prepare();
+        [&](std::vector<Napi::Object>& pinned) {
+          std::function<void(q3::Classifier&)> f = prepare(pinned);
           return [f](q3::Classifier& c) {
             f(c);
             return true;
@@ -164,9 +165,11 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
   Napi::Value Accumulate(const Napi::CallbackInfo& info) {
     return run<q3::LossResult>(
         info, "accumulate",
-        [&] {
+        [&](std::vector<Napi::Object>& pinned) {
+          JsSequences sequences = sequencesFromJs(info, 0);
+          pinned.push_back(sequences.array);
           q3::ClassifierBatch b;
-          b.sequences = batchFromJs(info, 0);
+          b.sequences = std::move(sequences.batch);
           b.labels = labelsFromJs(info[3]);
           const double scale = info[4].As<Napi::Number>().DoubleValue();
           return [b, scale](q3::Classifier& c) { return c.accumulate(b, scale); };
@@ -177,7 +180,7 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
   Napi::Value AccumulateFeatures(const Napi::CallbackInfo& info) {
     return run<q3::LossResult>(
         info, "accumulate",
-        [&] {
+        [&](std::vector<Napi::Object>&) {
           q3::ClassifierBatch b;
           featuresFromJs(info, b);
           b.labels = labelsFromJs(info[2]);
@@ -189,7 +192,7 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
 
   // Data-parallel training: the accumulated gradients become their mean over the group's ranks.
   Napi::Value ReduceGradients(const Napi::CallbackInfo& info) {
-    return runVoid(info, "reduceGradients", [&] {
+    return runVoid(info, "reduceGradients", [&](std::vector<Napi::Object>&) {
       std::shared_ptr<q3::ProcessGroup> group = processGroupOf(info[0]);
       return [group](q3::Classifier& c) {
         c.reduceGradients([&](std::vector<torch::Tensor> g) { return group->allReduceMean(std::move(g)); });
@@ -200,7 +203,7 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
   Napi::Value Step(const Napi::CallbackInfo& info) {
     return run<double>(
         info, "step",
-        [&] {
+        [&](std::vector<Napi::Object>&) {
           const double lr = info[0].As<Napi::Number>().DoubleValue();
           const double clip = info[1].As<Napi::Number>().DoubleValue();
           return [lr, clip](q3::Classifier& c) { return c.step(lr, clip); };
@@ -210,14 +213,18 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
 
   static Napi::Value probsToJs(Napi::Env env, std::vector<float>& p) { return toFloat32Array(env, std::move(p)); }
 
-  // Token ids, for every method (embedding: through the Qwen3-Embedding base this classifier loaded).
+  // Token ids, for every method (embedding: through the Qwen3-Embedding base this classifier loaded): any number of
+  // sequences, in forward passes under the limits (argument 3).
   Napi::Value Predict(const Napi::CallbackInfo& info) {
     return run<std::vector<float>>(
         info, "predict",
-        [&] {
+        [&](std::vector<Napi::Object>& pinned) {
+          JsSequences sequences = sequencesFromJs(info, 0);
+          pinned.push_back(sequences.array);
           q3::ClassifierBatch b;
-          b.sequences = batchFromJs(info, 0);
-          return [b](q3::Classifier& c) { return c.predict(b); };
+          b.sequences = std::move(sequences.batch);
+          const q3::BatchLimits limits = limitsFromJs(info[3]);
+          return [b, limits](q3::Classifier& c) { return c.predict(b, limits); };
         },
         probsToJs);
   }
@@ -226,7 +233,7 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
   Napi::Value PredictFeatures(const Napi::CallbackInfo& info) {
     return run<std::vector<float>>(
         info, "predict",
-        [&] {
+        [&](std::vector<Napi::Object>&) {
           q3::ClassifierBatch b;
           featuresFromJs(info, b);
           return [b](q3::Classifier& c) { return c.predict(b); };
@@ -237,7 +244,7 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
   // The async methods that take one file path.
   Napi::Value withFile(const Napi::CallbackInfo& info, const char* op,
                        void (q3::Classifier::*method)(const std::string&)) {
-    return runVoid(info, op, [&] {
+    return runVoid(info, op, [&](std::vector<Napi::Object>&) {
       if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "expected a file path");
       std::string file = info[0].As<Napi::String>().Utf8Value();
       return [file, method](q3::Classifier& c) { (c.*method)(file); };
@@ -260,7 +267,7 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
     using Grads = std::vector<std::pair<std::string, std::vector<float>>>;
     return run<Grads>(
         info, "gradients",
-        [&] {
+        [&](std::vector<Napi::Object>&) {
           return [](q3::Classifier& c) {
             Grads out;
             for (auto& [name, t] : c.gradients()) {
@@ -278,10 +285,10 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
   }
 
   Napi::Value Merge(const Napi::CallbackInfo& info) {
-    return runVoid(info, "merge", [] { return [](q3::Classifier& c) { c.merge(); }; });
+    return runVoid(info, "merge", [](std::vector<Napi::Object>&) { return [](q3::Classifier& c) { c.merge(); }; });
   }
   Napi::Value Unmerge(const Napi::CallbackInfo& info) {
-    return runVoid(info, "unmerge", [] { return [](q3::Classifier& c) { c.unmerge(); }; });
+    return runVoid(info, "unmerge", [](std::vector<Napi::Object>&) { return [](q3::Classifier& c) { c.unmerge(); }; });
   }
 
   // Counters only (atomics): safe to read while a call runs on the compute thread. Throws after dispose().

@@ -34,10 +34,10 @@ inline std::vector<std::string> stringsFromJs(const Napi::Array& a) {
 
 // A count: lib/ sends positive integers; anything a cast to int64 cannot hold (NaN, 1e300) is refused here, since
 // that cast is undefined behaviour, and the core's Qwen3Config::validate() judges the rest.
-inline int64_t countField(const Napi::Object& o, const char* key) {
+inline int64_t countField(const Napi::Object& o, const char* key, const char* object = "config") {
   const double v = numberField(o, key);
   if (!(v >= -9007199254740992.0 && v <= 9007199254740992.0) || v != static_cast<double>(static_cast<int64_t>(v)))
-    throw Napi::RangeError::New(o.Env(), std::string("config: ") + key + " is not an integer below 2^53");
+    throw Napi::RangeError::New(o.Env(), std::string(object) + ": " + key + " is not an integer below 2^53");
   return static_cast<int64_t>(v);
 }
 
@@ -84,25 +84,44 @@ inline bool isInt32Array(const Napi::Value& v) {
   return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array;
 }
 
-// (ids: Int32Array, lengths: Int32Array, padLeft) starting at argument `first`.
-inline q3::SequenceBatch batchFromJs(const Napi::CallbackInfo& info, size_t first = 0) {
+// Token sequences from (ids: Int32Array, lengths: Int32Array, padLeft) at argument `first`, read where they are: the
+// batch points into the JS array's memory, no copy of the ids is made. The compute thread reads them after the JS call
+// has returned, so `array` must ride along with the work (startWork's `pinned`), which keeps the array alive until
+// the promise settles. lib/ builds each array for its call and never changes or transfers it meanwhile.
+struct JsSequences {
+  q3::SequenceBatch batch;
+  Napi::Object array;
+};
+
+inline JsSequences sequencesFromJs(const Napi::CallbackInfo& info, size_t first = 0) {
   if (info.Length() < first + 3 || !isInt32Array(info[first]) || !isInt32Array(info[first + 1]))
     throw Napi::TypeError::New(info.Env(), "expected (ids: Int32Array, lengths: Int32Array, padLeft: boolean)");
   auto ids = info[first].As<Napi::Int32Array>();
   auto lengths = info[first + 1].As<Napi::Int32Array>();
-  q3::SequenceBatch b;
-  b.ids.assign(ids.Data(), ids.Data() + ids.ElementLength());
+  std::vector<int64_t> counts;
+  counts.reserve(lengths.ElementLength());
   int64_t total = 0;
   for (size_t i = 0; i < lengths.ElementLength(); ++i) {
     if (lengths[i] <= 0) throw Napi::RangeError::New(info.Env(), "every sequence needs at least one token");
-    b.lengths.push_back(lengths[i]);
+    counts.push_back(lengths[i]);
     total += lengths[i];
   }
-  if (b.lengths.empty()) throw Napi::RangeError::New(info.Env(), "empty batch");
-  if (total != static_cast<int64_t>(b.ids.size()))
+  if (counts.empty()) throw Napi::RangeError::New(info.Env(), "empty batch");
+  if (total != static_cast<int64_t>(ids.ElementLength()))
     throw Napi::RangeError::New(info.Env(), "lengths do not add up to the number of ids");
-  b.padLeft = info[first + 2].ToBoolean().Value();
-  return b;
+  const bool padLeft = info[first + 2].ToBoolean().Value();
+  return {q3::SequenceBatch::concatenated(ids.Data(), std::move(counts), padLeft), ids};
+}
+
+// { maxBatchSize, maxBatchTokens }: the limits of one forward pass (lib/qwen3/batching.ts). Absent: every sequence in
+// one pass, as given (the numerics tests pin a batch's results that way).
+inline q3::BatchLimits limitsFromJs(const Napi::Value& v) {
+  q3::BatchLimits limits;
+  if (v.IsUndefined()) return limits;
+  const Napi::Object o = v.As<Napi::Object>();
+  limits.maxRows = countField(o, "maxBatchSize", "limits");
+  limits.maxTokens = countField(o, "maxBatchTokens", "limits");
+  return limits;
 }
 
 }  // namespace q3js

@@ -53,32 +53,36 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     });
   }
 
+  // (ids, lengths, padLeft, limits?): any number of sequences, in forward passes under the limits.
   Napi::Value LastTokenLogits(const Napi::CallbackInfo& info) {
     return asyncEntry(info, "lastTokenLogits", [&]() -> Napi::Value {
       auto engine = engine_.live();
-      q3::SequenceBatch batch = batchFromJs(info);
-      return startWork(
-          info.Env(), "lastTokenLogits",
-          [engine, batch]() -> ToJs {
-            auto logits = std::make_shared<std::vector<float>>(engine->lastTokenLogits(batch));
-            return [logits](Napi::Env env) -> Napi::Value { return toFloat32Array(env, std::move(*logits)); };
-          },
-          Value());
+      JsSequences sequences = sequencesFromJs(info);
+      const q3::BatchLimits limits = limitsFromJs(info[3]);
+      return startWork(info.Env(), "lastTokenLogits",
+                       [engine, batch = std::move(sequences.batch), limits]() -> ToJs {
+                         auto logits = std::make_shared<std::vector<float>>(engine->lastTokenLogits(batch, limits));
+                         return
+                             [logits](Napi::Env env) -> Napi::Value { return toFloat32Array(env, std::move(*logits)); };
+                       },
+                       Value(), {sequences.array});
     });
   }
 
+  // (ids, lengths, padLeft, normalize, limits?): likewise.
   Napi::Value LastTokenHidden(const Napi::CallbackInfo& info) {
     return asyncEntry(info, "lastTokenHidden", [&]() -> Napi::Value {
       auto engine = engine_.live();
-      q3::SequenceBatch batch = batchFromJs(info);
+      JsSequences sequences = sequencesFromJs(info);
       const bool normalize = info[3].ToBoolean().Value();
-      return startWork(
-          info.Env(), "lastTokenHidden",
-          [engine, batch, normalize]() -> ToJs {
-            auto h = std::make_shared<std::vector<float>>(engine->lastTokenHidden(batch, normalize));
-            return [h](Napi::Env env) -> Napi::Value { return toFloat32Array(env, std::move(*h)); };
-          },
-          Value());
+      const q3::BatchLimits limits = limitsFromJs(info[4]);
+      return startWork(info.Env(), "lastTokenHidden",
+                       [engine, batch = std::move(sequences.batch), normalize, limits]() -> ToJs {
+                         auto h =
+                             std::make_shared<std::vector<float>>(engine->lastTokenHidden(batch, normalize, limits));
+                         return [h](Napi::Env env) -> Napi::Value { return toFloat32Array(env, std::move(*h)); };
+                       },
+                       Value(), {sequences.array});
     });
   }
 

@@ -18,12 +18,15 @@ void check(Napi::Env env, napi_status status, const char* what) {
 // One call in flight. Created and destroyed on the JS thread (it holds JS handles); the compute thread only runs
 // `work` and fills in the outcome.
 struct Call {
-  Call(Napi::Env env, std::string operation_, Work work_, Napi::Object keepAlive_, std::shared_ptr<Settler> settler_)
+  Call(Napi::Env env, std::string operation_, Work work_, Napi::Object keepAlive_,
+       const std::vector<Napi::Object>& pinned_, std::shared_ptr<Settler> settler_)
       : operation(std::move(operation_)),
         work(std::move(work_)),
         deferred(Napi::Promise::Deferred::New(env)),
         keepAlive(Napi::Persistent(keepAlive_)),
-        settler(std::move(settler_)) {}
+        settler(std::move(settler_)) {
+    for (const Napi::Object& o : pinned_) pinned.push_back(Napi::Persistent(o));
+  }
 
   std::string operation;
   Work work;
@@ -31,6 +34,7 @@ struct Call {
   std::exception_ptr error;
   Napi::Promise::Deferred deferred;
   Napi::ObjectReference keepAlive;
+  std::vector<Napi::ObjectReference> pinned;
   std::shared_ptr<Settler> settler;
 };
 
@@ -70,6 +74,7 @@ class Settler {
   // The environment is gone: its JS handles died with it, so only the C++ side of the call is freed.
   static void drop(Call* call) {
     call->keepAlive.SuppressDestruct();
+    for (Napi::ObjectReference& r : call->pinned) r.SuppressDestruct();
     delete call;
   }
 
@@ -122,9 +127,10 @@ struct Workers {
 
 void initWorkers(Napi::Env env) { env.SetInstanceData<Workers>(new Workers{Settler::create(env)}); }
 
-Napi::Promise startWork(Napi::Env env, std::string operation, Work work, Napi::Object keepAlive) {
+Napi::Promise startWork(Napi::Env env, std::string operation, Work work, Napi::Object keepAlive,
+                        const std::vector<Napi::Object>& pinned) {
   std::shared_ptr<Settler> settler = env.GetInstanceData<Workers>()->settler;
-  auto* call = new Call(env, std::move(operation), std::move(work), keepAlive, settler);
+  auto* call = new Call(env, std::move(operation), std::move(work), keepAlive, pinned, settler);
   Napi::Promise promise = call->deferred.Promise();
   settler->begin(env);
   SerialThread::shared()->post([call] {

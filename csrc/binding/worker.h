@@ -25,9 +25,11 @@ using Work = std::function<ToJs()>;
 // Sets up this environment's way back to the JS thread; called once from module registration.
 void initWorkers(Napi::Env env);
 
-// Queues `work` on the compute thread and returns its promise. keepAlive (the wrapping JS object) is pinned until
-// the promise settles; the work itself holds its own reference to the core object.
-Napi::Promise startWork(Napi::Env env, std::string operation, Work work, Napi::Object keepAlive);
+// Queues `work` on the compute thread and returns its promise. keepAlive (the wrapping JS object) and `pinned` (JS
+// arrays the work reads in place, convert.h sequencesFromJs) stay alive until the promise settles; the work itself
+// holds its own reference to the core object.
+Napi::Promise startWork(Napi::Env env, std::string operation, Work work, Napi::Object keepAlive,
+                        const std::vector<Napi::Object>& pinned = {});
 
 // The JS Error for an exception caught in `operation`: "<operation>: <what>".
 Napi::Error errorFor(Napi::Env env, const std::string& operation, std::exception_ptr error);

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "batches.h"
 #include "cpu_pool.h"
 #include "device.h"
 #include "lora.h"
@@ -136,7 +137,7 @@ torch::Tensor Classifier::forwardLogits(const ClassifierBatch& batch, bool train
       if (!base_)
         throw std::invalid_argument("this classifier reads precomputed vectors (it was opened without a base)");
       x = embeddings(batch.sequences);
-      if (tokens) *tokens = static_cast<int64_t>(batch.sequences.ids.size());
+      if (tokens) *tokens = batch.sequences.tokens();
     } else {
       if (batch.rows <= 0 || batch.features.size() != static_cast<size_t>(batch.rows * spec_.featureDim))
         throw std::invalid_argument("features do not match rows x featureDim");
@@ -158,8 +159,7 @@ torch::Tensor Classifier::forwardLogits(const ClassifierBatch& batch, bool train
     }
     return score_->forward(last.to(torch::kFloat));  // [B, labels]
   }
-  TokenBatch tb = makeTokenBatch(batch.sequences.ids.data(), batch.sequences.lengths, batch.sequences.padLeft,
-                                 kPadTokenId, device_);
+  TokenBatch tb = makeTokenBatch(batch.sequences, kPadTokenId, device_);
   if (tokens) *tokens = tb.tokens;
   // The embedding rows this forward reads get their pending weight decay first (full; nothing to do otherwise).
   if (optimizer_) optimizer_->touchRows(kEmbedKey, tb.packedIds);
@@ -213,22 +213,30 @@ double Classifier::step(double lr, double maxGradNorm) {
   return optimizer_->step(lr, maxGradNorm);
 }
 
-std::vector<float> Classifier::predict(const ClassifierBatch& batch) {
+std::vector<float> Classifier::predict(const ClassifierBatch& batch, const BatchLimits& limits) {
   std::lock_guard<std::mutex> lock(mutex_);
   setTrainMode(false);
   const DeviceScope scope(base_ ? base_->model->embed_tokens->weight.device() : device_);
   if (optimizer_) optimizer_->flush();
   // Serving pools its memory; a training process's evaluation stays on glibc with its steps.
   const CpuPoolScope pooled(!optimizer_);
-  std::vector<float> out;
-  {
-    c10::InferenceMode inference;
-    torch::Tensor logits = forwardLogits(batch, false, nullptr, nullptr);
-    out = toFloatVector(torch::softmax(logits, -1));
+  c10::InferenceMode inference;
+  auto probabilities = [&](const ClassifierBatch& b) {
+    return torch::softmax(forwardLogits(b, false, nullptr, nullptr), -1);
+  };
+  PassRows rows;
+  if (!batch.features.empty()) {
+    rows.values = toFloatVector(probabilities(batch));
+  } else {
+    rows = runForwardPasses(batch.sequences, limits, spec_.numLabels, [&](const SequenceBatch& pass) {
+      ClassifierBatch part;
+      part.sequences = pass;
+      return probabilities(part);
+    });
   }
   // Serving; a training process reuses the memory next step.
-  if (!optimizer_ && base_) releaseFreedMemory(transientBytes(batch.sequences.lengths, base_->config));
-  return out;
+  if (!optimizer_ && base_) releaseFreedMemory(transientBytes(rows.largestPassTokens, base_->config));
+  return std::move(rows.values);
 }
 
 void Classifier::saveWeights(const std::string& file) {

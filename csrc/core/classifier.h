@@ -70,8 +70,9 @@ class Classifier {
   LossResult accumulate(const ClassifierBatch& batch, double lossScale);
   // AdamW update with global-norm clipping; returns the gradient norm before clipping.
   double step(double lr, double maxGradNorm);
-  // Class probabilities [rows * numLabels] (softmax over label logits), in inference mode.
-  std::vector<float> predict(const ClassifierBatch& batch);
+  // Class probabilities [rows * numLabels] (softmax over label logits), in inference mode, in input order. Token
+  // sequences run in forward passes by length under `limits` (batches.h); precomputed vectors in one.
+  std::vector<float> predict(const ClassifierBatch& batch, const BatchLimits& limits = {});
 
   // Trainable weights in their on-disk names: PEFT keys for lora/lora-head, HF keys + score.weight for full,
   // classifier.* for the embedding head.

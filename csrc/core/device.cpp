@@ -50,17 +50,18 @@ torch::Tensor longTensor(const std::vector<int64_t>& values, const torch::Device
   return toDevice(host, device);
 }
 
-std::vector<float> toFloatVector(const torch::Tensor& t) {
+torch::Tensor toHostFloat(const torch::Tensor& t) {
   torch::Tensor c = t.to(torch::kFloat).contiguous();
-  if (c.is_cuda()) {
-    // Into page-locked memory: a direct DMA copy (pageable memory goes through a staging copy), blocking because the
-    // values are read right after.
-    torch::Tensor host = hostBuffer(c.sizes(), torch::kFloat, c.device());
-    host.copy_(c);
-    c = host;
-  } else {
-    c = c.to(torch::kCPU);
-  }
+  if (!c.is_cuda()) return c.to(torch::kCPU);
+  // Into page-locked memory: a direct DMA copy (pageable memory goes through a staging copy), blocking because the
+  // values are read right after.
+  torch::Tensor host = hostBuffer(c.sizes(), torch::kFloat, c.device());
+  host.copy_(c);
+  return host;
+}
+
+std::vector<float> toFloatVector(const torch::Tensor& t) {
+  const torch::Tensor c = toHostFloat(t);
   const float* p = c.data_ptr<float>();
   return std::vector<float>(p, p + c.numel());
 }

@@ -32,7 +32,9 @@ torch::Tensor hostBuffer(at::IntArrayRef sizes, at::ScalarType dtype, const torc
 torch::Tensor toDevice(const torch::Tensor& host, const torch::Device& device);
 // int64 values on `device`, through a staging buffer.
 torch::Tensor longTensor(const std::vector<int64_t>& values, const torch::Device& device);
-// A tensor's values as float32 on the host (through page-locked memory from CUDA).
+// A tensor as a contiguous float32 CPU tensor (through page-locked memory from CUDA).
+torch::Tensor toHostFloat(const torch::Tensor& t);
+// A tensor's values as float32 on the host.
 std::vector<float> toFloatVector(const torch::Tensor& t);
 // hidden[b, index[b]] for each row b: [B, T, ...] x [B] -> [B, ...]
 torch::Tensor rowsAt(const torch::Tensor& hidden, const torch::Tensor& index);

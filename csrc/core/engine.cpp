@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "batches.h"
 #include "cpu_pool.h"
 #include "device.h"
 #include "qwen3.h"
@@ -37,35 +38,32 @@ LoadResult Engine::load(const LoadRequest& request) {
   return r;
 }
 
-std::vector<float> Engine::lastTokenLogits(const SequenceBatch& batch) {
+std::vector<float> Engine::lastTokenLogits(const SequenceBatch& batch, const BatchLimits& limits) {
   std::lock_guard<std::mutex> lock(mutex_);
   LoadedModel& m = model();
   Qwen3ForCausalLMImpl& lm = m.lm();
   const DeviceScope scope(m.model->embed_tokens->weight.device());
   c10::InferenceMode inference;
   const CpuPoolScope pooled;
-  std::vector<float> out;
-  {
-    torch::Tensor h = promptCache_->lastHidden(*m.model, batch);
-    out = toFloatVector(lm.logits(h));
-  }
-  releaseFreedMemory(transientBytes(batch.lengths, m.config));
-  return out;
+  PassRows rows = runForwardPasses(batch, limits, m.config.vocab_size, [&](const SequenceBatch& pass) {
+    return lm.logits(promptCache_->lastHidden(*m.model, pass));
+  });
+  releaseFreedMemory(transientBytes(rows.largestPassTokens, m.config));
+  return std::move(rows.values);
 }
 
-std::vector<float> Engine::lastTokenHidden(const SequenceBatch& batch, bool normalize) {
+std::vector<float> Engine::lastTokenHidden(const SequenceBatch& batch, bool normalize, const BatchLimits& limits) {
   std::lock_guard<std::mutex> lock(mutex_);
   LoadedModel& m = model();
   const DeviceScope scope(m.model->embed_tokens->weight.device());
   c10::InferenceMode inference;
   const CpuPoolScope pooled;
-  std::vector<float> out;
-  {
-    torch::Tensor h = promptCache_->lastHidden(*m.model, batch).to(torch::kFloat);
-    out = toFloatVector(normalize ? unitRows(h) : h);
-  }
-  releaseFreedMemory(transientBytes(batch.lengths, m.config));
-  return out;
+  PassRows rows = runForwardPasses(batch, limits, m.config.hidden_size, [&](const SequenceBatch& pass) {
+    torch::Tensor h = promptCache_->lastHidden(*m.model, pass).to(torch::kFloat);
+    return normalize ? unitRows(h) : h;
+  });
+  releaseFreedMemory(transientBytes(rows.largestPassTokens, m.config));
+  return std::move(rows.values);
 }
 
 }  // namespace q3

@@ -26,10 +26,11 @@ class Engine {
   Engine();
   ~Engine();
   LoadResult load(const LoadRequest& request);
-  // [B * vocab] float32 logits at each sequence's last token.
-  std::vector<float> lastTokenLogits(const SequenceBatch& batch);
-  // [B * hidden] final hidden state at each sequence's last token (Qwen3-Embedding pooling).
-  std::vector<float> lastTokenHidden(const SequenceBatch& batch, bool normalize);
+  // [N * vocab] float32 logits at each sequence's last token, in input order; forward passes by length under
+  // `limits` (batches.h).
+  std::vector<float> lastTokenLogits(const SequenceBatch& batch, const BatchLimits& limits = {});
+  // [N * hidden] final hidden state at each sequence's last token (Qwen3-Embedding pooling), likewise.
+  std::vector<float> lastTokenHidden(const SequenceBatch& batch, bool normalize, const BatchLimits& limits = {});
   RunStats stats() const;
 
  private:

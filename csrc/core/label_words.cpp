@@ -39,7 +39,7 @@ torch::Tensor labelWordScores(Qwen3ForCausalLMImpl& lm, PromptCache& cache, cons
                               const LabelWords& words) {
   Qwen3ModelImpl& model = *lm.model;
   const torch::Device device = model.embed_tokens->weight.device();
-  const int64_t B = static_cast<int64_t>(batch.lengths.size()), K = static_cast<int64_t>(words.size());
+  const int64_t B = static_cast<int64_t>(batch.size()), K = static_cast<int64_t>(words.size());
   PrefixKV kept;
   torch::Tensor last = cache.lastHidden(model, batch, &kept);  // [B, hidden]
   // Log-probs need the whole vocabulary's logits (a mapped embedding table is read in full: the one-position path,
@@ -79,7 +79,8 @@ torch::Tensor labelWordScores(Qwen3ForCausalLMImpl& lm, PromptCache& cache, cons
   }
   own.valid = kept.valid.index_select(0, rows);
   own.next = kept.next.index_select(0, rows);
-  TokenBatch tb = makeTokenBatch(ids.data(), lengths, /*padLeft=*/false, kPadTokenId, device);
+  TokenBatch tb =
+      makeTokenBatch(SequenceBatch::concatenated(ids.data(), lengths, /*padLeft=*/false), kPadTokenId, device);
   torch::Tensor hidden = model.forward(tb, &own);  // [R, T, hidden]
   torch::Tensor h = hidden.reshape({-1, hidden.size(-1)}).index_select(0, longTensor(slots, device));
   torch::Tensor logp = torch::log_softmax(lm.logits(h).to(torch::kFloat), -1);                 // [S, vocab]
@@ -89,18 +90,17 @@ torch::Tensor labelWordScores(Qwen3ForCausalLMImpl& lm, PromptCache& cache, cons
 
 void answerSlots(const SequenceBatch& sequences, int64_t T, const std::vector<int64_t>& labels, const LabelWords& words,
                  int64_t endToken, std::vector<int64_t>* slots, std::vector<int64_t>* targets) {
-  if (labels.size() != sequences.lengths.size())
-    throw std::invalid_argument("lora training needs one label per sequence");
-  int64_t offset = 0;
+  if (labels.size() != sequences.size()) throw std::invalid_argument("lora training needs one label per sequence");
   for (size_t b = 0; b < labels.size(); ++b) {
     const int64_t len = sequences.lengths[b];
+    const int32_t* ids = sequences.sequence(b);
     if (labels[b] < 0 || labels[b] >= static_cast<int64_t>(words.size()))
       throw std::invalid_argument("label " + std::to_string(labels[b]) + " is outside the label set");
     const auto& w = words[labels[b]];
     const int64_t n = static_cast<int64_t>(w.size());
     if (len < n + 1) throw std::invalid_argument("a lora training sequence needs the prompt and its label's word");
     for (int64_t t = 0; t < n; ++t)
-      if (sequences.ids[offset + len - n + t] != w[t])
+      if (ids[len - n + t] != w[t])
         throw std::invalid_argument("lora training sequence " + std::to_string(b) +
                                     " does not end with its label's word");
     const int64_t start = sequences.padLeft ? T - len : 0;
@@ -108,9 +108,8 @@ void answerSlots(const SequenceBatch& sequences, int64_t T, const std::vector<in
     // predicts the end token.
     for (int64_t j = len - n - 1; j < len; ++j) {
       slots->push_back(static_cast<int64_t>(b) * T + start + j);
-      targets->push_back(j + 1 < len ? sequences.ids[offset + j + 1] : endToken);
+      targets->push_back(j + 1 < len ? ids[j + 1] : endToken);
     }
-    offset += len;
   }
 }
 

@@ -33,9 +33,10 @@ torch::Tensor EmbeddingImpl::forward(const torch::Tensor& ids) {
   return torch::embedding(weight, ids, /*padding_idx=*/-1, /*scale_grad_by_freq=*/false, sparseGrad);
 }
 
-TokenBatch makeTokenBatch(const int32_t* ids, const std::vector<int64_t>& lengths, bool padLeft, int64_t padId,
-                          const torch::Device& device) {
+TokenBatch makeTokenBatch(const SequenceBatch& sequences, int64_t padId, const torch::Device& device) {
   TokenBatch b;
+  const std::vector<int64_t>& lengths = sequences.lengths;
+  const bool padLeft = sequences.padLeft;
   const int64_t B = static_cast<int64_t>(lengths.size());
   int64_t T = 0, N = 0;
   for (int64_t len : lengths) {
@@ -58,10 +59,11 @@ TokenBatch makeTokenBatch(const int32_t* ids, const std::vector<int64_t>& length
   for (int64_t i = 0; i < B; ++i) {
     const int64_t len = lengths[i];
     const int64_t start = padLeft ? T - len : 0;
+    const int32_t* ids = sequences.sequence(static_cast<size_t>(i));
     for (int64_t t = 0; t < len; ++t) {
-      idsA[i * T + start + t] = ids[offset + t];
+      idsA[i * T + start + t] = ids[t];
       validA[i * T + start + t] = 1;
-      pIds[offset + t] = ids[offset + t];
+      pIds[offset + t] = ids[t];
       pPos[offset + t] = t;
       pIdx[offset + t] = i * T + start + t;
     }
@@ -331,13 +333,12 @@ torch::Tensor Qwen3ModelImpl::forward(const TokenBatch& batch, const PrefixKV* p
   return h.view({a.batch, a.time, H});  // [B, T, hidden]
 }
 
-PrefixKV Qwen3ModelImpl::prefill(const std::vector<int64_t>& ids) {
+PrefixKV Qwen3ModelImpl::prefill(const int32_t* ids, int64_t length) {
   PrefixKV out;
-  out.ids = ids;
+  out.ids.assign(ids, ids + length);
   out.keys.resize(layers->size());
   out.values.resize(layers->size());
-  const std::vector<int32_t> narrow(ids.begin(), ids.end());
-  TokenBatch batch = makeTokenBatch(narrow.data(), {static_cast<int64_t>(ids.size())}, /*padLeft=*/false, kPadTokenId,
+  TokenBatch batch = makeTokenBatch(SequenceBatch::concatenated(ids, {length}, /*padLeft=*/false), kPadTokenId,
                                     embed_tokens->weight.device());
   torch::Tensor h = embed_tokens(batch.packedIds);
   AttentionInputs a = attentionInputs(batch, h.scalar_type(), nullptr);

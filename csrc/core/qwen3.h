@@ -57,17 +57,13 @@ constexpr int64_t kPadTokenId = 0;
 // <|im_end|>: closes a chat turn, so it follows the answer token in a lora training sequence.
 constexpr int64_t kImEndTokenId = 151645;
 
-// ids: lengths.size() sequences concatenated. padId fills the padding (never attended to).
-TokenBatch makeTokenBatch(const int32_t* ids, const std::vector<int64_t>& lengths, bool padLeft, int64_t padId,
-                          const torch::Device& device);
+// The sequences' ids go straight from where they are into the batch's one host buffer (the only copy on the way to
+// the device). padId fills the padding (never attended to).
+TokenBatch makeTokenBatch(const SequenceBatch& sequences, int64_t padId, const torch::Device& device);
 
-// Rough size of a forward's largest transient tensors (the MLP's activations of every token, as float32), for
-// sequences of these lengths.
-inline int64_t transientBytes(const std::vector<int64_t>& lengths, const Qwen3Config& c) {
-  int64_t tokens = 0;
-  for (int64_t len : lengths) tokens += len;
-  return tokens * c.intermediate_size * 4;
-}
+// Rough size of a forward's largest transient tensors (the MLP's activations of every token, as float32), for a
+// forward of this many real tokens.
+inline int64_t transientBytes(int64_t tokens, const Qwen3Config& c) { return tokens * c.intermediate_size * 4; }
 
 // Keys and values of a prefix the sequences of a batch attend to before their own tokens, per layer (after k_norm
 // and RoPE). Shared: one prompt every sequence starts with ([1, nkv, P, hd], ids set, valid/next undefined), computed
@@ -131,7 +127,7 @@ class Qwen3ModelImpl : public torch::nn::Module {
   // hd], the prefix's first.
   torch::Tensor forward(const TokenBatch& batch, const PrefixKV* prefix = nullptr, PrefixKV* capture = nullptr);
   // Keys and values of every layer for one token sequence (inference).
-  PrefixKV prefill(const std::vector<int64_t>& ids);
+  PrefixKV prefill(const int32_t* ids, int64_t length);
   AttentionInputs attentionInputs(const TokenBatch& batch, at::ScalarType dtype, const PrefixKV* prefix) const;
   Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};

@@ -49,7 +49,8 @@ q3::Qwen3Config configOf(const q3::Json& j) {
 struct Fixture {
   q3::Engine engine;
   q3::Json goldens;
-  q3::SequenceBatch batch;  // every golden sequence, one batch
+  std::vector<int32_t> ids;  // every golden sequence, concatenated
+  q3::SequenceBatch batch;   // all of them, a view of ids
   q3::LoadResult loaded;
 };
 
@@ -62,10 +63,12 @@ void open(Fixture& f, const std::string& fixtures, const std::string& name) {
   req.dtype = "float32";
   f.loaded = f.engine.load(req);
   f.goldens = readJson(fixtures + "/goldens/" + name + ".json");
+  std::vector<int64_t> lengths;
   for (const q3::Json& seq : f.goldens.at("sequences").items()) {
-    for (const q3::Json& id : seq.items()) f.batch.ids.push_back(static_cast<int32_t>(id.asInt()));
-    f.batch.lengths.push_back(static_cast<int64_t>(seq.size()));
+    for (const q3::Json& id : seq.items()) f.ids.push_back(static_cast<int32_t>(id.asInt()));
+    lengths.push_back(static_cast<int64_t>(seq.size()));
   }
+  f.batch = q3::SequenceBatch::concatenated(f.ids.data(), std::move(lengths), /*padLeft=*/true);
 }
 
 // Largest |actual - golden| over all rows; prints it and whether it is within `tolerance`.
@@ -202,6 +205,16 @@ int main(int argc, char** argv) {
                     causal.goldens.at("last_token_logits"), kLogitsTolerance);
       ok &= compare("tiny-tied-f32 embeddings", causal.engine.lastTokenHidden(causal.batch, /*normalize=*/true),
                     causal.goldens.at("embedding"), kEmbeddingTolerance);
+      // The same call cut into forward passes by length (one sequence each, then two and a 16-token budget): the
+      // rows come back in input order, each as the goldens have it.
+      for (const q3::BatchLimits limits : {q3::BatchLimits{1, 0}, q3::BatchLimits{2, 16}}) {
+        const std::string cut = " in passes of <= " + std::to_string(limits.maxRows) + " sequences, " +
+                                (limits.maxTokens ? std::to_string(limits.maxTokens) : "any") + " tokens";
+        ok &= compare("tiny-tied-f32 last-token logits" + cut, causal.engine.lastTokenLogits(causal.batch, limits),
+                      causal.goldens.at("last_token_logits"), kLogitsTolerance);
+        ok &= compare("tiny-tied-f32 embeddings" + cut, causal.engine.lastTokenHidden(causal.batch, true, limits),
+                      causal.goldens.at("embedding"), kEmbeddingTolerance);
+      }
     }
     {
       Fixture embedding;

@@ -1,5 +1,7 @@
 // How each method turns a post into the token ids the model sees. Training and prediction share this code, so a
 // trained classifier always gets inputs shaped as in training (Predictor.encode returns exactly these ids).
+import { encodeEmbeddingInput } from '../qwen3/embedding-input';
+import { frameSequences, type TokenSequences } from '../qwen3/sequences';
 import { ENDOFTEXT_ID } from '../qwen3/tokens';
 import type { Qwen3Tokenizer } from '../qwen3/tokenizer';
 import { isDefaultLabels, type LabelSet } from './labels';
@@ -54,7 +56,7 @@ export interface EncodingSpec {
   maxLength: number;
   /** lora: the prompt, with {text} where the post goes */
   prompt?: string;
-  /** embedding: Qwen3-Embedding instruction (text becomes `Instruct: …\nQuery:…`); empty for none */
+  /** embedding: Qwen3-Embedding instruction (qwen3/embedding-input.ts); empty for none */
   instruction?: string;
   /** lora: each label's answer word as tokens, label 0 first, concatenated (LabelAnswers) */
   labelTokens?: readonly number[];
@@ -104,38 +106,31 @@ export class ExampleEncoder {
     return budget;
   }
 
-  /** ids the model reads to predict (lora: up to the answer position) */
-  async encodeForPrediction(texts: readonly string[]): Promise<number[][]> {
-    await this.ready;
-    const budget = this.textBudget();
-    const prepared =
-      this.spec.method === 'embedding' && this.spec.instruction
-        ? texts.map((t) => `Instruct: ${this.spec.instruction}\nQuery:${t}`)
-        : [...texts];
-    const encoded = await this.tokenizer.encodeBatch(prepared);
-    return encoded.map((ids) => {
-      const text = ids.slice(0, budget);
-      switch (this.spec.method) {
-        case 'lora':
-          return [...this.prefix, ...text, ...this.suffix];
-        case 'embedding':
-          return [...text, ENDOFTEXT_ID];
-        default:
-          if (this.spec.appendToken !== undefined) return [...text, this.spec.appendToken];
-          // An empty post still needs one token to pool.
-          return text.length > 0 ? text : [ENDOFTEXT_ID];
-      }
-    });
+  /** ids the model reads to predict (lora: up to the answer position), flat (qwen3/sequences.ts) */
+  encodeForPrediction(texts: readonly string[]): Promise<TokenSequences> {
+    return this.encode(texts);
   }
 
   /**
    * ids for a training step: for lora the gold label's word is appended (its tokens and then the end token are the
    * core's targets, the loss' only terms)
    */
-  async encodeForTraining(texts: readonly string[], labels: readonly number[]): Promise<number[][]> {
-    const ids = await this.encodeForPrediction(texts);
-    if (this.spec.method !== 'lora') return ids;
+  encodeForTraining(texts: readonly string[], labels: readonly number[]): Promise<TokenSequences> {
+    if (this.spec.method !== 'lora') return this.encode(texts);
     const words = labelWords(this.spec.labelTokens ?? DEFAULT_LABEL_TOKENS, this.spec.labelTokenCounts);
-    return ids.map((seq, i) => [...seq, ...words[labels[i]]]);
+    return this.encode(texts, (i) => words[labels[i]]);
+  }
+
+  /** The posts' tokens cut to the text budget and framed as the method reads them, in one pass into new buffers. */
+  private async encode(texts: readonly string[], tail?: (index: number) => readonly number[]): Promise<TokenSequences> {
+    await this.ready;
+    const budget = this.textBudget();
+    const { method, appendToken, instruction } = this.spec;
+    if (method === 'embedding') return encodeEmbeddingInput(this.tokenizer, texts, instruction, budget);
+    const posts = await this.tokenizer.encodeFlat(texts);
+    if (method === 'lora') return frameSequences(posts, { prefix: this.prefix, suffix: this.suffix, budget, tail });
+    if (appendToken !== undefined) return frameSequences(posts, { budget, suffix: [appendToken] });
+    // An empty post still needs one token to pool.
+    return frameSequences(posts, { budget, ifEmpty: [ENDOFTEXT_ID] });
   }
 }

@@ -16,8 +16,9 @@ export interface CommonSettings {
   method?: Method;
   size?: ModelSize;
   model?: string;
-  checkpoint?: string;
-  checkpointFlag?: string;
+  /** a trained run folder (--checkpoint, or the old --model_path naming one), and the flag's spelling */
+  run?: string;
+  runFlag?: string;
   device?: DeviceOption;
   dtype?: DTypeOption;
   offline?: boolean;
@@ -33,8 +34,8 @@ export function commonSettings(flags: Flags, command: 'train' | 'predict' | 'eva
     method: flags.oneOf('method', METHODS, METHOD_ALIASES),
     size: flags.oneOf('model-size', MODEL_SIZES, { '0.6': '0.6B', '4': '4B', '8': '8B' }),
     model: flags.string('model'),
-    checkpoint: command === 'train' && !flags.bool('eval-only') ? undefined : flags.string('checkpoint'),
-    checkpointFlag: flags.has('checkpoint') ? flags.spelling('checkpoint') : undefined,
+    run: command === 'train' && !flags.bool('eval-only') ? undefined : flags.string('checkpoint'),
+    runFlag: flags.has('checkpoint') ? flags.spelling('checkpoint') : undefined,
     device: deviceFlag(flags),
     dtype: flags.oneOf('dtype', DTYPE_OPTIONS),
     offline: flags.bool('offline') || undefined,
@@ -48,9 +49,9 @@ export function commonSettings(flags: Flags, command: 'train' | 'predict' | 'eva
   const modelPath = command === 'train' ? undefined : flags.string('model-path');
   if (modelPath !== undefined) {
     if (isRunFolder(path.resolve(modelPath)) || isPickledFile(modelPath)) {
-      if (s.checkpoint === undefined && command !== 'train') {
-        s.checkpoint = modelPath;
-        s.checkpointFlag = flags.spelling('model-path');
+      if (s.run === undefined && command !== 'train') {
+        s.run = modelPath;
+        s.runFlag = flags.spelling('model-path');
       }
     } else if (s.model === undefined) {
       s.model = modelPath;

@@ -129,14 +129,14 @@ export function formatComparison(results: { model: string; metrics: Metrics; lab
 /** The JSON object `eval --json` prints per model. */
 export function metricsJson(
   model: string,
-  checkpoint: string,
+  runDir: string,
   test: string,
   m: Metrics,
   labels: LabelSet = DEFAULT_LABELS
 ): Record<string, unknown> {
   return {
     model,
-    checkpoint,
+    checkpoint: runDir, // the JSON field keeps the flag's name
     test,
     count: m.count,
     accuracy: m.accuracy,

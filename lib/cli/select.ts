@@ -117,8 +117,9 @@ export function runChoices(runs: RunSummary[]): Choice<string>[] {
 }
 
 export interface RunQuery {
-  checkpoint?: string;
-  checkpointFlag?: string;
+  /** a trained run folder (--checkpoint), and the flag's spelling it came by */
+  run?: string;
+  runFlag?: string;
   method?: Method;
   size?: ModelSize;
   loadAll?: boolean;
@@ -138,8 +139,8 @@ function noRunsError(modelsDir: string): CliError {
 /** The run folder(s) predict/eval use. */
 export async function chooseRuns(io: Io, q: RunQuery): Promise<string[]> {
   const all = () => findRuns(q.modelsDir).map(readRun);
-  if (q.checkpoint) {
-    const dir = path.resolve(q.checkpoint);
+  if (q.run) {
+    const dir = path.resolve(q.run);
     // A pickled file goes on to the Predictor, whose error says why it is not read and what to do.
     if (isRunFolder(dir) || (isPickledFile(dir) && fs.existsSync(dir))) return [dir];
     const found = all();
@@ -147,7 +148,7 @@ export async function chooseRuns(io: Io, q: RunQuery): Promise<string[]> {
       ? 'has no run.json or adapter_config.json (it is not a trained run folder)'
       : 'does not exist';
     throw new CliError(
-      `${q.checkpointFlag ?? '--checkpoint'}: ${dir} ${why}` +
+      `${q.runFlag ?? '--checkpoint'}: ${dir} ${why}` +
         (found.length
           ? `; trained runs under ${displayPath(q.modelsDir)}:\n${runChoices(found)
               .map((c) => `  ${c.name}  ${c.detail}`)

@@ -47,7 +47,7 @@ export async function runCompare(
   };
   fs.mkdirSync(o.out, { recursive: true });
   const results: MethodResult[] = [];
-  const of = o.plan.length + o.checkpoints.length;
+  const of = o.plan.length + o.runs.length;
   for (const [index, p] of o.plan.entries()) {
     on.phase?.({ method: p.method, phase: 'train', index, of });
     const train = await trainMethod(
@@ -71,7 +71,7 @@ export async function runCompare(
     results.push(r);
     on.result?.(r);
   }
-  for (const [i, run] of o.checkpoints.entries()) {
+  for (const [i, run] of o.runs.entries()) {
     on.phase?.({ method: path.basename(run), phase: 'predict', index: o.plan.length + i, of });
     const r = await measureRun(run, test, settings);
     results.push(r);

@@ -1,6 +1,7 @@
 // What `qwen3-native compare` is told (schema.ts declares the options and their defaults), resolved with the rules
-// that tie options together, all checked before any model is trained. Either methods are trained now (train file + a base), or existing run folders
-// are compared (checkpoints); the test file is always measured now, in this process.
+// that tie options together, all checked before any model is trained. Either methods are trained now (train file + a
+// base), or existing run folders are compared (the `checkpoints` option); the test file is always measured now, in
+// this process.
 import * as path from 'path';
 import { familyFor, METHODS, type Method } from '../classifier/methods';
 import type { DeviceOption, DTypeOption } from '../qwen3/runtime';
@@ -14,9 +15,10 @@ export { COMPARE_DEFAULTS, type CompareOptions };
 export interface ResolvedCompareOptions {
   test: string;
   train?: string;
-  /** methods to train now, each with the base it trains on ([] when comparing checkpoints) */
+  /** methods to train now, each with the base it trains on ([] when comparing existing runs) */
   plan: { method: Method; model?: string; modelSize?: ModelSize; output: string }[];
-  checkpoints: string[];
+  /** existing run folders to compare instead (the `checkpoints` option), resolved */
+  runs: string[];
   out: string;
   seed?: number;
   epochs?: number;
@@ -60,8 +62,8 @@ export function resolveCompareOptions(
     Required<Pick<CompareOptions, keyof typeof COMPARE_DEFAULTS>>; // the schema's defaults fill these
 
   const problems: string[] = [];
-  const checkpoints = o.checkpoints ?? [];
-  const training = checkpoints.length === 0;
+  const runs = o.checkpoints ?? [];
+  const training = runs.length === 0;
   if (!o.test) problems.push(`${name('test')} is required: the labelled file every method is measured on`);
   if (training) {
     if (!o.train) problems.push(`${name('train')} is required to train the methods (or compare existing runs)`);
@@ -91,7 +93,7 @@ export function resolveCompareOptions(
     test: path.resolve(o.test),
     train: o.train === undefined ? undefined : path.resolve(o.train),
     plan,
-    checkpoints: checkpoints.map((c) => path.resolve(c)),
+    runs: runs.map((r) => path.resolve(r)),
     out,
     seed: o.seed,
     epochs: o.epochs,

@@ -48,7 +48,7 @@ export interface ResolvedModel {
 }
 
 /**
- * Finds a Qwen3 checkpoint folder, in this order:
+ * Finds a Qwen3 model folder folder, in this order:
  *  1. `spec` is a folder holding config.json (source 'local');
  *  2. `<modelsDir>/<spec>` (or, for a repo id Org/Name, `<modelsDir>/Name`) holds config.json ('models'); names are
  *     compared case-insensitively, so the old scripts' copies (./models/qwen3-0.6b, qwen3-embedding-0.6b) count;

@@ -1,9 +1,9 @@
-// Predictor: serves a trained run folder. One forward pass per batch for every method (for lora, the label tokens'
-// logits at the answer position; no sampling, no generation loop).
+// Predictor: serves a trained run folder. One native call per predict(): the core runs the texts in forward passes by
+// length (for lora, the label tokens' logits at the answer position; no sampling, no generation loop).
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadNative, type NativeClassifier, type RunStats } from '../native';
-import { DEFAULT_BATCH_LIMITS, packByLength } from '../qwen3/batching';
+import { batchLimits } from '../qwen3/batching';
 import { openQwen3Folder, type Qwen3Folder } from '../qwen3/folder';
 import { resolveDeviceAndDtype } from '../qwen3/runtime';
 import { DEFAULT_MODEL_SIZE, findPreset, MODEL_SIZES, type ModelSize } from '../qwen3/presets';
@@ -189,7 +189,7 @@ export class Predictor {
     if (this.disposed) throw new Error('encode: the predictor was disposed');
     expectString(text, 'text');
     await this.load();
-    return (await this.encoder!.encodeForPrediction([text]))[0];
+    return Array.from((await this.encoder!.encodeForPrediction([text])).ids);
   }
 
   predict(text: string): Promise<Prediction>;
@@ -226,20 +226,12 @@ export class Predictor {
     return single ? out[0] : out;
   }
 
+  /** [texts * labels] probabilities in input order, from one native call however many texts there are: the core
+   * cuts them into forward passes of at most `batchSize` texts and 4,096 padded tokens. */
   private async probabilities(texts: string[]): Promise<Float32Array> {
-    const c = this.classifier!;
-    const seqs = await this.encoder!.encodeForPrediction(texts);
-    const n = this.labelSet!.length;
-    const out = new Float32Array(texts.length * n);
-    const limits = {
-      ...DEFAULT_BATCH_LIMITS,
-      maxBatchSize: this.options.batchSize ?? DEFAULT_BATCH_LIMITS.maxBatchSize,
-    };
-    for (const b of packByLength(seqs, limits)) {
-      const probs = await c.predict(b.ids, b.lengths, true);
-      b.indices.forEach((target, row) => out.set(probs.subarray(row * n, row * n + n), target * n));
-    }
-    return out;
+    if (texts.length === 0) return new Float32Array(0);
+    const s = await this.encoder!.encodeForPrediction(texts);
+    return this.classifier!.predict(s.ids, s.lengths, true, batchLimits(this.options.batchSize));
   }
 
   /**

@@ -19,7 +19,11 @@ export const PredictorOptionsSchema = Type.Object(
     ),
     device: Type.Optional(DeviceSchema),
     dtype: Type.Optional(DTypeSchema),
-    batchSize: Type.Optional(PositiveInt({ description: 'most texts per forward pass (default 32)' })),
+    batchSize: Type.Optional(
+      PositiveInt({
+        description: 'most texts per forward pass (default 32); a predict() of any size is one native call',
+      })
+    ),
     offline: Type.Optional(Type.Boolean({ description: 'never download (also env HF_HUB_OFFLINE=1)' })),
     modelsDir: Type.Optional(NonEmptyString({ description: 'folder holding run folders (default ./models)' })),
   },

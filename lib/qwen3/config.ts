@@ -7,7 +7,7 @@ import { AnyJsonObject, readJsonObjectAsync } from '../util/json-file';
 export type Qwen3TorchDType = 'float32' | 'bfloat16' | 'float16';
 
 export interface Qwen3HFConfig {
-  /** ["Qwen3ForCausalLM"] for chat/base checkpoints, ["Qwen3Model"] for embedding checkpoints */
+  /** ["Qwen3ForCausalLM"] for chat/base models, ["Qwen3Model"] for embedding models */
   architectures: string[];
   model_type: 'qwen3';
   hidden_size: number;

@@ -4,7 +4,8 @@ import * as path from 'path';
 import { expectArray, expectNonEmptyString, invalidTypeError } from '../util/is';
 import { checkOptions } from '../util/schema-errors';
 import { loadNative, type Device, type DType, type NativeEngine, type RunStats } from '../native';
-import { DEFAULT_BATCH_LIMITS, packByLength, scatterRows } from './batching';
+import { batchLimits } from './batching';
+import { encodeEmbeddingInput } from './embedding-input';
 import { embeddingMapping, openQwen3Folder } from './folder';
 import { resolveDeviceAndDtype } from './runtime';
 import {
@@ -15,9 +16,9 @@ import {
   type ForwardOptions,
   type LoadOptions,
 } from './schema';
+import { fromNested, type TokenSequences } from './sequences';
 import type { Qwen3HFConfig } from './config';
 import type { Qwen3Tokenizer } from './tokenizer';
-import { ENDOFTEXT_ID } from './tokens';
 
 export type { EmbedOptions, ForwardOptions };
 
@@ -33,6 +34,11 @@ function validateIds(ids: unknown, name: string, vocabSize: number): asserts ids
       }
     }
   });
+}
+
+/** One [width]-long view per row of a [rows * width] result. */
+function rowsOf(flat: Float32Array, rows: number, width: number): Float32Array[] {
+  return Array.from({ length: rows }, (_, i) => flat.subarray(i * width, (i + 1) * width));
 }
 
 function validateForwardOptions<T extends ForwardOptions>(
@@ -127,15 +133,10 @@ export class Qwen3Model {
       throw new Error('lastTokenLogits: this checkpoint has no lm_head (an embedding model); use embed()');
     validateIds(ids, 'ids', this.vocabSize);
     const o = validateForwardOptions(options);
-    const out: Float32Array[] = new Array(ids.length);
-    for (const batch of packByLength(ids, {
-      ...DEFAULT_BATCH_LIMITS,
-      maxBatchSize: o.batchSize ?? DEFAULT_BATCH_LIMITS.maxBatchSize,
-    })) {
-      const flat = await native.lastTokenLogits(batch.ids, batch.lengths, o.padding !== 'right');
-      scatterRows(out, flat, batch.indices, this.vocabSize);
-    }
-    return out;
+    if (ids.length === 0) return [];
+    const s = fromNested(ids);
+    const flat = await native.lastTokenLogits(s.ids, s.lengths, o.padding !== 'right', batchLimits(o.batchSize));
+    return rowsOf(flat, ids.length, this.vocabSize);
   }
 
   /**
@@ -143,26 +144,35 @@ export class Qwen3Model {
    * Text input gets <|endoftext|> appended, as Qwen3-Embedding's tokenizer does; token ids are used as given.
    */
   async embed(input: string[] | number[][], options?: EmbedOptions): Promise<Float32Array[]> {
-    const native = this.live('embed');
+    this.live('embed');
     const o = validateForwardOptions(options, EmbedOptionsSchema);
     expectArray(input, 'input');
-    let ids: number[][];
+    if (input.length === 0) return [];
+    let s: TokenSequences;
     if (input.every((x) => typeof x === 'string')) {
-      const texts = (input as string[]).map((t) => (o.instruction ? `Instruct: ${o.instruction}\nQuery:${t}` : t));
-      ids = (await this.tokenizer.encodeBatch(texts)).map((seq) => [...seq, ENDOFTEXT_ID]);
+      s = await encodeEmbeddingInput(this.tokenizer, input as string[], o.instruction);
     } else {
       validateIds(input, 'input', this.vocabSize);
-      ids = input as number[][];
+      s = fromNested(input as number[][]);
     }
-    const out: Float32Array[] = new Array(ids.length);
-    for (const batch of packByLength(ids, {
-      ...DEFAULT_BATCH_LIMITS,
-      maxBatchSize: o.batchSize ?? DEFAULT_BATCH_LIMITS.maxBatchSize,
-    })) {
-      const flat = await native.lastTokenHidden(batch.ids, batch.lengths, o.padding !== 'right', o.normalize !== false);
-      scatterRows(out, flat, batch.indices, this.hiddenSize);
-    }
-    return out;
+    return rowsOf(await this.embedSequences(s, o), input.length, this.hiddenSize);
+  }
+
+  /**
+   * embed() of token sequences already flat: [N * hidden] in input order, from one native call (training's embedding
+   * cache). @internal
+   */
+  async embedSequences(
+    s: TokenSequences,
+    options: Pick<EmbedOptions, 'padding' | 'batchSize' | 'normalize'> = {}
+  ): Promise<Float32Array> {
+    return this.live('embed').lastTokenHidden(
+      s.ids,
+      s.lengths,
+      options.padding !== 'right',
+      options.normalize !== false,
+      batchLimits(options.batchSize)
+    );
   }
 
   /**

@@ -1,5 +1,5 @@
 // The Qwen3 sizes this package knows by name, for the CLI's choices and for `resolveModel('0.6B')`.
-// Any other Qwen3 checkpoint still works when given as a folder or a Hugging Face repo id; presets only add names,
+// Any other Qwen3 model folder still works when given as a folder or a Hugging Face repo id; presets only add names,
 // repo ids and rough memory figures.
 import { expectOneOf, invalidOption } from '../util/is';
 

@@ -1,4 +1,4 @@
-// Writes files in the safetensors format that Hugging Face checkpoints use, and reads their headers (weights-check.ts:
+// Writes files in the safetensors format that Hugging Face model folders use, and reads their headers (weights-check.ts:
 // config.json against the shapes, before the core allocates):
 //   [u64 little-endian N][N bytes of UTF-8 JSON header, space-padded][raw little-endian tensor data]
 // The C++ core reads the same files, so everything here follows the reference implementation byte for byte.
@@ -194,7 +194,7 @@ function buildHeader(
 
 /**
  * Writes a .safetensors file. The file appears atomically: data goes to a temporary file in the same directory
- * which is renamed over `file` only once complete, so readers never see a half-written checkpoint.
+ * which is renamed over `file` only once complete, so readers never see a half-written file.
  */
 export async function writeSafetensors(
   file: string,

@@ -47,7 +47,9 @@ const forward = {
       description: "how the batch is padded inside the core; results do not depend on it (default 'left')",
     })
   ),
-  batchSize: Type.Optional(PositiveInt({ description: 'most sequences per native call (default 32)' })),
+  batchSize: Type.Optional(
+    PositiveInt({ description: 'most sequences per forward pass (default 32); a call of any size is one native call' })
+  ),
 };
 
 export const ForwardOptionsSchema = Type.Object(forward, { additionalProperties: false });

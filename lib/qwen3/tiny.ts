@@ -1,4 +1,4 @@
-// Random-weight Qwen3 checkpoints in the exact Hugging Face layout, small enough for tests and CI: the loader,
+// Random-weight Qwen3 models in the exact Hugging Face layout, small enough for tests and CI: the loader,
 // the native core and the CLI see the same files a real download produces, only with 64-wide layers.
 import * as fs from 'fs';
 import * as path from 'path';
@@ -207,7 +207,7 @@ function validateConsistency(config: Qwen3HFConfig): void {
 }
 
 interface WeightSpec {
-  /** HF name without the `model.` prefix of causal checkpoints */
+  /** HF name without the `model.` prefix of causal models */
   name: string;
   shape: number[];
   init: 'linear' | 'residual-out' | 'norm' | 'embedding';
@@ -249,7 +249,7 @@ function weightSpecs(config: Qwen3HFConfig): WeightSpec[] {
  */
 function initialWeight(spec: WeightSpec, config: Qwen3HFConfig, seed: number): Float32Array {
   const elements = spec.shape.reduce((product, size) => product * size, 1);
-  // Streams are keyed by name, so causal and embedding checkpoints (and tied/untied ones) share their weights.
+  // Streams are keyed by name, so causal and embedding models (and tied/untied ones) share their weights.
   const random = namedRandom(seed, spec.name);
   const values = new Float32Array(elements);
   switch (spec.init) {

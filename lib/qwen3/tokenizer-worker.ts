@@ -5,6 +5,7 @@
 import { parentPort } from 'worker_threads';
 import { Tokenizer } from '@anush008/tokenizers';
 import { readRegularFile } from '../util/regular-file';
+import { fromNested } from './sequences';
 import { MAX_TOKENIZER_BYTES, type TokenizerReply, type TokenizerRequest } from './tokenizer-thread';
 
 const tokenizers: Tokenizer[] = [];
@@ -28,15 +29,11 @@ async function handle(m: TokenizerRequest): Promise<{ reply: TokenizerReply; tra
     }
     case 'encode': {
       const encodings = await tokenizer(m.handle).encodeBatch(m.texts, { addSpecialTokens: false });
-      const lists = encodings.map((e) => e.getIds());
-      const lengths = Int32Array.from(lists, (ids) => ids.length);
-      const ids = new Int32Array(lengths.reduce((a, b) => a + b, 0));
-      let at = 0;
-      for (const list of lists) {
-        ids.set(list, at);
-        at += list.length;
-      }
-      return { reply: { id: m.id, ids, lengths }, transfer: [ids.buffer, lengths.buffer] };
+      const { ids, lengths } = fromNested(encodings.map((e) => e.getIds()));
+      return {
+        reply: { id: m.id, ids, lengths },
+        transfer: [ids.buffer as ArrayBuffer, lengths.buffer as ArrayBuffer],
+      };
     }
     case 'decode':
       return { reply: { id: m.id, texts: await tokenizer(m.handle).decodeBatch(m.idLists, m.skipSpecialTokens) } };

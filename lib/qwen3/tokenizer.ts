@@ -17,6 +17,7 @@ import {
   invalidTypeError,
 } from '../util/is';
 import { PACKAGE_ROOT } from '../util/paths';
+import { toNested, type TokenSequences } from './sequences';
 
 export interface DecodeOptions {
   /** drop <|endoftext|>, <|im_start|>, … from the text (default false) */
@@ -37,7 +38,7 @@ export function qwen3TokenizerFiles(): Qwen3TokenizerFiles {
   };
 }
 
-/** Opened tokenizers by file identity: every Qwen3 checkpoint ships the same tokenizer.json, read once per process. */
+/** Opened tokenizers by file identity: every Qwen3 model folder ships the same tokenizer.json, read once per process. */
 const opened = new Map<string, Promise<TokenizerHandle>>();
 
 function notFound(file: string): Error {
@@ -124,33 +125,38 @@ export class Qwen3Tokenizer {
    */
   async encode(text: string): Promise<number[]> {
     expectString(text, 'text');
-    return (await this.encodeAll([text]))[0];
+    return Array.from((await this.encodeAll([text])).ids);
   }
 
   /** Token ids of each text; runs in parallel on the Rust side. */
   async encodeBatch(texts: string[]): Promise<number[][]> {
     expectStringArray(texts, 'texts');
     if (texts.length === 0) return [];
-    // Chunks keep each reply's unpacking on the JS thread short (a few ms for 1,024 posts).
+    // Chunks keep each reply's nesting on the JS thread short (a few ms for 1,024 posts).
     const chunks: Promise<number[][]>[] = [];
-    for (let i = 0; i < texts.length; i += ENCODE_CHUNK) chunks.push(this.encodeAll(texts.slice(i, i + ENCODE_CHUNK)));
+    for (let i = 0; i < texts.length; i += ENCODE_CHUNK)
+      chunks.push(this.encodeAll(texts.slice(i, i + ENCODE_CHUNK)).then(toNested));
     return (await Promise.all(chunks)).flat();
   }
 
-  private async encodeAll(texts: string[]): Promise<number[][]> {
+  /**
+   * Token ids of each text, flat (sequences.ts): the buffers the tokenizer thread filled and transferred, with no
+   * copy and nothing nested on the JS thread. The prediction path's form.
+   */
+  async encodeFlat(texts: readonly string[]): Promise<TokenSequences> {
+    expectStringArray(texts, 'texts');
+    if (texts.length === 0) return { ids: new Int32Array(0), lengths: new Int32Array(0) };
+    return this.encodeAll(texts);
+  }
+
+  private async encodeAll(texts: readonly string[]): Promise<TokenSequences> {
     const handle = await this.handle();
     const { ids, lengths } = await tokenizerThread.request<{ id: number; ids: Int32Array; lengths: Int32Array }>({
       op: 'encode',
       handle,
-      texts,
+      texts: texts as string[],
     });
-    const out: number[][] = new Array(lengths.length);
-    let at = 0;
-    for (let i = 0; i < lengths.length; i++) {
-      out[i] = Array.from(ids.subarray(at, at + lengths[i]));
-      at += lengths[i];
-    }
-    return out;
+    return { ids, lengths };
   }
 
   async decode(ids: number[], options?: DecodeOptions): Promise<string> {

@@ -15,7 +15,7 @@ export const NEGATIVE_TOKEN_ID = 103276;
 /** Qwen3 has no pad_token_id in config.json; HF pads with <|endoftext|>. */
 export const PAD_TOKEN_ID = ENDOFTEXT_ID;
 
-/** Rows of the embedding matrix in the causal checkpoints (0.6B, 4B, 8B): more than the tokenizer's 151,669 ids. */
+/** Rows of the embedding matrix in the causal models (0.6B, 4B, 8B): more than the tokenizer's 151,669 ids. */
 export const QWEN3_VOCAB_SIZE = 151936;
 /** Rows in Qwen3-Embedding-0.6B: exactly the tokenizer's ids. */
 export const QWEN3_EMBEDDING_VOCAB_SIZE = 151669;

@@ -1,6 +1,6 @@
 // config.json against the weights, from the safetensors headers alone, before the core allocates anything. Every
 // count and shape the core builds a module from must match a tensor the files hold: `num_hidden_layers: 1e8` beside a
-// 2-layer checkpoint made the core build layers until memory ran out (SIGSEGV under a memory cap). The core checks
+// 2-layer model made the core build layers until memory ran out (SIGSEGV under a memory cap). The core checks
 // the same list again before it allocates (csrc/core/checkpoint_check.cpp); this one lists every problem at once and
 // runs without the addon.
 import type { NativeQwen3Config } from '../native';

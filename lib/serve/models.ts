@@ -20,11 +20,8 @@ export interface ServedPredictor {
   dispose(): void;
 }
 
-export function predictorsFor(
-  checkpoints: readonly string[],
-  options: Omit<PredictorOptions, 'checkpoint'>
-): Predictor[] {
-  return checkpoints.map((checkpoint) => new Predictor({ ...options, checkpoint }));
+export function predictorsFor(runDirs: readonly string[], options: Omit<PredictorOptions, 'checkpoint'>): Predictor[] {
+  return runDirs.map((dir) => new Predictor({ ...options, checkpoint: dir }));
 }
 
 export class ModelPool {

@@ -1,5 +1,6 @@
-// Dynamic batching: the texts of concurrent requests for one model are merged into one Predictor.predict call (the
-// Predictor then packs them into length-bucketed forward passes), and the results are split back per request.
+// Dynamic batching, the only batcher of requests: the texts of concurrent requests for one model are merged into one
+// Predictor.predict call, which is one native call (the core runs it in forward passes by length, bounding each
+// pass's memory; that is no second batcher of requests), and the results are split back per request.
 //
 // Per model: a FIFO of jobs and at most one predict call at a time (the process has one compute thread, so a second
 // call would only wait behind the first, and while a call runs the queue fills up for the next; measured with 64

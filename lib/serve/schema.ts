@@ -31,9 +31,10 @@ const serve = {
     8080
   ),
   /**
-   * Most texts merged into one Predictor.predict call. 64: calls of 64 texts gave 3,300 texts/s against 2,000 for
-   * calls of 32 and 3,500 for 128 (tiny model, posts cut to 48 tokens, Predictor alone on this 2-core CPU), and a call
-   * of 64 still splits into the Predictor's forward batches of at most 32 texts by length. 1 turns batching off.
+   * Most texts merged into one Predictor.predict call, which is one native call: the core runs it in forward passes
+   * of at most 32 texts by length, so this bounds a request's wait, not memory. 64: calls of 64 texts gave 3,300
+   * texts/s against 2,000 for calls of 32 and 3,500 for 128 (tiny model, posts cut to 48 tokens, Predictor alone on
+   * this 2-core CPU). 1 turns batching off.
    */
   maxBatchSize: WithDefault(
     PositiveInt({ description: 'most texts of concurrent requests merged into one model call; 1 turns batching off' }),

@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Qwen3Model } from '../qwen3/model';
+import { sliceSequences, type TokenSequences } from '../qwen3/sequences';
 import { writeFileAtomic } from '../util/atomic-write';
 
 export interface CachedFeatures {
@@ -45,11 +46,12 @@ function modelFingerprint(model: Qwen3Model): string {
     .join('|');
 }
 
-export function embeddingCacheKey(model: Qwen3Model, sequences: readonly (readonly number[])[]): string {
+export function embeddingCacheKey(model: Qwen3Model, sequences: TokenSequences): string {
   const h = createHash('sha256');
   h.update(`v1|${modelFingerprint(model)}|${model.dtype}|${model.device}|`);
-  for (const seq of sequences) {
-    h.update(Int32Array.from(seq));
+  let at = 0;
+  for (const length of sequences.lengths) {
+    h.update(sequences.ids.subarray(at, (at += length)));
     h.update('|');
   }
   return h.digest('hex');
@@ -62,7 +64,7 @@ export function embeddingCacheKey(model: Qwen3Model, sequences: readonly (readon
  */
 export async function cachedEmbeddings(
   model: Qwen3Model,
-  sequences: readonly number[][],
+  sequences: TokenSequences,
   options: {
     cacheDir?: string;
     onProgress?: (done: number, total: number) => void;
@@ -74,21 +76,22 @@ export async function cachedEmbeddings(
   const dir = options.cacheDir ?? defaultEmbeddingCacheDir();
   const file = path.join(dir, `${key}.f32`);
   const dim = model.hiddenSize;
-  const found = lookUp(key, file, sequences.length, dim);
+  const n = sequences.lengths.length;
+  const found = lookUp(key, file, n, dim);
   const { shard } = options;
   // A cache on one machine only (each machine has its own cache folder) still needs the others' collective.
   if (shard ? await shard.everyone(found !== undefined) : found) return found as CachedFeatures;
-  const [start, end] = shard ? shard.range(sequences.length) : [0, sequences.length];
+  const [start, end] = shard ? shard.range(n) : [0, n];
   const mine = new Float32Array((end - start) * dim);
+  // Calls of 256 posts only to report progress between them; the core makes the forward passes of each.
   const chunk = options.chunk ?? 256;
   options.onProgress?.(0, end - start);
   for (let from = start; from < end; from += chunk) {
-    const part = sequences.slice(from, Math.min(from + chunk, end));
-    const vectors = await model.embed(part);
-    vectors.forEach((v, i) => mine.set(v, (from - start + i) * dim));
-    options.onProgress?.(Math.min(from + chunk, end) - start, end - start);
+    const to = Math.min(from + chunk, end);
+    mine.set(await model.embedSequences(sliceSequences(sequences, from, to)), (from - start) * dim);
+    options.onProgress?.(to - start, end - start);
   }
-  const features = shard ? await shard.gatherRows(mine, sequences.length, dim) : mine;
+  const features = shard ? await shard.gatherRows(mine, n, dim) : mine;
   if (!shard || shard.writesCache) {
     try {
       fs.mkdirSync(dir, { recursive: true });

@@ -3,7 +3,8 @@
 // non-finite loss, gradient norm or dev-set probability ends training with an error naming the step, before anything
 // from that step is saved: the last good checkpoint and the published best weights stay as they were.
 import type { NativeClassifier } from '../native';
-import { DEFAULT_BATCH_LIMITS, packByLength } from '../qwen3/batching';
+import { DEFAULT_BATCH_LIMITS } from '../qwen3/batching';
+import { gatherSequences, sliceSequences, type TokenSequences } from '../qwen3/sequences';
 import type { Qwen3Folder } from '../qwen3/folder';
 import type { DataParallel } from './distributed';
 import { shareOf } from './distributed';
@@ -18,9 +19,14 @@ import type { EvalEvent, ProgressEvent, TrainerEvents } from './events';
 import { resumeFingerprint, type ResolvedTrainerOptions } from './options';
 
 export interface Split {
-  seqs: number[][];
+  seqs: TokenSequences;
   features?: Float32Array;
   labels: number[];
+}
+
+/** Evaluation's forward passes: twice the micro-batch's rows (at least 8) and twice prediction's padded tokens. */
+function evalLimits(batchSize: number) {
+  return { maxBatchSize: Math.max(8, batchSize * 2), maxBatchTokens: DEFAULT_BATCH_LIMITS.maxBatchTokens * 2 };
 }
 
 export interface LoopResult {
@@ -77,9 +83,8 @@ export class TrainingLoop {
       batch.forEach((i, j) => feats.set(split.features!.subarray(i * dim, (i + 1) * dim), j * dim));
       return this.c.accumulateFeatures(feats, batch.length, labels, scale);
     }
-    const seqs = batch.map((i) => split.seqs[i]);
-    const lengths = Int32Array.from(seqs.map((s) => s.length));
-    return this.c.accumulate(Int32Array.from(seqs.flat()), lengths, true, labels, scale);
+    const { ids, lengths } = gatherSequences(split.seqs, batch);
+    return this.c.accumulate(ids, lengths, true, labels, scale);
   }
 
   /** Predicted labels for a split: this rank's share, gathered from every rank. */
@@ -88,14 +93,15 @@ export class TrainingLoop {
     const [start, end] = shareOf(n, this.dp.rank, this.dp.worldSize);
     const dim = split.features ? split.features.length / n : 0;
     const share: Split = {
-      seqs: split.seqs.slice(start, end),
+      seqs: sliceSequences(split.seqs, start, end),
       labels: split.labels.slice(start, end),
       features: split.features?.subarray(start * dim, end * dim),
     };
     return this.dp.gather(await this.predictShare(share, step, lr), n);
   }
 
-  /** Predicted labels for a split, batched by length; throws when a probability is not finite. */
+  /** Predicted labels for a split, in one native call (the core makes the forward passes); throws when a probability
+   * is not finite. */
   private async predictShare(split: Split, step: number, lr: number): Promise<number[]> {
     const n = split.labels.length;
     const check = (probs: Float32Array) => {
@@ -105,15 +111,8 @@ export class TrainingLoop {
     };
     if (n === 0) return [];
     if (split.features) return argmaxRows(check(await this.c.predictFeatures(split.features, n)), this.numLabels);
-    const predictions = new Array<number>(n);
-    for (const b of packByLength(split.seqs, {
-      maxBatchSize: Math.max(8, this.o.batchSize * 2),
-      maxBatchTokens: DEFAULT_BATCH_LIMITS.maxBatchTokens * 2,
-    })) {
-      const labels = argmaxRows(check(await this.c.predict(b.ids, b.lengths, true)), this.numLabels);
-      b.indices.forEach((target, row) => (predictions[target] = labels[row]));
-    }
-    return predictions;
+    const { ids, lengths } = split.seqs;
+    return argmaxRows(check(await this.c.predict(ids, lengths, true, evalLimits(this.o.batchSize))), this.numLabels);
   }
 
   private diverged(step: number, what: string, value: number, lr: number): TrainingDivergedError {
@@ -124,7 +123,7 @@ export class TrainingLoop {
     const o = this.o;
     const dp = this.dp;
     this.numLabels = Object.keys(info.labels).length;
-    const lengths = train.seqs.map((s) => s.length);
+    const lengths = Array.from(train.seqs.lengths);
     // Every rank plans the same global micro-batches (batchSize per rank) and trains on its share of each.
     const globalBatch = o.batchSize * dp.worldSize;
     const batchesPerEpoch = Math.ceil(train.labels.length / globalBatch);

@@ -2,7 +2,8 @@ const test = require('ava');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { loadLabelledFile, loadTextsFile, parseLabel } = require('../../dist/classifier/data');
+const { parseLabel } = require('../../dist/classifier/data');
+const { loadLabelledFile, loadTextsFile } = require('../../dist');
 const { stratifiedSplit, sliceSample } = require('../../dist/train/split');
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen3-native-data-'));

@@ -4,9 +4,8 @@
 const test = require('ava');
 const fs = require('fs');
 const path = require('path');
-const { createTinyQwen3, Trainer, Predictor, loadLabelledFile } = require('../../dist');
+const { createTinyQwen3, Trainer, Predictor, loadLabelledFile, computeMetrics } = require('../../dist');
 const labels = require('../../dist/classifier/labels');
-const { computeMetrics } = require('../../dist/classifier/metrics');
 const { stratifiedSplit } = require('../../dist/train/split');
 const { FIXTURES, tmpDir } = require('../helpers/util');
 
@@ -172,7 +171,7 @@ for (const [name, file, set, methods] of CASES) {
 }
 
 test('lora label words of several tokens, or sharing their first token, are kept as token lists', async (t) => {
-  const { Qwen3Tokenizer } = require('../../dist/qwen3/tokenizer');
+  const { Qwen3Tokenizer } = require('../../dist');
   const { labelTokensFor, labelWords } = require('../../dist/classifier/encoding');
   const tokenizer = await Qwen3Tokenizer.fromDir(causal);
   const three = await labelTokensFor(THREE_SET, tokenizer);

@@ -522,10 +522,11 @@ test('npx qwen3-native runs the built command from the package root, as the READ
   t.regex(r.stdout, /^\d+\.\d+\.\d+/);
 });
 
-test.serial('lora predict is one forward pass per batch (in-process count of native predict calls)', async (t) => {
+test.serial('lora predict is one native call per predict() (in-process count of native predict calls)', async (t) => {
   const native = require('../../dist/native');
   const original = native.loadNative;
   let calls = 0;
+  let limits;
   native.loadNative = () => {
     const binding = original();
     const Counted = function Classifier() {
@@ -533,7 +534,7 @@ test.serial('lora predict is one forward pass per batch (in-process count of nat
       return new Proxy(c, {
         get(target, key) {
           const v = target[key];
-          if (key === 'predict') return (...a) => (calls++, v.apply(target, a));
+          if (key === 'predict') return (...a) => (calls++, (limits = a[3]), v.apply(target, a));
           return typeof v === 'function' ? v.bind(target) : v;
         },
       });
@@ -563,9 +564,19 @@ test.serial('lora predict is one forward pass per batch (in-process count of nat
       `the lora prompt is run once, not for each text: ${JSON.stringify(first)}`
     );
     calls = 0;
-    await p.predict(Array.from({ length: 70 }, (_, i) => `第${i}条`));
-    t.is(calls, 3, '70 texts, batch size 32: three forwards');
+    const texts70 = Array.from({ length: 70 }, (_, i) => `第${'很'.repeat(i % 9)}${i}条`);
+    const many = await p.predict(texts70);
+    t.is(calls, 1, '70 texts, batch size 32: one native call (the core runs its forward passes)');
+    t.deepEqual(limits, { maxBatchSize: 32, maxBatchTokens: 4096 }, "batchSize is the core's texts per forward pass");
     t.true(p.stats().tokensReused >= first.tokensReused + 70 * promptTokens);
+    for (const i of [0, 8, 35, 69]) {
+      // The core ran them longest first; each row comes back at its text's place.
+      const alone = await p.predict(texts70[i]);
+      t.true(
+        alone.probabilities.every((v, k) => Math.abs(v - many[i].probabilities[k]) < 1e-5),
+        `text ${i}: ${JSON.stringify([alone.probabilities, many[i].probabilities])}`
+      );
+    }
   } finally {
     p.dispose();
     process.chdir(cwd);

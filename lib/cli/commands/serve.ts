@@ -20,10 +20,10 @@ function flagFor(option: string): string {
 }
 
 async function servedRuns(flags: Flags): Promise<string[]> {
-  const checkpoints = flags.list('checkpoint');
+  const given = flags.list('checkpoint');
   const modelsDir = path.resolve(flags.string('models-dir') ?? 'models');
   if (flags.bool('load-all')) return loadAllRuns(flags);
-  if (checkpoints.length === 0) {
+  if (given.length === 0) {
     const found = findRuns(modelsDir).map(readRun);
     throw new CliError(
       'serve needs the run(s) to serve: --checkpoint <run folder> (repeatable) or --load-all' +
@@ -35,10 +35,8 @@ async function servedRuns(flags: Flags): Promise<string[]> {
     );
   }
   const runs: string[] = [];
-  for (const checkpoint of checkpoints) {
-    runs.push(
-      ...(await chooseRuns(defaultIo(), { checkpoint, checkpointFlag: flags.spelling('checkpoint'), modelsDir }))
-    );
+  for (const run of given) {
+    runs.push(...(await chooseRuns(defaultIo(), { run, runFlag: flags.spelling('checkpoint'), modelsDir })));
   }
   return runs;
 }

@@ -95,11 +95,11 @@ function readSettings(flags: Flags): TrainSettings {
 async function evalOnly(s: TrainSettings, flags: Flags, io: Io): Promise<number> {
   if (!s.test) throw new CliError('--eval-only needs --test <labelled file> to evaluate on');
   const c = s.common;
-  let checkpoint = c.checkpoint ?? s.output;
-  if (!checkpoint && c.method && (c.size || c.model)) checkpoint = defaultRunFolder(c.method, c.size, c.model);
+  let run = c.run ?? s.output;
+  if (!run && c.method && (c.size || c.model)) run = defaultRunFolder(c.method, c.size, c.model);
   const runs = await chooseRuns(io, {
-    checkpoint,
-    checkpointFlag: c.checkpoint ? c.checkpointFlag : s.output ? flags.spelling('output') : undefined,
+    run,
+    runFlag: c.run ? c.runFlag : s.output ? flags.spelling('output') : undefined,
     method: c.method,
     size: c.size,
     modelsDir: path.resolve('models'),
