@@ -67,10 +67,26 @@ function runReferee(script, job) {
   });
 }
 
+/**
+ * A Qwen3 shape as test/referees/py/referee.py's qwen3_config reads it: vocabulary, hidden, MLP width, layers,
+ * attention heads, key/value heads, head_dim, tied embeddings, rope_theta.
+ */
+const qwen3Shape = (vocab, hidden, mlp, layers, heads, kv, headDim, tied, ropeTheta) => ({
+  vocab,
+  hidden,
+  mlp,
+  layers,
+  heads,
+  kv,
+  head_dim: headDim,
+  tied,
+  rope_theta: ropeTheta,
+});
+
 /** runReferee(script, makeJob()) run once, when a test first asks for its result (the tests of a file share it). */
 function refereeOnce(script, makeJob) {
   let running;
   return () => (running ??= Promise.resolve().then(() => runReferee(script, makeJob())));
 }
 
-module.exports = { PYTHON, refereeTest, runReferee, refereeOnce };
+module.exports = { PYTHON, refereeTest, runReferee, refereeOnce, qwen3Shape };

@@ -10,64 +10,68 @@ const { weightFiles } = require('../../dist/qwen3/folder');
 const { ENDOFTEXT_ID } = require('../../dist');
 const { tmpDir, weiboLines } = require('../helpers/util');
 const { pack, openClassifierIn, logSoftmax, worstDiff: worst } = require('../helpers/native');
-const { refereeTest, refereeOnce } = require('../helpers/peers');
+const { refereeTest, refereeOnce, qwen3Shape: shape } = require('../helpers/peers');
 
 const F32 = 1e-5;
 // bfloat16 on both sides: the same weights, each side rounding its activations to bf16 at its own points (HF casts
 // after every op; ours keeps RMSNorm, RoPE and softmax in float32). Measured up to 0.14 on logits of std ~2 here.
 const BF16 = 0.25;
 
-const c = (vocab, hidden, mlp, layers, heads, kv, headDim, tied, ropeTheta) => ({
-  vocab,
-  hidden,
-  mlp,
-  layers,
-  heads,
-  kv,
-  head_dim: headDim,
-  tied,
-  rope_theta: ropeTheta,
-});
 // Tied and untied, GQA 1 to 4, head_dim apart from hidden / heads, rope_theta 1e4 to 1e6, sharded, float32 and
 // bfloat16; the score head with 2 and 3 labels; Qwen3Model as Qwen3-Embedding checkpoints are saved.
 const MODELS = [
-  { name: 'causal-tied-f32-gqa1', kind: 'causal', dtype: 'float32', config: c(320, 64, 128, 2, 4, 4, 16, true, 1e6) },
+  {
+    name: 'causal-tied-f32-gqa1',
+    kind: 'causal',
+    dtype: 'float32',
+    config: shape(320, 64, 128, 2, 4, 4, 16, true, 1e6),
+  },
   {
     name: 'causal-untied-f32-gqa2-hd24',
     kind: 'causal',
     dtype: 'float32',
-    config: c(288, 48, 96, 2, 4, 2, 24, false, 1e4),
+    config: shape(288, 48, 96, 2, 4, 2, 24, false, 1e4),
   },
-  { name: 'causal-tied-bf16-gqa4', kind: 'causal', dtype: 'bfloat16', config: c(256, 64, 160, 3, 8, 2, 8, true, 1e6) },
+  {
+    name: 'causal-tied-bf16-gqa4',
+    kind: 'causal',
+    dtype: 'bfloat16',
+    config: shape(256, 64, 160, 3, 8, 2, 8, true, 1e6),
+  },
   {
     name: 'causal-untied-f32-gqa3-sharded',
     kind: 'causal',
     dtype: 'float32',
     shard: true,
-    config: c(256, 48, 96, 3, 6, 2, 16, false, 5e5),
+    config: shape(256, 48, 96, 3, 6, 2, 16, false, 5e5),
   },
   {
     name: 'causal-untied-bf16-gqa2-sharded',
     kind: 'causal',
     dtype: 'bfloat16',
     shard: true,
-    config: c(300, 64, 128, 2, 4, 2, 32, false, 1e6),
+    config: shape(300, 64, 128, 2, 4, 2, 32, false, 1e6),
   },
   {
     name: 'seqcls2-tied-f32-gqa2',
     kind: 'seqcls',
     numLabels: 2,
     dtype: 'float32',
-    config: c(256, 64, 128, 2, 4, 2, 16, true, 1e6),
+    config: shape(256, 64, 128, 2, 4, 2, 16, true, 1e6),
   },
   {
     name: 'seqcls3-untied-bf16-gqa3',
     kind: 'seqcls',
     numLabels: 3,
     dtype: 'bfloat16',
-    config: c(260, 48, 96, 2, 6, 2, 8, false, 1e4),
+    config: shape(260, 48, 96, 2, 6, 2, 8, false, 1e4),
   },
-  { name: 'embedding-f32-gqa2', kind: 'embedding', dtype: 'float32', config: c(256, 64, 128, 2, 4, 2, 16, true, 1e6) },
+  {
+    name: 'embedding-f32-gqa2',
+    kind: 'embedding',
+    dtype: 'float32',
+    config: shape(256, 64, 128, 2, 4, 2, 16, true, 1e6),
+  },
 ];
 // Lengths 1 to 40, ids over the smallest vocabulary, and a sequence that repeats one token.
 const rand = new SeededRandom(23);
@@ -77,7 +81,7 @@ SEQUENCES.push(Array(9).fill(17));
 const ST = {
   name: 'qwen3-embedding-shaped',
   // The real vocabulary (151,669 rows, as Qwen3-Embedding-0.6B has), so real posts go through it.
-  config: c(151669, 64, 128, 2, 4, 2, 16, true, 1e6),
+  config: shape(151669, 64, 128, 2, 4, 2, 16, true, 1e6),
   instruction: '判断微博文本的情感倾向是正面还是负面',
 };
 

@@ -9,31 +9,20 @@ const { SeededRandom } = require('../../dist/util/seeded-random');
 const { loraFromPeftConfig } = require('../../dist/runs/peft');
 const { tmpDir, weiboLines } = require('../helpers/util');
 const { pack, openClassifierIn, logSoftmax, softmax, worstDiff } = require('../helpers/native');
-const { refereeTest, runReferee, refereeOnce } = require('../helpers/peers');
+const { refereeTest, runReferee, refereeOnce, qwen3Shape: shape } = require('../helpers/peers');
 
 const TOL = 1e-5;
 const ALL_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
-const cfg = (vocab, hidden, mlp, layers, heads, kv, headDim, tied, ropeTheta) => ({
-  vocab,
-  hidden,
-  mlp,
-  layers,
-  heads,
-  kv,
-  head_dim: headDim,
-  tied,
-  rope_theta: ropeTheta,
-});
 const BASES = [
-  { name: 'base-tied-f32', kind: 'causal', dtype: 'float32', config: cfg(320, 64, 128, 2, 4, 4, 16, true, 1e6) },
+  { name: 'base-tied-f32', kind: 'causal', dtype: 'float32', config: shape(320, 64, 128, 2, 4, 4, 16, true, 1e6) },
   {
     name: 'base-untied-bf16-gqa3',
     kind: 'causal',
     dtype: 'bfloat16',
-    config: cfg(288, 48, 96, 2, 6, 2, 16, false, 1e4),
+    config: shape(288, 48, 96, 2, 6, 2, 16, false, 1e4),
   },
   // The real vocabulary: the Trainer tokenizes posts into it.
-  { name: 'base-vocab', kind: 'causal', dtype: 'float32', config: cfg(151936, 32, 64, 2, 4, 2, 8, true, 1e6) },
+  { name: 'base-vocab', kind: 'causal', dtype: 'float32', config: shape(151936, 32, 64, 2, 4, 2, 8, true, 1e6) },
 ];
 const ADAPTERS = [
   {

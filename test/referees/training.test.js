@@ -16,7 +16,7 @@ const { toNested } = require('../../dist/qwen3/sequences');
 const { tmpDir, weiboLines } = require('../helpers/util');
 const { readSafetensors } = require('../helpers/safetensors');
 const { openClassifierIn } = require('../helpers/native');
-const { refereeTest, runReferee, refereeOnce } = require('../helpers/peers');
+const { refereeTest, runReferee, refereeOnce, qwen3Shape: shape } = require('../helpers/peers');
 
 const STEPS = 30;
 const BATCH = 8;
@@ -43,17 +43,7 @@ const base = refereeOnce('hf_models.py', () => ({
       name: 'base',
       kind: 'causal',
       dtype: 'float32',
-      config: {
-        vocab: 151936,
-        hidden: 64,
-        mlp: 128,
-        layers: 2,
-        heads: 4,
-        kv: 2,
-        head_dim: 16,
-        tied: true,
-        rope_theta: 1e6,
-      },
+      config: shape(151936, 64, 128, 2, 4, 2, 16, true, 1e6),
     },
   ],
 }));
