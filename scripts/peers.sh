@@ -4,6 +4,8 @@
 # outside the clone and reused while its pins and its Python match:
 #   referees    torch 2.13.0+cpu, transformers 5.17.0, peft 0.21.0, safetensors, sentence-transformers 6.0.1: the
 #               referee tests (npm run test:referees)
+#   torch-cpu   torch 2.13.0+cpu alone: what a pip user of the prebuilt torch-2.13 addon has (the addon is built and
+#               its numerics tested against it: scripts/pip-torch.sh)
 #
 #   bash scripts/peers.sh ensure NAME     make it (or reuse it) and print its folder (bin/python inside)
 #   bash scripts/peers.sh path NAME       print its folder, made or not
