@@ -194,6 +194,10 @@ function build({
     const common = ['--directory', ROOT, '--out', out];
     const configure = [
       `--CDTorch_DIR=${lt.torchDir}`,
+      // TorchConfig.cmake finds Caffe2's config and libtorch.so with PATHS, which CMake tries after the system's
+      // folders: next to Debian's libtorch-dev, a pip torch 2.13 build compiled against its own headers but linked
+      // Debian's 1.13 (undefined references). Its own prefix first in the search makes it find its own.
+      ...(lt.prefix ? [`--CDCMAKE_PREFIX_PATH=${lt.prefix}`] : []),
       `--CDNODE_ADDON_API_DIR=${tools.addonApi}`,
       // Prebuilt addons carry no RUNPATH: libtorch's folder differs on every machine (lib/native-loader.ts loads it).
       `--CDQWEN3_NATIVE_RPATH=${prebuild ? 'OFF' : 'ON'}`,

@@ -3,6 +3,7 @@
 # steps. Runs inside the clean roots of scripts/check-install.sh and the clean images of .github/workflows/prebuild.yml.
 #
 #   bash install-smoke.sh TARBALL              expects a libtorch the package has an addon for: train + predict work
+#   bash install-smoke.sh TARBALL --variant V  the same, and the addon that ran must be the prebuilt variant V
 #   bash install-smoke.sh TARBALL --no-libtorch expects none: one clear message, exit 1, no stack trace
 #
 # Every compiler, CMake and make are hidden from PATH (a PATH of links to everything else), so an install step that
@@ -10,6 +11,8 @@
 set -euo pipefail
 TGZ=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 MODE=${2:-}
+VARIANT=${3:-}
+[ "$MODE" != "--variant" ] || [ -n "$VARIANT" ] || { echo "install-smoke: --variant needs a variant name" >&2; exit 2; }
 say() { echo "install-smoke: $*"; }
 die() { echo "install-smoke: FAILED: $*" >&2; exit 1; }
 
@@ -68,4 +71,8 @@ npx qwen3-native info
 npx qwen3-native train --method lora --model tiny
 npx qwen3-native predict --checkpoint models/qwen3_lora_tiny --text '今天天气真好' --text '排了两个小时的队，结果卖完了' --json | tee predictions.jsonl
 [ "$(wc -l <predictions.jsonl)" = 2 ] || die "expected two predictions"
-say "ok: train + predict with $(npx qwen3-native info --json | node -e "const i = JSON.parse(require('fs').readFileSync(0, 'utf8')); console.log(i.addon.file.replace(/.*node_modules\//, ''), 'on libtorch', i.libtorch.version, 'from', i.libtorch.source)")"
+used=$(npx qwen3-native info --json | node -e "const i = JSON.parse(require('fs').readFileSync(0, 'utf8')); console.log(i.addon.file.replace(/.*node_modules\//, ''), 'on libtorch', i.libtorch.version, 'from', i.libtorch.source)")
+if [ "$MODE" = "--variant" ]; then
+  grep -q "/prebuilds/$VARIANT/" <<<"$used" || die "expected the prebuilt $VARIANT addon, but ran $used"
+fi
+say "ok: train + predict with $used"

@@ -366,7 +366,7 @@ torch::Tensor Qwen3ForCausalLMImpl::logitsFor(const torch::Tensor& hidden, const
 
 Qwen3ForCausalLMImpl& LoadedModel::lm() {
   if (causalLM.is_empty())
-    throw std::runtime_error("this checkpoint has no lm_head (a Qwen3Model/embedding checkpoint): use embed()");
+    throw std::runtime_error("no lm_head in this checkpoint (an embedding or untied classifier one): use embed()");
   return *causalLM;
 }
 
@@ -414,8 +414,10 @@ LoadedModel loadQwen3(const TensorStore& store, Qwen3Config config, at::ScalarTy
                              shapeString(embed.shape) + " but an embedding table is [vocab > 0, hidden_size]");
   config.vocab_size = embed.shape[0];
   config.validate();
-  // HF's Qwen3Model has no head: a Qwen3Model checkpoint is loaded as one, and tie_word_embeddings does not apply.
-  const bool causal = !out.keyPrefix.empty();
+  // HF's Qwen3Model has no head (tie_word_embeddings does not apply), nor has an untied Qwen3ForSequenceClassification
+  // (model.* and score.weight, as 4B/8B classifiers are saved): each loads as a Qwen3Model, under its own key prefix.
+  const bool headless = !config.tie_word_embeddings && !store.has("lm_head.weight") && store.has("score.weight");
+  const bool causal = !out.keyPrefix.empty() && !headless;
   // Every count and shape against the headers before a single module is allocated.
   checkCheckpointAgainstConfig(store, config, out.keyPrefix, causal);
 
@@ -431,7 +433,7 @@ LoadedModel loadQwen3(const TensorStore& store, Qwen3Config config, at::ScalarTy
   torch::nn::Module& root = out.root();
   // Each parameter is read, checked and moved on its own, so peak memory stays near one copy of the weights.
   for (auto& item : root.named_parameters(/*recurse=*/true)) {
-    const std::string& key = item.key();  // the module's names are the checkpoint's keys
+    const std::string key = (causal ? std::string() : out.keyPrefix) + item.key();  // the checkpoint's keys
     const bool map = device.is_cpu() && key == embedKey &&
                      keepOnDisk(mapEmbeddings, item.value().numel() * static_cast<int64_t>(c10::elementSize(dtype)));
     torch::Tensor t = map ? store.loadMapped(key, item.value().sizes().vec(), dtype)

@@ -19,8 +19,11 @@ export interface Qwen3HFConfig {
   head_dim: number;
   max_position_embeddings: number;
   rms_norm_eps: number;
-  rope_theta: number;
-  rope_scaling: Record<string, unknown> | null;
+  /** transformers 4.x; transformers 5 writes rope_parameters instead */
+  rope_theta?: number;
+  rope_scaling?: Record<string, unknown> | null;
+  /** transformers 5: { rope_type: 'default', rope_theta } */
+  rope_parameters?: Record<string, unknown> | null;
   tie_word_embeddings: boolean;
   vocab_size: number;
   hidden_act: string;
@@ -88,10 +91,10 @@ export function validateQwen3Config(raw: Record<string, unknown>, file = 'config
     }
     return v;
   };
-  const positiveNumber = (key: string, fallback: number): number => {
-    const v = raw[key] ?? fallback;
+  const positiveNumber = (key: string, fallback: number, value: unknown = raw[key]): number => {
+    const v = value ?? fallback;
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-      problems.push(`${key} must be a positive number but is ${JSON.stringify(raw[key])}`);
+      problems.push(`${key} must be a positive number but is ${JSON.stringify(value)}`);
       return NaN;
     }
     return v;
@@ -110,7 +113,19 @@ export function validateQwen3Config(raw: Record<string, unknown>, file = 'config
     problems.push(`num_attention_heads (${heads}) must be a multiple of num_key_value_heads (${kvHeads})`);
   }
   const eps = positiveNumber('rms_norm_eps', 1e-6);
-  const theta = positiveNumber('rope_theta', 1000000);
+  // transformers 5 saves RoPE's settings as rope_parameters {rope_type, rope_theta} and no rope_theta; 4.x as
+  // rope_theta (with rope_scaling). Reading only rope_theta would run every transformers-5 checkpoint at 1e6.
+  const rope = raw.rope_parameters;
+  const ropeParameters =
+    rope !== undefined && rope !== null && typeof rope === 'object' && !Array.isArray(rope)
+      ? (rope as Record<string, unknown>)
+      : undefined;
+  if (rope !== undefined && rope !== null && !ropeParameters)
+    problems.push(`rope_parameters must be an object but is ${JSON.stringify(rope)}`);
+  const theta =
+    ropeParameters?.rope_theta !== undefined
+      ? positiveNumber('rope_parameters.rope_theta', 1000000, ropeParameters.rope_theta)
+      : positiveNumber('rope_theta', 1000000);
   const tie = raw.tie_word_embeddings;
   if (tie !== undefined && tie !== null && typeof tie !== 'boolean') {
     problems.push(`tie_word_embeddings must be true or false but is ${JSON.stringify(tie)}`);
@@ -123,6 +138,12 @@ export function validateQwen3Config(raw: Record<string, unknown>, file = 'config
   if (raw.rope_scaling !== undefined && raw.rope_scaling !== null) {
     unsupported.push(
       `rope_scaling ${JSON.stringify(raw.rope_scaling)} (remove it: YaRN/dynamic scaling is not implemented)`
+    );
+  }
+  const ropeType = ropeParameters?.rope_type ?? ropeParameters?.type;
+  if (ropeType !== undefined && ropeType !== 'default') {
+    unsupported.push(
+      `rope_parameters ${JSON.stringify(ropeParameters)} (rope_type must be "default": YaRN/dynamic scaling is not implemented)`
     );
   }
   if (raw.use_sliding_window === true) unsupported.push('use_sliding_window true (set it to false)');

@@ -93,9 +93,11 @@ export function checkWeightsAgainstConfig(
     problems.push(`config.json's vocab_size is ${options.vocabSize} but embed_tokens has ${vocab} rows`);
   }
   expect(`${prefix}norm.weight`, [c.hidden_size], hidden);
+  // A Qwen3ForSequenceClassification of an untied model holds score.weight and no lm_head: it has no LM head to check.
   if (prefix === 'model.' && !c.tie_word_embeddings) {
     if (where.has('lm_head.weight')) expect('lm_head.weight', [vocab, c.hidden_size], hidden);
-    else problems.push("config.json says tie_word_embeddings false but no file holds 'lm_head.weight'");
+    else if (!where.has('score.weight'))
+      problems.push("config.json says tie_word_embeddings false but no file holds 'lm_head.weight'");
   }
   const layers = layerIndices(where.keys(), `${prefix}layers.`);
   const contiguous = layers.every((n, i) => n === i);

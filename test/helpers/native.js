@@ -6,7 +6,7 @@ const { readQwen3Config } = require('../../dist/qwen3/config');
 const { weightFiles } = require('../../dist/qwen3/folder');
 const { IM_END_ID } = require('../../dist');
 const { ADAMW } = require('../../dist/classifier/native-spec');
-const { fixtureModel } = require('./util');
+const { fixtureModel, maxAbsDiff } = require('./util');
 
 function pack(sequences) {
   const lengths = Int32Array.from(sequences.map((s) => s.length));
@@ -32,13 +32,16 @@ const SPEC_DEFAULTS = {
   adam: { ...ADAMW, weightDecay: 0.01 },
 };
 
-async function openClassifier(baseName, spec) {
-  const dir = fixtureModel(baseName);
+/** A native Classifier over the checkpoint in `dir`, `spec` over the neutral defaults. */
+async function openClassifierIn(dir, spec) {
   const { native: config } = await readQwen3Config(dir);
   const c = new (loadNative().Classifier)();
   await c.init({ ...SPEC_DEFAULTS, files: await weightFiles(dir), config, ...spec });
   return c;
 }
+
+/** The same over a fixture model of test/fixtures/models. */
+const openClassifier = (baseName, spec) => openClassifierIn(fixtureModel(baseName), spec);
 
 function softmax(row) {
   const m = Math.max(...row);
@@ -47,4 +50,17 @@ function softmax(row) {
   return e.map((v) => v / s);
 }
 
-module.exports = { pack, openClassifier, softmax, path };
+/** log(softmax(row)), computed stably. */
+function logSoftmax(row) {
+  const m = Math.max(...row);
+  const lse = m + Math.log(row.reduce((a, v) => a + Math.exp(v - m), 0));
+  return row.map((v) => v - lse);
+}
+
+/** The largest |a - b| over rows of numbers (Infinity when a row's length differs). */
+function worstDiff(actual, expected) {
+  if (actual.length !== expected.length) return Infinity;
+  return Math.max(...expected.map((row, i) => maxAbsDiff(actual[i], row)));
+}
+
+module.exports = { pack, openClassifier, openClassifierIn, softmax, logSoftmax, worstDiff, path };

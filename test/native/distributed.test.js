@@ -135,7 +135,10 @@ for (const method of ['lora', 'lora-head', 'full']) {
     const d = maxDiff(a, b);
     const norms = Math.max(...rank0.gradNorms.map((n, i) => Math.abs(n - one.norms[i])));
     t.log(`${method}: ${one.steps} steps, max |weight difference| ${d}, max |grad-norm difference| ${norms}`);
-    t.true(d <= 1e-6, `max |weight difference| ${d}`);
+    // The two ranks' gradients are summed in another order than one batch of 8, and AdamW's division by sqrt(v) turns
+    // that rounding (~1e-7 relative) into weight differences: under 1e-6 on Debian's libtorch 1.13 and 2.6, 5.1e-6 for
+    // lora on pip torch 2.13. A rank stepping on its own half's gradients moves weights by O(lr) = 1e-4 per step.
+    t.true(d <= 1e-5, `max |weight difference| ${d}`);
     t.is(ranks[1].out.trim().length > 0, true);
   });
 }

@@ -215,10 +215,32 @@ test('missing, truncated and mis-shaped checkpoints give clear errors and the pr
   ucfg.rope_scaling = { rope_type: 'yarn', factor: 4 };
   fs.writeFileSync(path.join(unsupported, 'config.json'), JSON.stringify(ucfg));
   await t.throwsAsync(Qwen3Model.load(unsupported), { message: /rope_scaling/ });
+  delete ucfg.rope_scaling;
+  ucfg.rope_parameters = { rope_type: 'yarn', rope_theta: 1e6, factor: 4 };
+  fs.writeFileSync(path.join(unsupported, 'config.json'), JSON.stringify(ucfg));
+  await t.throwsAsync(Qwen3Model.load(unsupported), { message: /rope_parameters .*rope_type must be "default"/ });
 
   // Still alive and working.
   const model = await Qwen3Model.load(fixtureModel('tiny-tied-f32'), { device: 'cpu', dtype: 'float32' });
   t.is((await model.lastTokenLogits([[1, 2, 3]]))[0].length, 256);
+  model.dispose();
+});
+
+test("transformers 5's rope_parameters carry rope_theta (a config without rope_theta, theta 1e4)", async (t) => {
+  // transformers 5 saves {"rope_parameters": {"rope_type": "default", "rope_theta": ...}} and no rope_theta; this
+  // fixture's theta is 1e4, so reading the default 1e6 instead would move its logits by far more than 1e-4.
+  const name = 'tiny-untied-bf16-gqa3';
+  const dir = copyDir(fixtureModel(name), path.join(tmpDir(), 'm'));
+  const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  t.is(cfg.rope_theta, 10000);
+  cfg.rope_parameters = { rope_type: 'default', rope_theta: cfg.rope_theta };
+  delete cfg.rope_theta;
+  delete cfg.rope_scaling;
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(cfg));
+  const g = goldens(name);
+  const model = await Qwen3Model.load(dir, { device: 'cpu', dtype: 'float32' });
+  const logits = await model.lastTokenLogits(g.sequences);
+  g.sequences.forEach((_, i) => t.true(maxAbsDiff(logits[i], g.last_token_logits[i]) < 1e-4, `row ${i}`));
   model.dispose();
 });
 
