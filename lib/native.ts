@@ -313,11 +313,14 @@ export function neededAddressSpace(threads = os.availableParallelism()): number 
 
 /**
  * libtorch's own log lines (glog: "WARNING: Logging before InitGoogleLogging() ...", then "W1207 ... socket.cpp:426]
- * [c10d] The server socket has failed to bind ...") go to stderr, beside the package's one error that says the same
- * in words. glog reads GLOG_minloglevel as libtorch loads; 3 keeps only its fatal lines. A value set by the user wins.
+ * [c10d] The server socket has failed to bind ..."; without glog the same lines with a C++ backtrace each) go to
+ * stderr, beside the package's one error that says the same in words. glog reads GLOG_minloglevel as libtorch loads,
+ * a libtorch without glog reads TORCH_CPP_LOG_LEVEL when the addon loads; both keep only fatal lines. A value set by
+ * the user wins.
  */
 function quietNativeLogs(): void {
   process.env.GLOG_minloglevel ??= '3';
+  process.env.TORCH_CPP_LOG_LEVEL ??= 'FATAL';
 }
 
 /** Refuses an address-space limit (ulimit -v) under which loading libtorch would hang instead of failing. */

@@ -2,6 +2,7 @@
 // classifier_wrap.cpp: they convert JS values to the core's plain structs, queue the work on the compute thread and
 // convert results back. Argument checking lives in lib/ (TypeScript validates, C++ trusts); here we only guard
 // against crashes.
+#include <c10/util/Logging.h>
 #include <napi.h>
 
 #include "../core/cpu_pool.h"
@@ -74,6 +75,12 @@ Napi::Value CpuPoolJs(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+#ifndef C10_USE_GLOG
+  // libtorch built without glog (pip wheels) reads TORCH_CPP_LOG_LEVEL only in c10::initLogging(), which Python's
+  // torch calls at import and nothing calls here: without it, c10d's warnings (each with a C++ backtrace) reach
+  // stderr. lib/native.ts sets the level before loading the addon. glog builds read GLOG_minloglevel by themselves.
+  c10::initLogging();
+#endif
   // Before any tensor exists: from here on libtorch's CPU tensors come from the pool.
   q3::installCpuPool();
   initWorkers(env);
