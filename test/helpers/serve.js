@@ -156,13 +156,12 @@ async function doubleSignal(run, signal, { cwd, env }) {
 }
 /** A tiny lora run in `work`/models/run that reads posts to 256 tokens: a batch of 128 keeps the compute thread busy. */
 function busyRun(work, lines) {
-  const { trainTinyLoraRun } = require('./util');
+  const { trainTinyLoraRun, weiboData } = require('./util');
   return trainTinyLoraRun({
     base: path.join(work, 'base'),
     seed: 3,
     output: path.join(work, 'models', 'run'),
-    texts: lines.map((l) => l.slice(0, l.lastIndexOf('\t'))),
-    labels: lines.map((l) => Number(l.slice(l.lastIndexOf('\t') + 1))),
+    ...weiboData(lines),
     maxLength: 256,
   });
 }

@@ -37,6 +37,14 @@ function weiboLines(n) {
     .slice(0, n);
 }
 
+/** weibo2018 lines ("text<TAB>label") as the Trainer's { texts, labels }. */
+function weiboData(lines) {
+  return {
+    texts: lines.map((l) => l.slice(0, l.lastIndexOf('\t'))),
+    labels: lines.map((l) => Number(l.slice(l.lastIndexOf('\t') + 1))),
+  };
+}
+
 /**
  * A real lora run folder for prediction tests: a tiny random Qwen3 (`seed`) written to `base`, trained one epoch
  * (batch 16, float32, CPU) on the given posts into `output`. Returns `output`.
@@ -80,5 +88,6 @@ module.exports = {
   goldens,
   fixtureModel,
   weiboLines,
+  weiboData,
   trainTinyLoraRun,
 };

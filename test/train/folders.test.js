@@ -8,7 +8,7 @@ const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { Trainer, resolveModel } = require('../../dist');
-const { tmpDir, weiboLines } = require('../helpers/util');
+const { tmpDir, weiboData, weiboLines } = require('../helpers/util');
 const { BIN, cli } = require('../helpers/cli');
 const { childEnv } = require('../helpers/env');
 
@@ -16,10 +16,7 @@ const lines = weiboLines(64);
 const SHARED = tmpDir('q3n-folders-');
 const TRAIN = path.join(SHARED, 'train.txt');
 fs.writeFileSync(TRAIN, lines.join('\n') + '\n');
-const data = {
-  texts: lines.map((l) => l.slice(0, l.lastIndexOf('\t'))),
-  labels: lines.map((l) => Number(l.slice(l.lastIndexOf('\t') + 1))),
-};
+const data = weiboData(lines);
 
 let tiny;
 let finished;

@@ -5,13 +5,10 @@ const fs = require('fs');
 const path = require('path');
 const { Trainer, Predictor } = require('../../dist');
 const { readSafetensors } = require('../helpers/safetensors');
-const { tinyBases, tmpDir, weiboLines } = require('../helpers/util');
+const { tinyBases, tmpDir, weiboData, weiboLines } = require('../helpers/util');
 
 const lines = weiboLines(160);
-const data = {
-  texts: lines.map((l) => l.slice(0, l.lastIndexOf('\t'))),
-  labels: lines.map((l) => Number(l.slice(l.lastIndexOf('\t') + 1))),
-};
+const data = weiboData(lines);
 
 let causalDir;
 let embeddingDir;
