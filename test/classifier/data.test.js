@@ -1,12 +1,12 @@
 const test = require('ava');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { parseLabel } = require('../../dist/classifier/data');
 const { loadLabelledFile, loadTextsFile } = require('../../dist');
 const { stratifiedSplit, sliceSample } = require('../../dist/train/split');
+const { tmpDir } = require('../helpers/util');
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen3-native-data-'));
+const root = tmpDir('qwen3-native-data-');
 test.after.always(() => fs.rmSync(root, { recursive: true, force: true }));
 
 let counter = 0;

@@ -4,18 +4,18 @@
 // random ones, trained with tiny settings: this checks the plumbing, not accuracy.
 const test = require('ava');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { spawn } = require('child_process');
 const { cli: runCli } = require('../helpers/cli');
 const { childEnv, HF_HOME } = require('../helpers/env');
+const { tmpDir } = require('../helpers/util');
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = path.join(ROOT, 'dist', 'cli', 'main.js');
 const WEIBO = path.resolve(ROOT, '..', 'shared', 'data', 'weibo2018', 'train.txt');
 const SAMPLE_TEST = path.join(ROOT, 'data', 'weibo_sample_test.txt');
 
-const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'q3n-cli-'));
+const WORK = tmpDir('q3n-cli-');
 const TRAIN = path.join(WORK, 'train.txt');
 const TEST = path.join(WORK, 'test.txt');
 const TINY = ['--epochs', '1', '--max-samples', '64', '--batch-size', '16', '--max-length', '48'];
@@ -501,7 +501,7 @@ test.serial('Ctrl-C stops after a step with a checkpoint; --resume finishes the 
 });
 
 test.serial('README main job: the bundled sample, default output, then predict by --checkpoint', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'q3n-cli-readme-'));
+  const dir = tmpDir('q3n-cli-readme-');
   const r = await cli(
     ['train', '--model', 'tiny', '--method', 'lora', '--test', SAMPLE_TEST, '--epochs', '1', '--max-length', '64'],
     { cwd: dir }

@@ -4,9 +4,9 @@
 // one of its runs.
 const test = require('ava');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { cli: runCli } = require('../helpers/cli');
+const { tmpDir } = require('../helpers/util');
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -18,7 +18,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const HAS_BROWSER = fs.existsSync(CHROMIUM);
 const browserTest = HAS_BROWSER || process.env.CI ? test.serial : test.serial.skip;
 
-const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'q3n-compare-'));
+const WORK = tmpDir('q3n-compare-');
 test.after.always(() => fs.rmSync(WORK, { recursive: true, force: true }));
 
 /** Runs a command in this process, in WORK (helpers/cli.js). */
@@ -93,7 +93,7 @@ test.serial(
 async function openBrowser(t) {
   if (!HAS_BROWSER) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)`);
   const { chromium } = require('playwright-core');
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'q3n-chromium-'));
+  const profile = tmpDir('q3n-chromium-');
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,

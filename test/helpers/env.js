@@ -1,12 +1,9 @@
 'use strict';
 // The environment every CLI run in the tests gets, in process or spawned: offline, a private HF_HOME (removed when the
 // test process ends), CI set (progress as plain lines), no stack traces.
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
+const { tmpDir } = require('./util');
 
-const HF_HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'q3n-hf-'));
-process.on('exit', () => fs.rmSync(HF_HOME, { recursive: true, force: true }));
+const HF_HOME = tmpDir('q3n-hf-');
 
 /** Variables set for every run; HF_HUB_CACHE is removed (it would point around HF_HOME). */
 const TEST_ENV = { HF_HUB_OFFLINE: '1', HF_HOME, CI: 'true', QWEN3_NATIVE_DEBUG: '' };

@@ -3,11 +3,11 @@
 // readers - lib's header reader (TypeScript) and the core's loader (Engine.load: the C++ header parser, the config
 // check and the weights) - and reports what each said. A crash or hang here is what the parent is looking for.
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { loadNative } = require('../../dist/native');
 const { readSafetensorsHeader } = require('../../dist/qwen3/safetensors');
 const { mutant } = require('./safetensors-mutants');
+const { tmpDir } = require('./util');
 
 function outcome(error) {
   if (error === undefined) return { ok: true };
@@ -21,7 +21,7 @@ function outcome(error) {
 (async () => {
   const { cases, seed, valid, config } = JSON.parse(process.argv[process.argv.length - 1]);
   const validBytes = fs.readFileSync(valid);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'q3n-fuzz-'));
+  const dir = tmpDir('q3n-fuzz-');
   const file = path.join(dir, 'model.safetensors');
   const Engine = loadNative().Engine;
   try {

@@ -20,9 +20,10 @@ const { downloadFile } = require('../../dist/hub/download');
 const { DownloadError } = require('../../dist/hub/http');
 const { hfCacheDir, isRepoId, missingModelFiles, repoCacheFolder } = require('../../dist/hub/cache');
 const { MODEL_PRESETS, repoIdFor, findPreset } = require('../../dist/qwen3/presets');
+const { tmpDir } = require('../helpers/util');
 
 const ROOT = path.resolve(__dirname, '../..');
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen3-native-resolve-'));
+const root = tmpDir('qwen3-native-resolve-');
 const ENV_KEYS = [
   'HF_ENDPOINT',
   'HF_TOKEN',

@@ -4,12 +4,12 @@
 // example posts right; the test accuracy on data/weibo_sample_test.txt must be near the one docs/cli.md states.
 const test = require('ava');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { spawnCli } = require('../helpers/cli');
+const { tmpDir } = require('../helpers/util');
 
 const ROOT = path.resolve(__dirname, '../..');
-const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'q3n-demo-'));
+const WORK = tmpDir('q3n-demo-');
 const QUICK_START = '## Quick start';
 const SETUP = 'bash scripts/setup.sh';
 const STEP = 'npx qwen3-native ';

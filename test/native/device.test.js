@@ -5,14 +5,13 @@
 // placement check is scripts/gpu-check.sh's numerics, run on CUDA.
 const test = require('ava');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { Qwen3Model, Predictor, parseDevice, resolveDeviceAndDtype, runtimeInfo } = require('../../dist');
 const { loadNative } = require('../../dist/native');
 const { readQwen3Config } = require('../../dist/qwen3/config');
 const { weightFiles } = require('../../dist/qwen3/folder');
-const { fixtureModel, ROOT } = require('../helpers/util');
+const { fixtureModel, ROOT, tmpDir } = require('../helpers/util');
 
 const GPU = (count) => ({
   libtorchVersion: '2.11.0',
@@ -105,7 +104,7 @@ test('cudaMemory reports its counters, or that there are none', (t) => {
 
 test('CLI: --device takes cuda:N (case-insensitive) and rejects other forms as bad usage', (t) => {
   const bin = path.join(ROOT, 'dist', 'cli', 'main.js');
-  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'q3n-device-'));
+  const cwd = tmpDir('q3n-device-');
   const env = { ...process.env, HF_HUB_OFFLINE: '1', CI: 'true', QWEN3_NATIVE_DEBUG: '' };
   const train = (device) =>
     spawnSync(

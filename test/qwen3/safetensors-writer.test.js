@@ -1,6 +1,5 @@
 const test = require('ava');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const {
   writeSafetensors,
@@ -9,8 +8,9 @@ const {
   float32ToFloat16Bits,
 } = require('../../dist/qwen3/safetensors');
 const { readSafetensors, bfloat16BitsToFloat32, float16BitsToFloat32 } = require('../helpers/safetensors');
+const { tmpDir } = require('../helpers/util');
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen3-native-st-'));
+const root = tmpDir('qwen3-native-st-');
 test.after.always(() => fs.rmSync(root, { recursive: true, force: true }));
 
 function tempDir() {

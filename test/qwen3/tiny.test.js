@@ -1,14 +1,14 @@
 const test = require('ava');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { TINY_QWEN3_DEFAULTS } = require('../../dist/qwen3/tiny');
 const { createTinyQwen3 } = require('../../dist');
 const { readSafetensorsHeader } = require('../../dist/qwen3/safetensors');
 const { readSafetensors } = require('../helpers/safetensors');
 const { qwen3TokenizerFiles } = require('../../dist/qwen3/tokenizer');
+const { tmpDir } = require('../helpers/util');
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen3-native-tiny-'));
+const root = tmpDir('qwen3-native-tiny-');
 test.after.always(() => fs.rmSync(root, { recursive: true, force: true }));
 
 function tempDir() {

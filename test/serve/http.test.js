@@ -6,7 +6,6 @@
 // timing can be controlled. Plumbing, not accuracy: the tiny models are random.
 const test = require('ava');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { cli: runCli } = require('../helpers/cli');
 const { childEnv } = require('../helpers/env');
@@ -16,8 +15,9 @@ const ROOT = path.resolve(__dirname, '../..');
 const WEIBO = path.resolve(ROOT, '..', 'shared', 'data', 'weibo2018', 'train.txt');
 const { SERVE_DEFAULTS, API_KEY_ENV } = require('../../dist');
 const { loadNative } = require('../../dist/native');
+const { tmpDir } = require('../helpers/util');
 
-const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'q3n-serve-'));
+const WORK = tmpDir('q3n-serve-');
 const TRAIN = path.join(WORK, 'train.txt');
 const TINY = ['--epochs', '1', '--max-samples', '64', '--batch-size', '16', '--max-length', '48'];
 const RUN = path.join(WORK, 'models', 'qwen3_lora_tiny');
