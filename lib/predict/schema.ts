@@ -95,7 +95,7 @@ const stream = {
     Type.Number({
       minimum: 0,
       maximum: 60_000,
-      description: 'ms a text of a stream waits for more before its batch goes to the model; 0: never',
+      description: 'ms a text of a stream waits for more before its batch goes to the model; 0: no wait',
     }),
     100
   ),

@@ -27,15 +27,24 @@ function iteratorOf<T>(source: Source<T>, name: string): AsyncIterator<T> | Iter
  * are predicted and yielded, then its error is thrown. A consumer that stops early (break, return, throw) ends the
  * reading: the source's return() is called and no batch is started after.
  */
-export async function* batchedPredictions<R>(
+export function batchedPredictions<R>(
   source: Source<string>,
   predict: (texts: string[], signal?: AbortSignalLike) => Promise<R[]>,
   settings: StreamSettings,
   name = 'texts'
 ): AsyncGenerator<R, void, undefined> {
+  // Checked at the call, not at the first next(): a wrong source fails where it is passed.
+  return batches(iteratorOf(source, name), predict, settings, name);
+}
+
+async function* batches<R>(
+  iterator: AsyncIterator<string> | Iterator<string>,
+  predict: (texts: string[], signal?: AbortSignalLike) => Promise<R[]>,
+  settings: StreamSettings,
+  name: string
+): AsyncGenerator<R, void, undefined> {
   const { flushTexts, flushMs, signal } = settings;
   throwIfAborted(signal);
-  const iterator = iteratorOf(source, name);
   let pending: string[] = [];
   let ended = false;
   let failure: { error: unknown } | undefined;
