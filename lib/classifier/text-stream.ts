@@ -1,7 +1,8 @@
 // Texts to classify from a stream of lines (a pipe), each given as soon as its last line has arrived. The formats are
 // loadTextsFile's, told apart by the first non-blank line as it tells apart a file without an extension: a JSON object
 // starts JSON lines, a CSV header naming the text column starts CSV (a quoted field may span lines), anything else is
-// one post per line. A bad row is reported (source:line: reason) and skipped, so one bad line does not end a stream.
+// one post per line; when that first line is `text<TAB>label` (weibo2018's train.txt piped in), each line's trailing
+// tab and label are dropped as loadTextsFile drops them, so a labelled file classifies the same piped or named. A bad row is reported (source:line: reason) and skipped, so one bad line does not end a stream.
 import {
   csvHeaderColumns,
   csvRecordRow,
@@ -10,6 +11,7 @@ import {
   looksLikeCsvHeader,
   looksLikeJsonObject,
   parseCsv,
+  parseLabel,
   type ColumnOptions,
   type CsvColumns,
   type TextsFormat,
@@ -29,7 +31,13 @@ export interface StreamedTextsOptions extends ColumnOptions {
   /** a bad row, skipped: its line and what is wrong (`${source}:${line}: ${reason}` is the message) */
   onProblem?: (line: number, reason: string) => void;
   /** the format, once the first non-blank line has told it */
-  onFormat?: (format: Exclude<TextsFormat, 'tsv'>) => void;
+  onFormat?: (format: TextsFormat) => void;
+}
+
+/** The label after a line's last tab, when the line is `text<TAB>label`. */
+function labelOf(content: string): 0 | 1 | undefined {
+  const tab = content.lastIndexOf('\t');
+  return tab > 0 ? parseLabel(content.slice(tab + 1)) : undefined;
 }
 
 /** The texts of a stream of lines (readline's lines: without their line break), row by row as they complete. */
@@ -39,7 +47,7 @@ export async function* streamedTexts(
 ): AsyncGenerator<StreamedText, void, undefined> {
   const source = options.source ?? 'stdin';
   const problem = (line: number, reason: string) => options.onProblem?.(line, reason);
-  let format: 'lines' | 'jsonl' | 'csv' | undefined;
+  let format: TextsFormat | undefined;
   let columns: CsvColumns | undefined;
   let csv = ''; // the lines of a CSV record not yet complete (a quoted field still open)
   let csvStart = 0;
@@ -54,9 +62,14 @@ export async function* streamedTexts(
         ? 'jsonl'
         : looksLikeCsvHeader(content, options.textColumn)
           ? 'csv'
-          : 'lines';
+          : labelOf(content) !== undefined
+            ? 'tsv'
+            : 'lines';
       options.onFormat?.(format);
-      if (format === 'lines' && (options.textColumn !== undefined || options.idColumn !== undefined)) {
+      if (
+        (format === 'lines' || format === 'tsv') &&
+        (options.textColumn !== undefined || options.idColumn !== undefined)
+      ) {
         throw new Error(
           `${source}: a text or id column applies to CSV and JSONL input; this has one post per line` +
             (options.textColumn ? ` and no CSV header naming "${options.textColumn}"` : '')
@@ -70,6 +83,11 @@ export async function* streamedTexts(
     }
     if (format === 'lines') {
       if (!isBlank(content)) yield { text: content, line };
+      continue;
+    }
+    if (format === 'tsv') {
+      const text = labelOf(content) === undefined ? content : content.slice(0, content.lastIndexOf('\t'));
+      if (!isBlank(text)) yield { text, line };
       continue;
     }
     if (format === 'jsonl') {

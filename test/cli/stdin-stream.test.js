@@ -67,6 +67,21 @@ test.serial('post lines: each result is printed before the next post is sent, in
   );
 });
 
+test.serial('text<TAB>label lines (train.txt piped in): the labels are dropped, as for --file', async (t) => {
+  const lines = ['今天天气真好\t1', '排了两个小时的队，结果卖完了\t0', '一行\t没有标签'];
+  const r = await feed(
+    ['--json'],
+    lines.map((l) => `${l}\n`),
+    (out, i) => jsonLines(out).length === i + 1
+  );
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(r.waited, [true, true, true]);
+  t.deepEqual(
+    jsonLines(r.stdout).map((p) => p.text),
+    ['今天天气真好', '排了两个小时的队，结果卖完了', '一行\t没有标签']
+  );
+});
+
 test.serial('JSONL with ids, and a table for text output', async (t) => {
   const rows = [
     { id: 'a', text: '好开心' },
