@@ -22,10 +22,12 @@ export type {
 } from './train/events';
 export { defaultOutput } from './classifier/methods';
 export type { TrainerOptions, LoraOptions } from './train/options';
+export type { TrainCallOptions } from './train/schema';
+export type { AbortSignalLike } from './util/abort';
 export { Predictor, predictionJson } from './predict/predictor';
 export { findRuns } from './runs/lookup';
 export { TrainingDivergedError } from './train/loop';
-export type { Prediction, PredictorOptions } from './predict/predictor';
+export type { Prediction, PredictorOptions, PredictCallOptions, PredictStreamOptions } from './predict/predictor';
 export { computeMetrics } from './classifier/metrics';
 export type { Metrics, ClassMetrics } from './classifier/metrics';
 export { loadLabelledFile, loadTextsFile } from './classifier/data';

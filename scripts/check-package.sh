@@ -4,7 +4,10 @@
 #     (tests, bench, the Python reference, the setup script, build trees);
 #   - publint and @arethetypeswrong/cli on the tarball;
 #   - the type declarations compile for a TypeScript user without @types/node (skipLibCheck false), and Trainer
-#     events are typed: `trainer.on('progress', p => p.noSuchField)` must not compile.
+#     events are typed: `trainer.on('progress', p => p.noSuchField)` must not compile;
+#   - test/types/conventions.ts (`await using`, AbortSignal, the union predict, predictStream) compiles without
+#     @types/node (the DOM library's AbortController) and with it, and test/types/node-events.ts (events.on/once on a
+#     Trainer) with it.
 #
 #   bash scripts/check-package.sh [OUT_DIR]    leaves qwen3-native-<version>.tgz in OUT_DIR (default: the repo root)
 set -euo pipefail
@@ -86,4 +89,19 @@ if out=$(cd "$APP" && node node_modules/typescript/bin/tsc -p . 2>&1); then
   die "trainer.on('progress', p => p.noSuchField) compiled: Trainer events are not typed"
 fi
 grep -q "TS2339: Property 'noSuchField' does not exist on type 'ProgressEvent'" <<<"$out" || die "unexpected compile errors: $out"
+
+say "Node conventions in the declarations (await using, AbortSignal, events.on/once), without and with @types/node"
+cp "$ROOT/test/types/conventions.ts" "$ROOT/test/types/node-events.ts" "$APP/"
+conventions() { # <types> <lib> <files...>
+  local types=$1 lib=$2
+  shift 2
+  node -e 'const [types, lib, ...files] = process.argv.slice(1); console.log(JSON.stringify({ compilerOptions: {
+    strict: true, skipLibCheck: false, noEmit: true, module: "node16", moduleResolution: "node16", target: "ES2022",
+    lib: lib.split(","), types: types ? types.split(",") : [] }, files }))' "$types" "$lib" "$@" >"$APP/tsconfig.json"
+  (cd "$APP" && node node_modules/typescript/bin/tsc -p .)
+}
+conventions "" ES2022,DOM conventions.ts || die "test/types/conventions.ts does not compile without @types/node"
+TYPES_NODE=$(node -p "require('$ROOT/node_modules/@types/node/package.json').version")
+(cd "$APP" && npm install --no-audit --no-fund --ignore-scripts --loglevel=error "@types/node@$TYPES_NODE" >/dev/null)
+conventions node ES2022 conventions.ts node-events.ts || die "test/types/*.ts do not compile with @types/node"
 say "ok: $TGZ"

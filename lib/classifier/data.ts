@@ -49,7 +49,7 @@ export function parseLabel(raw: unknown): 0 | 1 | undefined {
   return new LabelMatcher(DEFAULT_LABELS).id(raw) as 0 | 1 | undefined;
 }
 
-interface Row {
+export interface Row {
   line: number;
   text: string;
   rawLabel?: unknown;
@@ -61,7 +61,7 @@ interface Problem {
   reason: string;
 }
 
-class ProblemList {
+export class ProblemList {
   private readonly problems: Problem[] = [];
   constructor(private readonly file: string) {}
   add(line: number, reason: string): void {
@@ -94,7 +94,7 @@ function splitLines(text: string): string[] {
   return text.split(/\r?\n/);
 }
 
-function isBlank(line: string): boolean {
+export function isBlank(line: string): boolean {
   return line.trim().length === 0;
 }
 
@@ -102,7 +102,7 @@ function firstNonBlankLine(text: string): string | undefined {
   return splitLines(text).find((line) => !isBlank(line));
 }
 
-function looksLikeJsonObject(line: string | undefined): boolean {
+export function looksLikeJsonObject(line: string | undefined): boolean {
   if (!line || !line.trimStart().startsWith('{')) return false;
   try {
     const value = JSON.parse(line);
@@ -114,12 +114,12 @@ function looksLikeJsonObject(line: string | undefined): boolean {
 
 // ---- CSV (RFC 4180, with Python's csv module's leniency for stray quotes) ----
 
-interface CsvRecord {
+export interface CsvRecord {
   line: number;
   fields: string[];
 }
 
-function parseCsv(text: string, problems: ProblemList): CsvRecord[] {
+export function parseCsv(text: string, problems: Pick<ProblemList, 'add'>): CsvRecord[] {
   const records: CsvRecord[] = [];
   let fields: string[] = [];
   let field = '';
@@ -181,7 +181,7 @@ function parseCsv(text: string, problems: ProblemList): CsvRecord[] {
   return records;
 }
 
-interface CsvColumns {
+export interface CsvColumns {
   text: number;
   label: number;
   id: number;
@@ -206,8 +206,24 @@ function csvRows(
 ): Row[] {
   const records = parseCsv(text, problems);
   if (records.length === 0) return [];
-  const header = records[0];
-  const columns: CsvColumns | undefined = findCsvColumns(header.fields, options);
+  const columns = csvHeaderColumns(file, records[0], needLabel, options);
+  const rows: Row[] = [];
+  for (const record of records.slice(1)) {
+    const row = csvRecordRow(record, columns, options);
+    if (typeof row === 'string') problems.add(record.line, row);
+    else rows.push(row);
+  }
+  return rows;
+}
+
+/** The columns a CSV header names; throws, naming the header's columns, when the text (label, id) column is missing. */
+export function csvHeaderColumns(
+  file: string,
+  header: CsvRecord,
+  needLabel: boolean,
+  options: ColumnOptions
+): CsvColumns {
+  const columns = findCsvColumns(header.fields, options);
   const found = `(its columns: ${header.fields.join(', ')})`;
   if (!columns && options.textColumn)
     throw new Error(`${file}:${header.line}: the CSV header has no column "${options.textColumn}" ${found}`);
@@ -220,30 +236,26 @@ function csvRows(
   }
   if (options.idColumn && columns.id < 0)
     throw new Error(`${file}:${header.line}: the CSV header has no column "${options.idColumn}" ${found}`);
-  const rows: Row[] = [];
-  const textIsLast = columns.text === columns.count - 1;
-  for (const { line, fields } of records.slice(1)) {
-    let textValue: string;
-    if (fields.length === columns.count) {
-      textValue = fields[columns.text];
-    } else if (fields.length > columns.count && textIsLast) {
-      // An unquoted comma in the last column: keep the text whole rather than reject the row.
-      textValue = fields.slice(columns.text).join(',');
-    } else {
-      problems.add(line, `expected ${columns.count} fields as in the header but found ${fields.length}`);
-      continue;
-    }
-    const id = columns.id >= 0 ? fields[columns.id] : undefined;
-    if (id !== undefined && id.trim() === '') {
-      problems.add(line, `empty ${options.idColumn}`);
-      continue;
-    }
-    rows.push({ line, text: textValue, rawLabel: columns.label >= 0 ? fields[columns.label] : undefined, id });
-  }
-  return rows;
+  return columns;
 }
 
-function looksLikeCsvHeader(line: string | undefined, textColumn?: string): boolean {
+/** One CSV record after the header as a row, or what is wrong with it. */
+export function csvRecordRow({ line, fields }: CsvRecord, columns: CsvColumns, options: ColumnOptions): Row | string {
+  let textValue: string;
+  if (fields.length === columns.count) {
+    textValue = fields[columns.text];
+  } else if (fields.length > columns.count && columns.text === columns.count - 1) {
+    // An unquoted comma in the last column: keep the text whole rather than reject the row.
+    textValue = fields.slice(columns.text).join(',');
+  } else {
+    return `expected ${columns.count} fields as in the header but found ${fields.length}`;
+  }
+  const id = columns.id >= 0 ? fields[columns.id] : undefined;
+  if (id !== undefined && id.trim() === '') return `empty ${options.idColumn}`;
+  return { line, text: textValue, rawLabel: columns.label >= 0 ? fields[columns.label] : undefined, id };
+}
+
+export function looksLikeCsvHeader(line: string | undefined, textColumn?: string): boolean {
   if (!line || line.includes('\t')) return false;
   const names = line.split(',').map((name) => name.trim().replace(/^"|"$/g, '').toLowerCase());
   // Header fields are identifiers; requiring that keeps a prose line containing ", text" from passing as one.
@@ -256,41 +268,37 @@ function looksLikeCsvHeader(line: string | undefined, textColumn?: string): bool
 function jsonlRows(text: string, problems: ProblemList, options: ColumnOptions = {}): Row[] {
   const rows: Row[] = [];
   splitLines(text).forEach((content, index) => {
-    const line = index + 1;
     if (isBlank(content)) return;
-    let value: unknown;
-    try {
-      value = JSON.parse(content);
-    } catch (err) {
-      problems.add(line, `invalid JSON (${(err as Error).message})`);
-      return;
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      problems.add(line, 'expected a JSON object like {"text": "…", "label": 1}');
-      return;
-    }
-    const record = value as Record<string, unknown>;
-    const textField = options.textColumn ?? 'text';
-    const textValue = options.textColumn ? record[options.textColumn] : (record.text ?? record.review);
-    if (typeof textValue !== 'string') {
-      problems.add(line, `expected a string "${textField}" field but found ${JSON.stringify(textValue) ?? 'none'}`);
-      return;
-    }
-    let id: string | number | undefined;
-    if (options.idColumn) {
-      const raw = record[options.idColumn];
-      if ((typeof raw !== 'string' || raw.trim() === '') && !(typeof raw === 'number' && Number.isFinite(raw))) {
-        problems.add(
-          line,
-          `expected a string or number "${options.idColumn}" field but found ${JSON.stringify(raw) ?? 'none'}`
-        );
-        return;
-      }
-      id = raw;
-    }
-    rows.push({ line, text: textValue, rawLabel: record.label, id });
+    const row = jsonLineRow(content, index + 1, options);
+    if (typeof row === 'string') problems.add(index + 1, row);
+    else rows.push(row);
   });
   return rows;
+}
+
+/** One JSON line as a row, or what is wrong with it. */
+export function jsonLineRow(content: string, line: number, options: ColumnOptions = {}): Row | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(content);
+  } catch (err) {
+    return `invalid JSON (${(err as Error).message})`;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return 'expected a JSON object like {"text": "…", "label": 1}';
+  const record = value as Record<string, unknown>;
+  const textField = options.textColumn ?? 'text';
+  const textValue = options.textColumn ? record[options.textColumn] : (record.text ?? record.review);
+  if (typeof textValue !== 'string')
+    return `expected a string "${textField}" field but found ${JSON.stringify(textValue) ?? 'none'}`;
+  let id: string | number | undefined;
+  if (options.idColumn) {
+    const raw = record[options.idColumn];
+    if ((typeof raw !== 'string' || raw.trim() === '') && !(typeof raw === 'number' && Number.isFinite(raw)))
+      return `expected a string or number "${options.idColumn}" field but found ${JSON.stringify(raw) ?? 'none'}`;
+    id = raw;
+  }
+  return { line, text: textValue, rawLabel: record.label, id };
 }
 
 // ---- text<TAB>label ----

@@ -7,6 +7,7 @@ import { COMPARE_DEFAULTS, COMPARE_OPTIONS } from '../compare/schema';
 import { DistributedOptionsSchema, LoraOptionsSchema, TRAINER_DEFAULTS, TRAINER_OPTIONS } from '../train/schema';
 import { DEVICE_OPTIONS, DTYPE_OPTIONS } from '../qwen3/runtime';
 import { MODEL_SIZES } from '../qwen3/presets';
+import { STREAM_OPTIONS } from '../predict/schema';
 import { SERVE_DEFAULTS, SERVE_OPTIONS } from '../serve/schema';
 import type { SchemaNode } from '../util/schema';
 
@@ -120,16 +121,18 @@ export const FLAGS: Record<string, FlagSpec> = {
   'text-column': {
     kind: 'string',
     value: '<name>',
-    help: '--file CSV/JSONL: the column (field) holding the post (default review, else text)',
+    help: 'CSV/JSONL (--file or stdin): the column (field) holding the post (default review, else text)',
   },
   'id-column': {
     kind: 'string',
     value: '<name>',
-    help: '--file CSV/JSONL: a column (field) carried to every output as "id"',
+    help: 'CSV/JSONL (--file or stdin): a column (field) carried to every output as "id"',
   },
   interactive: { kind: 'boolean', help: 'ask for posts one at a time even without a terminal (after --text/--file)' },
   ensemble: { kind: 'boolean', help: 'one row per text: P(正面) averaged over the runs (with --load-all)' },
   out: { kind: 'string', value: '<file>', help: 'write predictions to a .jsonl or .csv file' },
+  'flush-texts': { kind: 'string', value: '<n>', help: `piped stdin: ${optionHelp(STREAM_OPTIONS.flushTexts)}` },
+  'flush-ms': { kind: 'string', value: '<ms>', help: `piped stdin: ${optionHelp(STREAM_OPTIONS.flushMs)}` },
   'load-all': { kind: 'boolean', help: 'use every trained run under --models-dir (one row per model and text)' },
   'models-dir': { kind: 'string', value: '<dir>', help: 'where trained runs are found (default ./models)' },
   json: { kind: 'boolean', help: 'machine output: JSON Lines on stdout' },
@@ -216,6 +219,8 @@ export const COMMAND_FLAGS: Record<Command, readonly string[]> = {
     'load-all',
     'ensemble',
     'interactive',
+    'flush-texts',
+    'flush-ms',
     'models-dir',
     'batch-size',
     ...COMMON,

@@ -32,8 +32,9 @@ same command with --resume to continue. Exit codes then: ${SIGNAL_CODES}.`,
 
 Classifies posts with a trained run (a run folder, or a PEFT adapter folder). Texts come from --text (repeatable),
 extra arguments, --file (one post per line, or any training format; --text-column/--id-column for CSV and JSONL),
-or stdin lines when stdin is piped; with none of these on a terminal (or with --interactive) it asks for posts one
-at a time: ${PROMPT_KEYS}; the words models, switch and compare are commands (list the runs in use, use
+or piped stdin (post lines, CSV or JSONL), read as a stream: posts are classified in batches as they arrive and each
+result is printed once known (tail -f posts | qwen3-native predict). With none of these on a terminal (or with
+--interactive) it asks for posts one at a time: ${PROMPT_KEYS}; the words models, switch and compare are commands (list the runs in use, use
 another run, one post by every run side by side). Without --checkpoint the run is found under --models-dir
 (./models): by --method and/or --model-size, else asked for on a terminal. --load-all uses every run there,
 skipping (with a note) one that cannot be loaded; --ensemble averages their probabilities (runs of one label set).`,

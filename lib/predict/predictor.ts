@@ -19,15 +19,26 @@ import { readRunInfo } from '../runs/folder';
 import { type RunInfo } from '../runs/schema';
 import { loraFromPeftConfig } from '../runs/peft';
 import { findRunFor } from '../runs/lookup';
+import { abortable, throwIfAborted, type AbortSignalLike } from '../util/abort';
+import type { DisposableResource } from '../util/disposable';
 import {
+  PredictCallOptionsSchema,
   PredictionJsonSchema,
   PredictorOptionsSchema,
+  PredictStreamOptionsSchema,
+  STREAM_DEFAULTS,
+  type PredictCallOptions,
   type Prediction,
   type PredictionJson,
   type PredictorOptions,
+  type PredictStreamOptions,
 } from './schema';
+import { batchedPredictions } from './stream';
 
-export type { Prediction, PredictorOptions };
+export type { Prediction, PredictorOptions, PredictCallOptions, PredictStreamOptions };
+
+/** Forward passes per native call when a signal may abort a predict(): an abort waits for at most this many. */
+const PASSES_PER_ABORTABLE_CALL = 4;
 
 /**
  * A prediction as JSON (PredictionJsonSchema): what `predict --json` prints per prediction, `--out f.jsonl` writes and
@@ -61,7 +72,7 @@ function checkTokenIds(info: RunInfo, runDir: string, base: Qwen3Folder): void {
   }
 }
 
-export class Predictor {
+export class Predictor implements DisposableResource {
   readonly options: PredictorOptions;
   private loading?: Promise<void>;
   private classifier?: NativeClassifier;
@@ -203,9 +214,14 @@ export class Predictor {
     return Array.from((await this.encoder!.encodeForPrediction([text])).ids);
   }
 
-  predict(text: string): Promise<Prediction>;
-  predict(texts: string[]): Promise<Prediction[]>;
-  async predict(input: string | string[]): Promise<Prediction | Prediction[]> {
+  /**
+   * Classifies one text, or many in one native call. With `{ signal }`, an abort rejects the call at once with the
+   * signal's reason; the texts go to the core in calls of a few forward passes, and none starts after the abort.
+   */
+  predict(text: string, options?: PredictCallOptions): Promise<Prediction>;
+  predict(texts: string[], options?: PredictCallOptions): Promise<Prediction[]>;
+  predict(input: string | string[], options?: PredictCallOptions): Promise<Prediction | Prediction[]>;
+  async predict(input: string | string[], options: PredictCallOptions = {}): Promise<Prediction | Prediction[]> {
     if (this.disposed) throw new Error('predict: the predictor was disposed');
     const single = typeof input === 'string';
     const texts = single ? [input] : input;
@@ -213,9 +229,12 @@ export class Predictor {
     texts.forEach((t, i) => {
       if (typeof t !== 'string') throw invalidTypeError('a string', `texts[${i}]`, t);
     });
-    await this.load();
+    checkOptions(PredictCallOptionsSchema, options);
+    const { signal } = options;
+    throwIfAborted(signal);
+    await abortable(this.load(), signal);
     if (this.disposed || !this.classifier) throw new Error('predict: the predictor was disposed');
-    const probs = await this.probabilities(texts);
+    const probs = await abortable(this.probabilities(texts, signal), signal);
     const name = this.name;
     const labels = this.labelSet!;
     const n = labels.length;
@@ -237,12 +256,37 @@ export class Predictor {
     return single ? out[0] : out;
   }
 
-  /** [texts * labels] probabilities in input order, from one native call however many texts there are: the core
-   * cuts them into forward passes of at most `batchSize` texts and 4,096 padded tokens. */
-  private async probabilities(texts: string[]): Promise<Float32Array> {
+  /**
+   * Predictions of a stream of texts (an async iterable such as a readline interface, or any iterable), in its
+   * order, each yielded as soon as its batch is done: texts are read as they arrive and batched into predict()
+   * calls, a batch closed at `flushTexts` texts or `flushMs` after its first text arrived. Breaking out of the loop
+   * stops the reading (the source's return() is called) and starts no further batch.
+   */
+  predictStream(texts: AsyncIterable<string> | Iterable<string>, options: PredictStreamOptions = {}) {
+    if (this.disposed) throw new Error('predictStream: the predictor was disposed');
+    checkOptions(PredictStreamOptionsSchema, options);
+    const settings = { ...STREAM_DEFAULTS, ...options };
+    return batchedPredictions(texts, (batch, signal) => this.predict(batch, { signal }), settings);
+  }
+
+  /** [texts * labels] probabilities in input order, from one native call however many texts there are (the core
+   * cuts them into forward passes of at most `batchSize` texts and 4,096 padded tokens); with a signal, from calls of
+   * a few passes each, none started once it aborted. */
+  private async probabilities(texts: string[], signal?: AbortSignalLike): Promise<Float32Array> {
     if (texts.length === 0) return new Float32Array(0);
-    const s = await this.encoder!.encodeForPrediction(texts);
-    return this.classifier!.predict(s.ids, s.lengths, true, batchLimits(this.options.batchSize));
+    const limits = batchLimits(this.options.batchSize);
+    const slice = signal ? PASSES_PER_ABORTABLE_CALL * limits.maxBatchSize : texts.length;
+    const parts: Float32Array[] = [];
+    for (let i = 0; i < texts.length; i += slice) {
+      throwIfAborted(signal);
+      const s = await this.encoder!.encodeForPrediction(texts.slice(i, i + slice));
+      throwIfAborted(signal);
+      parts.push(await this.classifier!.predict(s.ids, s.lengths, true, limits));
+    }
+    if (parts.length === 1) return parts[0];
+    const out = new Float32Array(parts.reduce((sum, p) => sum + p.length, 0));
+    parts.reduce((offset, p) => (out.set(p, offset), offset + p.length), 0);
+    return out;
   }
 
   /**
@@ -259,5 +303,15 @@ export class Predictor {
     this.disposed = true;
     this.classifier?.dispose();
     this.classifier = undefined;
+  }
+
+  /** dispose(), for `using predictor = new Predictor(...)`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** dispose(), for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.dispose();
   }
 }

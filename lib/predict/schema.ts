@@ -3,7 +3,7 @@
 import { MODEL_SIZES } from '../qwen3/presets';
 import { DeviceSchema, DTypeSchema } from '../qwen3/schema';
 import { METHODS } from '../classifier/methods';
-import { NonEmptyString, OneOf, PositiveInt, Type, type Static } from '../util/schema';
+import { defaultsOf, NonEmptyString, OneOf, PositiveInt, Signal, Type, WithDefault, type Static } from '../util/schema';
 
 export const PredictorOptionsSchema = Type.Object(
   {
@@ -64,3 +64,51 @@ export const PredictionJsonSchema = Type.Object(
   { additionalProperties: false }
 );
 export type PredictionJson = Static<typeof PredictionJsonSchema>;
+
+/** The second argument of Predictor.predict. */
+export const PredictCallOptionsSchema = Type.Object(
+  {
+    signal: Type.Optional(Signal({ description: "aborts the call: it rejects with the signal's reason" })),
+  },
+  { additionalProperties: false }
+);
+export type PredictCallOptions = Static<typeof PredictCallOptionsSchema>;
+
+/**
+ * How predictStream, and `qwen3-native predict` reading a pipe, group the texts of a stream into Predictor.predict
+ * calls: a batch goes to the model once it holds `flushTexts` texts, or `flushMs` after its first text arrived.
+ */
+const stream = {
+  /**
+   * 64: calls of 64 texts gave 3,300 texts/s against 2,000 for calls of 32 and 3,500 for 128 (serve's maxBatchSize,
+   * measured the same way), so a fast pipe loses little to batching, and a batch of 0.6B is still well under a second.
+   */
+  flushTexts: WithDefault(
+    PositiveInt({ description: 'texts of a stream per model call: a batch goes once this many have arrived' }),
+    64
+  ),
+  /**
+   * 100 ms: a person watching `tail -f posts | qwen3-native predict` does not notice it, and a pipe that writes faster
+   * fills a batch of flushTexts before it passes. A wait over a minute is a mistake, not a batching policy.
+   */
+  flushMs: WithDefault(
+    Type.Number({
+      minimum: 0,
+      maximum: 60_000,
+      description: 'ms a text of a stream waits for more before its batch goes to the model; 0: no wait',
+    }),
+    100
+  ),
+};
+
+export const PredictStreamOptionsSchema = Type.Object(
+  {
+    ...Type.Partial(Type.Object(stream)).properties,
+    signal: Type.Optional(Signal({ description: "aborts the stream: it throws the signal's reason" })),
+  },
+  { additionalProperties: false }
+);
+export type PredictStreamOptions = Static<typeof PredictStreamOptionsSchema>;
+/** The properties of the stream options (the CLI's help reads their descriptions). */
+export const STREAM_OPTIONS = stream;
+export const STREAM_DEFAULTS = defaultsOf(stream);

@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { expectArray, expectNonEmptyString, invalidTypeError } from '../util/is';
 import { checkOptions } from '../util/schema-errors';
+import type { DisposableResource } from '../util/disposable';
 import { loadNative, type Device, type DType, type NativeEngine, type RunStats } from '../native';
 import { batchLimits } from './batching';
 import { encodeEmbeddingInput } from './embedding-input';
@@ -50,7 +51,7 @@ function validateForwardOptions<T extends ForwardOptions>(
   return o;
 }
 
-export class Qwen3Model {
+export class Qwen3Model implements DisposableResource {
   readonly dir: string;
   /** the safetensors files the weights came from */
   readonly files: readonly string[];
@@ -189,5 +190,15 @@ export class Qwen3Model {
       this.native.dispose();
       this.native = null;
     }
+  }
+
+  /** dispose(), for `using model = await Qwen3Model.load(...)`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** dispose(), for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.dispose();
   }
 }

@@ -9,6 +9,7 @@ import { ServeMetrics } from './metrics';
 import { ModelPool, predictorsFor, type ServedPredictor } from './models';
 import { resolveServeOptions, type ResolvedServeOptions, type ServeOptions } from './options';
 import { Scheduler, type PredictFn } from './scheduler';
+import type { AsyncDisposableResource } from '../util/disposable';
 
 export interface StartOptions {
   /** serve these (e.g. Predictors made in code) instead of options.checkpoints; the server disposes them */
@@ -19,7 +20,7 @@ export interface StartOptions {
   optionName?: (option: string) => string;
 }
 
-export interface RunningServer {
+export interface RunningServer extends AsyncDisposableResource {
   /** http://host:port, with the port actually bound (useful with port 0) */
   readonly url: string;
   readonly options: ResolvedServeOptions;
@@ -34,6 +35,8 @@ export interface RunningServer {
   readonly app: unknown;
   /** Stops gracefully (idempotent): no new work, queued work finished and answered, server closed, predictors freed. */
   stop(reason?: Error): Promise<void>;
+  /** stop(), for `await using server = await startServer(...)`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 export async function startServer(serveOptions: ServeOptions, start: StartOptions = {}): Promise<RunningServer> {
@@ -142,7 +145,7 @@ export async function startServer(serveOptions: ServeOptions, start: StartOption
   );
   ready.catch(() => undefined); // the error is also delivered through `closed`
 
-  return { url, options, ready, closed, app, stop };
+  return { url, options, ready, closed, app, stop, [Symbol.asyncDispose]: () => stop() };
 }
 
 /** The signals that stop the server gracefully: Ctrl-C, and what supervisors (SIGTERM) and closed terminals send. */

@@ -88,16 +88,24 @@ export type TrainerListener<E extends keyof TrainerEvents> = (...args: TrainerEv
 /**
  * A Trainer's event methods, typed: on('progress', (p) => p.loss) knows p is a ProgressEvent, and unknown events or
  * fields do not compile. Node's EventEmitter does the work; this interface is what the package's type declarations
- * show, so they compile without @types/node.
+ * show, so they compile without @types/node. It has every member of Node's EventEmitter, so that a Trainer is one to
+ * TypeScript too: `events.on(trainer, 'progress')` and `events.once(trainer, 'done')` compile.
  */
 export interface TrainerEmitter {
   on<E extends keyof TrainerEvents>(event: E, listener: TrainerListener<E>): this;
   once<E extends keyof TrainerEvents>(event: E, listener: TrainerListener<E>): this;
   off<E extends keyof TrainerEvents>(event: E, listener: TrainerListener<E>): this;
   addListener<E extends keyof TrainerEvents>(event: E, listener: TrainerListener<E>): this;
+  prependListener<E extends keyof TrainerEvents>(event: E, listener: TrainerListener<E>): this;
+  prependOnceListener<E extends keyof TrainerEvents>(event: E, listener: TrainerListener<E>): this;
   removeListener<E extends keyof TrainerEvents>(event: E, listener: TrainerListener<E>): this;
   removeAllListeners(event?: keyof TrainerEvents): this;
-  listenerCount(event: keyof TrainerEvents): number;
+  listeners<E extends keyof TrainerEvents>(event: E): TrainerListener<E>[];
+  rawListeners<E extends keyof TrainerEvents>(event: E): TrainerListener<E>[];
+  listenerCount<E extends keyof TrainerEvents>(event: E, listener?: TrainerListener<E>): number;
+  eventNames(): (keyof TrainerEvents)[];
+  setMaxListeners(n: number): this;
+  getMaxListeners(): number;
   emit<E extends keyof TrainerEvents>(event: E, ...args: TrainerEvents[E]): boolean;
 }
 

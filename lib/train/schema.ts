@@ -9,6 +9,7 @@ import {
   NonNegativeInt,
   OneOf,
   PositiveInt,
+  Signal,
   Type,
   WithDefault,
   defaultsOf,
@@ -192,6 +193,12 @@ export const TrainCallOptionsSchema = Type.Object(
         Type.Unknown({ description: 'the dev data (a file or arrays); default: a split of the training data' })
       )
     ),
+    signal: Type.Optional(
+      Signal({
+        description: 'stops the run after the current step, as stop() does: a checkpoint is saved for resume',
+      })
+    ),
   },
   { additionalProperties: false }
 );
+export type TrainCallOptions = Static<typeof TrainCallOptionsSchema>;

@@ -39,8 +39,10 @@ import { TrainingLoop, type Split } from './loop';
 import { fingerprintData, loadData, missingClasses, type LabelledTexts, type TrainData } from './data';
 import { TypedEmitter, type TrainerEvents, type TrainResult } from './events';
 import { resolveTrainerOptions, resumeFingerprint, type ResolvedTrainerOptions, type TrainerOptions } from './options';
-import { TrainCallOptionsSchema } from './schema';
+import { TrainCallOptionsSchema, type TrainCallOptions } from './schema';
 import { rankFingerprint } from './fingerprint';
+import { throwIfAborted, whenAborted } from '../util/abort';
+import type { AsyncDisposableResource } from '../util/disposable';
 
 /** How posts become model input for the run's label set (lora's prompt and label tokens, embedding's instruction). */
 interface TextSettings extends LabelAnswers {
@@ -48,10 +50,12 @@ interface TextSettings extends LabelAnswers {
   instruction: string;
 }
 
-export class Trainer extends TypedEmitter {
+export class Trainer extends TypedEmitter implements AsyncDisposableResource {
   readonly options: ResolvedTrainerOptions;
   private stopRequested = false;
   private training = false;
+  /** the train() running now, for Symbol.asyncDispose to wait for */
+  private running?: Promise<unknown>;
   /** Date.now() when train() began: data loading, tokenizing and embedding count as training time (run.json totals) */
   private startedAt = 0;
   private lastResult?: TrainResult;
@@ -75,6 +79,16 @@ export class Trainer extends TypedEmitter {
     this.stopRequested = true;
   }
 
+  /**
+   * For `await using trainer = new Trainer(...)`: a train() still running at the end of the scope stops after its
+   * current step, as stop() does (its checkpoint kept for resume), and this waits until it has.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.running) return;
+    this.stop();
+    await this.running.catch(() => undefined);
+  }
+
   /** Copies the trained run (weights, adapter/model config, run.json) to `dir`. */
   async save(dir: string): Promise<void> {
     if (this.training) throw new Error('save: train() is still running (await it first)');
@@ -86,36 +100,48 @@ export class Trainer extends TypedEmitter {
 
   /**
    * Trains and, when the run finishes, publishes it at `options.output` (replacing a finished run there only now).
-   * One train() at a time per Trainer: a second call while one runs rejects.
+   * One train() at a time per Trainer: a second call while one runs rejects. `signal` stops it as stop() does; one
+   * already aborted rejects the call with its reason, before anything is read or written.
    */
-  async train(trainData: TrainData, options?: { evalData?: TrainData }): Promise<TrainResult> {
+  train(trainData: TrainData, options?: TrainCallOptions): Promise<TrainResult> {
+    const running = this.trainGuarded(trainData, options);
+    if (!this.running) {
+      this.running = running;
+      void running.finally(() => (this.running = undefined)).catch(() => undefined);
+    }
+    return running;
+  }
+
+  private async trainGuarded(trainData: TrainData, options?: TrainCallOptions): Promise<TrainResult> {
     if (this.training) {
       throw new Error(
         'train: this Trainer is already training (one train() at a time per Trainer; create a second Trainer, with ' +
           'its own output folder, to train two runs at once)'
       );
     }
+    const extra = options ?? {};
+    checkOptions(TrainCallOptionsSchema, extra);
+    throwIfAborted(extra.signal);
     this.training = true;
-    const d = this.options.distributed;
-    const dp = d ? await DataParallel.join(d) : DataParallel.single();
-    this.reporting = dp.isWriter;
+    this.stopRequested = false;
+    const stopListening = whenAborted(extra.signal, () => this.stop());
     try {
-      return await this.trainOnce(trainData, dp, options);
+      const d = this.options.distributed;
+      const dp = d ? await DataParallel.join(d) : DataParallel.single();
+      this.reporting = dp.isWriter;
+      try {
+        return await this.trainOnce(trainData, dp, extra);
+      } finally {
+        this.reporting = true;
+        dp.dispose();
+      }
     } finally {
+      stopListening();
       this.training = false;
-      this.reporting = true;
-      dp.dispose();
     }
   }
 
-  private async trainOnce(
-    trainData: TrainData,
-    dp: DataParallel,
-    options?: { evalData?: TrainData }
-  ): Promise<TrainResult> {
-    const extra = options ?? {};
-    checkOptions(TrainCallOptionsSchema, extra);
-    this.stopRequested = false;
+  private async trainOnce(trainData: TrainData, dp: DataParallel, extra: TrainCallOptions): Promise<TrainResult> {
     const o = this.options;
     checkOutputFolder(o.output);
     this.startedAt = Date.now();

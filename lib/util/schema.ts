@@ -16,6 +16,7 @@
 import { Type, type SchemaOptions, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
+import type { AbortSignalLike } from './abort';
 
 export { Type, type Static, type TSchema };
 
@@ -47,6 +48,13 @@ export function NonNegativeInt(options: SchemaOptions = {}) {
 /** A function (a callback option), typed T. */
 export function Callback<T extends (...args: never[]) => unknown>(options: SchemaOptions = {}): TUnsafe<T> {
   return Type.Unsafe<T>(Type.Function([], Type.Unknown(), { expected: 'function', ...options }));
+}
+
+/** An AbortSignal (anything with a boolean `aborted`: Node's, the DOM's, util/abort's AbortSignalLike). */
+export function Signal(options: SchemaOptions = {}): TUnsafe<AbortSignalLike> {
+  return Type.Unsafe<AbortSignalLike>(
+    Type.Object({ aborted: Type.Boolean() }, { expected: 'AbortSignal', additionalProperties: true, ...options })
+  );
 }
 
 /** A string of at least one character. */

@@ -47,9 +47,10 @@ function cli(args, { cwd = process.cwd(), input = '', env = {} } = {}) {
 
 /**
  * Runs the CLI as a real process; resolves { code, signal, stdout, stderr }. stdin gets `input` (default: closed at
- * once). `onStdout(text, child)` sees the output so far (to send signals at the right moment).
+ * once; null: left open, for `onSpawn(child)` and `onStdout` to write and end). `onStdout(text, child)` sees the
+ * output so far (to send signals, or more input, at the right moment).
  */
-function spawnCli(args, { cwd, input = '', env = {}, timeout = 300_000, onStdout, onStderr } = {}) {
+function spawnCli(args, { cwd, input = '', env = {}, timeout = 300_000, onStdout, onStderr, onSpawn } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd, env: childEnv(env) });
     let stdout = '';
@@ -69,7 +70,8 @@ function spawnCli(args, { cwd, input = '', env = {}, timeout = 300_000, onStdout
       resolve({ code, signal, stdout, stderr });
     });
     child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
+    if (input !== null) child.stdin.end(input);
+    onSpawn?.(child);
   });
 }
 

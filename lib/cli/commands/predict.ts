@@ -1,15 +1,15 @@
 // `qwen3-native predict`: classify posts with one trained run, or every run (--load-all), or their average
-// (--ensemble); from --text, --file (CSV/JSONL columns by name, ids carried through), stdin, or a prompt loop.
+// (--ensemble); from --text, --file (CSV/JSONL columns by name, ids carried through), stdin, or a prompt loop. Piped
+// stdin is a stream: posts are classified in batches as they arrive and each result printed once known (stdin.ts).
 import * as path from 'path';
 import { loadTextsFile } from '../../classifier/data';
-import { averagePredictions } from '../../predict/ensemble';
-import { DEFAULT_LABELS, sameLabels } from '../../classifier/labels';
 import { predictionJson, type Prediction, type Predictor } from '../../predict/predictor';
 import { Flags } from '../args';
 import { commonSettings, err, existingFile, out, predictAll } from '../common';
 import { CliError } from '../errors';
 import { interactiveLoop } from './interactive';
-import { defaultIo, readAllLines, stdinFile, stdinIsPiped, type Io } from '../prompt';
+import { defaultIo, stdinFile, stdinIsPiped, type Io } from '../prompt';
+import { combineRuns, predictStdin, streamSettings } from './stdin';
 import {
   formatPredictions,
   outFormat,
@@ -25,30 +25,34 @@ interface Inputs {
   texts: string[];
   ids?: (string | number)[];
   file?: string;
+  /** the CSV/JSONL columns of --file or of stdin */
+  columns: { textColumn?: string; idColumn?: string };
 }
 
 async function readInputs(flags: Flags, positionals: string[]): Promise<Inputs> {
   const file = existingFile(flags, 'file');
   const textColumn = flags.string('text-column');
   const idColumn = flags.string('id-column');
+  const texts = [...flags.list('text'), ...positionals];
+  const columns = { textColumn, idColumn };
   for (const [flag, given] of [
     ['text-column', textColumn],
     ['id-column', idColumn],
   ] as const) {
-    if (given !== undefined && !file)
-      throw new CliError(`${flags.spelling(flag)} names a column of --file <csv|jsonl>`);
+    if (given !== undefined && !file && (texts.length > 0 || !stdinIsPiped()))
+      throw new CliError(`${flags.spelling(flag)} names a column of --file <csv|jsonl> or of CSV/JSONL piped on stdin`);
   }
-  const texts = [...flags.list('text'), ...positionals];
   for (const t of texts) if (t.trim() === '') throw new CliError('--text: expected a non-empty text but received ""');
-  if (!file) return { texts };
+  if (!file) return { texts, columns };
   const data = await loadTextsFile(file, { textColumn, idColumn });
   if (data.ids && texts.length) throw new CliError('--id-column: ids come from --file alone; drop --text');
-  return { texts: [...texts, ...data.texts], ids: data.ids, file };
+  return { texts: [...texts, ...data.texts], ids: data.ids, file, columns };
 }
 
 export async function runPredict(flags: Flags, positionals: string[], io: Io = defaultIo()): Promise<number> {
   const s = commonSettings(flags, 'predict');
   const batchSize = flags.positiveInt('batch-size');
+  const stream = streamSettings(flags);
   const inputs = await readInputs(flags, positionals);
   const outFile = flags.string('out');
   if (outFile !== undefined) {
@@ -72,14 +76,11 @@ export async function runPredict(flags: Flags, positionals: string[], io: Io = d
 
   const { texts } = inputs;
   const interactive = forced || (texts.length === 0 && !inputs.file && io.interactive);
-  if (texts.length === 0 && !inputs.file && !interactive) {
-    if (!stdinIsPiped()) {
-      throw new CliError(
-        'nothing to classify: give --text <text>, --file <file>, or pipe posts on stdin (one per line)'
-      );
-    }
-    texts.push(...(await readAllLines(io.input)));
-    if (texts.length === 0) throw new CliError('nothing to classify: stdin had no non-empty lines');
+  const fromStdin = texts.length === 0 && !inputs.file && !interactive;
+  if (fromStdin && !stdinIsPiped()) {
+    throw new CliError(
+      'nothing to classify: give --text <text>, --file <file>, or pipe posts on stdin (one per line, CSV or JSONL)'
+    );
   }
 
   const runs = await chooseRuns(io, {
@@ -99,6 +100,17 @@ export async function runPredict(flags: Flags, positionals: string[], io: Io = d
       if (s.json) for (const r of rows) out(JSON.stringify(predictionJson(r)));
       else out(formatPredictions(rows));
     };
+    if (fromStdin) {
+      return await predictStdin({
+        input: io.input,
+        predictors,
+        average,
+        columns: inputs.columns,
+        stream,
+        outFile,
+        json: s.json,
+      });
+    }
     if (texts.length > 0) {
       const rows = await predictRows(predictors, inputs, average);
       if (outFile !== undefined) {
@@ -134,15 +146,5 @@ async function predictRows(predictors: Predictor[], inputs: Inputs, average: boo
     const label = predictors.length > 1 ? `predict ${p.name}` : 'predict';
     perRun.push(await predictAll(p, inputs.texts, label, showProgress));
   }
-  const sets = predictors.map((p) => p.labels ?? DEFAULT_LABELS);
-  if (average && sets.some((l) => !sameLabels(l, sets[0]))) {
-    const list = predictors.map((p, i) => `${p.name}: ${sets[i].join(',')}`).join('; ');
-    throw new CliError(`--ensemble averages runs of one label set, but these differ (${list}); drop --ensemble`);
-  }
-  const blocks = average ? [averagePredictions(perRun, sets[0])] : perRun;
-  const labelsOf = (b: number) => (average ? sets[0] : sets[b]);
-  const ids = inputs.ids;
-  return blocks.flatMap((rows, b) =>
-    rows.map((r, i): Row => ({ ...r, labels: labelsOf(b), ...(ids ? { id: ids[i] } : {}) }))
-  );
+  return combineRuns(predictors, perRun, average, inputs.ids);
 }
