@@ -71,5 +71,9 @@ else
   command -v nvcc >/dev/null 2>&1 || die "no CUDA toolkit (nvcc) on PATH or in /usr/local/cuda"
   run 'npm run build:ts >/dev/null && node scripts/find-libtorch.js && node scripts/build-native.js'
   echo "pip-torch: built in $((SECONDS - t0)) s"
+  # Built against the CUDA libtorch, not quietly against its CPU part: the addon links libtorch_cuda and libc10_cuda.
+  for lib in libtorch_cuda.so libc10_cuda.so; do
+    readelf -d "$SRC/build/Release/qwen3_native.node" | grep -q "NEEDED.*\[$lib\]" || die "the addon does not link $lib"
+  done
   run "node dist/cli/main.js info && npx ava test/numerics/model.test.js test/numerics/lora.test.js"
 fi
