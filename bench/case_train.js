@@ -40,7 +40,7 @@ function robustTimes(r) {
 }
 
 async function run(ctx) {
-  const st = { trainWarmup: 1, ...ctx.settings };
+  const st = ctx.settings;
   ctx.settings = st;
   const posts = L.samplePosts(st.trainPosts, 5);
   const rows = [];

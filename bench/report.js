@@ -118,6 +118,37 @@ function goals(results) {
         )
       );
   }
+  const hf = results.hf && results.hf.result && results.hf.result.summary;
+  if (hf) {
+    const rss = (v) =>
+      v.oursRss && v.hfRss ? `${(v.oursRss / 1e9).toFixed(2)} / ${(v.hfRss / 1e9).toFixed(2)} GB` : '–';
+    for (const [key, v] of Object.entries(hf)) {
+      if (key === 'torch') continue;
+      const [shape, what, dtype] = key.split('/');
+      if (what === 'forward') {
+        rows.push(
+          goal(
+            `hf ${shape} forward ${dtype}: ours / transformers`,
+            L.ratio(v.ratio),
+            '>= 1.2x',
+            v.ratio && v.ratio >= 1.2
+          )
+        );
+      } else {
+        const label = `hf ${shape} ${what} ${dtype}: training step ours / transformers + PEFT`;
+        rows.push(goal(`${label} (same batches)`, L.ratio(v.same), '>= 1.5x', v.same && v.same >= 1.5));
+        rows.push([`${label} (the Trainer's batches)`, L.ratio(v.bucketed), '', '']);
+      }
+      rows.push(
+        goal(
+          `hf ${shape} ${what} ${dtype}: peak RSS ours / theirs`,
+          rss(v),
+          'no higher',
+          v.oursRss ? v.oursRss <= v.hfRss : undefined
+        )
+      );
+    }
+  }
   const tok = results.tokenizer && results.tokenizer.result && results.tokenizer.result.summary;
   if (tok && tok.ratio !== undefined)
     rows.push([

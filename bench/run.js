@@ -9,12 +9,16 @@ const { spawn, execFileSync } = require('child_process');
 const L = require('./lib');
 const { render, spliceCases } = require('./report');
 
-const CASES = ['roofline', 'forward', 'train', 'predict', 'embedding', 'tokenizer', 'memory', 'serve', 'scratch'];
+const CASES = ['roofline', 'forward', 'train', 'predict', 'embedding', 'tokenizer', 'memory', 'serve', 'scratch', 'hf'];
+// Run only when named: hf needs transformers + PEFT on the addon's own torch (scripts/pip-torch.sh shell cpu).
+const NAMED_ONLY = ['hf'];
 const GPU_CASES = ['forward', 'train'];
 
 const HELP = `node bench/run.js [options]
   --quick               tiny shapes and few posts (smoke test of the benchmark; RESULTS.md is marked quick)
   --only <case>         run only these cases (repeatable or comma-separated): ${CASES.join(', ')}
+                        (${NAMED_ONLY.join(', ')}: only when named; BENCH_PYTHON must have transformers and peft on
+                        the addon's torch: docs/development.md, "Benchmarks")
   --out <file>          where to write the report (default bench/RESULTS.md); with --only, the cases run replace
                         their own sections in an existing report and every other section is kept
   --keep-weights        keep the generated checkpoints in ${L.WORK} for the next run
@@ -83,6 +87,7 @@ function settingsFor(a) {
         forwardPosts: 16,
         forwardBatch: 8,
         trainBatch: 8,
+        trainWarmup: 1,
         trainSteps: 2,
         trainPosts: 128,
         predictTexts: 32,
@@ -102,6 +107,7 @@ function settingsFor(a) {
         forwardPosts: 64,
         forwardBatch: 16,
         trainBatch: 8,
+        trainWarmup: 1,
         trainSteps: 3,
         trainPosts: 256,
         predictTexts: 1000,
@@ -250,7 +256,7 @@ function runCase(name, ctx, timeoutMs) {
 async function main() {
   const a = parseArgs(process.argv.slice(2));
   const settings = settingsFor(a);
-  const order = a.only.length ? CASES.filter((c) => a.only.includes(c)) : CASES;
+  const order = a.only.length ? CASES.filter((c) => a.only.includes(c)) : CASES.filter((c) => !NAMED_ONLY.includes(c));
   const started = new Date();
   fs.mkdirSync(L.WORK, { recursive: true });
   const m = machine(a.threads || os.cpus().length);

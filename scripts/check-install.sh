@@ -5,8 +5,12 @@
 #   - Debian 13 with only the runtime: the build root with its -dev packages and compilers purged and what they alone
 #     pulled in auto-removed (in the run's throw-away overlay), leaving libtorch2.6 libopenblas0-openmp and Node
 #   - Debian 12 with no libtorch at all: one clear message, exit 1, no stack trace
+#   - Debian 12 whose only libtorch is pip's torch 2.13 CPU wheel (the torch-cpu peer of scripts/peers.sh, made with
+#     Debian 12's python3.11 and copied in, first on PATH): the prebuilt torch-2.13-cxx11abi1 addon must be the one
+#     that trains and predicts
 #
-#   bash scripts/check-install.sh TARBALL     (as root; TARBALL from scripts/check-package.sh)
+#   bash scripts/check-install.sh TARBALL     (as root; TARBALL from scripts/check-package.sh, which packs the
+#                                              torch-2.13 addon that scripts/pip-torch.sh cpu built)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -eq 1 ] && [ -f "$1" ] || { echo "usage: check-install.sh qwen3-native-<version>.tgz" >&2; exit 2; }
@@ -37,6 +41,11 @@ timed "Debian 13 + libtorch2.6 runtime" bash $ROOTS run trixie --put "$TGZ" --pu
 # The same Debian 12 root with libtorch removed (in the run's throw-away overlay; the cached root keeps it).
 timed "Debian 12 without libtorch" bash $ROOTS run bookworm-runtime --put "$TGZ" --put scripts/install-smoke.sh -- \
   "dpkg --purge --force-depends libtorch1.13 >/dev/null 2>&1 && ! ls /usr/lib/*/libtorch* /usr/lib/*/libc10* 2>/dev/null && bash install-smoke.sh $NAME --no-libtorch"
+# pip torch alone: the same root with libtorch1.13 removed and the torch 2.13 CPU wheel's environment brought in.
+TORCH_CPU=$(bash scripts/peers.sh ensure torch-cpu)
+timed "pip torch 2.13 (CPU wheel) only" bash $ROOTS run bookworm-runtime --put "$TGZ" --put scripts/install-smoke.sh \
+  --put "$TORCH_CPU" -- "dpkg --purge --force-depends libtorch1.13 >/dev/null 2>&1 && ! ls /usr/lib/*/libtorch* 2>/dev/null &&
+  $NO_BUILD_TOOLS && PATH=/work/$(basename "$TORCH_CPU")/bin:\$PATH bash install-smoke.sh $NAME --variant torch-2.13-cxx11abi1"
 # A libtorch of another version under the names the addon wants (Debian 13's 2.6 libraries as libc10.so.1.13 & co.,
 # LIBTORCH saying 1.13): the 1.13 addon must fail to load with the missing symbol named, as an Error, not crash
 # the process at its first call (Node's default lazy binding would).

@@ -16,7 +16,7 @@
 #   trixie            Debian 13, the build root: libtorch-dev 2.6, nodejs 20 + npm, cmake, g++, python3-numpy (its
 #                     runtime-only form is made per run by scripts/check-install.sh, purging the -dev packages and the
 #                     compilers in the run's overlay)
-#   bookworm-runtime  Debian 12 with only libtorch1.13 libopenblas0-openmp; Debian 12's nodejs is 18, so the host's
+#   bookworm-runtime  Debian 12 with only libtorch1.13 libopenblas0-openmp (and python3); Debian 12's nodejs is 18, so the host's
 #                     Node 20 and npm are copied in. On a Debian 12 host the packages apt already downloaded
 #                     (/var/cache/apt/archives: the set-up's libtorch 1.13) are reused, not downloaded again.
 # Made from scratch on a 2-core machine (deb.debian.org): trixie 4.4-6.4 min on a quiet machine (debootstrap 40-59 s +
@@ -42,7 +42,9 @@ define() {
     bookworm-runtime)
       SUITE=bookworm
       DIR="$CACHE/qwen3-native-bookworm-runtime"
-      PKGS="libtorch1.13 libopenblas0-openmp ca-certificates"
+      # python3: the interpreter a pip torch environment runs on (scripts/check-install.sh brings one in); without
+      # torch it changes nothing for libtorch1.13 (the loader finds no Python torch and takes the system's).
+      PKGS="libtorch1.13 libopenblas0-openmp ca-certificates python3"
       NODE_FROM_HOST=1
       ;;
     *) die "unknown root '$NAME' (trixie | bookworm-runtime)" ;;

@@ -6,8 +6,10 @@
 #   bash install-smoke.sh TARBALL --variant V  the same, and the addon that ran must be the prebuilt variant V
 #   bash install-smoke.sh TARBALL --no-libtorch expects none: one clear message, exit 1, no stack trace
 #
-# Every compiler, CMake and make are hidden from PATH (a PATH of links to everything else), so an install step that
-# tried to compile would fail here.
+# Every compiler, CMake and make are hidden from PATH, so an install step that tried to compile would fail here: each
+# folder on PATH that holds one is replaced by a folder of links to the rest of it. Other folders stay as they are: a
+# Python virtual environment's bin/ must (Python finds its environment from the folder it was started from, and
+# `python3` there is how the package finds pip's torch).
 set -euo pipefail
 TGZ=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 MODE=${2:-}
@@ -16,20 +18,30 @@ VARIANT=${3:-}
 say() { echo "install-smoke: $*"; }
 die() { echo "install-smoke: FAILED: $*" >&2; exit 1; }
 
+hidden() {
+  case "$1" in
+    cc | c++ | cpp | gcc* | g++* | clang* | *-gcc* | *-g++* | cmake* | ctest | cpack | make | gmake | ninja | ld | ld.* | as) return 0 ;;
+  esac
+  return 1
+}
 NOCC=$(mktemp -d /tmp/qwen3-native-path.XXXXXX)
 shopt -s nullglob
 IFS=: read -r -a dirs <<<"$PATH"
-for d in "${dirs[@]}"; do
+path=()
+for i in "${!dirs[@]}"; do
+  d=${dirs[$i]}
   [ -d "$d" ] || continue
+  has=""
+  for f in "$d"/*; do if hidden "$(basename "$f")"; then has=1; break; fi; done
+  if [ -z "$has" ]; then path+=("$d"); continue; fi
+  mkdir "$NOCC/$i"
   for f in "$d"/*; do
-    n=$(basename "$f")
-    case "$n" in
-      cc | c++ | cpp | gcc* | g++* | clang* | *-gcc* | *-g++* | cmake* | ctest | cpack | make | gmake | ninja | ld | ld.* | as) continue ;;
-    esac
-    [ -e "$NOCC/$n" ] || [ -L "$NOCC/$n" ] || ln -s "$f" "$NOCC/$n" # the first on PATH wins, as in a search
+    hidden "$(basename "$f")" || ln -s "$f" "$NOCC/$i/$(basename "$f")"
   done
+  path+=("$NOCC/$i")
 done
-export PATH=$NOCC
+PATH=$(IFS=:; echo "${path[*]}")
+export PATH
 for tool in cc c++ g++ gcc cmake make; do
   if command -v "$tool" >/dev/null 2>&1; then die "$tool is still on PATH"; fi
 done

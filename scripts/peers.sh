@@ -6,6 +6,7 @@
 #               referee tests (npm run test:referees)
 #   torch-cpu   torch 2.13.0+cpu alone: what a pip user of the prebuilt torch-2.13 addon has (the addon is built and
 #               its numerics tested against it: scripts/pip-torch.sh)
+#   torch-cuda  torch 2.14.1 with its CUDA 13 wheels: the addon must build and load against it
 #
 #   bash scripts/peers.sh ensure NAME     make it (or reuse it) and print its folder (bin/python inside)
 #   bash scripts/peers.sh path NAME       print its folder, made or not
