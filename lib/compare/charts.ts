@@ -98,8 +98,14 @@ function lossChart(title: string, series: Series[], legend: string): TopLevelSpe
  */
 export function lossCharts(series: Series[], legend = 'method'): { spec: TopLevelSpec; steps: number }[] {
   const groups = [
-    { title: 'Training loss: cross-entropy over the vocabulary', series: series.filter((s) => lossOverVocabulary(s.method)) },
-    { title: 'Training loss: cross-entropy over the labels', series: series.filter((s) => !lossOverVocabulary(s.method)) },
+    {
+      title: 'Training loss: cross-entropy over the vocabulary',
+      series: series.filter((s) => lossOverVocabulary(s.method)),
+    },
+    {
+      title: 'Training loss: cross-entropy over the labels',
+      series: series.filter((s) => !lossOverVocabulary(s.method)),
+    },
   ].filter((g) => g.series.length > 0);
   return groups.map((g) => ({
     spec: lossChart(groups.length > 1 || series.length > 1 ? g.title : 'Training loss', g.series, legend),

@@ -2,6 +2,7 @@
 // kept twice), with the front matter the Hugging Face Hub reads (library_name, base_model, tags), so the folder can
 // be uploaded as it is. Rendered here; written by results.ts when training ends and when test metrics come.
 import * as fs from 'fs';
+import * as path from 'path';
 import { labelsFromRecord } from '../classifier/labels';
 import { METHOD_DESCRIPTIONS, type Method } from '../classifier/methods';
 import type { Metrics } from '../classifier/metrics';
@@ -28,6 +29,9 @@ export function isOwnModelCard(file: string): boolean {
   }
 }
 
+/** A data set by its file's name: the card is read on other machines, where this one's folders mean nothing. */
+const dataName = (name: string) => path.basename(name);
+
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
@@ -36,8 +40,9 @@ const yaml = (s: string) => JSON.stringify(s);
 
 function frontMatter(info: RunInfo): string[] {
   const library = LIBRARY[info.method];
-  const tags = ['text-classification', 'sentiment-analysis', info.method];
-  if (library === 'peft') tags.push('lora');
+  const tags = [
+    ...new Set(['text-classification', 'sentiment-analysis', info.method, ...(library === 'peft' ? ['lora'] : [])]),
+  ];
   return [
     '---',
     ...(library ? [`library_name: ${library}`] : []),
@@ -81,7 +86,7 @@ function metricsRow(split: string, posts: number, m: Pick<Metrics, 'accuracy' | 
 
 /** How to load the folder in Python, for the methods Python can load (checked by test/referees). */
 function pythonLines(info: RunInfo, folder: string, labels: number): string[] {
-  const base = info.baseModel.repoId ?? info.baseModel.spec;
+  const base = info.baseModel.repoId ?? info.baseModel.dir;
   if (info.method === 'full')
     return [
       'from transformers import AutoModelForSequenceClassification',
@@ -116,18 +121,24 @@ export function renderModelCard(info: RunInfo, test: TestResults | undefined, fo
     [
       'training data',
       data
-        ? `${data.train.name}: ${data.train.count} posts, sha256 ${data.train.sha256}`
+        ? `${dataName(data.train.name)}: ${data.train.count} posts, sha256 ${data.train.sha256}`
         : `${info.trainExamples} posts`,
     ],
-    ['split', `${info.trainExamples} train, ${info.devExamples} dev${data?.eval ? ` (${data.eval.name})` : ''}`],
+    [
+      'split',
+      `${info.trainExamples} train, ${info.devExamples} dev${data?.eval ? ` (${dataName(data.eval.name)})` : ''}`,
+    ],
     ['hyper-parameters', hyperParameters(info)],
     ['trained with', `qwen3-native ${info.versions.package}, libtorch ${info.versions.libtorch}, ${info.dtype}`],
   ];
-  if (info.totals) facts.push(['training time', `${info.totals.trainSeconds.toFixed(0)} s, ${info.totals.steps} steps`]);
+  if (info.totals)
+    facts.push(['training time', `${info.totals.trainSeconds.toFixed(0)} s, ${info.totals.steps} steps`]);
   const results: string[] = [];
   if (info.best)
-    results.push(metricsRow(`dev (epoch ${info.best.epoch}, step ${info.best.step})`, info.devExamples, info.best.metrics));
-  if (test) results.push(metricsRow(`test: ${test.data.name}`, test.data.count, test.metrics));
+    results.push(
+      metricsRow(`dev (epoch ${info.best.epoch}, step ${info.best.step})`, info.devExamples, info.best.metrics)
+    );
+  if (test) results.push(metricsRow(`test: ${dataName(test.data.name)}`, test.data.count, test.metrics));
   const python = pythonLines(info, folder, labels.length);
   return [
     ...frontMatter(info),
