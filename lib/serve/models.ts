@@ -33,7 +33,9 @@ function testOf(dir: string): ModelDescription['test'] {
   } catch {
     return null;
   }
-  return t ? { data: t.data.name, count: t.data.count, accuracy: t.metrics.accuracy, macroF1: t.metrics.macroF1 } : null;
+  return t
+    ? { data: t.data.name, count: t.data.count, accuracy: t.metrics.accuracy, macroF1: t.metrics.macroF1 }
+    : null;
 }
 
 export class ModelPool {

@@ -10,15 +10,7 @@ import type { TrainerOptions } from '../../train/options';
 import { displayPath, PACKAGE_ROOT } from '../../util/paths';
 import { Flags } from '../args';
 import { dieWithLauncher, LAUNCHER_FLAGS_ENV, launchSettings, launchWorkers } from './launch';
-import {
-  commonSettings,
-  err,
-  existingFile,
-  noPositionals,
-  out,
-  SAMPLE_FILES,
-  type CommonSettings,
-} from '../common';
+import { commonSettings, err, existingFile, noPositionals, out, SAMPLE_FILES, type CommonSettings } from '../common';
 import { CliError, EXIT, flagError, SIGNAL_EXIT } from '../errors';
 import { evaluateRuns } from './eval';
 import { oldDefaultData, trainModelPath } from '../legacy';
