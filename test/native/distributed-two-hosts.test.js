@@ -10,7 +10,7 @@ const path = require('path');
 const { createTinyQwen3 } = require('../../dist');
 const { loadNative } = require('../../dist/native');
 const { readSafetensors } = require('../helpers/safetensors');
-const { tmpDir, weiboLines } = require('../helpers/util');
+const { maxAbsDiff, tmpDir, weiboLines } = require('../helpers/util');
 const { spawnCli, jsonLines } = require('../helpers/cli');
 const { lostRanks } = require('../../dist/train/distributed');
 const { makeHosts, ipCommand, sentBytes, interfaces } = require('../helpers/netns');
@@ -95,16 +95,6 @@ async function weights(output) {
   return (await readSafetensors(path.join(output, 'model.safetensors'))).tensors;
 }
 
-function maxDiff(a, b) {
-  let d = 0;
-  for (const k of Object.keys(a)) {
-    const x = a[k].data;
-    const y = b[k].data;
-    for (let i = 0; i < x.length; i++) d = Math.max(d, Math.abs(x[i] - y[i]));
-  }
-  return d;
-}
-
 const progress = (r) => jsonLines(r.stdout).filter((e) => e.event === 'progress');
 
 test('a failed collective names the rank lost: the ranks on other machines, else the other ranks', (t) => {
@@ -143,7 +133,7 @@ if (!made.hosts) {
     const a = await weights(one);
     const b = await weights(out);
     t.deepEqual(Object.keys(a).sort(), Object.keys(b).sort());
-    const d = maxDiff(a, b);
+    const d = Math.max(...Object.keys(a).map((k) => maxAbsDiff(a[k].data, b[k].data)));
     const losses = Math.max(...steps.map((p, i) => Math.abs(p.loss - progress(single)[i].loss)));
     t.log(
       `${steps.length} steps; bytes over the veth ${bytes.join(', ')}; max |weight difference| ${d}, ` +
