@@ -35,24 +35,16 @@ async function run(ctx) {
   const forwardRows = [];
   const posts = L.samplePosts(st.trainPosts, 5);
   const count = st.trainWarmup + st.trainSteps;
-  const { planEpoch } = L.dist('train/data');
   for (const dtype of dtypes) {
     const dir = await L.ensureWeights(shape, 'causal', dtype);
     for (const method of ['lora', 'lora-head']) {
       const seqs = await L.encodeForTraining(method, posts);
       const labels = posts.map((p) => p.label);
-      const order = L.shuffle([...Array(seqs.length).keys()], 3);
-      const random = [];
-      for (let i = 0; i + st.trainBatch <= seqs.length && random.length < count; i += st.trainBatch)
-        random.push(order.slice(i, i + st.trainBatch));
-      const bucketed = planEpoch(
+      const { random, bucketed } = L.trainingBatches(
         seqs.map((s) => s.length),
         st.trainBatch,
-        42,
-        0
-      )
-        .filter((b) => b.length === st.trainBatch)
-        .slice(0, count);
+        count
+      );
       const job = { model_dir: dir, dtype, lr: 2e-4, warmup: st.trainWarmup };
       L.log(`hf ${shape} ${method} ${dtype}: ours`);
       const ours = await side(() =>

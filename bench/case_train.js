@@ -6,13 +6,6 @@ const L = require('./lib');
 const LORA = L.LORA;
 
 /** Batches of indices: in random order (what a DataCollator sees) and as our Trainer plans them (length-bucketed). */
-function plans(n, batch, count) {
-  const random = [];
-  const order = L.shuffle([...Array(n).keys()], 3);
-  for (let i = 0; i + batch <= n && random.length < count; i += batch) random.push(order.slice(i, i + batch));
-  return random;
-}
-
 function row(shape, method, dtype, impl, r, vs, memory) {
   const s = L.sum(r.times);
   return [
@@ -63,15 +56,11 @@ async function run(ctx) {
       try {
         const seqs = await L.encodeForTraining(method, posts);
         const labels = posts.map((p) => p.label);
-        const random = plans(seqs.length, st.trainBatch, count);
-        const bucketed = planEpoch(
+        const { random, bucketed } = L.trainingBatches(
           seqs.map((s) => s.length),
           st.trainBatch,
-          42,
-          0
-        )
-          .filter((b) => b.length === st.trainBatch)
-          .slice(0, count);
+          count
+        );
         L.log(`train ${shape} ${method} ours`);
         let o;
         try {

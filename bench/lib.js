@@ -134,6 +134,22 @@ function bucketed(seqs, size) {
   return out;
 }
 
+/**
+ * The batches both sides of a training benchmark take, as indices into `lengths`: `count` random batches of `batch`
+ * (seed 3), and the Trainer's own length-bucketed plan (lib/train/data.ts planEpoch, seed 42; full batches only).
+ */
+function trainingBatches(lengths, batch, count) {
+  const order = shuffle([...Array(lengths.length).keys()], 3);
+  const random = [];
+  for (let i = 0; i + batch <= lengths.length && random.length < count; i += batch)
+    random.push(order.slice(i, i + batch));
+  const bucketed = dist('train/data')
+    .planEpoch(lengths, batch, 42, 0)
+    .filter((b) => b.length === batch)
+    .slice(0, count);
+  return { random, bucketed };
+}
+
 // ------------------------------------------------------------------------------------------------ processes
 function run(cmd, args, options = {}) {
   return new Promise((resolve, reject) => {
@@ -326,6 +342,7 @@ module.exports = {
   loadPosts,
   samplePosts,
   bucketed,
+  trainingBatches,
   run,
   runPython,
   runNode,

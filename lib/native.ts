@@ -211,14 +211,19 @@ export interface NativeClassifier {
   dispose(): void;
 }
 
-/** One rank's place in a c10d group: TCPStore rendezvous at masterAddr:masterPort (rank 0 hosts it), Gloo over it. */
+/** One rank's place in a c10d group: TCPStore rendezvous at masterAddr:masterPort (rank 0 hosts it), or a FileStore
+ * at storeFile, Gloo over it. */
 export interface NativeDistributedSpec {
   rank: number;
   worldSize: number;
   masterAddr: string;
   masterPort: number;
-  /** rendezvous and every collective: a rank that died or hangs fails the others after this long */
+  /** '' : the TCP store; else the rendezvous file (one machine, no port) */
+  storeFile: string;
+  /** rendezvous and every collective: a rank alive but stuck fails the others after this long */
   timeoutMs: number;
+  /** a rank with no sign of life this long fails the others' collectives */
+  livenessMs: number;
   /** all-reduce bucket size */
   bucketBytes: number;
 }

@@ -77,8 +77,10 @@ class ProcessGroupWrap : public Napi::ObjectWrap<ProcessGroupWrap> {
       s.rank = static_cast<int>(numberField(o, "rank"));
       s.worldSize = static_cast<int>(numberField(o, "worldSize"));
       s.masterAddr = stringField(o, "masterAddr");
+      s.storeFile = stringField(o, "storeFile");
       s.masterPort = static_cast<int>(numberField(o, "masterPort"));
       s.timeoutMs = static_cast<int64_t>(numberField(o, "timeoutMs"));
+      s.livenessMs = static_cast<int64_t>(numberField(o, "livenessMs"));
       s.bucketBytes = static_cast<int64_t>(numberField(o, "bucketBytes"));
       return startWork(
           info.Env(), "distributedInit",

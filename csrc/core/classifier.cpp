@@ -252,6 +252,7 @@ void Classifier::loadWeights(const std::string& file) {
   // Pending weight decay belongs to the values being replaced (and to any tensor the file does not hold).
   if (optimizer_) optimizer_->flush();
   std::map<std::string, bool> known;
+  std::vector<std::string> nonFinite;
   torch::NoGradGuard noGrad;
   for (auto& [name, tensor] : trainable_) {
     known[name] = true;
@@ -264,7 +265,18 @@ void Classifier::loadWeights(const std::string& file) {
       throw std::runtime_error(file + ": tensor '" + name + "' has shape " + shapeString(stored) +
                                " but this model expects " + shapeString(tensor.sizes().vec()));
     torch::Tensor t = f.read(name);
-    tensor.copy_(t.to(tensor.device(), tensor.scalar_type()));
+    // A run saved by a training that diverged would load and then answer every text with non-finite probabilities
+    // (a server said ready, then 500s). Checked here, where the tensors are in memory: a full 0.6B run is 1.2 GB.
+    if (t.is_floating_point() && !torch::isfinite(t).all().item<bool>()) nonFinite.push_back(name);
+    if (nonFinite.empty()) tensor.copy_(t.to(tensor.device(), tensor.scalar_type()));
+  }
+  if (!nonFinite.empty()) {
+    std::string names;
+    for (size_t i = 0; i < nonFinite.size() && i < 3; ++i) names += (i ? ", " : "") + nonFinite[i];
+    if (nonFinite.size() > 3) names += ", ... " + std::to_string(nonFinite.size()) + " tensors";
+    throw std::runtime_error(file + " holds NaN or infinite values (" + names +
+                             "), e.g. saved by a training run that diverged: train it again (with a lower "
+                             "--learning-rate), or use another run");
   }
   if (method_ != Method::Full) {
     std::string unknown;

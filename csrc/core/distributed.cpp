@@ -13,16 +13,22 @@
 #ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO
 #endif
+#include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <thread>
+
+#include "liveness.h"
 #endif
 
 namespace q3 {
 
 namespace {
 std::string where(const DistributedSpec& s) {
-  return "rank " + std::to_string(s.rank) + " of " + std::to_string(s.worldSize) + " (master " + s.masterAddr + ":" +
-         std::to_string(s.masterPort) + ")";
+  return "rank " + std::to_string(s.rank) + " of " + std::to_string(s.worldSize) +
+         (s.storeFile.empty() ? " (master " + s.masterAddr + ":" + std::to_string(s.masterPort) + ")"
+                              : " (rendezvous file " + s.storeFile + ")");
 }
 
 #ifdef QWEN3_NATIVE_GLOO
@@ -47,24 +53,72 @@ std::string secondsSince(std::chrono::steady_clock::time_point started) {
 bool distributedAvailable() { return true; }
 
 struct ProcessGroup::Impl {
-  c10::intrusive_ptr<c10d::TCPStore> store;
+  c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  std::unique_ptr<Liveness> liveness;
+  bool failed = false;
+
+  // Waits for `work`, failing as soon as the liveness monitor reports a rank gone: the work alone would wait the whole
+  // collective timeout. Polled each millisecond: the collectives of a step take milliseconds to seconds.
+  void finish(const c10::intrusive_ptr<c10d::Work>& work) {
+    while (!work->isCompleted()) {
+      std::string gone = liveness ? liveness->failure() : "";
+      if (!gone.empty()) {
+        failed = true;
+        throw std::runtime_error(gone);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    work->wait();
+  }
 };
+
+namespace {
+std::string storeValue(const std::vector<uint8_t>& v) { return std::string(v.begin(), v.end()); }
+
+// Every rank publishes the world size it was started with and compares it with rank 0's (rank 0 with each other
+// rank's), before Gloo's own rendezvous: started with different sizes, Gloo waits for a rank that never comes and
+// fails after the timeout with "Timed out waiting ... for key"; this says which ranks disagree, at once.
+void checkWorldSize(c10d::Store& store, const DistributedSpec& spec) {
+  const std::string mine = std::to_string(spec.worldSize);
+  const std::string key = "qwen3-native/world-size/";
+  store.set(key + std::to_string(spec.rank), std::vector<uint8_t>(mine.begin(), mine.end()));
+  auto differs = [&](int other) {
+    const std::string theirs = storeValue(store.get(key + std::to_string(other)));
+    if (theirs == mine) return;
+    throw std::runtime_error("rank " + std::to_string(other) + " was started with a world size of " + theirs +
+                             " and this rank with " + mine +
+                             ": start every rank with the same world size (WORLD_SIZE; the launcher's "
+                             "--nproc-per-node x --nnodes, equal on every machine)");
+  };
+  if (spec.rank != 0) differs(0);
+  else
+    for (int r = 1; r < spec.worldSize; ++r) differs(r);
+}
+}  // namespace
 
 ProcessGroup::ProcessGroup(const DistributedSpec& spec) : spec_(spec), impl_(std::make_unique<Impl>()) {
   const auto started = std::chrono::steady_clock::now();
   const auto timeout = std::chrono::milliseconds(spec.timeoutMs);
   try {
-    c10d::TCPStoreOptions o;
-    o.port = static_cast<std::uint16_t>(spec.masterPort);
-    o.isServer = spec.rank == 0;
-    o.numWorkers = static_cast<std::size_t>(spec.worldSize);
-    o.waitWorkers = true;
-    o.timeout = timeout;
+    if (!spec.storeFile.empty()) {
+      impl_->store = c10::make_intrusive<c10d::FileStore>(spec.storeFile, spec.worldSize);
+      impl_->store->setTimeout(timeout);
+    } else {
+      c10d::TCPStoreOptions o;
+      o.port = static_cast<std::uint16_t>(spec.masterPort);
+      o.isServer = spec.rank == 0;
+      o.numWorkers = static_cast<std::size_t>(spec.worldSize);
+      // Not waiting for numWorkers connections here: checkWorldSize names a rank started with another world size,
+      // where waiting for a count that never comes would only time out.
+      o.waitWorkers = false;
+      o.timeout = timeout;
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    o.useLibUV = false;  // 2.4 made libuv the default; Debian's build may lack it, and the classic server suffices
+      o.useLibUV = false;  // 2.4 made libuv the default; Debian's build may lack it, and the classic server suffices
 #endif
-    impl_->store = c10::make_intrusive<c10d::TCPStore>(spec.masterAddr, o);
+      impl_->store = c10::make_intrusive<c10d::TCPStore>(spec.masterAddr, o);
+    }
+    checkWorldSize(*impl_->store, spec);
     auto opts = c10d::ProcessGroupGloo::Options::create();
     // Gloo's own transport device: GLOO_SOCKET_IFNAME as torch.distributed reads it, the loopback when the master is
     // on this machine's loopback, else the address this host's name resolves to.
@@ -75,6 +129,8 @@ ProcessGroup::ProcessGroup(const DistributedSpec& spec) : spec_(spec), impl_(std
     else opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
     opts->timeout = timeout;
     impl_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, spec.rank, spec.worldSize, opts);
+    impl_->liveness =
+        std::make_unique<Liveness>(impl_->store, spec.rank, spec.worldSize, std::chrono::milliseconds(spec.livenessMs));
   } catch (const std::exception& e) {
     const std::string why = reason(e);
     const std::string head = "rendezvous of " + where(spec) + " failed after " + secondsSince(started) + " (of " +
@@ -87,7 +143,11 @@ ProcessGroup::ProcessGroup(const DistributedSpec& spec) : spec_(spec), impl_(std
   }
 }
 
-ProcessGroup::~ProcessGroup() = default;
+ProcessGroup::~ProcessGroup() {
+  // After a rank was lost, Gloo's destructor would wait for the stuck collective until its timeout: the group is left
+  // behind instead (the run is over; the process ends soon).
+  if (impl_ && impl_->failed) (void)impl_->pg.release();
+}
 
 std::vector<torch::Tensor> ProcessGroup::allReduceMean(std::vector<torch::Tensor> tensors) {
   torch::NoGradGuard noGrad;
@@ -121,12 +181,10 @@ std::vector<torch::Tensor> ProcessGroup::allReduceMean(std::vector<torch::Tensor
   for (size_t i = 0; i < tensors.size(); ++i)
     if (tensors[i].is_sparse()) sparse.emplace_back(i, impl_->pg->allreduce(sparseIn[s++]));
   try {
-    for (auto& w : works) w->wait();
-    for (auto& [i, w] : sparse) w->wait();
+    for (auto& w : works) impl_->finish(w);
+    for (auto& [i, w] : sparse) impl_->finish(w);
   } catch (const std::exception& e) {
-    throw CodedError(kCollectiveFailed, "gradient all-reduce on " + where(spec_) +
-                                            " failed (a peer rank exited or stopped answering within " +
-                                            std::to_string(spec_.timeoutMs) + " ms): " + reason(e));
+    throw CodedError(kCollectiveFailed, "gradient all-reduce on " + where(spec_) + " failed: " + reason(e));
   }
   for (size_t k = 0; k < buckets.size(); ++k) {
     torch::Tensor flat = flats[k][0].mul_(inv);
@@ -147,7 +205,7 @@ std::vector<torch::Tensor> ProcessGroup::allReduceMean(std::vector<torch::Tensor
 
 void ProcessGroup::barrier() {
   try {
-    impl_->pg->barrier()->wait();
+    impl_->finish(impl_->pg->barrier());
   } catch (const std::exception& e) {
     throw CodedError(kCollectiveFailed, "barrier on " + where(spec_) + " failed: " + reason(e));
   }
@@ -159,7 +217,7 @@ torch::Tensor ProcessGroup::allGather(const torch::Tensor& tensor) {
   for (int r = 0; r < spec_.worldSize; ++r) out[0].push_back(torch::empty_like(in));
   std::vector<torch::Tensor> inputs{in};
   try {
-    impl_->pg->allgather(out, inputs)->wait();
+    impl_->finish(impl_->pg->allgather(out, inputs));
   } catch (const std::exception& e) {
     throw CodedError(kCollectiveFailed, "all-gather on " + where(spec_) + " failed: " + reason(e));
   }

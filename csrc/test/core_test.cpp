@@ -26,6 +26,13 @@
 #include "../core/json.h"
 #include "../core/safetensors_header.h"
 
+#if __has_include(<gloo/config.h>) && __has_include(<torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>)
+#include <torch/csrc/distributed/c10d/HashStore.hpp>
+
+#include "../core/liveness.h"
+#define QWEN3_TEST_LIVENESS 1
+#endif
+
 namespace {
 
 constexpr double kLogitsTolerance = 1e-4;
@@ -164,6 +171,7 @@ bool distributedChecks() {
       s.masterAddr = "127.0.0.1";
       s.masterPort = port;
       s.timeoutMs = 20000;
+      s.livenessMs = 20000;
       s.bucketBytes = 64;
       q3::ProcessGroup g(s);
       const float v = static_cast<float>(r + 1);  // rank 0: 1, rank 1: 2 -> mean 1.5
@@ -193,6 +201,34 @@ bool distributedChecks() {
   std::printf("%s distributed: bucketed and sparse averaged all-reduce, all-gather (2 ranks, loopback)\n",
               ok ? "ok  " : "FAIL");
   return ok;
+}
+
+// Two ranks' liveness monitors on one in-memory store: while both beat neither reports; once one stops (as a process
+// stopped with SIGSTOP), the other names it within the window and a round.
+bool livenessChecks() {
+#ifndef QWEN3_TEST_LIVENESS
+  std::printf("skip liveness checks: built without Gloo (libgloo-dev)\n");
+  return true;
+#else
+  auto store = c10::make_intrusive<c10d::HashStore>();
+  const auto window = std::chrono::milliseconds(400);
+  auto a = std::make_unique<q3::Liveness>(store, 0, 2, window);
+  auto b = std::make_unique<q3::Liveness>(store, 1, 2, window);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  const std::string early = a->failure() + b->failure();
+  b.reset();
+  const auto stopped = std::chrono::steady_clock::now();
+  std::string failure;
+  while (failure.empty() && std::chrono::steady_clock::now() - stopped < std::chrono::seconds(5)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    failure = a->failure();
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - stopped).count();
+  const bool ok = early.empty() && failure.rfind("rank 1 of 2 gave no sign of life for", 0) == 0 && seconds < 1.0;
+  std::printf("%s liveness: both beating, no report; a stopped rank named %.2f s after it stopped (window 0.4 s)%s%s\n",
+              ok ? "ok  " : "FAIL", seconds, early.empty() ? "" : "; early: ", early.c_str());
+  return ok;
+#endif
 }
 
 // The CPU pool as a systems component: sizes that would wrap its arithmetic are refused, and a process that forks while
@@ -258,6 +294,7 @@ int main(int argc, char** argv) {
   const std::string fixtures = argv[1];
   bool ok = parserChecks();
   ok &= distributedChecks();
+  ok &= livenessChecks();
   try {
     {
       Fixture causal;

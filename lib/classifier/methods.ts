@@ -26,6 +26,15 @@ export function usesLora(method: Method): boolean {
   return method === 'lora' || method === 'lora-head';
 }
 
+/**
+ * `lora` learns the label word as the next token: its loss is cross-entropy over the whole vocabulary (151,936 rows
+ * for Qwen3: ln 151,936 = 11.9 at the start), the others' over the N labels (ln 2 = 0.69 for two), so their curves
+ * do not share an axis.
+ */
+export function lossOverVocabulary(method: Method): boolean {
+  return method === 'lora';
+}
+
 /** `full` trains every weight, and so in float32 (bf16 weights would lose most small updates). */
 export function needsFloat32(method: Method): boolean {
   return method === 'full';

@@ -7,6 +7,7 @@ import { isPickledFile, isRunFolder } from '../runs/folder';
 import { DEVICE_OPTIONS, DTYPE_OPTIONS, parseDevice, type DeviceOption, type DTypeOption } from '../qwen3/runtime';
 import { MODEL_SIZES, type ModelSize } from '../qwen3/presets';
 import { createProgress } from '../util/progress';
+import { PACKAGE_ROOT } from '../util/paths';
 import { Flags } from './args';
 import { METHOD_ALIASES } from './flags';
 import { CliError, flagError } from './errors';
@@ -69,10 +70,21 @@ export function deviceFlag(flags: Flags): DeviceOption | undefined {
   return device;
 }
 
-/** A file flag: it must exist and be a file. */
+/** The word that names the bundled sample posts (data/README.md) for --train and --test, where no file has the name. */
+export const SAMPLE = 'sample';
+export const SAMPLE_FILES: Readonly<Record<string, string>> = {
+  train: path.join(PACKAGE_ROOT, 'data', 'weibo_sample.txt'),
+  test: path.join(PACKAGE_ROOT, 'data', 'weibo_sample_test.txt'),
+};
+
+/**
+ * A file flag: it must exist and be a file. `--train sample` and `--test sample` name the bundled posts, which an
+ * installed package keeps under node_modules (a file called `sample` in the working folder wins).
+ */
 export function existingFile(flags: Flags, flag: string): string | undefined {
   const file = flags.string(flag);
   if (file === undefined) return undefined;
+  if (file === SAMPLE && SAMPLE_FILES[flag] && !fs.existsSync(file)) return SAMPLE_FILES[flag];
   if (!fs.existsSync(file)) throw flagError(flags.spelling(flag), 'an existing file', file);
   if (!fs.statSync(file).isFile()) throw flagError(flags.spelling(flag), 'a file (not a folder)', file);
   return file;

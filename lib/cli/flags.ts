@@ -10,6 +10,7 @@ import { MODEL_SIZES } from '../qwen3/presets';
 import { STREAM_OPTIONS } from '../predict/schema';
 import { SERVE_DEFAULTS, SERVE_OPTIONS } from '../serve/schema';
 import type { SchemaNode } from '../util/schema';
+import { placeholder, TRAINER_FLAGS } from './trainer-flags';
 
 /** An option's help: its choices, its description, and its default ("text | json: ... (default text)"). */
 export function optionHelp(option: object): string {
@@ -59,8 +60,16 @@ export const FLAGS: Record<string, FlagSpec> = {
     help: `${MODEL_SIZES.join(' | ')} (picks Qwen/Qwen3-<size> or Qwen/Qwen3-Embedding-<size>)`,
   },
   model: { kind: 'string', value: '<spec>', help: optionHelp(T.model) },
-  train: { kind: 'string', value: '<file>', help: 'training data: text<TAB>label lines, CSV (label,review) or JSONL' },
-  test: { kind: 'string', value: '<file>', help: 'labelled test data (same formats)' },
+  train: {
+    kind: 'string',
+    value: '<file>',
+    help: "training data: text<TAB>label lines, CSV (label,review) or JSONL; 'sample': the bundled sample posts",
+  },
+  test: {
+    kind: 'string',
+    value: '<file>',
+    help: "labelled test data (same formats); 'sample': the bundled test posts",
+  },
   labels: {
     kind: 'string',
     value: '<a,b,..>',
@@ -71,6 +80,13 @@ export const FLAGS: Record<string, FlagSpec> = {
   'learning-rate': { kind: 'string', value: '<x>', help: 'peak learning rate (AdamW, warmup then cosine decay)' },
   'lora-r': { kind: 'string', value: '<n>', help: optionHelp(LORA.r) },
   'lora-alpha': { kind: 'string', value: '<x>', help: optionHelp(LORA.alpha) },
+  // warmup, scheduler, weight decay, clipping, early stopping, LoRA dropout and targets: read from their schema nodes
+  ...Object.fromEntries(
+    Object.entries(TRAINER_FLAGS).map(([flag, f]): [string, FlagSpec] => [
+      flag,
+      { kind: 'string', value: placeholder(f.node), help: optionHelp(f.node) },
+    ])
+  ),
   'max-samples': { kind: 'string', value: '<n>', help: optionHelp(T.maxSamples) },
   'max-length': { kind: 'string', value: '<n>', help: optionHelp(T.maxLength) },
   'gradient-accumulation': { kind: 'string', value: '<n>', help: optionHelp(T.gradientAccumulation) },
@@ -186,6 +202,7 @@ export const COMMAND_FLAGS: Record<Command, readonly string[]> = {
     'learning-rate',
     'lora-r',
     'lora-alpha',
+    ...Object.keys(TRAINER_FLAGS),
     'max-samples',
     'max-length',
     'gradient-accumulation',

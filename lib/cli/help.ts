@@ -81,7 +81,7 @@ only the .node file stays behind.`,
 
 const EXAMPLES: Record<Command, string> = {
   train: `Examples:
-  qwen3-native train --method lora --model tiny                      # no download, seconds on a CPU
+  qwen3-native train --method lora --model tiny --test sample        # no download, seconds on a CPU
   qwen3-native train --method lora-head --model-size 0.6B --train data/weibo_senti_100k.txt --test test.txt
   qwen3-native train --method lora --model-size 0.6B --resume         # continue after Ctrl-C
   qwen3-native train --eval-only --checkpoint models/qwen3_lora_0.6B --test test.txt`,
@@ -183,7 +183,8 @@ function help(command: Command, flag: string): string {
   if (command === 'serve' && flag === 'checkpoint')
     return "a trained run folder to serve (repeatable; a model is named by its folder's name)";
   if (command === 'serve' && flag === 'load-all') return 'serve every trained run under --models-dir';
-  if (command === 'train' && flag === 'test') return 'labelled test file: the best model is evaluated on it at the end';
+  if (command === 'train' && flag === 'test')
+    return `${FLAGS.test.help}; the best model is evaluated on it at the end (the result is kept in the run folder)`;
   if (command === 'compare') {
     const h = COMPARE_HELP[flag];
     if (h) return h;

@@ -4,7 +4,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { defaultOutput, familyFor, METHOD_DESCRIPTIONS, METHODS, type Method } from '../classifier/methods';
 import { firstLine, isPickledFile, isRunFolder, readRunInfo } from '../runs/folder';
-import { type RunInfo } from '../runs/schema';
+import { readTestResults } from '../runs/results';
+import { type RunInfo, type TestResults } from '../runs/schema';
 import { findRunFor, findRuns } from '../runs/lookup';
 import {
   describePreset,
@@ -88,6 +89,8 @@ export async function chooseTrainTarget(
 export interface RunSummary {
   dir: string;
   info?: RunInfo;
+  /** test_results.json, when the run has one (and it reads) */
+  test?: TestResults;
   /** why it cannot be read */
   problem?: string;
 }
@@ -96,20 +99,28 @@ export function readRun(dir: string): RunSummary {
   if (isPickledFile(dir))
     return { dir, problem: 'an old pickled embedding head (.pth): not read here, for safety; re-train it' };
   try {
-    return { dir, info: readRunInfo(dir) };
+    const info = readRunInfo(dir);
+    let test: TestResults | undefined;
+    try {
+      test = readTestResults(dir);
+    } catch {
+      // a damaged test result hides the result, not the run
+    }
+    return { dir, info, test };
   } catch (e) {
     return { dir, problem: `unreadable: ${firstLine(e)}` };
   }
 }
 
-/** "lora on Qwen/Qwen3-0.6B, dev accuracy 91.2%", "lora-head (a PEFT adapter) on …" */
+/** "lora on Qwen/Qwen3-0.6B, dev accuracy 91.2%, test accuracy 90.1%", "lora-head (a PEFT adapter) on …" */
 export function describeRun(run: RunSummary): string {
   const i = run.info;
   if (!i) return run.problem ?? 'unreadable';
   const peft = i.versions.package === 'peft' ? ' (a PEFT adapter)' : '';
   const best = i.best ? `, dev accuracy ${(i.best.metrics.accuracy * 100).toFixed(1)}%` : '';
+  const test = run.test ? `, test accuracy ${(run.test.metrics.accuracy * 100).toFixed(1)}%` : '';
   const base = i.baseModel.repoId ?? (i.baseModel.spec || 'an unnamed base model');
-  return `${i.method}${peft} on ${base}${best}${i.stopped ? ' (stopped early)' : ''}`;
+  return `${i.method}${peft} on ${base}${best}${test}${i.stopped ? ' (stopped early)' : ''}`;
 }
 
 export function runChoices(runs: RunSummary[]): Choice<string>[] {

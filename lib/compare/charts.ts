@@ -2,6 +2,7 @@
 // 'none'), so report.html shows them with no script and no network. vega/vega-lite 5.x: their CommonJS builds load
 // with require() on every Node this package supports (the 6.x line is ESM-only).
 import type { TopLevelSpec } from 'vega-lite';
+import { lossOverVocabulary, type Method } from '../classifier/methods';
 import type { HistoryRecord } from '../runs/history';
 
 const WIDTH = 560;
@@ -33,6 +34,8 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 /** One row per optimizer step and per evaluation, tagged with the series (method or run) it belongs to. */
 export interface Series {
   name: string;
+  /** the run's method: it says what its loss is over */
+  method: Method;
   history: HistoryRecord[];
 }
 
@@ -54,16 +57,19 @@ function evalRows(series: Series[]) {
 
 const color = (title: string) => ({ field: 'series', type: 'nominal' as const, title });
 
+/** A colour legend drawn with solid marks, whatever the opacity of the layer it is read from. */
+const solidLegend = (title: string) => ({ ...color(title), legend: { symbolOpacity: 1, symbolStrokeWidth: 2 } });
+
 /** Training loss against step: each step's loss faint, a trailing mean of 10 steps on top. */
-export function lossChart(series: Series[], legend = 'method'): TopLevelSpec {
+function lossChart(title: string, series: Series[], legend: string): TopLevelSpec {
   return {
-    title: 'Training loss',
+    title,
     width: WIDTH,
     height: HEIGHT,
     data: { values: progressRows(series) },
     encoding: {
       x: { field: 'step', type: 'quantitative', title: 'optimizer step' },
-      color: color(legend),
+      color: solidLegend(legend),
     },
     layer: [
       {
@@ -84,6 +90,27 @@ export function lossChart(series: Series[], legend = 'method'): TopLevelSpec {
       },
     ],
   } as TopLevelSpec;
+}
+
+/**
+ * The training-loss charts: one panel for the runs whose loss is over the vocabulary (lora) and one for those over
+ * the labels, as their scales differ ~17x at the start; each with the number of steps it draws.
+ */
+export function lossCharts(series: Series[], legend = 'method'): { spec: TopLevelSpec; steps: number }[] {
+  const groups = [
+    {
+      title: 'Training loss: cross-entropy over the vocabulary',
+      series: series.filter((s) => lossOverVocabulary(s.method)),
+    },
+    {
+      title: 'Training loss: cross-entropy over the labels',
+      series: series.filter((s) => !lossOverVocabulary(s.method)),
+    },
+  ].filter((g) => g.series.length > 0);
+  return groups.map((g) => ({
+    spec: lossChart(groups.length > 1 || series.length > 1 ? g.title : 'Training loss', g.series, legend),
+    steps: progressRows(g.series).length,
+  }));
 }
 
 /** Dev-set accuracy at each evaluation. */

@@ -4,7 +4,7 @@ import * as path from 'path';
 import {
   accuracySpeedChart,
   devAccuracyChart,
-  lossChart,
+  lossCharts,
   memoryChart,
   renderSvg,
   timeCharts,
@@ -102,6 +102,7 @@ async function figures(specs: { spec: Parameters<typeof renderSvg>[0]; rows: num
 export function seriesOf(r: CompareReport): Series[] {
   return r.results.map((x) => ({
     name: x.name === x.method ? x.method : `${x.method} (${x.name})`,
+    method: x.method,
     history: x.history,
   }));
 }
@@ -109,10 +110,9 @@ export function seriesOf(r: CompareReport): Series[] {
 export async function renderHtml(r: CompareReport): Promise<string> {
   const series = seriesOf(r);
   const points = chartPoints(r.results);
-  const steps = series.reduce((n, s) => n + s.history.filter((h) => h.type === 'progress').length, 0);
   const evals = series.reduce((n, s) => n + s.history.filter((h) => h.type === 'eval').length, 0);
   const charts = await figures([
-    { spec: lossChart(series), rows: steps, what: 'Training loss' },
+    ...lossCharts(series).map((c) => ({ spec: c.spec, rows: c.steps, what: 'Training loss' })),
     { spec: devAccuracyChart(series), rows: evals, what: 'Dev accuracy' },
     { spec: accuracySpeedChart(points), rows: points.length, what: 'Accuracy against speed' },
     ...timeCharts(points).map((spec) => ({ spec, rows: points.length, what: 'Time' })),

@@ -1,17 +1,18 @@
 // `qwen3-native report <run>`: one run's curves (training loss, dev accuracy, learning rate) from its metrics.jsonl,
-// drawn as the comparison draws them, with its totals, in one self-contained HTML file.
+// drawn as the comparison draws them, with its totals and test result, in one self-contained HTML file.
 import * as path from 'path';
 import { readRunHistory, RUN_REPORT_FILE } from '../runs/history';
 import { readRunInfo } from '../runs/folder';
-import { type RunInfo } from '../runs/schema';
+import { readTestResults } from '../runs/results';
+import { type RunInfo, type TestResults } from '../runs/schema';
 import { writeFileAtomic } from '../util/atomic-write';
-import { devAccuracyChart, learningRateChart, lossChart, renderSvg } from './charts';
+import { devAccuracyChart, learningRateChart, lossCharts, renderSvg } from './charts';
 import { count, duration, mb, pct } from './report';
 
 const esc = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-function facts(info: RunInfo): [string, string][] {
+function facts(info: RunInfo, test: TestResults | undefined): [string, string][] {
   const rows: [string, string][] = [
     ['method', info.method],
     ['base model', info.baseModel.repoId ?? info.baseModel.spec],
@@ -21,6 +22,11 @@ function facts(info: RunInfo): [string, string][] {
     rows.push([
       'best',
       `dev ${info.best.metric} ${pct(info.best.value)} at epoch ${info.best.epoch}, step ${info.best.step}`,
+    ]);
+  if (test)
+    rows.push([
+      'test',
+      `accuracy ${pct(test.metrics.accuracy)}, macro-F1 ${pct(test.metrics.macroF1)} on ${test.data.name} (${test.data.count} posts)`,
     ]);
   const t = info.totals;
   if (t) {
@@ -46,11 +52,12 @@ export async function writeRunReport(run: string, out?: string): Promise<{ file:
       `${dir} has no metrics.jsonl (a run trained before runs recorded their history): train it again to get its curves`
     );
   }
-  const series = [{ name: path.basename(dir), history }];
+  const series = [{ name: path.basename(dir), method: info.method, history }];
   const svgs: string[] = [];
-  for (const spec of [lossChart(series, 'run'), devAccuracyChart(series, 'run'), learningRateChart(series)])
+  const loss = lossCharts(series, 'run').map((c) => c.spec);
+  for (const spec of [...loss, devAccuracyChart(series, 'run'), learningRateChart(series)])
     svgs.push(`<figure class="chart">${await renderSvg(spec)}</figure>`);
-  const table = facts(info)
+  const table = facts(info, readTestResults(dir))
     .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`)
     .join('');
   const html = `<!doctype html>

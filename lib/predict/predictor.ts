@@ -4,7 +4,6 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { loadNative, type NativeClassifier, type RunStats } from '../native';
 import { batchLimits } from '../qwen3/batching';
-import { nonFiniteTensors } from '../qwen3/finite';
 import { openQwen3Folder, type Qwen3Folder } from '../qwen3/folder';
 import { resolveDeviceAndDtype } from '../qwen3/runtime';
 import { DEFAULT_MODEL_SIZE, findPreset, MODEL_SIZES, type ModelSize } from '../qwen3/presets';
@@ -186,15 +185,6 @@ export class Predictor implements DisposableResource {
         })
       );
       const weights = path.join(runDir, weightsFileFor(info.method));
-      // A full run's weights are the whole model (GBs): only the trained parts of the other methods are read here.
-      const bad = info.method === 'full' ? [] : await nonFiniteTensors(weights);
-      if (bad.length) {
-        throw new Error(
-          `${weightsFileFor(info.method)} holds NaN or infinite values (${bad.slice(0, 3).join(', ')}` +
-            `${bad.length > 3 ? `, … ${bad.length} tensors` : ''}), e.g. saved by a training run that diverged: ` +
-            'train it again (with a lower --learning-rate), or use another run'
-        );
-      }
       await classifier.loadWeights(weights);
     } catch (e) {
       classifier.dispose();

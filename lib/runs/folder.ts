@@ -2,6 +2,7 @@
 // format, both reading and writing:
 //   run.json                                   method, base model, prompt, label tokens, hyper-parameters, metrics,
 //                                              the training data's fingerprint
+//   test_results.json, README.md               the published weights' test-set result; the model card (results.ts)
 //   adapter_config.json, adapter_model.safetensors   lora, lora-head (PEFT format, loads in Python PEFT)
 //   model.safetensors, config.json             full (HF Qwen3ForSequenceClassification keys: model.*, score.weight)
 //   head.safetensors                           embedding (classifier.* keys)
@@ -28,7 +29,15 @@ import { checkJsonObject, readJsonObject, JsonFileError } from '../util/json-fil
 import { label2id, labelsFromRecord } from '../classifier/labels';
 import { usesLora, weightsFileFor, type Method } from '../classifier/methods';
 import { peftAdapterConfig, runInfoFromPeft } from './peft';
-import { RUN_FORMAT, RUN_VERSION, RunInfoSchema, TrainerStateSchema, type RunInfo, type TrainerState } from './schema';
+import {
+  RUN_FORMAT,
+  RUN_VERSION,
+  RunInfoSchema,
+  TEST_RESULTS_FILE,
+  TrainerStateSchema,
+  type RunInfo,
+  type TrainerState,
+} from './schema';
 import { latestCheckpoint, recoverPublish, TRAINER_STATE, workFolder, writeCheckpointFolder } from './staging';
 import { isFile } from '../util/regular-file';
 
@@ -160,6 +169,8 @@ export async function publishRun(
       }
     }
     writeJsonAtomic(path.join(staging, 'run.json'), info);
+    // A test result measured other weights than these.
+    fs.rmSync(path.join(runDir, TEST_RESULTS_FILE), { force: true });
     publishFiles(staging, runDir);
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });

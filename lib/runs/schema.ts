@@ -1,5 +1,5 @@
-// The shapes of a run folder's JSON files, each declared once: run.json (RunInfo), a checkpoint's
-// trainer_state.json (TrainerState) and PEFT's adapter_config.json (AdapterConfig). The types come from these
+// The shapes of a run folder's JSON files, each declared once: run.json (RunInfo), test_results.json (TestResults),
+// a checkpoint's trainer_state.json (TrainerState) and PEFT's adapter_config.json (AdapterConfig). The types come from these
 // declarations, and the readers (folder.ts, peft.ts) check every file against them (util/schema).
 import type { Metrics } from '../classifier/metrics';
 import { ID2LABEL, METHODS } from '../classifier/methods';
@@ -130,6 +130,19 @@ export const RunInfoSchema = Type.Object({
   versions: Type.Object({ package: Type.String(), libtorch: Type.String() }),
 });
 export type RunInfo = Static<typeof RunInfoSchema>;
+
+/** The run folder's file holding the test-set result of its published weights (HF Trainer's name for it). */
+export const TEST_RESULTS_FILE = 'test_results.json';
+/** The run folder's model card: what the Hugging Face Hub shows for an uploaded folder (runs/model-card.ts). */
+export const MODEL_CARD_FILE = 'README.md';
+
+/** test_results.json: the run's published weights measured on a labelled test set (`train --test`). */
+export const TestResultsSchema = Type.Object({
+  data: DataFingerprintSchema,
+  metrics: MetricsSchema,
+  evaluatedAt: Type.String(),
+});
+export type TestResults = Static<typeof TestResultsSchema>;
 
 /** A checkpoint's trainer_state.json: where training stands, and the run.json it will publish. */
 export const TrainerStateSchema = Type.Object({

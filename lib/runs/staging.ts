@@ -16,6 +16,8 @@ import {
 import { METHODS, weightsFileFor } from '../classifier/methods';
 import { makeDirectory } from '../util/make-dir';
 import { METRICS_FILE, RUN_REPORT_FILE } from './history';
+import { isOwnModelCard } from './model-card';
+import { MODEL_CARD_FILE, TEST_RESULTS_FILE } from './schema';
 
 /** The folder a run trains in until it finishes. */
 export function workFolder(output: string): string {
@@ -320,12 +322,13 @@ const RUN_FILES = new Set([
   'tokenizer_config.json',
   METRICS_FILE,
   RUN_REPORT_FILE,
+  TEST_RESULTS_FILE,
   OWNER_FILE,
   CHECKPOINT,
   ...METHODS.map(weightsFileFor),
 ]);
 
-/** The entries of a run folder this package did not write (a user's notes, a second adapter, a README). */
+/** The entries of a run folder this package did not write (a user's notes, a second adapter, their README). */
 export function foreignEntries(dir: string): string[] {
   let names: string[];
   try {
@@ -333,8 +336,9 @@ export function foreignEntries(dir: string): string[] {
   } catch {
     return [];
   }
+  const ours = (n: string) => RUN_FILES.has(n) || (n === MODEL_CARD_FILE && isOwnModelCard(path.join(dir, n)));
   return names
-    .filter((n) => !RUN_FILES.has(n) && !NUMBERED.test(n) && !n.startsWith(`${CHECKPOINT}.`) && !TEMPORARY_NAME.test(n))
+    .filter((n) => !ours(n) && !NUMBERED.test(n) && !n.startsWith(`${CHECKPOINT}.`) && !TEMPORARY_NAME.test(n))
     .sort();
 }
 

@@ -2,7 +2,8 @@
 // them), the first one answers requests that name no model.
 import * as path from 'path';
 import { Predictor, type Prediction, type PredictorOptions } from '../predict/predictor';
-import type { RunInfo } from '../runs/schema';
+import { readTestResults } from '../runs/results';
+import type { RunInfo, TestResults } from '../runs/schema';
 import type { ModelDescription } from './schema';
 
 export type { ModelDescription };
@@ -22,6 +23,19 @@ export interface ServedPredictor {
 
 export function predictorsFor(runDirs: readonly string[], options: Omit<PredictorOptions, 'checkpoint'>): Predictor[] {
   return runDirs.map((dir) => new Predictor({ ...options, checkpoint: dir }));
+}
+
+/** A run's test result as /v1/models shows it; null without one (or when its file does not read). */
+function testOf(dir: string): ModelDescription['test'] {
+  let t: TestResults | undefined;
+  try {
+    t = readTestResults(dir);
+  } catch {
+    return null;
+  }
+  return t
+    ? { data: t.data.name, count: t.data.count, accuracy: t.metrics.accuracy, macroF1: t.metrics.macroF1 }
+    : null;
 }
 
 export class ModelPool {
@@ -91,6 +105,7 @@ export class ModelPool {
         labels,
         devAccuracy: info?.best?.metrics.accuracy ?? null,
         maxLength: info?.maxLength ?? 0,
+        test: testOf(p.runFolder()),
       };
     });
   }

@@ -196,6 +196,18 @@ export const ModelDescriptionSchema = Type.Object({
     description: "the best checkpoint's accuracy on the run's dev split; null when the run has none",
   }),
   maxLength: Type.Integer({ description: 'most tokens of a post the model reads (longer posts are cut)' }),
+  test: Type.Union(
+    [
+      Type.Object({
+        data: Type.String({ description: 'the test file' }),
+        count: Type.Integer({ description: 'its posts' }),
+        accuracy: Type.Number(),
+        macroF1: Type.Number(),
+      }),
+      Type.Null(),
+    ],
+    { description: "the run's result on a labelled test set (train --test); null when it has none" }
+  ),
 });
 export type ModelDescription = Static<typeof ModelDescriptionSchema>;
 

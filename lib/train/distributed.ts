@@ -21,6 +21,9 @@ export const DISTRIBUTED_BUCKET_BYTES = 25 * 1024 * 1024;
  *  TypeScript user without @types/node (scripts/check-package.sh checks that). */
 export type Environment = Readonly<Record<string, string | undefined>>;
 
+/** Set by the launcher for a run on one machine: the rendezvous file (distributed.storeFile). */
+export const RENDEZVOUS_FILE_ENV = 'QWEN3_NATIVE_RENDEZVOUS_FILE';
+
 /** torchrun's variables, when WORLD_SIZE is set; undefined otherwise (a single-process run). */
 export function distributedFromEnv(env: Environment = process.env): DistributedOptions | undefined {
   if (env.WORLD_SIZE === undefined) return undefined;
@@ -38,7 +41,9 @@ export function distributedFromEnv(env: Environment = process.env): DistributedO
     localWorldSize: num('LOCAL_WORLD_SIZE'),
     masterAddr: env.MASTER_ADDR || undefined,
     masterPort: num('MASTER_PORT'),
+    storeFile: env[RENDEZVOUS_FILE_ENV] || undefined,
     timeoutMs: num('QWEN3_NATIVE_DIST_TIMEOUT_MS'),
+    livenessMs: num('QWEN3_NATIVE_DIST_LIVENESS_MS'),
   };
 }
 
@@ -49,7 +54,9 @@ export function workerEnv(w: {
   localRank: number;
   localWorldSize: number;
   masterAddr: string;
-  masterPort: number;
+  /** absent with storeFile */
+  masterPort?: number;
+  storeFile?: string;
 }): Record<string, string> {
   return {
     RANK: String(w.rank),
@@ -57,16 +64,17 @@ export function workerEnv(w: {
     LOCAL_RANK: String(w.localRank),
     LOCAL_WORLD_SIZE: String(w.localWorldSize),
     MASTER_ADDR: w.masterAddr,
-    MASTER_PORT: String(w.masterPort),
+    ...(w.masterPort !== undefined ? { MASTER_PORT: String(w.masterPort) } : {}),
+    ...(w.storeFile ? { [RENDEZVOUS_FILE_ENV]: w.storeFile } : {}),
   };
 }
 
 /** Validates `distributed` (every problem named); undefined or a world of 1: no process group. */
 export function resolveDistributed(value: unknown, name = 'distributed'): ResolvedDistributed | undefined {
   if (value === undefined) return undefined;
-  // The schema's defaults fill masterAddr, masterPort and timeoutMs.
+  // The schema's defaults fill masterAddr, masterPort, storeFile, timeoutMs and livenessMs.
   const v = resolveOptions(DistributedOptionsSchema, value, name, true) as DistributedOptions &
-    Pick<ResolvedDistributed, 'masterAddr' | 'masterPort' | 'timeoutMs'>;
+    Pick<ResolvedDistributed, 'masterAddr' | 'masterPort' | 'storeFile' | 'timeoutMs' | 'livenessMs'>;
   if (v.rank >= v.worldSize) throw invalidRangeError(`a rank below worldSize ${v.worldSize}`, `${name}.rank`, v.rank);
   if (v.worldSize === 1) return undefined;
   return { ...v, localRank: v.localRank ?? v.rank, localWorldSize: v.localWorldSize ?? v.worldSize };

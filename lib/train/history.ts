@@ -1,7 +1,7 @@
 // Every run records its own history: a listener on the Trainer's events appends one JSON line per optimizer step
 // ("progress") and per dev evaluation ("eval") to <run folder>/metrics.jsonl (runs/history.ts), and when training
 // ends adds the totals (time, parameters, peak memory, examples seen) to run.json (the data's fingerprint is the
-// Trainer's own: run.json `data`).
+// Trainer's own: run.json `data`) and writes the model card (README.md) from it.
 import * as fs from 'fs';
 import * as path from 'path';
 import { peakGpuMemory } from '../qwen3/runtime';
@@ -10,6 +10,7 @@ import { writeJsonAtomic } from '../util/atomic-write';
 import { readJsonObject } from '../util/json-file';
 import { peakRss } from '../util/memory';
 import { RunInfoSchema, type RunTotals } from '../runs/schema';
+import { writeModelCard } from '../runs/results';
 import { METRICS_FILE, readRunHistory, type HistoryRecord, type MemoryFields } from '../runs/history';
 import type { EvalEvent, StartEvent, TrainerEvents, TrainerListener } from './events';
 
@@ -104,6 +105,7 @@ export function attachRunHistory(trainer: Emitter): void {
       peakGpuBytes: gpu === null ? null : Math.max(gpu, before?.peakGpuBytes ?? 0),
     };
     writeJsonAtomic(runJson, { ...info, totals });
+    writeModelCard(path.dirname(runJson));
     run = undefined;
   });
 }

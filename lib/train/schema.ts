@@ -60,15 +60,38 @@ export const DistributedOptionsSchema = Type.Object(
         29500
       )
     ),
+    storeFile: Type.Optional(
+      WithDefault(
+        Type.String({
+          description:
+            'a run on one machine: the rendezvous is this file (in a folder only this user can read) instead of the ' +
+            "TCP store at masterAddr:masterPort, so no port is opened (QWEN3_NATIVE_RENDEZVOUS_FILE; '': the TCP store)",
+        }),
+        ''
+      )
+    ),
     // The longest stretch one rank works alone must fit: rank 0 writing a checkpoint while the others wait in the next
-    // collective (an 8B full checkpoint is ~100 GB with the optimizer moments). A rank that dies closes its sockets and
-    // fails the others at once; only a hung rank waits this long. torch.distributed's default is 30 min.
+    // collective (an 8B full checkpoint is ~100 GB with the optimizer moments), so torch.distributed's 30 min. A rank
+    // that dies closes its sockets and fails the others at once; one that is stopped, frozen or cut off is caught by
+    // livenessMs; only a rank alive but stuck waits this long.
     timeoutMs: Type.Optional(
       WithDefault(
         PositiveInt({
-          description: 'rendezvous and each collective: a rank that died or hangs fails the others within this long',
+          description: 'rendezvous and each collective: a rank alive but stuck fails the others after this long',
         }),
-        300_000
+        1_800_000
+      )
+    ),
+    // Each rank shows signs of life in the store every livenessMs / 10 (csrc/core/liveness.h): 30 s tells a stopped
+    // rank from a busy one (a 0.6B training step on 2 cores is ~16 s, and the heartbeat runs beside it) and keeps a
+    // lost rank's cost under a minute.
+    livenessMs: Type.Optional(
+      WithDefault(
+        Type.Integer({
+          minimum: 1000,
+          description: 'a rank with no sign of life this long (stopped, frozen, or cut off) fails the others',
+        }),
+        30_000
       )
     ),
   },

@@ -24,6 +24,7 @@ import {
 import { DEFAULT_END_TOKEN, defaultAppendToken, usesLora } from '../classifier/methods';
 import { attachRunHistory, countParameters } from './history';
 import { copyRun, isRunFolder } from '../runs/folder';
+import { writeModelCard } from '../runs/results';
 import { RUN_FORMAT, RUN_VERSION, type DataFingerprint, type RunInfo } from '../runs/schema';
 import {
   acquireWorkFolder,
@@ -95,7 +96,9 @@ export class Trainer extends TypedEmitter implements AsyncDisposableResource {
     if (!this.lastResult || !this.lastRunDir || !isRunFolder(this.lastRunDir))
       throw new Error('save: nothing trained yet (await trainer.train(...) first)');
     const target = path.resolve(dir);
-    if (target !== this.lastRunDir) copyRun(this.lastRunDir, target);
+    if (target === this.lastRunDir) return;
+    copyRun(this.lastRunDir, target);
+    writeModelCard(target); // the card names the folder it is in
   }
 
   /**

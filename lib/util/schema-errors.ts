@@ -109,13 +109,16 @@ export function shownJson(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
-/** What a node accepts, in a file's words: with an article, and "true or false" for a boolean. */
-function fileWords(s: SchemaNode): string {
+/**
+ * What a node accepts, in a sentence's words (a file's messages, a flag's): with an article, and "true or false" for
+ * a boolean ("a number between 0 and 1", "one of "cosine", "linear"").
+ */
+export function expectedPhrase(s: SchemaNode): string {
   const members = s.anyOf as SchemaNode[] | undefined;
-  if (members && !members.every((m) => 'const' in m)) return members.map(fileWords).join(' or ');
+  if (members && !members.every((m) => 'const' in m)) return members.map(expectedPhrase).join(' or ');
   const words = expectedWords(s);
   if (FILE_WORDS[words]) return FILE_WORDS[words];
-  return /^(one of|true|false|null|")/.test(words) ? words : `${/^[aeiou]/.test(words) ? 'an' : 'a'} ${words}`;
+  return /^(one of|true|false|null|"|an? )/.test(words) ? words : `${/^[aeiou]/.test(words) ? 'an' : 'a'} ${words}`;
 }
 
 /** One line per problem of a JSON file: `"baseModel.spec" should be a string but is 3`. */
@@ -123,6 +126,6 @@ export function fileProblemLines(found: readonly Problem[]): string[] {
   return found.map((p) => {
     const field = JSON.stringify(pathName(p.path));
     if (p.kind === 'unknown') return `${field} is not a field of this file`;
-    return `${field} should be ${fileWords(p.schema)} but is ${shownJson(p.value)}`;
+    return `${field} should be ${expectedPhrase(p.schema)} but is ${shownJson(p.value)}`;
   });
 }

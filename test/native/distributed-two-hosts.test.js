@@ -2,8 +2,8 @@
 // Data-parallel training over two machines, for real: two hosts (network namespaces joined by a veth pair, each its
 // own address, made here and removed after), one `qwen3-native train --nnodes 2` launcher on each, as a user types
 // them on two machines. The run ends with the weights of one process with the global batch; cutting host 1's link
-// mid-run ends host 0 within the collective timeout with an error naming the rank it lost, and the run resumes from
-// host 0's checkpoint in one process. As distributed.test.js, but across a network instead of loopback.
+// mid-run ends host 0 within a minute with default flags (the liveness window, 30 s), naming the rank it lost, and the
+// run resumes from host 0's checkpoint in one process. As distributed.test.js, but across a network, not loopback.
 const test = require('ava');
 const fs = require('fs');
 const path = require('path');
@@ -16,9 +16,6 @@ const { lostRanks } = require('../../dist/train/distributed');
 const { makeHosts, ipCommand, sentBytes, interfaces } = require('../helpers/netns');
 
 const B = 4;
-// The collective timeout of the cut run: the default (5 min) would hold the test that long. Host 0 then ends after it
-// plus the launcher's 3 s hold on a failed collective.
-const TIMEOUT_MS = 20_000;
 
 const available = loadNative().distributedAvailable || process.env.CI;
 const made = available ? makeHosts() : { why: 'this build of the addon has no Gloo' };
@@ -148,7 +145,7 @@ if (!made.hosts) {
     const out = path.join(tmpDir(), 'cut');
     const [h0, h1] = made.hosts;
     let cutAt;
-    const env = { QWEN3_NATIVE_DIST_TIMEOUT_MS: String(TIMEOUT_MS) };
+    const env = {};
     // 6 epochs (24 steps): the cut after the first checkpoint (step 4) always lands mid-run.
     const ranks = await Promise.all([
       launch(0, trainArgs(out, B, 6), {
@@ -165,14 +162,14 @@ if (!made.hosts) {
     t.truthy(cutAt, ranks[0].stderr);
     const seconds = ranks.map((r) => (r.endedAt - cutAt) / 1000);
     const errors = ranks.map((r) => r.stderr.split('\n').filter((l) => /^error:/.test(l)));
-    t.log(`host 0 ended ${seconds[0].toFixed(1)} s after the cut (timeout ${TIMEOUT_MS} ms): ${errors[0].join(' | ')}`);
+    t.log(`host 0 ended ${seconds[0].toFixed(1)} s after the cut (default flags): ${errors[0].join(' | ')}`);
     t.log(`host 1 ended ${seconds[1].toFixed(1)} s after the cut: ${ranks[1].stderr.trim().split('\n').pop()}`);
     t.is(ranks[0].code, 1, ranks[0].stderr);
     t.is(errors[0].length, 1, ranks[0].stderr);
     t.regex(errors[0][0], /on rank 0 of 2 \(master 10\.213\.0\.1:29500\) failed/);
     t.regex(errors[0][0], /Lost: rank 1, on another machine/);
     t.true(seconds[0] < 60, `host 0 ended ${seconds[0]} s after the cut`);
-    // Host 1 lost its link: it ends too, by the same timeout.
+    // Host 1 lost its link: it ends too (the store on host 0 stops answering it).
     t.not(ranks[1].code, 0);
     t.true(seconds[1] < 60, `host 1 ended ${seconds[1]} s after the cut`);
     const before = progress(ranks[0]);

@@ -65,7 +65,8 @@ function options(method, batchSize, extra = {}) {
 
 let port = 20000 + Math.floor(Math.random() * 20000);
 
-/** Runs `world` ranks of the child; resolves with each rank's exit code, stdout and stderr. */
+/** Runs `world` ranks of the child (extraEnv: an object, or rank => object); resolves with each rank's exit code,
+ * stdout and stderr. */
 function runRanks(world, payload, extraEnv = {}) {
   port += 1;
   return Promise.all(
@@ -82,7 +83,7 @@ function runRanks(world, payload, extraEnv = {}) {
             masterAddr: '127.0.0.1',
             masterPort: port,
           }),
-          ...extraEnv,
+          ...(typeof extraEnv === 'function' ? extraEnv(rank) : extraEnv),
         },
       });
       let out = '';
@@ -371,7 +372,7 @@ const defaultPortArgs = (out, extra) => {
   return args;
 };
 
-maybe('two runs on one machine with default flags train side by side (each takes a free port)', async (t) => {
+maybe('two runs on one machine with default flags train side by side (each its own rendezvous file)', async (t) => {
   const outs = [path.join(tmpDir(), 'first'), path.join(tmpDir(), 'second')];
   const runs = await Promise.all(outs.map((out) => spawnCli(defaultPortArgs(out, ['--epochs', '1']))));
   for (const [i, r] of runs.entries()) {
@@ -413,4 +414,96 @@ maybe('workers end with their launcher when it is killed with SIGKILL; nothing i
   t.deepEqual(left, []);
   for (const pid of left) process.kill(pid, 'SIGKILL');
   t.false(fs.existsSync(path.join(out, 'run.json')), 'no run is published');
+});
+
+maybe('ranks started with different world sizes refuse at once, naming the rank and both sizes', async (t) => {
+  const out = path.join(tmpDir(), 'world');
+  const r = await runRanks(2, { options: options('lora', B, { output: out }), data }, (rank) =>
+    rank === 1 ? { WORLD_SIZE: '3' } : {}
+  );
+  for (const [rank, x] of r.entries()) {
+    t.is(x.code, 1, `rank ${rank}: ${x.err}`);
+    t.true(x.ms < 30_000, `rank ${rank} took ${x.ms} ms`);
+  }
+  t.regex(r[0].err, /rank 1 was started with a world size of 3 and this rank with 2: start every rank with the same/);
+  t.regex(r[1].err, /rank 0 was started with a world size of 2 and this rank with 3/);
+  t.log(r[0].err.trim());
+});
+
+/** The TCP sockets of `pid`, as "address:port (state)" of their local end (from /proc: the process's socket inodes in
+ * /proc/net/tcp*; state 0A is LISTEN, 01 ESTABLISHED). */
+function sockets(pid) {
+  const inodes = new Set();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const out = [];
+  for (const table of ['tcp', 'tcp6']) {
+    for (const line of fs.readFileSync(`/proc/${pid}/net/${table}`, 'utf8').trim().split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (!inodes.has(f[9])) continue;
+      const [hex, port] = f[1].split(':');
+      const address =
+        table === 'tcp'
+          ? hex
+              .match(/../g)
+              .reverse()
+              .map((b) => parseInt(b, 16))
+              .join('.')
+          : `[${hex}]`;
+      out.push(`${address}:${parseInt(port, 16)} (${f[3] === '0A' ? 'listening' : `state ${f[3]}`})`);
+    }
+  }
+  return out;
+}
+
+maybe('a run on one machine with default flags has sockets on the loopback only (rendezvous by file)', async (t) => {
+  const out = path.join(tmpDir(), 'loopback');
+  let seen;
+  const r = await spawnCli(defaultPortArgs(out, ['--epochs', '100']), {
+    onStdout: (text, child) => {
+      if (seen || !text.includes('"progress"')) return;
+      const pids = [0, 1].map((rank) => workerPid(child.pid, rank));
+      if (pids.includes(undefined)) return;
+      seen = pids.flatMap((pid) => sockets(pid));
+      child.kill('SIGINT');
+    },
+  });
+  t.is(r.code, 130, r.stderr);
+  t.log(`the workers' TCP sockets: ${seen.join(', ')}`);
+  t.true(seen.length > 0, "Gloo's connections between the workers are there");
+  t.deepEqual(
+    seen.filter((a) => !a.startsWith('127.')),
+    []
+  );
+});
+
+maybe('a worker stopped with SIGSTOP ends the run within 60 s with default flags, naming its rank', async (t) => {
+  const out = path.join(tmpDir(), 'sigstop');
+  let stoppedAt;
+  let pid;
+  const r = await spawnCli(defaultPortArgs(out, ['--epochs', '100']), {
+    onStdout: (text, child) => {
+      if (stoppedAt || !text.includes('"progress"')) return;
+      pid = workerPid(child.pid, 1);
+      if (pid === undefined) return;
+      stoppedAt = Date.now();
+      process.kill(pid, 'SIGSTOP');
+    },
+  });
+  const seconds = (Date.now() - stoppedAt) / 1000;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // the launcher ended it
+  }
+  t.log(`ended ${seconds.toFixed(1)} s after SIGSTOP: ${r.stderr.trim().split('\n').join(' | ')}`);
+  t.not(r.code, 0);
+  t.regex(r.stderr, /rank 1 of 2 gave no sign of life for \d+\.\d s/);
+  t.true(seconds < 60);
 });

@@ -45,6 +45,37 @@ for (const [method, value] of [
   });
 }
 
+test('full: a NaN anywhere in the whole model is refused at load, naming the tensor', async (t) => {
+  const { Trainer } = require('../../dist');
+  const run = path.join(tmpDir(), 'full');
+  await new Trainer({
+    method: 'full',
+    model: causal,
+    output: run,
+    device: 'cpu',
+    dtype: 'float32',
+    epochs: 1,
+    batchSize: 8,
+    maxLength: 16,
+    cacheDir: tmpDir(),
+  }).train({ texts: ['好', '坏', '很好', '很坏', '不错', '太差', '喜欢', '讨厌'], labels: [1, 0, 1, 0, 1, 0, 1, 0] });
+  const file = path.join(run, 'model.safetensors');
+  const header = await readSafetensorsHeader(file);
+  const name = header.keys.find((k) => k.includes('layers.1.mlp.down_proj'));
+  const { dtype, data_offsets } = header.tensors[name];
+  t.is(dtype, 'F32');
+  const bytes = fs.readFileSync(file);
+  bytes.writeFloatLE(NaN, header.dataOffset + data_offsets[0] + 4 * 5);
+  fs.writeFileSync(file, bytes);
+  const p = new Predictor({ checkpoint: run, device: 'cpu', dtype: 'float32' });
+  try {
+    const e = await t.throwsAsync(p.load());
+    t.true(e.message.includes(`model.safetensors holds NaN or infinite values (${name})`), e.message);
+  } finally {
+    p.dispose();
+  }
+});
+
 test('finite weights load as before', async (t) => {
   const { dir } = await spoiled('lora', 0.5, 1);
   const p = new Predictor({ checkpoint: dir, model: causal, device: 'cpu', dtype: 'float32' });

@@ -4,7 +4,8 @@ import { loadLabelledFile } from '../../classifier/data';
 import { DEFAULT_LABELS, describeLabels, type LabelSet } from '../../classifier/labels';
 import { computeMetrics, type Metrics } from '../../classifier/metrics';
 import { sliceSample } from '../../train/split';
-import type { LabelledTexts } from '../../train/data';
+import { fingerprintData, type LabelledTexts } from '../../train/data';
+import type { DataFingerprint } from '../../runs/schema';
 import { Flags } from '../args';
 import { commonSettings, err, existingFile, noPositionals, out, predictAll, type CommonSettings } from '../common';
 import { CliError, EXIT } from '../errors';
@@ -37,6 +38,8 @@ export interface EvalResult {
   metrics: Metrics;
   /** the run's label set */
   labels: LabelSet;
+  /** the test data as read with that label set */
+  data: DataFingerprint;
 }
 
 /** Evaluates each run on the test file; prints tables (or JSON Lines) and returns the metrics. */
@@ -88,7 +91,7 @@ export async function evaluateRuns(t: EvalTarget): Promise<EvalResult[]> {
         predictions.map((p) => p.label),
         labels.length
       );
-      const result = { model: predictor.name, runDir: dir, metrics, labels };
+      const result = { model: predictor.name, runDir: dir, metrics, labels, data: fingerprintData(data, t.test) };
       results.push(result);
       if (s.json)
         out(

@@ -55,6 +55,7 @@ export async function runInfo(flags: Flags): Promise<number> {
       method: run.info?.method ?? 'unreadable',
       kind: run.info ? (run.info.versions.package === 'peft' ? 'peft-adapter' : 'run') : 'unreadable',
       accuracy: run.info?.best?.metrics.accuracy ?? null,
+      testAccuracy: run.test?.metrics.accuracy ?? null,
       description: describeRun(run),
     };
   });

@@ -4,7 +4,10 @@
 // others at once with one message naming its rank; a signal to the launcher goes to every worker once (each stops
 // after the current step; rank 0 saves the one checkpoint).
 import { spawn, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
 import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
 import { DISTRIBUTED_DEFAULTS, workerEnv } from '../../train/distributed';
 import type { Flags } from '../args';
 import { CliError, EXIT, flagError, SIGNAL_EXIT } from '../errors';
@@ -16,7 +19,7 @@ export interface LaunchSettings {
   nnodes: number;
   nodeRank: number;
   masterAddr: string;
-  /** undefined: a run on one machine picks a free port (as torchrun --standalone does) */
+  /** undefined: a run on one machine, whose rendezvous is a file (no port is opened) */
   masterPort?: number;
 }
 
@@ -37,8 +40,7 @@ export function launchSettings(flags: Flags): LaunchSettings | undefined {
   const nnodes = flags.positiveInt('nnodes') ?? 1;
   const nodeRank = flags.nonNegativeInt('node-rank') ?? 0;
   if (nodeRank >= nnodes) throw flagError(flags.spelling('node-rank'), `below --nnodes ${nnodes}`, String(nodeRank));
-  // Several machines must agree on the port, so they share the default; one machine takes a free one per run, so a
-  // second run beside it neither collides with it nor talks to its store.
+  // Several machines must agree on the port, so they share the default; one machine needs none (launchWorkers).
   const masterPort = flags.positiveInt('master-port') ?? (nnodes > 1 ? DISTRIBUTED_DEFAULTS.masterPort : undefined);
   if (masterPort !== undefined && masterPort > 65535)
     throw flagError(flags.spelling('master-port'), 'a port 1..65535', String(masterPort));
@@ -104,18 +106,6 @@ export function dieWithLauncher(): void {
   pipe.unref();
 }
 
-/** A port free now on `host`, the kernel's pick (torchrun --standalone takes one the same way). */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** The last non-empty line of a worker's error output (its one error message). */
 function lastLine(text: string): string {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
@@ -127,7 +117,13 @@ export async function launchWorkers(s: LaunchSettings, argv: readonly string[]):
   const world = s.nprocPerNode * s.nnodes;
   const split = splitLauncherArgs(argv);
   const args = [process.argv[1], 'train', ...split.worker];
-  const masterPort = s.masterPort ?? (await freePort(s.masterAddr));
+  // One machine without --master-port: the rendezvous is a file in a new folder only this user can read (mkdtemp
+  // makes it 0700), so the run opens no port, and a second run beside it neither collides with it nor reads its keys
+  // (rank 0's TCP store listens on every interface and has no password). Several machines use that TCP store.
+  const storeDir =
+    s.masterPort === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'qwen3-native-rendezvous-')) : undefined;
+  const storeFile = storeDir && path.join(storeDir, 'store');
+  const masterPort = s.masterPort;
   const workers: { rank: number; child: ChildProcess; stderr: string; done: boolean }[] = [];
   for (let local = 0; local < s.nprocPerNode; local++) {
     const rank = s.nodeRank * s.nprocPerNode + local;
@@ -146,6 +142,7 @@ export async function launchWorkers(s: LaunchSettings, argv: readonly string[]):
           localWorldSize: s.nprocPerNode,
           masterAddr: s.masterAddr,
           masterPort,
+          storeFile,
         }),
         [LAUNCHER_FLAGS_ENV]: JSON.stringify(split.launcher),
         [LAUNCHER_PIPE_ENV]: '3',
@@ -196,6 +193,7 @@ export async function launchWorkers(s: LaunchSettings, argv: readonly string[]):
     );
   } finally {
     for (const sig of signals) process.off(sig, forward);
+    if (storeDir) fs.rmSync(storeDir, { recursive: true, force: true });
   }
   return failed ? failed.code : EXIT.ok;
 }

@@ -4,12 +4,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { needsFloat32, type Method } from '../../classifier/methods';
 import { isRunFolder } from '../../runs/folder';
+import { writeTestResults } from '../../runs/results';
 import type { LabelledTexts } from '../../train/data';
 import type { TrainerOptions } from '../../train/options';
 import { displayPath, PACKAGE_ROOT } from '../../util/paths';
 import { Flags } from '../args';
 import { dieWithLauncher, LAUNCHER_FLAGS_ENV, launchSettings, launchWorkers } from './launch';
-import { commonSettings, err, existingFile, noPositionals, out, type CommonSettings } from '../common';
+import { commonSettings, err, existingFile, noPositionals, out, SAMPLE_FILES, type CommonSettings } from '../common';
 import { CliError, EXIT, flagError, SIGNAL_EXIT } from '../errors';
 import { evaluateRuns } from './eval';
 import { oldDefaultData, trainModelPath } from '../legacy';
@@ -17,8 +18,9 @@ import { defaultIo, type Io } from '../prompt';
 import { parseLabelsFlag } from '../../classifier/labels';
 import { chooseRuns, chooseTrainTarget, defaultRunFolder, tinyNote } from '../select';
 import { attachTrainView, clearProgressLine } from './train-view';
+import { LORA_FLAGS, readTrainerFlags } from '../trainer-flags';
 
-export const SAMPLE_TRAIN = path.join(PACKAGE_ROOT, 'data', 'weibo_sample.txt');
+const SAMPLE_TRAIN = SAMPLE_FILES.train;
 
 /** Quotes an argument for a POSIX shell when it needs it. */
 export function shellQuote(arg: string): string {
@@ -47,7 +49,8 @@ function readSettings(flags: Flags): TrainSettings {
     common.model ??= meaning.model;
     if (meaning.note) notes.push(meaning.note);
   }
-  const lora: NonNullable<TrainerOptions['lora']> = {};
+  const trainerFlags = readTrainerFlags(flags);
+  const lora: NonNullable<TrainerOptions['lora']> = { ...trainerFlags.lora };
   const r = flags.positiveInt('lora-r');
   const alpha = flags.positiveNumber('lora-alpha');
   if (r !== undefined) lora.r = r;
@@ -77,6 +80,7 @@ function readSettings(flags: Flags): TrainSettings {
     dtype: common.dtype,
     resume: flags.bool('resume') || undefined,
     offline: common.offline,
+    ...trainerFlags,
     lora: Object.keys(lora).length ? lora : undefined,
   };
   for (const k of Object.keys(options) as (keyof typeof options)[]) if (options[k] === undefined) delete options[k];
@@ -87,7 +91,7 @@ function readSettings(flags: Flags): TrainSettings {
     output,
     evalOnly: flags.bool('eval-only'),
     options,
-    loraGiven: ['lora-r', 'lora-alpha'].filter((f) => flags.has(f)).map((f) => flags.spelling(f)),
+    loraGiven: ['lora-r', 'lora-alpha', ...LORA_FLAGS].filter((f) => flags.has(f)).map((f) => flags.spelling(f)),
     notes,
   };
 }
@@ -246,7 +250,7 @@ export async function runTrain(
   if (data.test) {
     const name = typeof data.test === 'string' ? data.test : (data.test.source ?? 'the test split');
     if (!c.json) out(`\ntest set: the best model on ${name}`);
-    await evaluateRuns({
+    const [tested] = await evaluateRuns({
       runs: [output],
       test: name,
       testData: typeof data.test === 'string' ? undefined : data.test,
@@ -255,6 +259,8 @@ export async function runTrain(
       jsonEvent: 'test',
       tinyNoted: note !== undefined,
     });
+    // The result stays with the run: report, info, serve's /v1/models and the model card show it.
+    writeTestResults(output, { data: tested.data, metrics: tested.metrics });
   }
   if (!c.json)
     out(
