@@ -88,6 +88,36 @@ export function shareOf(n: number, rank: number, world: number): [number, number
   return [start, start + base + (rank < extra ? 1 : 0)];
 }
 
+/**
+ * Which rank a failed collective lost, as far as `rank` can tell: the ranks on other machines when there are any
+ * (torchrun's layout: each machine holds the contiguous ranks [rank - localRank, rank - localRank + localWorldSize),
+ * and its launcher reports its own workers' deaths), else the other ranks of this machine.
+ */
+export function lostRanks(rank: number, worldSize: number, localRank: number, localWorldSize: number): string {
+  const first = rank - localRank;
+  const others = Array.from({ length: worldSize }, (_, r) => r).filter((r) => r !== rank);
+  const remote = others.filter((r) => r < first || r >= first + localWorldSize);
+  const lost = remote.length ? remote : others;
+  const named = lost.length === 1 ? `rank ${lost[0]}` : `one of ranks ${rankRanges(lost)}`;
+  return (
+    `Lost: ${named}${remote.length ? ', on another machine' : ''} (it exited or hangs, or the network to it is ` +
+    'down). The run continues from its last checkpoint with --resume / resume: true, at any world size with the ' +
+    'same global batch'
+  );
+}
+
+/** Ascending ranks as "0-3, 8, 10-11". */
+function rankRanges(ranks: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < ranks.length;) {
+    let j = i;
+    while (j + 1 < ranks.length && ranks[j + 1] === ranks[j] + 1) j++;
+    parts.push(j > i ? `${ranks[i]}-${ranks[j]}` : String(ranks[i]));
+    i = j + 1;
+  }
+  return parts.join(', ');
+}
+
 /** The step's numbers every rank agrees on. */
 export interface StepTotals {
   /** mean loss over the global batch */
@@ -107,11 +137,12 @@ export class DataParallel {
     readonly rank: number,
     readonly worldSize: number,
     readonly localRank: number,
+    private readonly localWorldSize: number,
     private readonly group?: NativeProcessGroup
   ) {}
 
   static single(): DataParallel {
-    return new DataParallel(0, 1, 0);
+    return new DataParallel(0, 1, 0, 1);
   }
 
   /** Joins the group (blocks until every rank is there, or rejects after the timeout) and sets this rank's threads. */
@@ -136,7 +167,7 @@ export class DataParallel {
           "the Trainer's distributed.masterPort)"
       );
     }
-    return new DataParallel(d.rank, d.worldSize, d.localRank, group);
+    return new DataParallel(d.rank, d.worldSize, d.localRank, d.localWorldSize, group);
   }
 
   /**
@@ -166,11 +197,11 @@ export class DataParallel {
   /** Every rank's `text` (UTF-8, any length), in rank order, on every rank: a byte a float32 (exact up to 2^24). */
   private async gatherText(text: string): Promise<string[]> {
     const bytes = Buffer.from(text, 'utf8');
-    const [lengths] = await this.group!.allGather(Float32Array.of(bytes.length));
+    const [lengths] = await this.collective(() => this.group!.allGather(Float32Array.of(bytes.length)));
     const width = Math.max(...lengths);
     const mine = new Float32Array(width);
     mine.set(bytes);
-    const [all] = await this.group!.allGather(mine);
+    const [all] = await this.collective(() => this.group!.allGather(mine));
     return Array.from(lengths, (n, r) =>
       Buffer.from(Uint8Array.from(all.subarray(r * width, r * width + n))).toString('utf8')
     );
@@ -196,16 +227,18 @@ export class DataParallel {
   }
 
   async averageGradients(c: NativeClassifier): Promise<void> {
-    if (this.group) await c.reduceGradients(this.group);
+    const group = this.group;
+    if (group) await this.collective(() => c.reduceGradients(group));
   }
 
   /** Every rank's share of the step -> the global numbers (one small all-reduce; a stop on any rank stops all). */
   async agree(mine: StepTotals): Promise<StepTotals> {
     if (!this.group) return mine;
     const w = this.worldSize;
-    const [r] = await this.group.allReduceMean([
-      Float32Array.from([mine.loss * w, mine.tokens * w, mine.examples * w, mine.stop ? 1 : 0]),
-    ]);
+    const group = this.group;
+    const [r] = await this.collective(() =>
+      group.allReduceMean([Float32Array.from([mine.loss * w, mine.tokens * w, mine.examples * w, mine.stop ? 1 : 0])])
+    );
     return { loss: r[0], tokens: Math.round(r[1]), examples: Math.round(r[2]), stop: r[3] > 0 };
   }
 
@@ -221,7 +254,8 @@ export class DataParallel {
     const width = Math.ceil(n / this.worldSize) * dim;
     const padded = new Float32Array(width);
     padded.set(mine);
-    const [all] = await this.group.allGather(padded);
+    const group = this.group;
+    const [all] = await this.collective(() => group.allGather(padded));
     const out = new Float32Array(n * dim);
     for (let r = 0; r < this.worldSize; r++) {
       const [start, end] = shareOf(n, r, this.worldSize);
@@ -244,12 +278,30 @@ export class DataParallel {
   /** True on every rank when `flag` is true on every rank (so that all ranks take the same path to a collective). */
   async everyone(flag: boolean): Promise<boolean> {
     if (!this.group) return flag;
-    const [r] = await this.group.allReduceMean([Float32Array.of(flag ? 1 : 0)]);
+    const group = this.group;
+    const [r] = await this.collective(() => group.allReduceMean([Float32Array.of(flag ? 1 : 0)]));
     return r[0] > 1 - 1e-6;
   }
 
   async barrier(): Promise<void> {
-    if (this.group) await this.group.barrier();
+    const group = this.group;
+    if (group) await this.collective(() => group.barrier());
+  }
+
+  /**
+   * Runs a collective; when it fails because a peer is gone, its error (code kept) also names the rank it lost. A
+   * peer rank's death under the launcher is the launcher's to name, but a rank on another machine, or the network to
+   * it, is seen by nobody else: the native error names only this rank ("rank 0 of 2"), and on two machines the user
+   * was left to guess that rank 1 was the one gone.
+   */
+  private async collective<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (e) {
+      if (isNativeError(e, 'collectiveFailed'))
+        (e as Error).message += `. ${lostRanks(this.rank, this.worldSize, this.localRank, this.localWorldSize)}`;
+      throw e;
+    }
   }
 
   dispose(): void {

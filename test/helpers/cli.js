@@ -48,11 +48,16 @@ function cli(args, { cwd = process.cwd(), input = '', env = {} } = {}) {
 /**
  * Runs the CLI as a real process; resolves { code, signal, stdout, stderr }. stdin gets `input` (default: closed at
  * once; null: left open, for `onSpawn(child)` and `onStdout` to write and end). `onStdout(text, child)` sees the
- * output so far (to send signals, or more input, at the right moment).
+ * output so far (to send signals, or more input, at the right moment). `wrapper` runs it under another command
+ * (`['ip', 'netns', 'exec', ns]`), which must exec node in its own place: signals then reach the CLI itself.
  */
-function spawnCli(args, { cwd, input = '', env = {}, timeout = 300_000, onStdout, onStderr, onSpawn } = {}) {
+function spawnCli(
+  args,
+  { cwd, input = '', env = {}, timeout = 300_000, onStdout, onStderr, onSpawn, wrapper = [] } = {}
+) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: childEnv(env) });
+    const [command, ...before] = [...wrapper, process.execPath];
+    const child = spawn(command, [...before, BIN, ...args], { cwd, env: childEnv(env) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {
