@@ -5,7 +5,7 @@ import { readRunHistory, RUN_REPORT_FILE } from '../runs/history';
 import { readRunInfo } from '../runs/folder';
 import { type RunInfo } from '../runs/schema';
 import { writeFileAtomic } from '../util/atomic-write';
-import { devAccuracyChart, learningRateChart, lossChart, renderSvg } from './charts';
+import { devAccuracyChart, learningRateChart, lossChart, renderSvg, requireChartLibraries } from './charts';
 import { count, duration, mb, pct } from './report';
 
 const esc = (s: string) =>
@@ -38,6 +38,7 @@ function facts(info: RunInfo): [string, string][] {
 
 /** Writes the run's report to `out` (default <run>/report.html); returns the file and how many records it drew. */
 export async function writeRunReport(run: string, out?: string): Promise<{ file: string; records: number }> {
+  requireChartLibraries();
   const dir = path.resolve(run);
   const info = readRunInfo(dir);
   const history = readRunHistory(dir);
