@@ -10,6 +10,7 @@
 // The result and the decision it led to are in bench/RESULTS.md ("Tokenizer: the pure-JavaScript candidate").
 const fs = require('fs');
 const path = require('path');
+const { hardTokenizerCases } = require('../test/helpers/tokenizer-cases');
 
 const ROOT = path.join(__dirname, '..');
 const DATA = path.join(ROOT, '..', 'shared', 'data', 'weibo2018', 'train.txt');
@@ -21,30 +22,6 @@ function posts() {
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => l.slice(0, l.lastIndexOf('\t')));
-}
-
-function hardCases(all) {
-  const long = all.slice(0, 60).join('');
-  return [
-    '',
-    ' ',
-    '😀',
-    '👍🏻👨‍👩‍👧‍👦🏳️‍🌈 ❤️‍🔥',
-    '今天😂😂😂太好笑了🤣',
-    '控制字符\u0000\u0001\u0007\u001b[31m红色\u001b[0m\u007f',
-    'tab\tnew\nline\r\nreturn\rform\f vertical\v',
-    'ＡＢＣ１２３！？，。：；「全角」～　全角空格',
-    '零宽\u200b连接\u200d不连\u200c字\ufeffBOM',
-    'e\u0301 é café\u0301 ñ',
-    '한국어 日本語のテキスト Ελληνικά Русский עברית العربية',
-    '<|im_end|> <|endoftext|><|im_start|>user',
-    '   leading and trailing   ',
-    'http://t.cn/RxYz12 @用户名 #话题# [哈哈][泪]',
-    '1234567890 3.14159 1e-6 -42',
-    '\ufffd replacement \ufffd\ufffd',
-    long,
-    long.repeat(4),
-  ];
 }
 
 async function best(label, fn) {
@@ -64,7 +41,7 @@ async function main() {
   const { Tokenizer } = require('@huggingface/tokenizers');
   const rustTokenizers = require('@anush008/tokenizers');
   const all = posts();
-  const hard = hardCases(all);
+  const hard = hardTokenizerCases(all);
   const texts = [...all, ...hard];
 
   let t0 = Date.now();
