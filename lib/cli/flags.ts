@@ -147,6 +147,10 @@ export const FLAGS: Record<string, FlagSpec> = {
   interactive: { kind: 'boolean', help: 'ask for posts one at a time even without a terminal (after --text/--file)' },
   ensemble: { kind: 'boolean', help: 'one row per text: P(正面) averaged over the runs (with --load-all)' },
   out: { kind: 'string', value: '<file>', help: 'write predictions to a .jsonl or .csv file' },
+  'csv-bom': {
+    kind: 'boolean',
+    help: 'with --out f.csv: begin the file with a UTF-8 byte-order mark, so Excel opens the Chinese text correctly',
+  },
   'flush-texts': { kind: 'string', value: '<n>', help: `piped stdin: ${optionHelp(STREAM_OPTIONS.flushTexts)}` },
   'flush-ms': { kind: 'string', value: '<ms>', help: `piped stdin: ${optionHelp(STREAM_OPTIONS.flushMs)}` },
   'load-all': { kind: 'boolean', help: 'use every trained run under --models-dir (one row per model and text)' },
@@ -233,6 +237,7 @@ export const COMMAND_FLAGS: Record<Command, readonly string[]> = {
     'text-column',
     'id-column',
     'out',
+    'csv-bom',
     'load-all',
     'ensemble',
     'interactive',

@@ -213,7 +213,7 @@ function csvCell(value: string): string {
  * columns are p_negative,p_positive for the default set, else p_<name> per label). A CSV is refused when the rows
  * come from runs of different label sets: one header cannot name both sets' columns.
  */
-export function writePredictions(file: string, rows: Row[]): void {
+export function writePredictions(file: string, rows: Row[], options: { csvBom?: boolean } = {}): void {
   const format = outFormat(file);
   let body: string;
   if (format === 'jsonl') {
@@ -247,8 +247,9 @@ export function writePredictions(file: string, rows: Row[]): void {
         .map(csvCell)
         .join(',')
     );
-    // RFC 4180 quoting; UTF-8 without a byte-order mark.
-    body = `${[header, ...lines].join('\n')}\n`;
+    // RFC 4180 quoting; UTF-8, with a byte-order mark only when asked: Excel reads a CSV without one in the system's
+    // code page (mojibake for Chinese), while most other readers keep a mark as part of the first column's name.
+    body = `${options.csvBom ? '\ufeff' : ''}${[header, ...lines].join('\n')}\n`;
   }
   writeFileAtomic(file, body);
 }

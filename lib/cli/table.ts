@@ -1,39 +1,18 @@
 // Aligned text tables for terminals. Chinese characters take two columns, so widths are display widths, not
 // string lengths. Cells come from posts: their control characters (ESC, OSC, C1, bidi overrides) are shown escaped,
 // never sent to the terminal as they are (JSON and CSV output keep the text exactly).
+import stringWidth from 'string-width';
 import { escapeControls } from './errors';
 import { streams } from './io';
 
-/** Columns a code point takes in a terminal: 0 (combining, control), 2 (East Asian wide / fullwidth, emoji), else 1. */
-export function charWidth(cp: number): number {
-  if (cp < 32 || (cp >= 0x7f && cp < 0xa0)) return 0;
-  if ((cp >= 0x300 && cp <= 0x36f) || cp === 0x200b || cp === 0x200c || cp === 0x200d || (cp >= 0xfe00 && cp <= 0xfe0f))
-    return 0;
-  if (
-    (cp >= 0x1100 && cp <= 0x115f) ||
-    (cp >= 0x2e80 && cp <= 0x303e) ||
-    (cp >= 0x3041 && cp <= 0x33ff) ||
-    (cp >= 0x3400 && cp <= 0x4dbf) ||
-    (cp >= 0x4e00 && cp <= 0x9fff) ||
-    (cp >= 0xa000 && cp <= 0xa4cf) ||
-    (cp >= 0xac00 && cp <= 0xd7a3) ||
-    (cp >= 0xf900 && cp <= 0xfaff) ||
-    (cp >= 0xfe30 && cp <= 0xfe4f) ||
-    (cp >= 0xff00 && cp <= 0xff60) ||
-    (cp >= 0xffe0 && cp <= 0xffe6) ||
-    (cp >= 0x1f300 && cp <= 0x1f64f) ||
-    (cp >= 0x1f900 && cp <= 0x1f9ff) ||
-    (cp >= 0x20000 && cp <= 0x3fffd)
-  ) {
-    return 2;
-  }
-  return 1;
-}
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
+/**
+ * Columns a text takes in a terminal, by string-width (Unicode's East Asian Width and its emoji data): Chinese
+ * characters and emoji 2 (👍🏻 and 👨‍👩‍👧 are one emoji each), combining and zero-width characters 0.
+ */
 export function displayWidth(text: string): number {
-  let w = 0;
-  for (const ch of text) w += charWidth(ch.codePointAt(0)!);
-  return w;
+  return stringWidth(text);
 }
 
 /** One line of at most `width` columns; longer text ends in '…'. Tabs and line breaks become spaces. */
@@ -42,10 +21,10 @@ export function truncate(text: string, width: number): string {
   if (displayWidth(flat) <= width) return flat;
   let out = '';
   let w = 0;
-  for (const ch of flat) {
-    const cw = charWidth(ch.codePointAt(0)!);
+  for (const { segment } of graphemes.segment(flat)) {
+    const cw = stringWidth(segment);
     if (w + cw > width - 1) break;
-    out += ch;
+    out += segment;
     w += cw;
   }
   return `${out}…`;

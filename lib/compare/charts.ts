@@ -1,9 +1,33 @@
 // The report's charts: Vega-Lite specifications rendered to static SVG in Node by Vega (a headless View, renderer
 // 'none'), so report.html shows them with no script and no network. vega/vega-lite 5.x: their CommonJS builds load
-// with require() on every Node this package supports (the 6.x line is ESM-only).
+// with require() on every Node this package supports (the 6.x line is ESM-only). They are optional peer dependencies:
+// 41 MB and 85 of the 151 packages an install had, for the two commands that draw (compare, report).
 import type { TopLevelSpec } from 'vega-lite';
 import { lossOverVocabulary, type Method } from '../classifier/methods';
 import type { HistoryRecord } from '../runs/history';
+
+/** What a user runs to draw charts: the range of the package's peerDependencies. */
+export const CHART_LIBRARIES_INSTALL = 'npm install vega@5 vega-lite@5';
+
+/**
+ * Throws, naming the install command, when vega or vega-lite cannot be found; compare and report call it before any
+ * work, so a missing library costs no training time.
+ */
+export function requireChartLibraries(resolve: (id: string) => string = require.resolve): void {
+  const missing = ['vega', 'vega-lite'].filter((name) => {
+    try {
+      resolve(name);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length)
+    throw new Error(
+      `compare and report draw their charts with vega and vega-lite, optional dependencies that are not installed ` +
+        `(missing: ${missing.join(', ')}); install them beside qwen3-native: ${CHART_LIBRARIES_INSTALL}`
+    );
+}
 
 const WIDTH = 560;
 const HEIGHT = 240;
@@ -19,6 +43,7 @@ const CONFIG = {
 
 /** Renders a Vega-Lite spec to an SVG string. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  requireChartLibraries();
   const vega = await import('vega');
   const vl = await import('vega-lite');
   const view = new vega.View(vega.parse(vl.compile({ config: CONFIG, ...spec } as TopLevelSpec).spec), {

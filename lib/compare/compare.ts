@@ -10,6 +10,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write';
 import { packageVersion } from '../util/paths';
 import { measureRun, trainMethod, type MethodResult } from './measure';
 import { resolveCompareOptions, type CompareOptions } from './options';
+import { requireChartLibraries } from './charts';
 import { renderHtml, renderMarkdown } from './render';
 import { machineInfo, type CompareReport } from './report';
 
@@ -35,6 +36,7 @@ export async function runCompare(
   optionName?: (option: string) => string
 ): Promise<CompareOutput> {
   const o = resolveCompareOptions(options, optionName);
+  requireChartLibraries();
   const started = Date.now();
   const machine = machineInfo();
   const test = await loadLabelledFile(o.test);

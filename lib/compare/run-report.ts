@@ -6,7 +6,7 @@ import { readRunInfo } from '../runs/folder';
 import { readTestResults } from '../runs/results';
 import { type RunInfo, type TestResults } from '../runs/schema';
 import { writeFileAtomic } from '../util/atomic-write';
-import { devAccuracyChart, learningRateChart, lossCharts, renderSvg } from './charts';
+import { devAccuracyChart, learningRateChart, lossCharts, renderSvg, requireChartLibraries } from './charts';
 import { count, duration, mb, pct } from './report';
 
 const esc = (s: string) =>
@@ -44,6 +44,7 @@ function facts(info: RunInfo, test: TestResults | undefined): [string, string][]
 
 /** Writes the run's report to `out` (default <run>/report.html); returns the file and how many records it drew. */
 export async function writeRunReport(run: string, out?: string): Promise<{ file: string; records: number }> {
+  requireChartLibraries();
   const dir = path.resolve(run);
   const info = readRunInfo(dir);
   const history = readRunHistory(dir);

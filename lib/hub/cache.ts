@@ -3,7 +3,7 @@
 //   <cacheDir>/models--Org--Name/snapshots/<commit>/<file>   relative symlinks to ../../blobs/<etag> (or copies)
 //   <cacheDir>/models--Org--Name/refs/main                   the commit a branch points at
 // and the environment huggingface_hub reads to find it and the Hub: HF_HUB_CACHE / HF_HOME, HF_ENDPOINT,
-// HF_HUB_OFFLINE, HF_TOKEN (or the token file `huggingface-cli login` wrote).
+// HF_HUB_OFFLINE, HF_TOKEN (or the token file that `hf auth login` wrote).
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -48,7 +48,7 @@ export function normalizeEndpoint(value: string, name: string): string {
   return value.replace(/\/+$/, '');
 }
 
-/** options.token, else HF_TOKEN (or the older HUGGING_FACE_HUB_TOKEN), else the file `huggingface-cli login` wrote. */
+/** options.token, else HF_TOKEN (or the older HUGGING_FACE_HUB_TOKEN), else the file `hf auth login` wrote. */
 export function hfToken(env: NodeJS.ProcessEnv): string | undefined {
   const fromEnv = env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN;
   if (fromEnv) return fromEnv.trim();
@@ -123,7 +123,7 @@ export function isDirectory(file: string): boolean {
 
 /**
  * A complete snapshot of `repoId` in the hub cache, or undefined. Prefers refs/main; otherwise the newest complete
- * snapshot (a `huggingface-cli download --revision <sha>` leaves no refs/main). Also accepts a plain model folder
+ * snapshot (an `hf download --revision <sha>` leaves no refs/main). Also accepts a plain model folder
  * copied to <cacheDir>/models--Org--Name.
  */
 export function findCachedModel(repoId: string, cacheDir: string): { dir: string; commit?: string } | undefined {

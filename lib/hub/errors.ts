@@ -57,7 +57,7 @@ export function offlineMessage(
   const partial = fs.existsSync(repoFolder) ? ` (${repoFolder} exists but holds no complete snapshot)` : '';
   return (
     `${repoId} ${reason}${partial}. Download it on a connected machine ` +
-    `(\`huggingface-cli download ${repoId}\` or from ${where.endpoint}/${repoId}), then copy the folder to ` +
+    `(\`hf download ${repoId}\` or from ${where.endpoint}/${repoId}), then copy the folder to ` +
     `${displayPath(path.join(where.modelsDir, name))} or into ${where.cacheDir}${path.sep}` +
     `models--${repoId.split('/').join('--')} (copy that whole folder from the other machine's Hugging Face cache, ` +
     'usually ~/.cache/huggingface/hub).'

@@ -21,7 +21,7 @@ export const ResolveOptionsSchema = Type.Object(
     token: Type.Optional(
       NonEmptyString({
         description:
-          'access token for gated or private repos (default: HF_TOKEN, else the token file huggingface-cli login wrote)',
+          'access token for gated or private repos (default: HF_TOKEN, else the token file hf auth login wrote)',
       })
     ),
     onProgress: Type.Optional(Callback<(progress: ResolveProgress) => void>({ description: 'download progress' })),

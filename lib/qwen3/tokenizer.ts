@@ -1,6 +1,7 @@
-// Qwen3 tokenization through Hugging Face's Rust `tokenizers` (the @anush008/tokenizers binding): the same code
-// transformers' fast tokenizer runs, so ids match Python exactly. Token ids, not strings, go to the native core. The
-// tokenizers themselves live on a worker thread (tokenizer-worker.ts); this class is their JS-thread face.
+// Qwen3 tokenization through Hugging Face's tokenizers (@huggingface/tokenizers, their JavaScript port): the same ids
+// as transformers' fast tokenizer (bench/tokenizer-parity.js, test/referees/). Token ids, not strings, go to the
+// native core. The tokenizers themselves live on a worker thread (tokenizer-worker.ts); this class is their JS-thread
+// face.
 import * as fs from 'fs';
 import * as path from 'path';
 import { fileKind } from '../util/regular-file';

@@ -217,6 +217,17 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0];
     const all = Object.values(api).map((r) => `${r.method} ${r.url}`);
+    // A known path with another method is 405 with the methods it takes in Allow (RFC 9110 15.5.6); fastify answers
+    // HEAD for every GET route.
+    const methods = Object.values(api).flatMap((r) =>
+      r.url === path ? [r.method, ...(r.method === 'GET' ? ['HEAD'] : [])] : []
+    );
+    if (methods.length) {
+      const allow = methods.join(', ');
+      const e = new HttpError(405, 'method_not_allowed', `${path} takes ${allow}, not ${request.method}`);
+      reply.code(405).header('Allow', allow).send(e.body());
+      return;
+    }
     const e = new HttpError(404, 'not_found', `no route ${request.method} ${path}; the routes are ${all.join(', ')}`);
     reply.code(404).send(e.body());
   });

@@ -133,6 +133,11 @@ test('bad values exit 2 naming the flag, the value and what is allowed', async (
       '--out: expected a file ending in .jsonl or .csv',
     ],
     [['predict', '--text'], '--text: expected a value'],
+    [
+      ['predict', '--checkpoint', 'x', '--text', 'a', '--out', 'p.jsonl', '--csv-bom'],
+      '--csv-bom applies to a CSV file: give --out <file>.csv',
+    ],
+    [['predict', '--checkpoint', 'x', '--text', 'a', '--csv-bom'], '--csv-bom applies to a CSV file'],
     [['eval', '--checkpoint', 'x'], '--test is required'],
   ];
   for (const [args, message] of cases) {
@@ -270,6 +275,15 @@ test.serial('lora: train (with --test) -> eval -> predict, JSON and files', asyn
   t.is(sentiment, label === '1' ? '正面' : '负面');
   t.true(Math.abs(Number(pn) + Number(pp) - 1) < 1e-5);
   t.is(Number(confidence), Math.max(Number(pn), Number(pp)));
+  t.not(fs.readFileSync(csv)[0], 0xef, 'no byte-order mark unless asked');
+
+  // --csv-bom: the same file behind a UTF-8 byte-order mark (what Excel needs to read it as UTF-8).
+  const bom = path.join(WORK, 'p-bom.csv');
+  const b = await cli(['predict', '--checkpoint', run('qwen3_lora_tiny'), '--file', TEST, '--out', bom, '--csv-bom']);
+  t.is(b.code, 0, b.stderr);
+  const bytes = fs.readFileSync(bom);
+  t.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
+  t.is(bytes.subarray(3).toString('utf8').split('\n')[0], csvLines[0]);
 
   const piped = await cli(['predict', '--checkpoint', run('qwen3_lora_tiny'), '--json'], {
     input: '第一条微博\n\n第二条微博\n',

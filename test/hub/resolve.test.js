@@ -443,7 +443,7 @@ test.serial('offline: a model not found locally says what to download and where 
   t.is(
     error.message.split(' (copy that whole folder')[0],
     'Test/Tiny-Model is not available offline. Download it on a connected machine ' +
-      `(\`huggingface-cli download Test/Tiny-Model\` or from ${hub.url}/Test/Tiny-Model), then copy the folder to ` +
+      `(\`hf download Test/Tiny-Model\` or from ${hub.url}/Test/Tiny-Model), then copy the folder to ` +
       `${path.join(modelsDir, 'Tiny-Model')} or into ${path.join(cache, 'models--Test--Tiny-Model')}`
   );
   t.is(error.repoId, 'Test/Tiny-Model');
@@ -453,7 +453,7 @@ test.serial('offline: a model not found locally says what to download and where 
   delete process.env.HF_HUB_OFFLINE;
   await t.throwsAsync(resolveModel('Qwen/Qwen3-0.6B', { modelsDir, offline: true }), {
     instanceOf: ModelNotFoundError,
-    message: /^Qwen\/Qwen3-0\.6B is not available offline\. .*huggingface-cli download Qwen\/Qwen3-0\.6B/,
+    message: /^Qwen\/Qwen3-0\.6B is not available offline\. .*hf download Qwen\/Qwen3-0\.6B/,
   });
   await t.throwsAsync(resolveModel('0.6B', { modelsDir, offline: true, kind: 'embedding' }), {
     message: /^Qwen\/Qwen3-Embedding-0\.6B is not available offline/,

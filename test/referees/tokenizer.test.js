@@ -7,28 +7,11 @@ const { Qwen3Tokenizer, qwen3TokenizerFiles } = require('../../dist/qwen3/tokeni
 const { DEFAULT_LORA_PROMPT } = require('../../dist/classifier/methods');
 const { weiboLines } = require('../helpers/util');
 const { refereeTest, refereeOnce } = require('../helpers/peers');
+const { hardTokenizerCases } = require('../helpers/tokenizer-cases');
 
 const POSTS = weiboLines(Infinity).map((l) => l.slice(0, l.lastIndexOf('\t')));
-const LONG = POSTS.slice(0, 60).join('');
 const HARD = [
-  '',
-  ' ',
-  '😀',
-  '👍🏻👨‍👩‍👧‍👦🏳️‍🌈 ❤️‍🔥',
-  '今天😂😂😂太好笑了🤣',
-  '控制字符\u0000\u0001\u0007\u001b[31m红色\u001b[0m\u007f',
-  'tab\tnew\nline\r\nreturn\rform\f vertical\v',
-  'ＡＢＣ１２３！？，。：；「全角」～　全角空格',
-  '零宽\u200b连接\u200d不连\u200c字\ufeffBOM',
-  'e\u0301 é café\u0301 ñ',
-  '한국어 日本語のテキスト Ελληνικά Русский עברית العربية',
-  '<|im_end|> <|endoftext|><|im_start|>user',
-  '   leading and trailing   ',
-  'http://t.cn/RxYz12 @用户名 #话题# [哈哈][泪]',
-  '1234567890 3.14159 1e-6 -42',
-  '\ufffd replacement \ufffd\ufffd',
-  LONG,
-  LONG.repeat(4),
+  ...hardTokenizerCases(POSTS),
   DEFAULT_LORA_PROMPT.replace('{text}', POSTS[0]),
   DEFAULT_LORA_PROMPT.replace('{text}', '😀 ＡＢＣ\n\t'),
 ];

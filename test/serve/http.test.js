@@ -294,6 +294,16 @@ test.serial('every endpoint and every bad input, JSON logs, SIGTERM exits 0', as
   const noRoute = await fetch(`${url}/v2/predict`);
   t.is(noRoute.status, 404);
   t.regex((await noRoute.json()).message, /no route GET \/v2\/predict; the routes are POST \/v1\/predict/);
+  // A route's path with another method: 405 and Allow, as HTTP says (not 404).
+  const wrongMethod = await fetch(`${url}/v1/predict`);
+  t.is(wrongMethod.status, 405);
+  t.is(wrongMethod.headers.get('allow'), 'POST');
+  const refused = await wrongMethod.json();
+  t.is(refused.code, 'method_not_allowed');
+  t.is(refused.message, '/v1/predict takes POST, not GET');
+  const postHealth = await fetch(`${url}/healthz`, { method: 'POST' });
+  t.is(postHealth.status, 405);
+  t.is(postHealth.headers.get('allow'), 'GET, HEAD');
   t.is((await predict(url, { text: TEXTS[1] })).status, 200, 'still serving after bad input');
 
   // /metrics: requests by status, latency, batch sizes, queue depth, texts/s, the process
@@ -302,6 +312,8 @@ test.serial('every endpoint and every bad input, JSON logs, SIGTERM exits 0', as
   t.true(metric(m, 'qwen3_native_http_requests_total', { route: '/v1/predict', status: '400' }) >= 15);
   t.is(metric(m, 'qwen3_native_http_requests_total', { route: '/v1/predict', status: '413' }), 1);
   t.is(metric(m, 'qwen3_native_http_requests_total', { route: 'unmatched', status: '404' }), 1);
+  for (const method of ['GET', 'POST'])
+    t.is(metric(m, 'qwen3_native_http_requests_total', { method, route: 'unmatched', status: '405' }), 1);
   t.true(metric(m, 'qwen3_native_http_request_duration_seconds_count', { route: '/v1/predict' }) >= 20);
   t.is(metric(m, 'qwen3_native_texts_predicted_total', { model: 'qwen3_lora_tiny' }), 4);
   t.is(metric(m, 'qwen3_native_texts_predicted_total', { model: 'second_run' }), 1);

@@ -55,6 +55,9 @@ export async function runPredict(flags: Flags, positionals: string[], io: Io = d
   const stream = streamSettings(flags);
   const inputs = await readInputs(flags, positionals);
   const outFile = flags.string('out');
+  const csvBom = flags.bool('csv-bom');
+  if (csvBom && (outFile === undefined || outFormat(outFile, flags.spelling('out')) !== 'csv'))
+    throw new CliError(`${flags.spelling('csv-bom')} applies to a CSV file: give ${flags.spelling('out')} <file>.csv`);
   if (outFile !== undefined) {
     outFormat(outFile, flags.spelling('out'));
     // Posts come from standard input when neither --text nor --file gives any.
@@ -108,13 +111,14 @@ export async function runPredict(flags: Flags, positionals: string[], io: Io = d
         columns: inputs.columns,
         stream,
         outFile,
+        csvBom,
         json: s.json,
       });
     }
     if (texts.length > 0) {
       const rows = await predictRows(predictors, inputs, average);
       if (outFile !== undefined) {
-        writePredictions(outFile, rows);
+        writePredictions(outFile, rows, { csvBom });
         err(`wrote ${rows.length} prediction${rows.length === 1 ? '' : 's'} to ${outFile}`);
         if (s.json) print(rows);
         else out(summarizePredictions(rows));

@@ -48,6 +48,8 @@ export interface StdinPrediction {
   columns: { textColumn?: string; idColumn?: string };
   stream: StreamSettings;
   outFile?: string;
+  /** write the CSV with a UTF-8 byte-order mark */
+  csvBom?: boolean;
   json: boolean;
 }
 
@@ -99,7 +101,7 @@ export async function predictStdin(o: StdinPrediction): Promise<number> {
   }
   if (first && bad === 0) throw new CliError('nothing to classify: stdin had no non-empty lines');
   if (o.outFile !== undefined) {
-    writePredictions(o.outFile, written);
+    writePredictions(o.outFile, written, { csvBom: o.csvBom });
     err(`wrote ${written.length} prediction${written.length === 1 ? '' : 's'} to ${o.outFile}`);
     if (o.json) for (const r of written) out(JSON.stringify(predictionJson(r)));
     else out(summarizePredictions(written));
