@@ -52,21 +52,7 @@ async function run(ctx) {
       );
       L.log(`hf ${shape} ${method} ${dtype}: transformers + PEFT`);
       const hf = await side(() =>
-        L.runPython(
-          'hf_peft.py',
-          {
-            ...job,
-            mode: 'train',
-            method,
-            weight_decay: 0.01,
-            pad_id: L.PAD_ID,
-            end_token: L.END_TOKEN,
-            seed: 42,
-            lora: { r: LORA.r, alpha: LORA.alpha, dropout: LORA.dropout, targets: LORA.targetModules },
-            batches: random.map((b) => ({ ids: b.map((k) => seqs[k]), labels: b.map((k) => labels[k]) })),
-          },
-          ctx
-        )
+        L.runPython('hf_peft.py', { ...job, mode: 'train', ...L.pythonTrainingJob(method, seqs, labels, random) }, ctx)
       );
       if (hf.torch) summary.torch.hf = `${hf.torch} (transformers ${hf.transformers}, peft ${hf.peft})`;
       const ok = !ours.error && !hf.error;

@@ -81,15 +81,9 @@ async function run(ctx) {
               model_dir: dir,
               dtype,
               device: ctx.device,
-              method,
               warmup,
               lr: 2e-4,
-              weight_decay: 0.01,
-              pad_id: L.PAD_ID,
-              end_token: L.END_TOKEN,
-              seed: 42,
-              lora: { r: LORA.r, alpha: LORA.alpha, dropout: LORA.dropout, targets: LORA.targetModules },
-              batches: random.map((b) => ({ ids: b.map((k) => seqs[k]), labels: b.map((k) => labels[k]) })),
+              ...L.pythonTrainingJob(method, seqs, labels, random),
             },
             ctx
           );

@@ -150,6 +150,22 @@ function trainingBatches(lengths, batch, count) {
   return { random, bucketed };
 }
 
+/**
+ * The Python side's training settings (bench/hf_peft.py, bench/train_eager.py): the same optimizer, seed, LoRA and
+ * random batches (as token ids and labels) as ours.
+ */
+function pythonTrainingJob(method, seqs, labels, random) {
+  return {
+    method,
+    weight_decay: 0.01,
+    pad_id: PAD_ID,
+    end_token: END_TOKEN,
+    seed: 42,
+    lora: { r: LORA.r, alpha: LORA.alpha, dropout: LORA.dropout, targets: LORA.targetModules },
+    batches: random.map((b) => ({ ids: b.map((k) => seqs[k]), labels: b.map((k) => labels[k]) })),
+  };
+}
+
 // ------------------------------------------------------------------------------------------------ processes
 function run(cmd, args, options = {}) {
   return new Promise((resolve, reject) => {
@@ -343,6 +359,7 @@ module.exports = {
   samplePosts,
   bucketed,
   trainingBatches,
+  pythonTrainingJob,
   run,
   runPython,
   runNode,

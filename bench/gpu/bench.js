@@ -58,21 +58,7 @@ async function trainCase(ctx, dir, st, out, save) {
         L.runNode('train_ours.js', { ...job, method, seqs, labels, plans: { random, bucketed } }, ctx)
       ),
       hf: await side(`train ${method}: transformers + PEFT`, () =>
-        L.runPython(
-          'hf_peft.py',
-          {
-            ...job,
-            mode: 'train',
-            method,
-            weight_decay: 0.01,
-            pad_id: L.PAD_ID,
-            end_token: L.END_TOKEN,
-            seed: 42,
-            lora: { r: L.LORA.r, alpha: L.LORA.alpha, dropout: L.LORA.dropout, targets: L.LORA.targetModules },
-            batches: random.map((b) => ({ ids: b.map((k) => seqs[k]), labels: b.map((k) => labels[k]) })),
-          },
-          ctx
-        )
+        L.runPython('hf_peft.py', { ...job, mode: 'train', ...L.pythonTrainingJob(method, seqs, labels, random) }, ctx)
       ),
     };
     save();
