@@ -26,6 +26,11 @@ elif [ -z "${LIBTORCH:-}" ]; then
   echo "qwen3-native setup: not a Debian/Ubuntu system; set LIBTORCH to an unpacked libtorch (or install Python torch) first." >&2
 fi
 
+# Node.js 20.19 or newer: string-width (the CLI's tables) is an ES module, which require() loads from 20.19 on.
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' || {
+  echo "qwen3-native setup: Node.js 20.19 or newer is needed; this is $(node -v). Install a newer Node.js 20 or 22 (https://nodejs.org, or NodeSource's packages), then run this again." >&2
+  exit 1
+}
 npm ci --no-audit --no-fund
 # The addon, built from source against the libtorch above (minutes; skipped when an up-to-date build exists).
 node scripts/build-native.js --if-stale
