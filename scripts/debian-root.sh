@@ -175,7 +175,8 @@ run() {
     (cd "$HERE" && git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
       [ -e "$f" ] && cp --parents -a "$f" "$r/work/main/"
     done)
-    if [ -d "$HERE/../shared" ]; then cp -a "$HERE/../shared" "$r/work/shared"; fi
+    # -L: a shared/ that is a link (to the data elsewhere) arrives as the folder it points to, not as a dangling link.
+    if [ -d "$HERE/../shared" ]; then cp -aL "$HERE/../shared" "$r/work/shared"; fi
   fi
   for f in ${puts[@]+"${puts[@]}"}; do cp -a "$f" "$r/work/"; done
   mount_into "$r"
