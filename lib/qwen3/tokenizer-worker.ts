@@ -6,9 +6,10 @@
 // block only this thread, never the event loop. Ids travel back as transferred Int32Arrays.
 import * as path from 'path';
 import { parentPort } from 'worker_threads';
-import { Tokenizer } from '@huggingface/tokenizers';
+import type { Tokenizer } from '@huggingface/tokenizers';
 import { isMissingFileError, readRegularFile } from '../util/regular-file';
 import { fromNested } from './sequences';
+import { openTokenizer } from './tokenizer-open';
 import { MAX_TOKENIZER_BYTES, type TokenizerReply, type TokenizerRequest } from './tokenizer-thread';
 
 const tokenizers: Tokenizer[] = [];
@@ -46,7 +47,7 @@ async function handle(m: TokenizerRequest): Promise<{ reply: TokenizerReply; tra
       // Read through the regular-file check (a named pipe swapped in after the JS thread looked must not block this
       // thread forever).
       const text = (await readRegularFile(m.file, 'a tokenizer.json', MAX_TOKENIZER_BYTES)).toString('utf8');
-      const t = new Tokenizer(parseJson(text, m.file), await tokenizerConfig(m.file));
+      const t = openTokenizer(parseJson(text, m.file), await tokenizerConfig(m.file));
       tokenizers.push(t);
       return { reply: { id: m.id, handle: tokenizers.length - 1, vocabSize: t.get_vocab(true).size } };
     }
