@@ -174,6 +174,27 @@ export interface NativeLoss {
   tokens: number;
 }
 
+export interface NativeAttributionOptions {
+  /** the tokens attributed, [from, to) of the sequence (the post's, not a prompt's) */
+  from: number;
+  to: number;
+  label: number;
+  /** points on the path from the baseline to the input (the midpoint rule) */
+  steps: number;
+  /** whose embedding replaces each attributed token in the baseline */
+  baselineToken: number;
+  /** steps run together while steps x tokens fit this many tokens (0: all in one pass) */
+  maxTokensPerPass: number;
+}
+
+export interface NativeAttribution {
+  /** per token of [from, to) */
+  scores: Float64Array;
+  /** f(input) and f(baseline): the scores sum to about target - baseline */
+  target: number;
+  baseline: number;
+}
+
 /**
  * C++ q3::Classifier (csrc/binding/classifier_wrap.cpp): training and prediction for the four methods. Weights are saved in their on-disk names: PEFT keys for lora and
  * lora-head (adapter_model.safetensors), HF keys plus score.weight for full, classifier.* for the embedding head.
@@ -197,6 +218,11 @@ export interface NativeClassifier {
   predict(ids: Int32Array, lengths: Int32Array, padLeft: boolean, limits?: BatchLimits): Promise<Float32Array>;
   /** the same, from precomputed embedding vectors (training's evaluation) */
   predictFeatures(features: Float32Array, rows: number): Promise<Float32Array>;
+  /**
+   * Integrated gradients of one sequence (csrc/core/attribution.cpp): each token of [from, to)'s share of
+   * f(input) - f(baseline), f the label's log-probability (lora: its word's, summed over its tokens). Weights frozen.
+   */
+  explain(ids: Int32Array, options: NativeAttributionOptions): Promise<NativeAttribution>;
   saveWeights(file: string): Promise<void>;
   loadWeights(file: string): Promise<void>;
   /** optimizer moments, step count and RNG state */

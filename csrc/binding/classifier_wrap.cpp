@@ -87,6 +87,7 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
                            InstanceMethod("step", &ClassifierWrap::Step),
                            InstanceMethod("predict", &ClassifierWrap::Predict),
                            InstanceMethod("predictFeatures", &ClassifierWrap::PredictFeatures),
+                           InstanceMethod("explain", &ClassifierWrap::Explain),
                            InstanceMethod("saveWeights", &ClassifierWrap::SaveWeights),
                            InstanceMethod("loadWeights", &ClassifierWrap::LoadWeights),
                            InstanceMethod("saveTrainingState", &ClassifierWrap::SaveTrainingState),
@@ -239,6 +240,35 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
           return [b](q3::Classifier& c) { return c.predict(b); };
         },
         probsToJs);
+  }
+
+  // One sequence's token attributions (lib/native.ts NativeAttributionOptions in argument 1).
+  Napi::Value Explain(const Napi::CallbackInfo& info) {
+    return run<q3::Attribution>(
+        info, "explain",
+        [&](std::vector<Napi::Object>&) {
+          if (!isInt32Array(info[0])) throw Napi::TypeError::New(info.Env(), "expected ids: Int32Array");
+          auto ids = info[0].As<Napi::Int32Array>();
+          const Napi::Object o = info[1].As<Napi::Object>();
+          q3::AttributionRequest r;
+          r.ids.assign(ids.Data(), ids.Data() + ids.ElementLength());
+          r.from = static_cast<int64_t>(numberField(o, "from"));
+          r.to = static_cast<int64_t>(numberField(o, "to"));
+          r.label = static_cast<int64_t>(numberField(o, "label"));
+          r.steps = static_cast<int64_t>(numberField(o, "steps"));
+          r.baselineToken = static_cast<int64_t>(numberField(o, "baselineToken"));
+          r.maxTokensPerPass = static_cast<int64_t>(numberField(o, "maxTokensPerPass"));
+          return [r](q3::Classifier& c) { return c.explain(r); };
+        },
+        [](Napi::Env env, q3::Attribution& a) -> Napi::Value {
+          Napi::Object o = Napi::Object::New(env);
+          auto scores = Napi::Float64Array::New(env, a.scores.size());
+          std::copy(a.scores.begin(), a.scores.end(), scores.Data());
+          o.Set("scores", scores);
+          o.Set("target", a.target);
+          o.Set("baseline", a.baseline);
+          return o;
+        });
   }
 
   // The async methods that take one file path.

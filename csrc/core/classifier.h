@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "adamw.h"
+#include "attribution.h"
 #include "label_words.h"
 #include "linear.h"
 #include "prompt_cache.h"
@@ -73,6 +74,10 @@ class Classifier {
   // Class probabilities [rows * numLabels] (softmax over label logits), in inference mode, in input order. Token
   // sequences run in forward passes by length under `limits` (batches.h); precomputed vectors in one.
   std::vector<float> predict(const ClassifierBatch& batch, const BatchLimits& limits = {});
+
+  // Integrated gradients of the label's log-probability with respect to the input embeddings of ids[from, to), from
+  // a baseline where each of them is baselineToken's embedding; the weights stay frozen (attribution.cpp).
+  Attribution explain(const AttributionRequest& request);
 
   // Trainable weights in their on-disk names: PEFT keys for lora/lora-head, HF keys + score.weight for full,
   // classifier.* for the embedding head.

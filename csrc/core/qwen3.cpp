@@ -308,8 +308,8 @@ AttentionInputs Qwen3ModelImpl::attentionInputs(const TokenBatch& batch, at::Sca
   return a;
 }
 
-torch::Tensor Qwen3ModelImpl::forward(const TokenBatch& batch, const PrefixKV* prefix, PrefixKV* capture) {
-  torch::Tensor h = embed_tokens(batch.packedIds);  // [N, hidden]
+torch::Tensor Qwen3ModelImpl::forwardEmbedded(const TokenBatch& batch, torch::Tensor h /* [N, hidden] */,
+                                              const PrefixKV* prefix, PrefixKV* capture) {
   AttentionInputs a = attentionInputs(batch, h.scalar_type(), prefix);
   a.prefix = prefix;
   a.capture = capture;  // sized by the caller

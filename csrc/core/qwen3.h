@@ -125,7 +125,13 @@ class Qwen3ModelImpl : public torch::nn::Module {
   // [B, T, hidden] after the final norm (zeros at padding slots). With a prefix, the batch holds the tokens after it.
   // capture (inference; keys and values sized to the layers): receives every layer's keys/values, [B, nkv, P + T,
   // hd], the prefix's first.
-  torch::Tensor forward(const TokenBatch& batch, const PrefixKV* prefix = nullptr, PrefixKV* capture = nullptr);
+  torch::Tensor forward(const TokenBatch& batch, const PrefixKV* prefix = nullptr, PrefixKV* capture = nullptr) {
+    return forwardEmbedded(batch, embed_tokens(batch.packedIds), prefix, capture);
+  }
+  // The same from the input embeddings ([N, hidden], packed as batch.packedIds: HF's inputs_embeds), which may need
+  // a gradient (attributions differentiate the output with respect to them).
+  torch::Tensor forwardEmbedded(const TokenBatch& batch, torch::Tensor embedded, const PrefixKV* prefix = nullptr,
+                                PrefixKV* capture = nullptr);
   // Keys and values of every layer for one token sequence (inference).
   PrefixKV prefill(const int32_t* ids, int64_t length);
   AttentionInputs attentionInputs(const TokenBatch& batch, at::ScalarType dtype, const PrefixKV* prefix) const;

@@ -66,9 +66,9 @@ def t_rotate_half(x):
     return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
 
 
-def t_hidden(cfg, P, ids, lora):
+def t_hidden(cfg, P, ids, lora, x=None):
     """Final-norm hidden states [T, hidden] of one unpadded sequence. P: HF name -> tensor; lora: module path ->
-    (A, B, scale)."""
+    (A, B, scale); x: the input embeddings [T, hidden] to start from (HF's inputs_embeds), else ids' rows."""
     eps = float(cfg["rms_norm_eps"])
     H, KV, d = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
     T = len(ids)
@@ -87,7 +87,8 @@ def t_hidden(cfg, P, ids, lora):
             y = y + s * ((x @ A.t()) @ B.t())
         return y
 
-    x = P["model.embed_tokens.weight"][torch.tensor(ids)]
+    if x is None:
+        x = P["model.embed_tokens.weight"][torch.tensor(ids)]
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."
         h = t_rms(x, P[p + "input_layernorm.weight"], eps)
