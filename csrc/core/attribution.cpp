@@ -51,7 +51,7 @@ Attribution Classifier::explain(const AttributionRequest& r) {
   {
     torch::NoGradGuard noGrad;
     x = model.embed_tokens->forward(longTensor(std::vector<int64_t>(ids.begin(), ids.end()), dev));  // [T, hidden]
-    torch::Tensor pad = model.embed_tokens->forward(longTensor({r.baselineToken}, dev));                // [1, hidden]
+    torch::Tensor pad = model.embed_tokens->forward(longTensor({r.baselineToken}, dev));             // [1, hidden]
     b = x.clone();
     b.narrow(0, r.from, span).copy_(pad.expand({span, x.size(1)}));
   }
