@@ -27,7 +27,14 @@ export type { AbortSignalLike } from './util/abort';
 export { Predictor, predictionJson } from './predict/predictor';
 export { findRuns } from './runs/lookup';
 export { TrainingDivergedError } from './train/loop';
-export type { Prediction, PredictorOptions, PredictCallOptions, PredictStreamOptions } from './predict/predictor';
+export type {
+  Explanation,
+  ExplainOptions,
+  Prediction,
+  PredictorOptions,
+  PredictCallOptions,
+  PredictStreamOptions,
+} from './predict/predictor';
 export { computeMetrics } from './classifier/metrics';
 export type { Metrics, ClassMetrics } from './classifier/metrics';
 export { loadLabelledFile, loadTextsFile } from './classifier/data';

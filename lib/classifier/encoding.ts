@@ -1,6 +1,6 @@
 // How each method turns a post into the token ids the model sees. Training and prediction share this code, so a
 // trained classifier always gets inputs shaped as in training (Predictor.encode returns exactly these ids).
-import { encodeEmbeddingInput } from '../qwen3/embedding-input';
+import { embeddingQuery, encodeEmbeddingInput } from '../qwen3/embedding-input';
 import { frameSequences, type TokenSequences } from '../qwen3/sequences';
 import { ENDOFTEXT_ID } from '../qwen3/tokens';
 import type { Qwen3Tokenizer } from '../qwen3/tokenizer';
@@ -48,6 +48,29 @@ export function labelWords(labelTokens: readonly number[], labelTokenCounts?: re
   if (!labelTokenCounts) return labelTokens.map((id) => [id]);
   let at = 0;
   return labelTokenCounts.map((n) => labelTokens.slice(at, (at += n)));
+}
+
+/** One post framed for an explanation (ExampleEncoder.encodeForExplanation). */
+export interface ExplanationInput {
+  /** the ids predict reads */
+  ids: Int32Array;
+  /** the post's own ids are ids[from, to) (embedding: the query's, instruction included) */
+  from: number;
+  to: number;
+  /** per id of [from, to): where it ends in `decoded`, in UTF-16 units; -1 inside a character (tokenEnds) */
+  ends: number[];
+  /** what ids[from, to) decode to: the text read (in NFC, the tokenizer's normalization), cut where the post was */
+  decoded: string;
+  /** where the post starts in `decoded` (embedding: after the instruction; else 0) */
+  textStart: number;
+}
+
+/**
+ * Where each token ends in the text, from the decodings of the first 1, 2, ... tokens. Qwen3's tokens are bytes, and
+ * a character's bytes may be split between tokens: a decoding that ends in U+FFFD stopped inside a character, -1.
+ */
+export function tokenEnds(prefixes: readonly string[]): number[] {
+  return prefixes.map((p) => (p.endsWith('\uFFFD') ? -1 : p.length));
 }
 
 export interface EncodingSpec {
@@ -109,6 +132,37 @@ export class ExampleEncoder {
   /** ids the model reads to predict (lora: up to the answer position), flat (qwen3/sequences.ts) */
   encodeForPrediction(texts: readonly string[]): Promise<TokenSequences> {
     return this.encode(texts);
+  }
+
+  /**
+   * One post as predict reads it, for an explanation: which of its ids are the post's own ([from, to); none for an
+   * empty post) and where each of those ends in the text the tokenizer read (tokenEnds).
+   */
+  async encodeForExplanation(text: string): Promise<ExplanationInput> {
+    const { ids } = await this.encode([text]);
+    const { method, instruction } = this.spec;
+    // The text whose tokens the post's ids are: the post alone, or (embedding) the query that holds it.
+    const read = method === 'embedding' ? embeddingQuery(text, instruction) : text;
+    const own = Math.min((await this.tokenizer.encode(read)).length, this.textBudget());
+    const from = method === 'lora' ? this.prefix.length : 0;
+    const to = from + own;
+    const prefixes = await this.tokenizer.decodeBatch(
+      Array.from({ length: own }, (_, i) => Array.from(ids.subarray(from, from + i + 1)))
+    );
+    const ends = tokenEnds(prefixes);
+    const textStart = read.length - text.length;
+    // Embedding: the instruction's tokens stay as they are (in the baseline too); attributed are the tokens from the
+    // first one (with the rest of its character) that reaches into the post.
+    let skip = 0;
+    for (let i = 0; i < ends.length && ends[i] <= textStart; i++) if (ends[i] !== -1) skip = i + 1;
+    return {
+      ids,
+      from: from + skip,
+      to,
+      ends: ends.slice(skip),
+      decoded: prefixes.length ? prefixes[prefixes.length - 1] : '',
+      textStart,
+    };
   }
 
   /**

@@ -20,7 +20,13 @@ import { loraFromPeftConfig } from '../runs/peft';
 import { findRunFor } from '../runs/lookup';
 import { abortable, throwIfAborted, type AbortSignalLike } from '../util/abort';
 import type { DisposableResource } from '../util/disposable';
+import { PAD_TOKEN_ID } from '../qwen3/tokens';
+import { attributionSpans } from './explain';
 import {
+  EXPLAIN_DEFAULTS,
+  ExplainOptionsSchema,
+  type ExplainOptions,
+  type Explanation,
   PredictCallOptionsSchema,
   PredictionJsonSchema,
   PredictorOptionsSchema,
@@ -34,10 +40,15 @@ import {
 } from './schema';
 import { batchedPredictions } from './stream';
 
-export type { Prediction, PredictorOptions, PredictCallOptions, PredictStreamOptions };
+export type { Explanation, ExplainOptions, Prediction, PredictorOptions, PredictCallOptions, PredictStreamOptions };
 
 /** Forward passes per native call when a signal may abort a predict(): an abort waits for at most this many. */
 const PASSES_PER_ABORTABLE_CALL = 4;
+/**
+ * Tokens per forward-and-backward pass of an explanation (the steps of a post run as copies of it): 512 tokens of
+ * Qwen3-0.6B keep the activations backward needs to ~2 GB in float32 (28 layers x ~30k floats per token, 4 bytes).
+ */
+const EXPLAIN_TOKENS_PER_PASS = 512;
 
 /**
  * A prediction as JSON (PredictionJsonSchema): what `predict --json` prints per prediction, `--out f.jsonl` writes and
@@ -69,6 +80,16 @@ function checkTokenIds(info: RunInfo, runDir: string, base: Qwen3Folder): void {
         'model with --model / { model }, or train the run again'
     );
   }
+}
+
+/** A label given by id or by name, as its id; unknown ones are refused, listing the run's labels. */
+function labelIndex(label: number | string, labels: readonly string[]): number {
+  const index = typeof label === 'number' ? label : labels.indexOf(label);
+  if (index >= 0 && index < labels.length) return index;
+  throw new RangeError(
+    `Expected label to be one of the run's labels, ${labels.map((l, i) => `${i} (${l})`).join(', ')}, but received ` +
+      JSON.stringify(label)
+  );
 }
 
 export class Predictor implements DisposableResource {
@@ -244,6 +265,55 @@ export class Predictor implements DisposableResource {
       return { text, label, sentiment: labels[label], confidence: p[label], probabilities: p, model: name };
     });
     return single ? out[0] : out;
+  }
+
+  /**
+   * Which parts of `text` moved the model towards a label (the predicted one, or `label`): integrated gradients of
+   * the label's log-probability over the post's token embeddings, from a baseline of pad tokens (the prompt, if any,
+   * kept), in `steps` points (default 32), merged into spans of whole characters whose scores sum to about
+   * log p(label | text) - log p(label | baseline). The weights stay as they are.
+   */
+  async explain(text: string, options: ExplainOptions = {}): Promise<Explanation> {
+    if (this.disposed) throw new Error('explain: the predictor was disposed');
+    expectString(text, 'text');
+    checkOptions(ExplainOptionsSchema, options);
+    const { signal } = options;
+    const steps = options.steps ?? EXPLAIN_DEFAULTS.steps;
+    const prediction = await this.predict(text, { signal });
+    const labels = this.labelSet!;
+    const label = options.label === undefined ? prediction.label : labelIndex(options.label, labels);
+    const input = await abortable(this.encoder!.encodeForExplanation(text), signal);
+    throwIfAborted(signal);
+    if (this.disposed || !this.classifier) throw new Error('explain: the predictor was disposed');
+    const tokens =
+      input.to > input.from
+        ? attributionSpans(
+            input,
+            (
+              await abortable(
+                this.classifier.explain(input.ids, {
+                  from: input.from,
+                  to: input.to,
+                  label,
+                  steps,
+                  baselineToken: PAD_TOKEN_ID,
+                  maxTokensPerPass: EXPLAIN_TOKENS_PER_PASS,
+                }),
+                signal
+              )
+            ).scores
+          )
+        : [];
+    return {
+      text,
+      label,
+      sentiment: labels[label],
+      probability: prediction.probabilities[label],
+      predicted: label === prediction.label,
+      steps,
+      tokens,
+      model: this.name,
+    };
   }
 
   /**
