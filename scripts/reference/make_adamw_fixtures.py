@@ -20,12 +20,9 @@ float32-vs-float64 comparison well-conditioned (the update formula is the same f
 Output: <out>/full-adamw.json (the test feeds the same sequences to a `full` Classifier with score weights from
 <out>/full/score.safetensors and compares the weights after the three steps).
 """
-import argparse
-import filecmp
 import json
 import os
 import sys
-import tempfile
 
 import numpy as np
 
@@ -126,25 +123,7 @@ def make(out_root, report):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=os.path.join(G.REPO, "test", "fixtures", "grad"))
-    ap.add_argument("--check", action="store_true",
-                    help="regenerate into a temp dir, run the checks, compare byte-for-byte with --out")
-    a = ap.parse_args()
-    report = []
-    if a.check:
-        with tempfile.TemporaryDirectory() as td:
-            make(td, report)
-            same = filecmp.cmp(os.path.join(td, "full-adamw.json"), os.path.join(a.out, "full-adamw.json"),
-                               shallow=False) if os.path.exists(os.path.join(a.out, "full-adamw.json")) else False
-            report.append((f"{a.out}/full-adamw.json equals a fresh regeneration", same))
-    else:
-        make(a.out, report)
-    fails = [m for m, ok in report if not ok]
-    for m, ok in report:
-        print(("ok    " if ok else "FAIL  ") + m)
-    print(f"\n{len(fails)} failure(s)")
-    sys.exit(1 if fails else 0)
+    MP.fixture_main(make, os.path.join(G.REPO, "test", "fixtures", "grad"), ["full-adamw.json"])
 
 
 if __name__ == "__main__":

@@ -21,12 +21,9 @@ torch loss equals a numpy loss, and central finite differences of the NUMPY loss
 the torch gradients on random coordinates (FD_PER_TENSOR in every gradient tensor) of every case; a few torch-only
 central differences too.
 """
-import argparse
-import filecmp
 import json
 import os
 import sys
-import tempfile
 import zlib
 
 import numpy as np
@@ -350,26 +347,7 @@ def make(out_root, report):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=os.path.join(REPO, "test", "fixtures", "grad"))
-    ap.add_argument("--check", action="store_true",
-                    help="regenerate into a temp dir, run the checks, compare byte-for-byte with --out")
-    a = ap.parse_args()
-    report = []
-    if a.check:
-        with tempfile.TemporaryDirectory() as td:
-            make(td, report)
-            files = MP.tree_files(td)
-            same = all(os.path.exists(os.path.join(a.out, f)) and
-                       filecmp.cmp(os.path.join(td, f), os.path.join(a.out, f), shallow=False) for f in files)
-            report.append((f"{a.out} equals a fresh regeneration ({len(files)} files)", same))
-    else:
-        make(a.out, report)
-    fails = [m for m, ok in report if not ok]
-    for m, ok in report:
-        print(("ok    " if ok else "FAIL  ") + m)
-    print(f"\n{len(fails)} failure(s)")
-    sys.exit(1 if fails else 0)
+    MP.fixture_main(make, os.path.join(REPO, "test", "fixtures", "grad"))
 
 
 if __name__ == "__main__":

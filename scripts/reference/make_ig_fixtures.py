@@ -19,12 +19,9 @@ Checks run every time: the forward from embeddings equals the numpy float64 refe
 completeness error |sum scores - (f(x) - f(b))| falls by more than 8x (the midpoint rule's 1/S^2); the gradient at
 the input equals central finite differences of f on random coordinates.
 """
-import argparse
-import filecmp
 import json
 import os
 import sys
-import tempfile
 import zlib
 
 import numpy as np
@@ -142,28 +139,8 @@ def make(out_root, report):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=os.path.join(make_fixtures.REPO, "test", "fixtures", "ig"))
-    ap.add_argument("--check", action="store_true",
-                    help="regenerate into a temp dir, run the checks, compare byte-for-byte with --out")
-    a = ap.parse_args()
     torch.set_default_dtype(torch.float64)
-    report = []
-    if a.check:
-        with tempfile.TemporaryDirectory() as td:
-            make(td, report)
-            files = MP.tree_files(td)
-            same = all(os.path.exists(os.path.join(a.out, f)) and
-                       filecmp.cmp(os.path.join(td, f), os.path.join(a.out, f), shallow=False) for f in files)
-            report.append((f"{a.out} equals a fresh regeneration ({len(files)} files)", same))
-    else:
-        os.makedirs(a.out, exist_ok=True)
-        make(a.out, report)
-    fails = [m for m, ok in report if not ok]
-    for m, ok in report:
-        print(("ok    " if ok else "FAIL  ") + m)
-    print(f"\n{len(fails)} failure(s)")
-    sys.exit(1 if fails else 0)
+    MP.fixture_main(make, os.path.join(make_fixtures.REPO, "test", "fixtures", "ig"))
 
 
 if __name__ == "__main__":

@@ -264,6 +264,37 @@ def tree_files(root):
     return sorted(out)
 
 
+def fixture_main(make, default_out, files=None):
+    """The command line of a golden maker: make(out, report) writes into --out (default_out); with --check it writes
+    into a temporary folder instead, runs its checks, and compares `files` (default: all it wrote) byte for byte with
+    --out. report: (message, ok) pairs, printed; exits 1 on any failure."""
+    import argparse
+    import filecmp
+    import tempfile
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=default_out)
+    ap.add_argument("--check", action="store_true",
+                    help="regenerate into a temp dir, run the checks, compare byte-for-byte with --out")
+    a = ap.parse_args()
+    report = []
+    if a.check:
+        with tempfile.TemporaryDirectory() as td:
+            make(td, report)
+            names = files or tree_files(td)
+            same = all(os.path.exists(os.path.join(a.out, f)) and
+                       filecmp.cmp(os.path.join(td, f), os.path.join(a.out, f), shallow=False) for f in names)
+            report.append((f"{a.out} equals a fresh regeneration ({', '.join(names) if files else f'{len(names)} files'})",
+                           same))
+    else:
+        os.makedirs(a.out, exist_ok=True)
+        make(a.out, report)
+    fails = [m for m, ok in report if not ok]
+    for m, ok in report:
+        print(("ok    " if ok else "FAIL  ") + m)
+    print(f"\n{len(fails)} failure(s)")
+    sys.exit(1 if fails else 0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(REPO, "test", "fixtures", "peft"))
