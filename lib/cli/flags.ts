@@ -7,7 +7,7 @@ import { COMPARE_DEFAULTS, COMPARE_OPTIONS } from '../compare/schema';
 import { DistributedOptionsSchema, LoraOptionsSchema, TRAINER_DEFAULTS, TRAINER_OPTIONS } from '../train/schema';
 import { DEVICE_OPTIONS, DTYPE_OPTIONS } from '../qwen3/runtime';
 import { MODEL_SIZES } from '../qwen3/presets';
-import { STREAM_OPTIONS } from '../predict/schema';
+import { EXPLAIN_OPTIONS, STREAM_OPTIONS } from '../predict/schema';
 import { SERVE_DEFAULTS, SERVE_OPTIONS } from '../serve/schema';
 import type { SchemaNode } from '../util/schema';
 import { placeholder, TRAINER_FLAGS } from './trainer-flags';
@@ -151,6 +151,11 @@ export const FLAGS: Record<string, FlagSpec> = {
     kind: 'boolean',
     help: 'with --out f.csv: begin the file with a UTF-8 byte-order mark, so Excel opens the Chinese text correctly',
   },
+  explain: {
+    kind: 'boolean',
+    help: 'show which characters moved each prediction: coloured on a terminal, [+ ]/[- ] marks otherwise, spans in --json and --out f.jsonl',
+  },
+  'explain-steps': { kind: 'string', value: '<n>', help: `with --explain: ${optionHelp(EXPLAIN_OPTIONS.steps)}` },
   'flush-texts': { kind: 'string', value: '<n>', help: `piped stdin: ${optionHelp(STREAM_OPTIONS.flushTexts)}` },
   'flush-ms': { kind: 'string', value: '<ms>', help: `piped stdin: ${optionHelp(STREAM_OPTIONS.flushMs)}` },
   'load-all': { kind: 'boolean', help: 'use every trained run under --models-dir (one row per model and text)' },
@@ -238,6 +243,8 @@ export const COMMAND_FLAGS: Record<Command, readonly string[]> = {
     'id-column',
     'out',
     'csv-bom',
+    'explain',
+    'explain-steps',
     'load-all',
     'ensemble',
     'interactive',

@@ -10,6 +10,7 @@ import {
 } from '../classifier/labels';
 import type { Metrics } from '../classifier/metrics';
 import { predictionJson, type Prediction } from '../predict/predictor';
+import type { AttributionSpan } from '../predict/schema';
 import { writeFileAtomic } from '../util/atomic-write';
 import { CliError, flagError } from './errors';
 import { displayWidth, formatTable, remainingWidth, truncate } from './table';
@@ -19,7 +20,7 @@ import { streams } from './io';
  * A prediction as the CLI prints it: with the id of its input row when --id-column gave one, and the label set of
  * the run that made it (default: the binary set).
  */
-export type Row = Prediction & { id?: string | number; labels?: LabelSet };
+export type Row = Prediction & { id?: string | number; labels?: LabelSet; tokens?: AttributionSpan[] };
 
 const labelsOf = (r: Row): LabelSet => r.labels ?? DEFAULT_LABELS;
 

@@ -23,6 +23,7 @@ import type { DisposableResource } from '../util/disposable';
 import { PAD_TOKEN_ID } from '../qwen3/tokens';
 import { attributionSpans } from './explain';
 import {
+  type AttributionSpan,
   EXPLAIN_DEFAULTS,
   ExplainOptionsSchema,
   type ExplainOptions,
@@ -55,7 +56,9 @@ const EXPLAIN_TOKENS_PER_PASS = 512;
  * `serve` answers, with the schema's keys in the schema's order; `labels` only for label sets other than the default
  * (whose output stays as it was).
  */
-export function predictionJson(p: Prediction & { id?: string | number; labels?: readonly string[] }): PredictionJson {
+export function predictionJson(
+  p: Prediction & { id?: string | number; labels?: readonly string[]; tokens?: AttributionSpan[] }
+): PredictionJson {
   const source: Record<string, unknown> = {
     ...p,
     labels: p.labels && !isDefaultLabels(p.labels) ? [...p.labels] : undefined,

@@ -47,6 +47,22 @@ const prediction = {
 export const PredictionSchema = Type.Object(prediction, { additionalProperties: false });
 export type Prediction = Static<typeof PredictionSchema>;
 
+/** A span of the post and its attribution. */
+export const AttributionSpanSchema = Type.Object(
+  {
+    text: Type.String({ description: 'the characters covered (whole characters: tokens that split one are merged)' }),
+    start: Type.Integer({ minimum: 0, description: "where they start in the post's text (UTF-16 index, as slice)" }),
+    end: Type.Integer({ minimum: 0, description: 'where they end (exclusive)' }),
+    score: Type.Number({
+      description:
+        "the span's share of log p(label | post) - log p(label | baseline post of pad tokens): > 0 moved the " +
+        'model towards the label, < 0 away from it',
+    }),
+  },
+  { additionalProperties: false }
+);
+export type AttributionSpan = Static<typeof AttributionSpanSchema>;
+
 /**
  * A prediction as JSON: what `predict --json` prints per prediction, `--out f.jsonl` writes and `serve` answers, with
  * the keys in this order.
@@ -58,6 +74,11 @@ export const PredictionJsonSchema = Type.Object(
     labels: Type.Optional(
       Type.Array(Type.String(), {
         description: "the run's label set, label 0 first: only for sets other than the default 负面, 正面",
+      })
+    ),
+    tokens: Type.Optional(
+      Type.Array(AttributionSpanSchema, {
+        description: "with --explain: the post's spans and how much each moved the model towards the label given",
       })
     ),
   },
@@ -127,6 +148,8 @@ const explain = {
     32
   ),
 };
+/** The properties of the explain options (the CLI's help reads their descriptions). */
+export const EXPLAIN_OPTIONS = explain;
 export const EXPLAIN_DEFAULTS = defaultsOf(explain);
 
 export const ExplainOptionsSchema = Type.Object(
@@ -142,22 +165,6 @@ export const ExplainOptionsSchema = Type.Object(
   { additionalProperties: false }
 );
 export type ExplainOptions = Static<typeof ExplainOptionsSchema>;
-
-/** A span of the post and its attribution. */
-export const AttributionSpanSchema = Type.Object(
-  {
-    text: Type.String({ description: 'the characters covered (whole characters: tokens that split one are merged)' }),
-    start: Type.Integer({ minimum: 0, description: "where they start in the post's text (UTF-16 index, as slice)" }),
-    end: Type.Integer({ minimum: 0, description: 'where they end (exclusive)' }),
-    score: Type.Number({
-      description:
-        "the span's share of log p(label | post) - log p(label | baseline post of pad tokens): > 0 moved the " +
-        'model towards the label, < 0 away from it',
-    }),
-  },
-  { additionalProperties: false }
-);
-export type AttributionSpan = Static<typeof AttributionSpanSchema>;
 
 /** Predictor.explain's answer, which `predict --explain --json` prints and `POST /v1/explain` answers. */
 export const ExplanationSchema = Type.Object(

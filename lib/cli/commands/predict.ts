@@ -7,6 +7,9 @@ import { predictionJson, type Prediction, type Predictor } from '../../predict/p
 import { Flags } from '../args';
 import { commonSettings, err, existingFile, out, predictAll } from '../common';
 import { CliError } from '../errors';
+import { colourFor, explainRows, formatExplanations } from '../explain-output';
+import { streams } from '../io';
+import { EXPLAIN_OPTIONS } from '../../predict/schema';
 import { interactiveLoop } from './interactive';
 import { defaultIo, stdinFile, stdinIsPiped, type Io } from '../prompt';
 import { combineRuns, predictStdin, streamSettings } from './stdin';
@@ -71,6 +74,7 @@ export async function runPredict(flags: Flags, positionals: string[], io: Io = d
   }
   const loadAllRuns = flags.bool('load-all');
   const ensemble = flags.bool('ensemble');
+  const explain = explainSettings(flags, { ensemble, outFile });
   const forced = flags.bool('interactive');
   if (loadAllRuns && s.run) throw new CliError(`--load-all and ${s.runFlag ?? '--checkpoint'} exclude each other`);
   if (forced && outFile !== undefined)
@@ -101,8 +105,9 @@ export async function runPredict(flags: Flags, positionals: string[], io: Io = d
       err(`note: --ensemble averages two or more runs; only ${predictors[0].name} is loaded (add --load-all)`);
     const print = (rows: Row[]) => {
       if (s.json) for (const r of rows) out(JSON.stringify(predictionJson(r)));
-      else out(formatPredictions(rows));
+      else out(formatPredictions(rows) + (explain ? `\n${formatExplanations(rows, colourFor(streams().stdout))}` : ''));
     };
+    const explainAll = explain ? (rows: Row[]) => explainRows(rows, predictors, explain.steps) : undefined;
     if (fromStdin) {
       return await predictStdin({
         input: io.input,
@@ -113,10 +118,12 @@ export async function runPredict(flags: Flags, positionals: string[], io: Io = d
         outFile,
         csvBom,
         json: s.json,
+        explain: explainAll,
       });
     }
     if (texts.length > 0) {
       const rows = await predictRows(predictors, inputs, average);
+      await explainAll?.(rows);
       if (outFile !== undefined) {
         writePredictions(outFile, rows, { csvBom });
         err(`wrote ${rows.length} prediction${rows.length === 1 ? '' : 's'} to ${outFile}`);
@@ -140,6 +147,25 @@ export async function runPredict(flags: Flags, positionals: string[], io: Io = d
   } finally {
     for (const p of predictors) p.dispose();
   }
+}
+
+/** --explain's settings, or undefined without it; refused where the spans would be lost or have no one run. */
+function explainSettings(flags: Flags, o: { ensemble: boolean; outFile?: string }): { steps?: number } | undefined {
+  const steps = flags.positiveInt('explain-steps');
+  if (!flags.bool('explain')) {
+    if (steps !== undefined) throw new CliError(`${flags.spelling('explain-steps')} goes with --explain`);
+    return undefined;
+  }
+  const most = EXPLAIN_OPTIONS.steps.maximum as number;
+  if (steps !== undefined && steps > most)
+    throw new CliError(`${flags.spelling('explain-steps')} is at most ${most} (given ${steps})`);
+  if (o.ensemble)
+    throw new CliError("--explain shows why one run answered; an --ensemble's average has none: drop one");
+  if (o.outFile !== undefined && outFormat(o.outFile, flags.spelling('out')) === 'csv')
+    throw new CliError(
+      `--explain's spans go to JSON Lines: give ${flags.spelling('out')} <file>.jsonl, or drop --explain`
+    );
+  return { steps };
 }
 
 /** Every run on every text (or their average), each row with its input's id when there are ids. */

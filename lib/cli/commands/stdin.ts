@@ -13,6 +13,8 @@ import { Flags } from '../args';
 import { err, out } from '../common';
 import { CliError, EXIT, flagError } from '../errors';
 import { formatPredictions, summarizePredictions, writePredictions, type Row } from '../output';
+import { colourFor, formatExplanations } from '../explain-output';
+import { streams } from '../io';
 
 /** --flush-texts and --flush-ms, with the stream defaults of predict/schema.ts. */
 export function streamSettings(flags: Flags): StreamSettings {
@@ -51,6 +53,8 @@ export interface StdinPrediction {
   /** write the CSV with a UTF-8 byte-order mark */
   csvBom?: boolean;
   json: boolean;
+  /** --explain: adds each row's spans */
+  explain?: (rows: Row[]) => Promise<void>;
 }
 
 /** Classifies stdin as it arrives; returns the exit code (1 when bad rows were skipped). */
@@ -77,7 +81,9 @@ export async function predictStdin(o: StdinPrediction): Promise<number> {
       const batchIds = ids.splice(0, batch.length);
       const perRun: Prediction[][] = [];
       for (const p of o.predictors) perRun.push(await p.predict(batch));
-      return [combineRuns(o.predictors, perRun, o.average, batchIds)];
+      const rows = combineRuns(o.predictors, perRun, o.average, batchIds);
+      await o.explain?.(rows);
+      return [rows];
     },
     o.stream,
     'stdin'
@@ -93,6 +99,8 @@ export async function predictStdin(o: StdinPrediction): Promise<number> {
         const table = formatPredictions(batch);
         const sameHeader = !first && !table.startsWith('labels ');
         out(sameHeader ? table.split('\n').slice(2).join('\n') : table);
+        const why = formatExplanations(batch, colourFor(streams().stdout));
+        if (why) out(why);
       }
       first = false;
     }
