@@ -87,7 +87,12 @@ function notReady(phase: Phase): HttpError | undefined {
 
 export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   const o = ctx.options;
-  const limits = { maxTexts: o.maxTexts, maxTextLength: o.maxTextLength, bodyLimit: o.bodyLimit };
+  const limits = {
+    maxTexts: o.maxTexts,
+    maxTextLength: o.maxTextLength,
+    maxExplainTexts: o.maxExplainTexts,
+    bodyLimit: o.bodyLimit,
+  };
   const api = routes(limits);
   const body = api.predict.schema.body as SchemaNode;
   // Probes (routes with no security requirement) answer without the key: a load balancer has none, they reveal nothing.
@@ -246,26 +251,73 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     },
   });
 
+  /** The model a request names (or the default), once the server is ready. */
+  const servedModel = (named: string | undefined): string => {
+    const pending = notReady(ctx.phase());
+    if (pending) throw pending;
+    const model = named ?? ctx.pool.defaultName;
+    if (!ctx.pool.has(model)) {
+      throw new HttpError(
+        404,
+        'unknown_model',
+        `model: no model named ${JSON.stringify(model)}; this server serves ${ctx.pool.names.join(', ')}`,
+        { field: 'model', models: [...ctx.pool.names] }
+      );
+    }
+    return model;
+  };
+
   app.route({
     ...api.predict,
     handler: async (request) => {
-      const pending = notReady(ctx.phase());
-      if (pending) throw pending;
-      const model = request.body.model ?? ctx.pool.defaultName;
-      if (!ctx.pool.has(model)) {
-        throw new HttpError(
-          404,
-          'unknown_model',
-          `model: no model named ${JSON.stringify(model)}; this server serves ${ctx.pool.names.join(', ')}`,
-          { field: 'model', models: [...ctx.pool.names] }
-        );
-      }
+      const model = servedModel(request.body.model);
       const asked = request.body;
       const texts = 'texts' in asked ? asked.texts : [asked.text];
       info.set(request, { texts: texts.length, model });
       const predictions = await ctx.scheduler.submit(model, texts, cancelled.get(request));
       const labels = ctx.pool.predictor(model).labels;
       return { predictions: predictions.map((p) => predictionJson({ ...p, labels })) };
+    },
+  });
+
+  app.route({
+    ...api.explain,
+    handler: async (request) => {
+      const model = servedModel(request.body.model);
+      const asked = request.body;
+      const texts = 'texts' in asked ? asked.texts : [asked.text];
+      info.set(request, { texts: texts.length, model });
+      const predictor = ctx.pool.predictor(model);
+      const labels = predictor.labels!;
+      const { label, steps } = asked;
+      if (label !== undefined && !(typeof label === 'number' ? label < labels.length : labels.includes(label))) {
+        throw new HttpError(
+          400,
+          'invalid_request',
+          `label: ${JSON.stringify(label)} is not a label of ${model}; its labels are ` +
+            labels.map((l, i) => `${i} (${l})`).join(', '),
+          { field: 'label' }
+        );
+      }
+      if (ctx.phase() === 'stopping') throw notReady('stopping')!;
+      const budget = AbortSignal.timeout(o.explainBudgetMs);
+      const signal = AbortSignal.any([cancelled.get(request)!, budget]);
+      const explanations = [];
+      for (const text of texts) {
+        try {
+          explanations.push(await predictor.explain(text, { label, steps, signal }));
+        } catch (e) {
+          if (!budget.aborted) throw e;
+          throw new HttpError(
+            503,
+            'over_time_budget',
+            `explaining ${texts.length} text(s) took over the server's time budget of ${o.explainBudgetMs} ms ` +
+              `(${explanations.length} done): send fewer texts or steps`,
+            { retryAfterSeconds: 1 }
+          );
+        }
+      }
+      return { explanations };
     },
   });
 

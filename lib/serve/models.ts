@@ -1,7 +1,13 @@
 // The trained runs a server answers for: each is a Predictor named by its run folder's name (as `predict` names
 // them), the first one answers requests that name no model.
 import * as path from 'path';
-import { Predictor, type Prediction, type PredictorOptions } from '../predict/predictor';
+import {
+  Predictor,
+  type Explanation,
+  type ExplainOptions,
+  type Prediction,
+  type PredictorOptions,
+} from '../predict/predictor';
 import { readTestResults } from '../runs/results';
 import type { RunInfo, TestResults } from '../runs/schema';
 import type { ModelDescription } from './schema';
@@ -18,6 +24,7 @@ export interface ServedPredictor {
   readonly labels?: readonly string[];
   load(): Promise<void>;
   predict(texts: string[]): Promise<Prediction[]>;
+  explain(text: string, options?: ExplainOptions): Promise<Explanation>;
   dispose(): void;
 }
 

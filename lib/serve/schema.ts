@@ -5,7 +5,7 @@
 // Every limit here exists to bound memory or a client's wait, never by taste: the comment beside each says which
 // number decided it.
 import * as os from 'os';
-import { PredictionJsonSchema } from '../predict/schema';
+import { ExplanationSchema, EXPLAIN_OPTIONS, PredictionJsonSchema } from '../predict/schema';
 import { DeviceSchema, DTypeSchema } from '../qwen3/schema';
 import {
   NonEmptyString,
@@ -63,6 +63,20 @@ const serve = {
     1024
   ),
   maxTexts: WithDefault(PositiveInt({ description: 'texts per request' }), 128),
+  /**
+   * Texts per POST /v1/explain. An explanation runs `steps` (32) forward and backward passes of its post, each about
+   * three forwards' work: one explained post costs what ~100 predicted ones do, so 8 is as much work as a full
+   * predict request of 128 texts would be 6 times over.
+   */
+  maxExplainTexts: WithDefault(PositiveInt({ description: 'texts per explain request' }), 8),
+  /**
+   * How long one explain request may compute before it is answered 503 over_time_budget (checked between its texts;
+   * explanations share the model with predictions, which wait meanwhile). 30 s, as long as a client may take to send.
+   */
+  explainBudgetMs: WithDefault(
+    PositiveInt({ description: 'most time one explain request may compute, else 503 over_time_budget' }),
+    30_000
+  ),
   /**
    * Characters in one text. The model reads at most the run's maxLength tokens (256 by default) of it anyway; 2,000
    * characters covers a long Weibo post and bounds the tokenizer's work for one text.
@@ -126,6 +140,7 @@ export const SERVE_DEFAULTS = defaultsOf(serve);
 export interface RequestLimits {
   maxTexts: number;
   maxTextLength: number;
+  maxExplainTexts: number;
 }
 
 /** One post: at least one non-space character, at most `maxTextLength` characters (UTF-16 units, as JS counts). */
@@ -159,6 +174,43 @@ export function predictBodySchema(l: RequestLimits) {
 }
 export type PredictBody = Static<ReturnType<typeof predictBodySchema>>;
 
+/** An explain request: "texts" or "text" as for predict (fewer texts), the label explained and the steps. */
+export function explainBodySchema(l: RequestLimits) {
+  const common = {
+    model: Type.Optional(NonEmptyString({ description: 'which served model explains (default: the first one)' })),
+    label: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 0 }), NonEmptyString()], {
+        description: "the label explained, by id or name (default: each text's predicted label)",
+      })
+    ),
+    steps: Type.Optional(EXPLAIN_OPTIONS.steps),
+  };
+  const texts = Type.Array(text(l, 'a post'), {
+    minItems: 1,
+    maxItems: l.maxExplainTexts,
+    description: `the posts, 1 to ${l.maxExplainTexts}, each at most ${l.maxTextLength} characters`,
+  });
+  return Type.Union(
+    [
+      Type.Object({ texts, ...common }, { additionalProperties: false }),
+      Type.Object(
+        { text: text(l, `one post, at most ${l.maxTextLength} characters`), ...common },
+        { additionalProperties: false }
+      ),
+    ],
+    {
+      description: 'Posts to explain: "texts" (a list) or "text" (one post), not both.',
+      examples: [{ text: '排了两个小时的队，结果卖完了', steps: 32 }],
+    }
+  );
+}
+export type ExplainBody = Static<ReturnType<typeof explainBodySchema>>;
+
+export const ExplainResponseSchema = Type.Object(
+  { explanations: Type.Array(ExplanationSchema, { description: 'one per text, in order' }) },
+  { additionalProperties: false }
+);
+
 /** serve answers predictions without predict's --file id. */
 const ServedPredictionSchema = Type.Omit(PredictionJsonSchema, ['id'], { additionalProperties: false });
 
@@ -174,7 +226,7 @@ export const ErrorBodySchema = Type.Object({
   code: Type.String({
     description:
       'invalid_request, invalid_json, unsupported_media_type, body_too_large, unknown_model, not_found, unauthorized, ' +
-      'queue_full, not_ready, shutting_down, internal',
+      'queue_full, not_ready, shutting_down, over_time_budget, internal',
   }),
   message: Type.String({ description: 'what went wrong and what to do, naming the field' }),
   field: Type.Optional(
@@ -233,6 +285,19 @@ export function routes(l: RequestLimits) {
           'batched together. 503 with Retry-After when the queue is full or the models are still loading.',
         body: predictBodySchema(l),
         response: { 200: PredictResponseSchema, ...errors },
+      },
+    },
+    explain: {
+      method: 'POST',
+      url: '/v1/explain',
+      schema: {
+        summary: 'Why each label: token attributions',
+        description:
+          'For each text, its spans of characters and how much each moved the model towards the label (integrated ' +
+          'gradients), as `qwen3-native predict --explain --json` gives them. Texts run one after another, not ' +
+          'batched; a request computing longer than the time budget is answered 503 over_time_budget.',
+        body: explainBodySchema(l),
+        response: { 200: ExplainResponseSchema, ...errors },
       },
     },
     models: {

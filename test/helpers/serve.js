@@ -91,8 +91,9 @@ async function inProcess(predictors, options = {}) {
 }
 
 /** POSTs to /v1/predict; `body` is sent as given when a string, else as JSON. */
-async function predict(url, body, { headers = {}, signal } = {}) {
-  const r = await fetch(`${url}/v1/predict`, {
+/** POST a JSON body to a route (default /v1/predict): { status, headers, json, text }. */
+async function predict(url, body, { headers = {}, signal, route = '/v1/predict' } = {}) {
+  const r = await fetch(`${url}${route}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),

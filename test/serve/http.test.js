@@ -334,6 +334,7 @@ test.serial('every endpoint and every bad input, JSON logs, SIGTERM exits 0', as
     '/metrics',
     '/openapi.json',
     '/readyz',
+    '/v1/explain',
     '/v1/models',
     '/v1/predict',
   ]);

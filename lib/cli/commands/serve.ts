@@ -62,6 +62,8 @@ export async function runServe(flags: Flags, positionals: string[]): Promise<num
     queueLimit: flags.positiveInt('queue-limit'),
     maxTexts: flags.positiveInt('max-texts'),
     maxTextLength: flags.positiveInt('max-text-length'),
+    maxExplainTexts: flags.positiveInt('max-explain-texts'),
+    explainBudgetMs: flags.positiveInt('explain-budget-ms'),
     bodyLimit: flags.positiveInt('body-limit'),
     requestTimeoutMs: flags.positiveInt('request-timeout-ms'),
     maxConnections: flags.positiveInt('max-connections'),
