@@ -65,6 +65,11 @@ export const FLAGS: Record<string, FlagSpec> = {
     value: '<file>',
     help: "training data: text<TAB>label lines, CSV (label,review) or JSONL; 'sample': the bundled sample posts",
   },
+  'wrong-posts': {
+    kind: 'string',
+    value: '<n>',
+    help: `compare, report --test: ${optionHelp(COMPARE_OPTIONS.wrongPosts)}`,
+  },
   test: {
     kind: 'string',
     value: '<file>',
@@ -309,13 +314,14 @@ export const COMMAND_FLAGS: Record<Command, readonly string[]> = {
     'epochs',
     'max-samples',
     'seed',
+    'wrong-posts',
     'device',
     'dtype',
     'offline',
     'json',
     'help',
   ],
-  report: ['checkpoint', 'out', 'help'],
+  report: ['checkpoint', 'out', 'test', 'wrong-posts', 'help'],
   info: ['models-dir', 'json', 'help'],
   build: ['build-dir', 'help'],
 };

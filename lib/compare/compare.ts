@@ -46,6 +46,7 @@ export async function runCompare(
     offline: o.offline,
     latencyPosts: o.latencyPosts,
     throughputSeconds: o.throughputSeconds,
+    wrongPosts: o.wrongPosts,
   };
   fs.mkdirSync(o.out, { recursive: true });
   const results: MethodResult[] = [];
@@ -95,6 +96,7 @@ export async function runCompare(
       maxSamples: o.maxSamples,
       latencyPosts: o.latencyPosts,
       throughputSeconds: o.throughputSeconds,
+      wrongPosts: o.wrongPosts,
       device: o.device,
       dtype: o.dtype,
     },

@@ -15,6 +15,7 @@ import type { ProgressEvent } from '../train/events';
 import type { TrainerOptions } from '../train/options';
 import { peakGpuMemory } from '../qwen3/runtime';
 import { currentRss, peakRss, resetPeakRss } from '../util/memory';
+import { mostConfidentlyWrong, type WrongPost } from './wrong';
 
 export interface TrainMeasures extends RunTotals {
   /** 'measured now' (trained by this compare) or 'run.json' (an existing run's own record) */
@@ -48,6 +49,8 @@ export interface MethodResult {
   /** bytes of the run folder without checkpoint/ (what serving it needs besides the base model) */
   runFolderBytes: number;
   history: HistoryRecord[];
+  /** the test posts it got most confidently wrong, explained */
+  wrong: WrongPost[];
 }
 
 /** Bytes of every file under `dir`, without the resumable checkpoint folders. */
@@ -102,6 +105,7 @@ export interface PredictSettings {
   offline?: boolean;
   latencyPosts: number;
   throughputSeconds: number;
+  wrongPosts: number;
 }
 
 /** Loads the run and measures it on the test data. */
@@ -109,7 +113,7 @@ export async function measurePrediction(
   run: string,
   test: LabelledData,
   s: PredictSettings
-): Promise<{ metrics: Metrics; predict: PredictMeasures }> {
+): Promise<{ metrics: Metrics; predict: PredictMeasures; wrong: WrongPost[] }> {
   resetPeakRss();
   peakGpuMemory(true);
   const startRssBytes = currentRss();
@@ -141,15 +145,20 @@ export async function measurePrediction(
       await predictor.predict(text);
       latencies.push(seconds(t) * 1000);
     }
+    // After the timings: explaining runs backward passes, whose memory is not prediction's.
+    const peakRssBytes = peakRss();
+    const peakGpuBytes = peakGpuMemory();
+    const wrong = await mostConfidentlyWrong(predictor, predictions, test.labels, s.wrongPosts);
     return {
       metrics,
+      wrong,
       predict: {
         loadSeconds,
         postsPerSecond,
         latencyMs: { p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95), samples: latencies.length },
-        peakRssBytes: peakRss(),
+        peakRssBytes,
         startRssBytes,
-        peakGpuBytes: peakGpuMemory(),
+        peakGpuBytes,
       },
     };
   } finally {
@@ -165,7 +174,7 @@ export async function measureRun(
   train?: TrainMeasures
 ): Promise<MethodResult> {
   const info = readRunInfo(run);
-  const { metrics, predict } = await measurePrediction(run, test, s);
+  const { metrics, predict, wrong } = await measurePrediction(run, test, s);
   return {
     method: info.method,
     name: path.basename(run),
@@ -176,5 +185,6 @@ export async function measureRun(
     predict,
     runFolderBytes: runFolderBytes(run),
     history: readRunHistory(run),
+    wrong,
   };
 }

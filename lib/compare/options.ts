@@ -25,6 +25,7 @@ export interface ResolvedCompareOptions {
   maxSamples?: number;
   latencyPosts: number;
   throughputSeconds: number;
+  wrongPosts: number;
   device?: DeviceOption;
   dtype?: DTypeOption;
   offline?: boolean;
@@ -100,6 +101,7 @@ export function resolveCompareOptions(
     maxSamples: o.maxSamples,
     latencyPosts: d.latencyPosts,
     throughputSeconds: d.throughputSeconds,
+    wrongPosts: d.wrongPosts,
     device: o.device,
     dtype: o.dtype,
     offline: o.offline,

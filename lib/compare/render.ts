@@ -1,6 +1,8 @@
 // report.md and report.html. The HTML is one self-contained file: inline CSS and the charts as inline SVG (no script,
 // no network), so it opens the same from a disk, a mail attachment or a CI artifact.
 import * as path from 'path';
+import { esc } from './html';
+import { WRONG_POSTS_STYLE, wrongPostsHtml } from './wrong';
 import {
   accuracySpeedChart,
   devAccuracyChart,
@@ -70,9 +72,6 @@ export function renderMarkdown(r: CompareReport): string {
   return out.join('\n');
 }
 
-const esc = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
 function htmlTable(t: Table, cls = ''): string {
   return (
     `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${t.header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>` +
@@ -87,6 +86,7 @@ table{border-collapse:collapse;margin:.6rem 0;font-size:13px}th,td{border:1px so
 th{background:#f5f5f5}td:first-child,th:first-child{text-align:left}.wide{display:block;overflow-x:auto}
 .charts{display:flex;flex-wrap:wrap;gap:1.2rem}figure.chart{margin:0;padding:.5rem;border:1px solid #eee;border-radius:6px}
 .note{color:#555;font-size:13px}.empty{color:#777;font-style:italic}
+${WRONG_POSTS_STYLE}
 `;
 
 /** Renders each spec; a chart without data becomes a short note instead of an empty frame. */
@@ -123,7 +123,8 @@ export async function renderHtml(r: CompareReport): Promise<string> {
     .map(
       (x) =>
         `<h3>${esc(x.method)}: ${esc(x.name)}</h3><p class="note">run folder ${esc(x.run)}, base ${esc(x.base)}</p>` +
-        `<div class="charts"><div>${htmlTable(classTable(x))}</div><div>${htmlTable(confusionTable(x))}</div></div>`
+        `<div class="charts"><div>${htmlTable(classTable(x))}</div><div>${htmlTable(confusionTable(x))}</div></div>` +
+        (r.settings.wrongPosts ? `<h4>Most confidently wrong</h4>${wrongPostsHtml(x.wrong ?? [])}` : '')
     )
     .join('\n');
   return `<!doctype html>

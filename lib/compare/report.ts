@@ -31,6 +31,7 @@ export interface CompareSettings {
   maxSamples?: number;
   latencyPosts: number;
   throughputSeconds: number;
+  wrongPosts: number;
   device?: string;
   dtype?: string;
 }

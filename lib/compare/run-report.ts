@@ -8,9 +8,10 @@ import { type RunInfo, type TestResults } from '../runs/schema';
 import { writeFileAtomic } from '../util/atomic-write';
 import { devAccuracyChart, learningRateChart, lossCharts, renderSvg, requireChartLibraries } from './charts';
 import { count, duration, mb, pct } from './report';
-
-const esc = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+import { esc } from './html';
+import { mostConfidentlyWrong, WRONG_POSTS, WRONG_POSTS_STYLE, wrongPostsHtml, type WrongPost } from './wrong';
+import { loadLabelledFile } from '../classifier/data';
+import { Predictor } from '../predict/predictor';
 
 function facts(info: RunInfo, test: TestResults | undefined): [string, string][] {
   const rows: [string, string][] = [
@@ -42,8 +43,26 @@ function facts(info: RunInfo, test: TestResults | undefined): [string, string][]
   return rows;
 }
 
-/** Writes the run's report to `out` (default <run>/report.html); returns the file and how many records it drew. */
-export async function writeRunReport(run: string, out?: string): Promise<{ file: string; records: number }> {
+/** The posts of a labelled file the run gets most confidently wrong, explained. */
+async function wrongPostsOf(run: string, test: string, wrongPosts: number): Promise<WrongPost[]> {
+  const data = await loadLabelledFile(test);
+  const predictor = new Predictor({ checkpoint: run });
+  try {
+    return await mostConfidentlyWrong(predictor, await predictor.predict(data.texts), data.labels, wrongPosts);
+  } finally {
+    predictor.dispose();
+  }
+}
+
+/**
+ * Writes the run's report to `out` (default <run>/report.html); returns the file and how many records it drew. With
+ * `test` (a labelled file), also the `wrongPosts` posts of it the run gets most confidently wrong, explained.
+ */
+export async function writeRunReport(
+  run: string,
+  out?: string,
+  options: { test?: string; wrongPosts?: number } = {}
+): Promise<{ file: string; records: number }> {
   requireChartLibraries();
   const dir = path.resolve(run);
   const info = readRunInfo(dir);
@@ -58,6 +77,11 @@ export async function writeRunReport(run: string, out?: string): Promise<{ file:
   const loss = lossCharts(series, 'run').map((c) => c.spec);
   for (const spec of [...loss, devAccuracyChart(series, 'run'), learningRateChart(series)])
     svgs.push(`<figure class="chart">${await renderSvg(spec)}</figure>`);
+  const wrong =
+    options.test === undefined
+      ? ''
+      : `<h2>Most confidently wrong on ${esc(path.basename(options.test))}</h2>` +
+        wrongPostsHtml(await wrongPostsOf(dir, options.test, options.wrongPosts ?? WRONG_POSTS));
   const table = facts(info, readTestResults(dir))
     .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`)
     .join('');
@@ -65,9 +89,10 @@ export async function writeRunReport(run: string, out?: string): Promise<{ file:
 <html lang="en"><head><meta charset="utf-8"><title>${esc(path.basename(dir))}: training curves</title>
 <style>body{font:15px/1.45 system-ui,sans-serif;color:#222;margin:2rem auto;max-width:1180px;padding:0 1rem}
 table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left}
-th{background:#f5f5f5}.charts{display:flex;flex-wrap:wrap;gap:1.2rem}figure.chart{margin:0;padding:.5rem;border:1px solid #eee}</style>
+th{background:#f5f5f5}.charts{display:flex;flex-wrap:wrap;gap:1.2rem}figure.chart{margin:0;padding:.5rem;border:1px solid #eee}
+.note{color:#555;font-size:13px}.empty{color:#777;font-style:italic}${WRONG_POSTS_STYLE}</style>
 </head><body><h1>${esc(path.basename(dir))}</h1><table>${table}</table>
-<div class="charts">${svgs.join('\n')}</div></body></html>
+<div class="charts">${svgs.join('\n')}</div>${wrong}</body></html>
 `;
   const file = path.resolve(out ?? path.join(dir, RUN_REPORT_FILE));
   writeFileAtomic(file, html);

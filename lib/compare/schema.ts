@@ -44,6 +44,14 @@ const compare = {
     PositiveInt({ description: 'the test file is predicted again until this many seconds have passed' }),
     2
   ),
+  /**
+   * The posts each run got most confidently wrong, explained (Predictor.explain, 32 steps each): 5 shows a pattern
+   * at the cost of 5 x 32 forward-and-backward passes per run.
+   */
+  wrongPosts: WithDefault(
+    NonNegativeInt({ description: 'posts shown per run that it got most confidently wrong, explained; 0: none' }),
+    5
+  ),
   device: DeviceSchema,
   dtype: DTypeSchema,
   offline: Type.Boolean({ description: 'never download (also env HF_HUB_OFFLINE=1)' }),

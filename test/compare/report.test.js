@@ -73,7 +73,27 @@ test.serial(
       positive(x.runFolderBytes, `${m} run folder`);
       t.true(x.history.some((h) => h.type === 'progress') && x.history.some((h) => h.type === 'eval'), `${m} history`);
       t.is(x.train.peakGpuBytes, null, 'no CUDA here: null, not 0');
+      // The test posts it got most confidently wrong, explained (wrongPosts 5 by default).
+      const wrongCount = x.metrics.confusion[0][1] + x.metrics.confusion[1][0];
+      t.is(x.wrong.length, Math.min(5, wrongCount), m);
+      for (const w of x.wrong) {
+        t.not(w.explanation.label, w.gold, m);
+        t.is(
+          w.explanation.tokens.map((s) => s.text).join(''),
+          w.explanation.text.slice(0, w.explanation.tokens.at(-1)?.end),
+          m
+        );
+      }
+      const confidences = x.wrong.map((w) => w.explanation.probability);
+      t.deepEqual(
+        confidences,
+        [...confidences].sort((a, b) => b - a),
+        `${m}: most confident first`
+      );
     }
+    const page = fs.readFileSync(path.join(OUT, 'report.html'), 'utf8');
+    t.is((page.match(/<h4>Most confidently wrong<\/h4>/g) ?? []).length, 4);
+    t.regex(page, /<ol class="wrong"><li><p class="post"><span title="[+-]\d/);
     // lora/lora-head train a few adapters over the base; full trains every weight
     const by = Object.fromEntries(report.results.map((x) => [x.method, x]));
     t.true(by.lora.train.trainableParameters < by.lora.train.totalParameters / 10);
@@ -204,6 +224,17 @@ test.serial('qwen3-native report <run> draws the run’s curves from its metrics
   t.is(r.code, 0, r.stderr);
   const html = path.join(run, 'report.html');
   t.true(fs.readFileSync(html, 'utf8').includes('<svg'));
+  t.false(fs.readFileSync(html, 'utf8').includes('Most confidently wrong'), 'no posts without --test');
+  // --test: the posts of that file the run gets most confidently wrong, explained.
+  const withTest = path.join(WORK, 'with-test.html');
+  const rt = await cli(['report', run, '--test', SAMPLE_TEST, '--wrong-posts', '2', '--out', withTest]);
+  t.is(rt.code, 0, rt.stderr);
+  const page = fs.readFileSync(withTest, 'utf8');
+  t.true(page.includes('<h2>Most confidently wrong on weibo_sample_test.txt</h2>'));
+  t.is((page.match(/<p class="post">/g) ?? []).length, 2);
+  const bad = await cli(['report', run, '--wrong-posts', '2']);
+  t.is(bad.code, 2);
+  t.true(bad.stderr.includes('--wrong-posts counts posts of --test <file>'), bad.stderr);
   if (!HAS_BROWSER && !process.env.CI) return t.log(`charts not opened: no chromium at ${CHROMIUM}`);
   const b = await openBrowser(t);
   try {

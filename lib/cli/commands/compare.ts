@@ -61,6 +61,7 @@ export async function runCompareCommand(flags: Flags, positionals: string[]): Pr
     seed: flags.nonNegativeInt('seed'),
     epochs: flags.positiveInt('epochs'),
     maxSamples: flags.positiveInt('max-samples'),
+    wrongPosts: flags.nonNegativeInt('wrong-posts'),
     device: deviceFlag(flags),
     dtype: flags.oneOf('dtype', DTYPE_OPTIONS),
     offline: flags.bool('offline') || undefined,

@@ -1,11 +1,12 @@
-// `qwen3-native report <run>`: one run's training curves as a self-contained HTML file (lib/compare draws them).
+// `qwen3-native report <run>`: one run's training curves as a self-contained HTML file (lib/compare draws them); with
+// --test, also the posts of that file the run gets most confidently wrong, explained.
 import * as fs from 'fs';
 import * as path from 'path';
 import { isRunFolder } from '../../runs/folder';
 import { writeRunReport } from '../../compare/run-report';
 import { displayPath } from '../../util/paths';
 import type { Flags } from '../args';
-import { out } from '../common';
+import { existingFile, out } from '../common';
 import { CliError, EXIT } from '../errors';
 
 export async function runReportCommand(flags: Flags, positionals: string[]): Promise<number> {
@@ -22,9 +23,13 @@ export async function runReportCommand(flags: Flags, positionals: string[]): Pro
   const target = flags.string('out');
   if (target !== undefined && !fs.existsSync(path.dirname(path.resolve(target))))
     throw new CliError(`${flags.spelling('out')}: the folder ${path.dirname(path.resolve(target))} does not exist`);
+  const test = existingFile(flags, 'test');
+  const wrongPosts = flags.nonNegativeInt('wrong-posts');
+  if (wrongPosts !== undefined && test === undefined)
+    throw new CliError(`${flags.spelling('wrong-posts')} counts posts of --test <file>: give one`);
   let written;
   try {
-    written = await writeRunReport(run, target);
+    written = await writeRunReport(run, target, { test, wrongPosts });
   } catch (e) {
     throw new CliError((e as Error).message, EXIT.failure);
   }
