@@ -73,7 +73,7 @@ struct RendezvousServer::State {
       return reply(c, kOk);
     }
     const std::string fix = ": set the same QWEN3_NATIVE_RENDEZVOUS_TOKEN on every machine of the run";
-    std::string why = theirs.empty() ? "this run requires a token and this rank has none" + fix
+    std::string why = theirs.empty()  ? "this run requires a token and this rank has none" + fix
                       : token.empty() ? "this run has no token and this rank presented one" + fix
                                       : "this rank's token is not the run's" + fix;
     reply(c, kError, std::move(Writer().str(why)));
@@ -117,12 +117,9 @@ struct RendezvousServer::State {
         for (const auto& k : r.strs()) all &= kv.count(k) > 0;
         return reply(c, kOk, std::move(Writer().u8(all ? 1 : 0)));
       }
-      case kDelete:
-        return reply(c, kOk, std::move(Writer().u8(kv.erase(r.str()) ? 1 : 0)));
-      case kNumKeys:
-        return reply(c, kOk, std::move(Writer().i64(static_cast<int64_t>(kv.size()))));
-      default:
-        c.closing = true;
+      case kDelete: return reply(c, kOk, std::move(Writer().u8(kv.erase(r.str()) ? 1 : 0)));
+      case kNumKeys: return reply(c, kOk, std::move(Writer().i64(static_cast<int64_t>(kv.size()))));
+      default: c.closing = true;
     }
   }
 
@@ -208,8 +205,8 @@ RendezvousServer::RendezvousServer(const RendezvousAddress& at, const std::strin
                            (tried == at.host || tried.empty() ? "" : " (" + tried + ")") + ": ";
   if (state_->listenFd < 0) {
     if (lastErr == EADDRINUSE)
-      throw CodedError(kPortTaken, head + "port " + std::to_string(at.port) +
-                                       " is taken by another program or run on this machine");
+      throw CodedError(
+          kPortTaken, head + "port " + std::to_string(at.port) + " is taken by another program or run on this machine");
     if (lastErr == EADDRNOTAVAIL)
       throw std::runtime_error(head + at.host +
                                " is not an address of this machine: rank 0 hosts the store at --master-addr "

@@ -17,8 +17,8 @@ RendezvousStore::RendezvousStore(const RendezvousAddress& at, const std::string&
 RendezvousStore::RendezvousStore(const RendezvousAddress& at, const std::string& token,
                                  std::shared_ptr<RendezvousServer> server, std::chrono::milliseconds timeout)
     : c10d::Store(timeout), at_(at), token_(token), server_(std::move(server)) {
-  const auto deadline = timeout.count() > 0 ? std::chrono::steady_clock::now() + timeout
-                                            : std::chrono::steady_clock::time_point::max();
+  const auto deadline =
+      timeout.count() > 0 ? std::chrono::steady_clock::now() + timeout : std::chrono::steady_clock::time_point::max();
   client_ = std::make_unique<RendezvousClient>(at, token, deadline);
 }
 

@@ -38,7 +38,6 @@ class RendezvousStore : public c10d::Store {
                   std::chrono::milliseconds timeout);
 
  private:
-
   RendezvousAddress at_;
   std::string token_;
   std::shared_ptr<RendezvousServer> server_;  // rank 0's, shared with its clones; null on the other ranks

@@ -1,5 +1,5 @@
 'use strict';
-// Data-parallel training on loopback (c10d: TCPStore + ProcessGroupGloo): 2 processes x batch b end with the
+// Data-parallel training on loopback (rank 0's rendezvous store + c10d's ProcessGroupGloo): 2 processes x batch b end with the
 // weights of 1 process x batch 2b, for lora, lora-head and full, with gradient accumulation and clipping on and
 // LoRA dropout 0 (dropout draws differ with the batch's split, so only dropout-free runs are bit-comparable), also
 // after a stop at world size 2 resumed at world size 1; a killed rank ends the run with an error, never a hang.
@@ -251,8 +251,7 @@ maybe('ranks given other settings or other data refuse to train, naming the rank
 maybe(
   'a master port taken by another program: rank 0 names it and --master-port, no rank prints a backtrace',
   async (t) => {
-    // Something other than a store holds the next port: it closes each connection at once. (One that answers with
-    // bytes a store does not send, an HTTP 400, still ends rank 1 in std::bad_alloc from libtorch's TCPStore client.)
+    // Something other than a store holds the next port: it closes each connection at once.
     const other = net.createServer((socket) => socket.destroy());
     await new Promise((resolve) => other.listen(port + 1, resolve));
     try {
