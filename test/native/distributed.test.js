@@ -429,6 +429,30 @@ maybe('ranks started with different world sizes refuse at once, naming the rank 
   t.log(r[0].err.trim());
 });
 
+maybe(
+  "a rank without the run's rendezvous token is refused, saying what to set; the token is never shown",
+  async (t) => {
+    const out = path.join(tmpDir(), 'token');
+    const secret = 'run-secret-7f3a';
+    const r = await runRanks(2, { options: options('lora', B, { output: out }), data }, (rank) => ({
+      QWEN3_NATIVE_DIST_TIMEOUT_MS: '5000',
+      ...(rank === 0 ? { QWEN3_NATIVE_RENDEZVOUS_TOKEN: secret } : {}),
+    }));
+    t.log(`rank 1: ${r[1].err.trim()}`);
+    t.is(r[1].code, 1, r[1].err);
+    t.regex(
+      r[1].err,
+      /rendezvous store at 127\.0\.0\.1:\d+ refused this rank: this run requires a token and this rank has none: set the same QWEN3_NATIVE_RENDEZVOUS_TOKEN on every machine/
+    );
+    // Rank 0 waits for a rank 1 that never joins, until the rendezvous timeout.
+    t.is(r[0].code, 1, r[0].err);
+    for (const x of r) {
+      t.notRegex(x.err, new RegExp(secret));
+      t.notRegex(x.err, /frame #\d+/);
+    }
+  }
+);
+
 /** The TCP sockets of `pid`, as "address:port (state)" of their local end (from /proc: the process's socket inodes in
  * /proc/net/tcp*; state 0A is LISTEN, 01 ESTABLISHED). */
 function sockets(pid) {
