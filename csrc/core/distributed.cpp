@@ -82,18 +82,20 @@ std::string storeValue(const std::vector<uint8_t>& v) { return std::string(v.beg
 void checkWorldSize(c10d::Store& store, const DistributedSpec& spec) {
   const std::string mine = std::to_string(spec.worldSize);
   const std::string key = "qwen3-native/world-size/";
-  store.set(key + std::to_string(spec.rank), std::vector<uint8_t>(mine.begin(), mine.end()));
-  auto differs = [&](int other) {
-    const std::string theirs = storeValue(store.get(key + std::to_string(other)));
+  auto differs = [&](int other, const std::string& theirs) {
     if (theirs == mine) return;
     throw std::runtime_error("rank " + std::to_string(other) + " was started with a world size of " + theirs +
                              " and this rank with " + mine +
                              ": start every rank with the same world size (WORLD_SIZE; the launcher's "
                              "--nproc-per-node x --nnodes, equal on every machine)");
   };
-  if (spec.rank != 0) differs(0);
+  // A rank other than 0 reads rank 0's size before it publishes its own: rank 0, seeing a size that differs, fails and
+  // takes its store down with it, and a read after that would find the store gone instead of the size to name.
+  const std::string rank0 = spec.rank != 0 ? storeValue(store.get(key + "0")) : mine;
+  store.set(key + std::to_string(spec.rank), std::vector<uint8_t>(mine.begin(), mine.end()));
+  if (spec.rank != 0) differs(0, rank0);
   else
-    for (int r = 1; r < spec.worldSize; ++r) differs(r);
+    for (int r = 1; r < spec.worldSize; ++r) differs(r, storeValue(store.get(key + std::to_string(r))));
 }
 }  // namespace
 
