@@ -68,7 +68,12 @@ RendezvousClient::RendezvousClient(const RendezvousAddress& at, const std::strin
     std::this_thread::sleep_for(Millis(100));
   }
   const auto left = std::max<int64_t>(1, std::chrono::duration_cast<Millis>(deadline - Clock::now()).count());
-  call(Writer().u8(kHello).str(token).frame(), Millis(left), "joining");
+  try {
+    call(Writer().u8(kHello).str(token).frame(), Millis(left), "joining");
+  } catch (...) {
+    ::close(fd_);  // a constructor that throws runs no destructor
+    throw;
+  }
 }
 
 RendezvousClient::~RendezvousClient() {
