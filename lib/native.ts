@@ -237,8 +237,8 @@ export interface NativeClassifier {
   dispose(): void;
 }
 
-/** One rank's place in a c10d group: TCPStore rendezvous at masterAddr:masterPort (rank 0 hosts it), or a FileStore
- * at storeFile, Gloo over it. */
+/** One rank's place in a c10d group: a rendezvous store at masterAddr:masterPort (rank 0 hosts it, listening on that
+ * address only), or a FileStore at storeFile, Gloo over it. */
 export interface NativeDistributedSpec {
   rank: number;
   worldSize: number;
@@ -246,6 +246,8 @@ export interface NativeDistributedSpec {
   masterPort: number;
   /** '' : the TCP store; else the rendezvous file (one machine, no port) */
   storeFile: string;
+  /** the TCP store admits only ranks presenting this secret ('' : any) */
+  rendezvousToken: string;
   /** rendezvous and every collective: a rank alive but stuck fails the others after this long */
   timeoutMs: number;
   /** a rank with no sign of life this long fails the others' collectives */

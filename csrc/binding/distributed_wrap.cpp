@@ -78,6 +78,7 @@ class ProcessGroupWrap : public Napi::ObjectWrap<ProcessGroupWrap> {
       s.worldSize = static_cast<int>(numberField(o, "worldSize"));
       s.masterAddr = stringField(o, "masterAddr");
       s.storeFile = stringField(o, "storeFile");
+      s.rendezvousToken = stringField(o, "rendezvousToken");
       s.masterPort = static_cast<int>(numberField(o, "masterPort"));
       s.timeoutMs = static_cast<int64_t>(numberField(o, "timeoutMs"));
       s.livenessMs = static_cast<int64_t>(numberField(o, "livenessMs"));

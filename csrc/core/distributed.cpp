@@ -15,11 +15,11 @@
 #endif
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <thread>
 
 #include "liveness.h"
+#include "rendezvous_store.h"
 #endif
 
 namespace q3 {
@@ -82,18 +82,20 @@ std::string storeValue(const std::vector<uint8_t>& v) { return std::string(v.beg
 void checkWorldSize(c10d::Store& store, const DistributedSpec& spec) {
   const std::string mine = std::to_string(spec.worldSize);
   const std::string key = "qwen3-native/world-size/";
-  store.set(key + std::to_string(spec.rank), std::vector<uint8_t>(mine.begin(), mine.end()));
-  auto differs = [&](int other) {
-    const std::string theirs = storeValue(store.get(key + std::to_string(other)));
+  auto differs = [&](int other, const std::string& theirs) {
     if (theirs == mine) return;
     throw std::runtime_error("rank " + std::to_string(other) + " was started with a world size of " + theirs +
                              " and this rank with " + mine +
                              ": start every rank with the same world size (WORLD_SIZE; the launcher's "
                              "--nproc-per-node x --nnodes, equal on every machine)");
   };
-  if (spec.rank != 0) differs(0);
+  // A rank other than 0 reads rank 0's size before it publishes its own: rank 0, seeing a size that differs, fails and
+  // takes its store down with it, and a read after that would find the store gone instead of the size to name.
+  const std::string rank0 = spec.rank != 0 ? storeValue(store.get(key + "0")) : mine;
+  store.set(key + std::to_string(spec.rank), std::vector<uint8_t>(mine.begin(), mine.end()));
+  if (spec.rank != 0) differs(0, rank0);
   else
-    for (int r = 1; r < spec.worldSize; ++r) differs(r);
+    for (int r = 1; r < spec.worldSize; ++r) differs(r, storeValue(store.get(key + std::to_string(r))));
 }
 }  // namespace
 
@@ -105,18 +107,9 @@ ProcessGroup::ProcessGroup(const DistributedSpec& spec) : spec_(spec), impl_(std
       impl_->store = c10::make_intrusive<c10d::FileStore>(spec.storeFile, spec.worldSize);
       impl_->store->setTimeout(timeout);
     } else {
-      c10d::TCPStoreOptions o;
-      o.port = static_cast<std::uint16_t>(spec.masterPort);
-      o.isServer = spec.rank == 0;
-      o.numWorkers = static_cast<std::size_t>(spec.worldSize);
-      // Not waiting for numWorkers connections here: checkWorldSize names a rank started with another world size,
-      // where waiting for a count that never comes would only time out.
-      o.waitWorkers = false;
-      o.timeout = timeout;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-      o.useLibUV = false;  // 2.4 made libuv the default; Debian's build may lack it, and the classic server suffices
-#endif
-      impl_->store = c10::make_intrusive<c10d::TCPStore>(spec.masterAddr, o);
+      // Rank 0 serves the store on masterAddr only (rendezvous.h says why not c10d's TCPStore).
+      impl_->store = c10::make_intrusive<RendezvousStore>(RendezvousAddress{spec.masterAddr, spec.masterPort},
+                                                          spec.rendezvousToken, spec.rank == 0, timeout);
     }
     checkWorldSize(*impl_->store, spec);
     auto opts = c10d::ProcessGroupGloo::Options::create();
@@ -132,14 +125,10 @@ ProcessGroup::ProcessGroup(const DistributedSpec& spec) : spec_(spec), impl_(std
     impl_->liveness =
         std::make_unique<Liveness>(impl_->store, spec.rank, spec.worldSize, std::chrono::milliseconds(spec.livenessMs));
   } catch (const std::exception& e) {
-    const std::string why = reason(e);
     const std::string head = "rendezvous of " + where(spec) + " failed after " + secondsSince(started) + " (of " +
                              std::to_string(spec.timeoutMs) + " ms allowed): ";
-    // TCPStore's server binds every interface whatever the address: errno 98 there is the port taken on this machine.
-    if (spec.rank == 0 && why.find("Address already in use") != std::string::npos)
-      throw CodedError(kPortTaken, head + "port " + std::to_string(spec.masterPort) +
-                                       " is taken by another program or run on this machine (" + why + ")");
-    throw std::runtime_error(head + why);
+    if (const auto* coded = dynamic_cast<const CodedError*>(&e)) throw CodedError(coded->code(), head + e.what());
+    throw std::runtime_error(head + reason(e));
   }
 }
 

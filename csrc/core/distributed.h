@@ -1,7 +1,8 @@
-// Data-parallel training's collectives, on PyTorch's own c10d: a TCPStore rendezvous at MASTER_ADDR:MASTER_PORT
-// (rank 0 hosts it), or a FileStore for a run on one machine, and a ProcessGroupGloo over it. Gloo needs Debian's libgloo-dev headers at build time (the
-// symbols are in libtorch_cpu); a build without them compiles this unit as "not available" and init throws saying
-// so. NCCL is not compiled in: Debian's libtorch is CPU-only (a CUDA build runs the same Gloo group on CPU copies).
+// Data-parallel training's collectives, on PyTorch's own c10d: a rendezvous store at MASTER_ADDR:MASTER_PORT (rank 0
+// hosts it, bound to that address only: rendezvous.h), or a FileStore for a run on one machine, and a ProcessGroupGloo
+// over it. Gloo needs Debian's libgloo-dev headers at build time (the symbols are in libtorch_cpu); a build without
+// them compiles this unit as "not available" and init throws saying so. NCCL is not compiled in: Debian's libtorch is
+// CPU-only (a CUDA build runs the same Gloo group on CPU copies).
 #pragma once
 
 #include <torch/torch.h>
@@ -21,8 +22,10 @@ struct DistributedSpec {
   std::string masterAddr;
   int masterPort = 0;
   // Not empty: the rendezvous is a file on this machine (c10d's FileStore, in a folder only this user reads) instead
-  // of rank 0's TCP store at masterAddr:masterPort, so a run on one machine opens no port another job could reach.
+  // of rank 0's store at masterAddr:masterPort, so a run on one machine opens no port another job could reach.
   std::string storeFile;
+  // Rank 0's store admits only ranks presenting this secret ('' : any); the file store has no use for it.
+  std::string rendezvousToken;
   int64_t timeoutMs = 0;    // rendezvous and every collective
   int64_t livenessMs = 0;   // a rank with no sign of life this long fails the others' collectives (liveness.h)
   int64_t bucketBytes = 0;  // all-reduce bucket

@@ -23,7 +23,9 @@
 #include "../core/cpu_pool.h"
 #include "../core/distributed.h"
 #include "../core/engine.h"
+#include "../core/errors.h"
 #include "../core/json.h"
+#include "../core/rendezvous.h"
 #include "../core/safetensors_header.h"
 
 #if __has_include(<gloo/config.h>) && __has_include(<torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>)
@@ -203,6 +205,71 @@ bool distributedChecks() {
   return ok;
 }
 
+// The rendezvous store alone: it listens on the address given only (a second server takes the same port on
+// 127.0.0.2, where one bound to every interface would hold it), names a taken port and an address this machine lacks,
+// refuses a client without the run's token, and stores, counts, waits and times out.
+bool rendezvousChecks() {
+  using Millis = std::chrono::milliseconds;
+  const int port = 29900 + static_cast<int>(std::random_device{}() % 500);
+  const q3::RendezvousAddress at{"127.0.0.1", port};
+  const auto soon = [] { return std::chrono::steady_clock::now() + std::chrono::seconds(5); };
+  bool ok = true;
+  const auto check = [&](bool good, const std::string& what) {
+    std::printf("%s rendezvous: %s\n", good ? "ok  " : "FAIL", what.c_str());
+    ok &= good;
+  };
+  q3::RendezvousServer server(at, "secret");
+  check(server.boundAddress() == "127.0.0.1", "bound to " + server.boundAddress());
+  try {
+    q3::RendezvousServer beside({"127.0.0.2", port}, "");
+    check(true, "a second server takes the same port on 127.0.0.2");
+  } catch (const std::exception& e) {
+    check(false, std::string("a second server on 127.0.0.2: ") + e.what());
+  }
+  std::string code;
+  ok &= rejects(
+      "a taken port",
+      [&] {
+        try {
+          q3::RendezvousServer again(at, "secret");
+        } catch (const q3::CodedError& e) {
+          code = e.code();
+          throw;
+        }
+      },
+      "port " + std::to_string(port) + " is taken by another program or run on this machine");
+  check(code == q3::kPortTaken, "a taken port's code is " + code);
+  // 192.0.2.1 is TEST-NET-1 (RFC 5737): no machine has it.
+  ok &= rejects(
+      "an address not of this machine",
+      [&] {
+        q3::RendezvousServer far({"192.0.2.1", port}, "");
+      },
+      "192.0.2.1 is not an address of this machine");
+  ok &= rejects(
+      "a client without the token", [&] { q3::RendezvousClient c(at, "", soon()); },
+      "refused this rank: this run requires a token and this rank has none: set the same "
+      "QWEN3_NATIVE_RENDEZVOUS_TOKEN on every machine");
+  ok &= rejects(
+      "a client with another token", [&] { q3::RendezvousClient c(at, "secreT", soon()); },
+      "refused this rank: this rank's token is not the run's");
+  q3::RendezvousClient a(at, "secret", soon()), b(at, "secret", soon());
+  const Millis t(2000);
+  std::vector<uint8_t> got;
+  std::thread waiter([&] { got = b.get("k", t); });  // waits for a key set later, from another connection
+  std::this_thread::sleep_for(Millis(50));
+  a.set("k", {1, 2, 3}, t);
+  waiter.join();
+  check(got == std::vector<uint8_t>{1, 2, 3}, "get waits for a key set by another client");
+  check(a.add("n", 2, t) == 2 && b.add("n", 3, t) == 5, "add counts over clients");
+  check(a.check({"k", "n"}, t) && !a.check({"k", "none"}, t), "check");
+  check(a.numKeys(t) == 2 && a.remove("n", t) && !a.remove("n", t) && a.numKeys(t) == 1, "delete and count");
+  b.wait({"k"}, t);
+  ok &= rejects(
+      "wait for a key never set", [&] { b.wait({"never"}, Millis(200)); }, "no answer within 0.2 s");
+  return ok;
+}
+
 // Two ranks' liveness monitors on one in-memory store: while both beat neither reports; once one stops (as a process
 // stopped with SIGSTOP), the other names it within the window and a round.
 bool livenessChecks() {
@@ -295,6 +362,7 @@ int main(int argc, char** argv) {
   bool ok = parserChecks();
   ok &= distributedChecks();
   ok &= livenessChecks();
+  ok &= rendezvousChecks();
   try {
     {
       Fixture causal;

@@ -1,4 +1,4 @@
-// Data-parallel training over PyTorch's c10d (csrc/core/distributed: a TCPStore rendezvous, ProcessGroupGloo):
+// Data-parallel training over PyTorch's c10d (csrc/core/distributed: a rendezvous store, ProcessGroupGloo):
 // where a rank stands (torchrun's env or the Trainer's `distributed` option), and the four hooks the training loop
 // uses: which examples of a global micro-batch are mine, average the gradients before the step, agree on the step's
 // numbers (loss, tokens, a stop request), gather the evaluation's predictions. Rank 0 is the one writer.
@@ -24,6 +24,9 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 /** Set by the launcher for a run on one machine: the rendezvous file (distributed.storeFile). */
 export const RENDEZVOUS_FILE_ENV = 'QWEN3_NATIVE_RENDEZVOUS_FILE';
 
+/** The secret every machine of a multi-machine run shares (distributed.rendezvousToken). */
+export const RENDEZVOUS_TOKEN_ENV = 'QWEN3_NATIVE_RENDEZVOUS_TOKEN';
+
 /** torchrun's variables, when WORLD_SIZE is set; undefined otherwise (a single-process run). */
 export function distributedFromEnv(env: Environment = process.env): DistributedOptions | undefined {
   if (env.WORLD_SIZE === undefined) return undefined;
@@ -42,6 +45,7 @@ export function distributedFromEnv(env: Environment = process.env): DistributedO
     masterAddr: env.MASTER_ADDR || undefined,
     masterPort: num('MASTER_PORT'),
     storeFile: env[RENDEZVOUS_FILE_ENV] || undefined,
+    rendezvousToken: env[RENDEZVOUS_TOKEN_ENV] || undefined,
     timeoutMs: num('QWEN3_NATIVE_DIST_TIMEOUT_MS'),
     livenessMs: num('QWEN3_NATIVE_DIST_LIVENESS_MS'),
   };
@@ -72,9 +76,12 @@ export function workerEnv(w: {
 /** Validates `distributed` (every problem named); undefined or a world of 1: no process group. */
 export function resolveDistributed(value: unknown, name = 'distributed'): ResolvedDistributed | undefined {
   if (value === undefined) return undefined;
-  // The schema's defaults fill masterAddr, masterPort, storeFile, timeoutMs and livenessMs.
+  // The schema's defaults fill masterAddr, masterPort, storeFile, rendezvousToken, timeoutMs and livenessMs.
   const v = resolveOptions(DistributedOptionsSchema, value, name, true) as DistributedOptions &
-    Pick<ResolvedDistributed, 'masterAddr' | 'masterPort' | 'storeFile' | 'timeoutMs' | 'livenessMs'>;
+    Pick<
+      ResolvedDistributed,
+      'masterAddr' | 'masterPort' | 'storeFile' | 'rendezvousToken' | 'timeoutMs' | 'livenessMs'
+    >;
   if (v.rank >= v.worldSize) throw invalidRangeError(`a rank below worldSize ${v.worldSize}`, `${name}.rank`, v.rank);
   if (v.worldSize === 1) return undefined;
   return { ...v, localRank: v.localRank ?? v.rank, localWorldSize: v.localWorldSize ?? v.worldSize };

@@ -70,6 +70,16 @@ export const DistributedOptionsSchema = Type.Object(
         ''
       )
     ),
+    rendezvousToken: Type.Optional(
+      WithDefault(
+        Type.String({
+          description:
+            "a secret every machine of the run shares: rank 0's rendezvous store refuses a rank that does not present " +
+            "it (QWEN3_NATIVE_RENDEZVOUS_TOKEN; '': the store admits anyone who reaches the port)",
+        }),
+        ''
+      )
+    ),
     // The longest stretch one rank works alone must fit: rank 0 writing a checkpoint while the others wait in the next
     // collective (an 8B full checkpoint is ~100 GB with the optimizer moments), so torch.distributed's 30 min. A rank
     // that dies closes its sockets and fails the others at once; one that is stopped, frozen or cut off is caught by

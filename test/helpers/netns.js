@@ -117,4 +117,27 @@ function interfaces(h) {
   return JSON.parse(ip(['-n', h.ns, '-j', 'link', 'show'])).map((l) => l.ifname);
 }
 
-module.exports = { makeHosts, ipCommand, sentBytes, interfaces };
+/** The local addresses host `h` listens on at TCP `port`, as `ss` shows them ("10.213.0.1:29500", "0.0.0.0:29500",
+ * "[::]:29500", "*:29500"). */
+function listening(h, port) {
+  const out = ip(['netns', 'exec', h.ns, 'ss', '-Hltn', `sport = :${port}`]);
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.trim().split(/\s+/)[3]);
+}
+
+/** A TCP connection from inside host `h` to address:port: 'connected', or the error's code ('ECONNREFUSED'). */
+function connectFrom(h, address, port) {
+  const script =
+    `require('net').connect(${port}, ${JSON.stringify(address)})` +
+    ".on('connect', function () { console.log('connected'); this.destroy(); })" +
+    '.on("error", (e) => console.log(e.code))';
+  const r = spawnSync('ip', ['netns', 'exec', h.ns, process.execPath, '-e', script], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  return (r.stdout || r.stderr || String(r.error)).trim();
+}
+
+module.exports = { makeHosts, ipCommand, sentBytes, interfaces, listening, connectFrom };

@@ -13,7 +13,7 @@ const { readSafetensors } = require('../helpers/safetensors');
 const { maxAbsDiff, tmpDir, weiboLines } = require('../helpers/util');
 const { spawnCli, jsonLines } = require('../helpers/cli');
 const { lostRanks } = require('../../dist/train/distributed');
-const { makeHosts, ipCommand, sentBytes, interfaces } = require('../helpers/netns');
+const { makeHosts, ipCommand, sentBytes, interfaces, listening, connectFrom } = require('../helpers/netns');
 
 const B = 4;
 
@@ -74,6 +74,9 @@ const trainArgs = (output, batchSize, epochs) => [
  * namespace having its own ports); Gloo talks over the veth (GLOO_SOCKET_IFNAME, as on a machine with several
  * interfaces). Resolves { code, signal, stdout, stderr, endedAt }.
  */
+/** The launchers' default --master-port, where host 0's rank 0 serves the rendezvous store. */
+const STORE_PORT = 29500;
+
 function launch(h, args, { env = {}, onStdout } = {}) {
   const { hosts } = made;
   return spawnCli(
@@ -114,8 +117,20 @@ if (!made.hosts) {
     t.is(single.code, 0, single.stderr);
     const out = path.join(tmpDir(), 'two-hosts');
     const sent = made.hosts.map(sentBytes);
-    const ranks = await Promise.all([0, 1].map((h) => launch(h, trainArgs(out, B, 2))));
+    // While the run is up: where host 0 listens on the store's port, and whether its loopback reaches the store.
+    let store;
+    const onStdout = (text) => {
+      if (store || !text.includes('"progress"')) return;
+      const h0 = made.hosts[0];
+      store = { listening: listening(h0, STORE_PORT), loopback: connectFrom(h0, '127.0.0.1', STORE_PORT) };
+    };
+    const ranks = await Promise.all([0, 1].map((h) => launch(h, trainArgs(out, B, 2), h ? {} : { onStdout })));
     for (const [h, r] of ranks.entries()) t.is(r.code, 0, `host ${h}: ${r.stderr}`);
+    // The store listens on --master-addr only (not 0.0.0.0, [::] or *), so a job reaching this machine by another
+    // address, its loopback included, finds nothing there.
+    t.log(`host 0 listens on ${store.listening.join(', ')}; 127.0.0.1:${STORE_PORT} there: ${store.loopback}`);
+    t.deepEqual(store.listening, [`${made.hosts[0].addr}:${STORE_PORT}`]);
+    t.is(store.loopback, 'ECONNREFUSED');
     // The hosts talked over their veth pair, the only link either namespace has.
     const bytes = made.hosts.map((h, i) => sentBytes(h) - sent[i]);
     for (const h of made.hosts) t.deepEqual(interfaces(h).sort(), ['lo', h.dev].sort());

@@ -1,5 +1,5 @@
 'use strict';
-// Data-parallel training on loopback (c10d: TCPStore + ProcessGroupGloo): 2 processes x batch b end with the
+// Data-parallel training on loopback (rank 0's rendezvous store + c10d's ProcessGroupGloo): 2 processes x batch b end with the
 // weights of 1 process x batch 2b, for lora, lora-head and full, with gradient accumulation and clipping on and
 // LoRA dropout 0 (dropout draws differ with the batch's split, so only dropout-free runs are bit-comparable), also
 // after a stop at world size 2 resumed at world size 1; a killed rank ends the run with an error, never a hang.
@@ -251,8 +251,7 @@ maybe('ranks given other settings or other data refuse to train, naming the rank
 maybe(
   'a master port taken by another program: rank 0 names it and --master-port, no rank prints a backtrace',
   async (t) => {
-    // Something other than a store holds the next port: it closes each connection at once. (One that answers with
-    // bytes a store does not send, an HTTP 400, still ends rank 1 in std::bad_alloc from libtorch's TCPStore client.)
+    // Something other than a store holds the next port: it closes each connection at once.
     const other = net.createServer((socket) => socket.destroy());
     await new Promise((resolve) => other.listen(port + 1, resolve));
     try {
@@ -429,6 +428,30 @@ maybe('ranks started with different world sizes refuse at once, naming the rank 
   t.regex(r[1].err, /rank 0 was started with a world size of 2 and this rank with 3/);
   t.log(r[0].err.trim());
 });
+
+maybe(
+  "a rank without the run's rendezvous token is refused, saying what to set; the token is never shown",
+  async (t) => {
+    const out = path.join(tmpDir(), 'token');
+    const secret = 'run-secret-7f3a';
+    const r = await runRanks(2, { options: options('lora', B, { output: out }), data }, (rank) => ({
+      QWEN3_NATIVE_DIST_TIMEOUT_MS: '5000',
+      ...(rank === 0 ? { QWEN3_NATIVE_RENDEZVOUS_TOKEN: secret } : {}),
+    }));
+    t.log(`rank 1: ${r[1].err.trim()}`);
+    t.is(r[1].code, 1, r[1].err);
+    t.regex(
+      r[1].err,
+      /rendezvous store at 127\.0\.0\.1:\d+ refused this rank: this run requires a token and this rank has none: set the same QWEN3_NATIVE_RENDEZVOUS_TOKEN on every machine/
+    );
+    // Rank 0 waits for a rank 1 that never joins, until the rendezvous timeout.
+    t.is(r[0].code, 1, r[0].err);
+    for (const x of r) {
+      t.notRegex(x.err, new RegExp(secret));
+      t.notRegex(x.err, /frame #\d+/);
+    }
+  }
+);
 
 /** The TCP sockets of `pid`, as "address:port (state)" of their local end (from /proc: the process's socket inodes in
  * /proc/net/tcp*; state 0A is LISTEN, 01 ESTABLISHED). */
