@@ -279,31 +279,37 @@ async function nativeBase(dir) {
   };
 }
 
-/** A lora run folder trained for a few steps with the Trainer (created once per shape and reused). */
-async function ensureLoraRun(shape, ctx) {
-  const out = path.join(WORK, 'runs', `lora-${shape}`);
+/** A run folder of `method` (default lora) trained for a few steps with the Trainer (created once per shape and
+ * reused): 16 posts, one epoch of batch 8. */
+async function ensureRun(shape, ctx, method = 'lora') {
+  const out = path.join(WORK, 'runs', method === 'lora' ? `lora-${shape}` : `${method}-${shape}`);
   if (fs.existsSync(path.join(out, 'run.json'))) return out;
-  const base = await ensureWeights(shape, 'causal');
+  const base = await ensureWeights(shape, method === 'embedding' ? 'embedding' : 'causal');
   const { Trainer } = dist('index');
   const posts = samplePosts(40, 7);
   const train = { texts: posts.slice(0, 32).map((p) => p.text), labels: posts.slice(0, 32).map((p) => p.label) };
   const evalData = { texts: posts.slice(32).map((p) => p.text), labels: posts.slice(32).map((p) => p.label) };
   fs.rmSync(out, { recursive: true, force: true });
   const trainer = new Trainer({
-    method: 'lora',
+    method,
     model: base,
     output: out,
     epochs: 1,
     maxSamples: 16,
     batchSize: 8,
     device: ctx.device,
-    dtype: 'bfloat16',
+    // full trains in float32 (its weights are the run)
+    dtype: method === 'full' ? 'float32' : 'bfloat16',
     seed: 1,
+    cacheDir: path.join(WORK, 'cache'),
   });
-  trainer.on('progress', (p) => log(`  lora run ${shape}: step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(3)}`));
+  trainer.on('progress', (p) =>
+    log(`  ${method} run ${shape}: step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(3)}`)
+  );
   await trainer.train(train, { evalData });
   return out;
 }
+const ensureLoraRun = (shape, ctx) => ensureRun(shape, ctx, 'lora');
 
 /** Timing of an async function, in seconds. */
 async function timed(fn) {
@@ -368,6 +374,7 @@ module.exports = {
   modelConfig,
   nativeBase,
   ensureLoraRun,
+  ensureRun,
   timed,
   errorText,
   encodeForTraining,

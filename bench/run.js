@@ -9,7 +9,19 @@ const { spawn, execFileSync } = require('child_process');
 const L = require('./lib');
 const { render, spliceCases } = require('./report');
 
-const CASES = ['roofline', 'forward', 'train', 'predict', 'embedding', 'tokenizer', 'memory', 'serve', 'scratch', 'hf'];
+const CASES = [
+  'roofline',
+  'forward',
+  'train',
+  'predict',
+  'explain',
+  'embedding',
+  'tokenizer',
+  'memory',
+  'serve',
+  'scratch',
+  'hf',
+];
 // Run only when named: hf needs transformers + PEFT on the addon's own torch (scripts/pip-torch.sh shell cpu).
 const NAMED_ONLY = ['hf'];
 const GPU_CASES = ['forward', 'train'];
@@ -24,6 +36,7 @@ const HELP = `node bench/run.js [options]
   --keep-weights        keep the generated checkpoints in ${L.WORK} for the next run
   --posts N             embedding case: training posts (default 1000)
   --predict-texts N     predict case: texts for our throughput (default 1000)
+  --explain-posts N     explain case: posts explained per method (default 8)
   --generate-texts N    predict case: texts for the generation baseline (default 64)
   --forward-posts N     forward case: posts (default 64)
   --train-steps N       train case: measured optimizer steps per configuration (default 3)
@@ -45,6 +58,7 @@ function parseArgs(argv) {
   const numeric = {
     '--posts': 'embeddingPosts',
     '--predict-texts': 'predictTexts',
+    '--explain-posts': 'explainPosts',
     '--generate-texts': 'generateTexts',
     '--forward-posts': 'forwardPosts',
     '--train-steps': 'trainSteps',
@@ -91,6 +105,7 @@ function settingsFor(a) {
         trainSteps: 2,
         trainPosts: 128,
         predictTexts: 32,
+        explainPosts: 4,
         generateTexts: 8,
         latencyRuns: 2,
         embeddingPosts: 64,
@@ -111,6 +126,7 @@ function settingsFor(a) {
         trainSteps: 3,
         trainPosts: 256,
         predictTexts: 1000,
+        explainPosts: 8,
         generateTexts: 64,
         latencyRuns: 5,
         embeddingPosts: 1000,

@@ -25,6 +25,7 @@ export type { TrainerOptions, LoraOptions } from './train/options';
 export type { TrainCallOptions } from './train/schema';
 export type { AbortSignalLike } from './util/abort';
 export { Predictor, predictionJson } from './predict/predictor';
+export { EXPLAIN_DEFAULTS } from './predict/schema';
 export { findRuns } from './runs/lookup';
 export { TrainingDivergedError } from './train/loop';
 export type {
