@@ -68,7 +68,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   'wrong-posts': {
     kind: 'string',
     value: '<n>',
-    help: `compare, report --test: ${optionHelp(COMPARE_OPTIONS.wrongPosts)}`,
+    help: `compare, report: ${optionHelp(COMPARE_OPTIONS.wrongPosts)}`,
   },
   test: {
     kind: 'string',

@@ -15,7 +15,7 @@ import type { ProgressEvent } from '../train/events';
 import type { TrainerOptions } from '../train/options';
 import { peakGpuMemory } from '../qwen3/runtime';
 import { currentRss, peakRss, resetPeakRss } from '../util/memory';
-import { mostConfidentlyWrong, type WrongPost } from './wrong';
+import { wrongPostsOf, type WrongPosts } from './wrong';
 
 export interface TrainMeasures extends RunTotals {
   /** 'measured now' (trained by this compare) or 'run.json' (an existing run's own record) */
@@ -49,8 +49,8 @@ export interface MethodResult {
   /** bytes of the run folder without checkpoint/ (what serving it needs besides the base model) */
   runFolderBytes: number;
   history: HistoryRecord[];
-  /** the test posts it got most confidently wrong, explained */
-  wrong: WrongPost[];
+  /** the dev posts (else test posts) it got most confidently wrong, explained */
+  wrong: WrongPosts;
 }
 
 /** Bytes of every file under `dir`, without the resumable checkpoint folders. */
@@ -113,7 +113,7 @@ export async function measurePrediction(
   run: string,
   test: LabelledData,
   s: PredictSettings
-): Promise<{ metrics: Metrics; predict: PredictMeasures; wrong: WrongPost[] }> {
+): Promise<{ metrics: Metrics; predict: PredictMeasures; wrong: WrongPosts }> {
   resetPeakRss();
   peakGpuMemory(true);
   const startRssBytes = currentRss();
@@ -148,7 +148,11 @@ export async function measurePrediction(
     // After the timings: explaining runs backward passes, whose memory is not prediction's.
     const peakRssBytes = peakRss();
     const peakGpuBytes = peakGpuMemory();
-    const wrong = await mostConfidentlyWrong(predictor, predictions, test.labels, s.wrongPosts);
+    const wrong = await wrongPostsOf(predictor, run, s.wrongPosts, {
+      name: `test posts of ${path.basename(test.source ?? 'the test file')}`,
+      data: test,
+      predictions,
+    });
     return {
       metrics,
       wrong,

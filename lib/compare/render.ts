@@ -124,7 +124,7 @@ export async function renderHtml(r: CompareReport): Promise<string> {
       (x) =>
         `<h3>${esc(x.method)}: ${esc(x.name)}</h3><p class="note">run folder ${esc(x.run)}, base ${esc(x.base)}</p>` +
         `<div class="charts"><div>${htmlTable(classTable(x))}</div><div>${htmlTable(confusionTable(x))}</div></div>` +
-        (r.settings.wrongPosts ? `<h4>Most confidently wrong</h4>${wrongPostsHtml(x.wrong ?? [])}` : '')
+        (r.settings.wrongPosts && x.wrong ? wrongPostsHtml(x.wrong, 'h4') : '')
     )
     .join('\n');
   return `<!doctype html>

@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../util/atomic-write';
 import { devAccuracyChart, learningRateChart, lossCharts, renderSvg, requireChartLibraries } from './charts';
 import { count, duration, mb, pct } from './report';
 import { esc } from './html';
-import { mostConfidentlyWrong, WRONG_POSTS, WRONG_POSTS_STYLE, wrongPostsHtml, type WrongPost } from './wrong';
+import { mostConfidentlyWrong, WRONG_POSTS, WRONG_POSTS_STYLE, wrongPostsHtml, wrongPostsOf } from './wrong';
 import { loadLabelledFile } from '../classifier/data';
 import { Predictor } from '../predict/predictor';
 
@@ -43,20 +43,28 @@ function facts(info: RunInfo, test: TestResults | undefined): [string, string][]
   return rows;
 }
 
-/** The posts of a labelled file the run gets most confidently wrong, explained. */
-async function wrongPostsOf(run: string, test: string, wrongPosts: number): Promise<WrongPost[]> {
-  const data = await loadLabelledFile(test);
+/** The posts the run gets most confidently wrong, explained: of `test` when given, else its dev posts. */
+async function wrongPostsSection(run: string, test: string | undefined, n: number): Promise<string> {
+  if (n === 0) return '';
+  const source = test === undefined ? 'dev posts' : path.basename(test);
   const predictor = new Predictor({ checkpoint: run });
   try {
-    return await mostConfidentlyWrong(predictor, await predictor.predict(data.texts), data.labels, wrongPosts);
+    if (test === undefined) return wrongPostsHtml(await wrongPostsOf(predictor, run, n), 'h2');
+    const data = await loadLabelledFile(test);
+    return wrongPostsHtml({ source, posts: await mostConfidentlyWrong(predictor, data, n) }, 'h2');
+  } catch (e) {
+    // The curves stand on their own: a run whose model cannot be loaded here still gets them.
+    if (test !== undefined) throw e;
+    return wrongPostsHtml({ source, posts: [], problem: (e as Error).message }, 'h2');
   } finally {
     predictor.dispose();
   }
 }
 
 /**
- * Writes the run's report to `out` (default <run>/report.html); returns the file and how many records it drew. With
- * `test` (a labelled file), also the `wrongPosts` posts of it the run gets most confidently wrong, explained.
+ * Writes the run's report to `out` (default <run>/report.html); returns the file and how many records it drew. Below
+ * the curves, the `wrongPosts` (5) posts the run gets most confidently wrong, explained: of `test` (a labelled file)
+ * when given, else its dev posts.
  */
 export async function writeRunReport(
   run: string,
@@ -77,11 +85,7 @@ export async function writeRunReport(
   const loss = lossCharts(series, 'run').map((c) => c.spec);
   for (const spec of [...loss, devAccuracyChart(series, 'run'), learningRateChart(series)])
     svgs.push(`<figure class="chart">${await renderSvg(spec)}</figure>`);
-  const wrong =
-    options.test === undefined
-      ? ''
-      : `<h2>Most confidently wrong on ${esc(path.basename(options.test))}</h2>` +
-        wrongPostsHtml(await wrongPostsOf(dir, options.test, options.wrongPosts ?? WRONG_POSTS));
+  const wrong = await wrongPostsSection(dir, options.test, options.wrongPosts ?? WRONG_POSTS);
   const table = facts(info, readTestResults(dir))
     .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`)
     .join('');

@@ -45,11 +45,12 @@ const compare = {
     2
   ),
   /**
-   * The posts each run got most confidently wrong, explained (Predictor.explain, 32 steps each): 5 shows a pattern
-   * at the cost of 5 x 32 forward-and-backward passes per run.
+   * The dev posts each run got most confidently wrong (its split made again from run.json; else the test file's),
+   * explained (Predictor.explain, 32 steps each): 5 shows a pattern at the cost of 5 x 32 forward-and-backward passes
+   * per run.
    */
   wrongPosts: WithDefault(
-    NonNegativeInt({ description: 'posts shown per run that it got most confidently wrong, explained; 0: none' }),
+    NonNegativeInt({ description: 'dev posts shown per run that it got most confidently wrong, explained; 0: none' }),
     5
   ),
   device: DeviceSchema,

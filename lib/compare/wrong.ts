@@ -3,6 +3,7 @@
 // (against the label the run gave) to green (towards it).
 import type { Prediction, Predictor } from '../predict/predictor';
 import type { Explanation } from '../predict/schema';
+import { devPostsOf, type Posts } from './dev-posts';
 import { esc } from './html';
 
 /** Posts shown per run: enough to see a pattern, few enough that explaining them (32 steps each) stays cheap. */
@@ -16,15 +17,29 @@ export interface WrongPost {
   explanation: Explanation;
 }
 
-/** The `n` wrong predictions with the highest confidence, explained, most confident first. */
+/** Which posts a list is of, and the list (or why there is none). */
+export interface WrongPosts {
+  /** e.g. "dev posts (the run's split of train.txt)", "test.txt" */
+  source: string;
+  posts: WrongPost[];
+  /** why the posts meant could not be read (then `posts` is empty) */
+  problem?: string;
+}
+
+/**
+ * The `n` posts of `data` predicted wrong with the highest confidence, explained, most confident first.
+ * `predictions` of data.texts may be given when they are at hand.
+ */
 export async function mostConfidentlyWrong(
   predictor: Predictor,
-  predictions: readonly Prediction[],
-  gold: readonly number[],
-  n = WRONG_POSTS
+  data: Posts,
+  n = WRONG_POSTS,
+  predictions?: readonly Prediction[]
 ): Promise<WrongPost[]> {
-  const wrong = predictions
-    .map((p, i) => ({ p, gold: gold[i] }))
+  if (n === 0 || data.texts.length === 0) return [];
+  const predicted = predictions ?? (await predictor.predict(data.texts));
+  const wrong = predicted
+    .map((p, i) => ({ p, gold: data.labels[i] }))
     .filter((x) => x.p.label !== x.gold)
     .sort((a, b) => b.p.confidence - a.p.confidence)
     .slice(0, n);
@@ -35,6 +50,24 @@ export async function mostConfidentlyWrong(
     out.push({ gold: w.gold, goldName: labels[w.gold] ?? String(w.gold), explanation });
   }
   return out;
+}
+
+/**
+ * The run's dev posts it gets most confidently wrong (its split made again, devPostsOf); where they cannot be read,
+ * those of `fallback` (a labelled file, e.g. the test file), or none with the reason.
+ */
+export async function wrongPostsOf(
+  predictor: Predictor,
+  run: string,
+  n: number,
+  fallback?: { name: string; data: Posts; predictions?: readonly Prediction[] }
+): Promise<WrongPosts> {
+  const found = await devPostsOf(run);
+  if ('dev' in found)
+    return { source: "dev posts (the run's own split)", posts: await mostConfidentlyWrong(predictor, found.dev, n) };
+  if (!fallback) return { source: 'dev posts', posts: [], problem: found.problem };
+  const posts = await mostConfidentlyWrong(predictor, fallback.data, n, fallback.predictions);
+  return { source: `${fallback.name} (the dev posts cannot be read: ${found.problem})`, posts };
 }
 
 /** One post's spans as HTML: a background whose strength is the span's share of the post's largest |score|. */
@@ -54,17 +87,21 @@ export function highlightedHtml(e: Explanation): string {
 export const WRONG_POSTS_STYLE =
   'ol.wrong li{margin-bottom:.7rem}p.post{font-size:16px;margin:.1rem 0}p.post span{border-radius:3px}';
 
-/** The list for a report: each post highlighted, with the label given, its confidence, and the right one. */
-export function wrongPostsHtml(posts: readonly WrongPost[]): string {
-  if (!posts.length) return '<p class="empty">no post of the test file was predicted wrong</p>';
-  const items = posts
+/** The section of a report: a heading naming the posts, then each highlighted, with the label given, its
+ * confidence, and the right one. */
+export function wrongPostsHtml(w: WrongPosts, heading: string): string {
+  const title = `<${heading}>Most confidently wrong: ${esc(w.source)}</${heading}>`;
+  if (w.problem) return `${title}<p class="empty">not shown: ${esc(w.problem)}</p>`;
+  if (!w.posts.length) return `${title}<p class="empty">no post was predicted wrong</p>`;
+  const items = w.posts
     .map(
-      (w) =>
-        `<li><p class="post">${highlightedHtml(w.explanation)}</p><p class="note">said ${esc(w.explanation.sentiment)} ` +
-        `(${(w.explanation.probability * 100).toFixed(1)}%), is ${esc(w.goldName)}</p></li>`
+      (p) =>
+        `<li><p class="post">${highlightedHtml(p.explanation)}</p><p class="note">said ${esc(p.explanation.sentiment)} ` +
+        `(${(p.explanation.probability * 100).toFixed(1)}%), is ${esc(p.goldName)}</p></li>`
     )
     .join('');
   return (
+    title +
     '<p class="note">The posts predicted wrong with the most confidence. Green: what pushed the model towards the ' +
     'label it gave; red: what pushed against it (integrated gradients; hover a span for its score).</p>' +
     `<ol class="wrong">${items}</ol>`

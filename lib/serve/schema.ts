@@ -64,9 +64,10 @@ const serve = {
   ),
   maxTexts: WithDefault(PositiveInt({ description: 'texts per request' }), 128),
   /**
-   * Texts per POST /v1/explain. An explanation runs `steps` (32) forward and backward passes of its post, each about
-   * three forwards' work: one explained post costs what ~100 predicted ones do, so 8 is as much work as a full
-   * predict request of 128 texts would be 6 times over.
+   * Texts per POST /v1/explain. An explanation runs `steps` (32) forward and backward passes of its post: one cost
+   * what 49-94 predictions of it did (13.6-26.7 s for Qwen3-0.6B's shape on 2 cores, bench/RESULTS.md), so 8 texts
+   * are about a full 128-text predict request's work 3-6 times over, and minutes on a small CPU (the time budget
+   * below ends such a request early).
    */
   maxExplainTexts: WithDefault(PositiveInt({ description: 'texts per explain request' }), 8),
   /**

@@ -45,6 +45,7 @@ test.serial(
     );
     t.is(report.settings.testPosts, 60);
     const positive = (x, what) => t.true(typeof x === 'number' && Number.isFinite(x) && x > 0, `${what}: ${x}`);
+    let wrongShown = 0;
     for (const x of report.results) {
       const m = x.method;
       t.is(x.metrics.count, 60, m);
@@ -73,26 +74,25 @@ test.serial(
       positive(x.runFolderBytes, `${m} run folder`);
       t.true(x.history.some((h) => h.type === 'progress') && x.history.some((h) => h.type === 'eval'), `${m} history`);
       t.is(x.train.peakGpuBytes, null, 'no CUDA here: null, not 0');
-      // The test posts it got most confidently wrong, explained (wrongPosts 5 by default).
-      const wrongCount = x.metrics.confusion[0][1] + x.metrics.confusion[1][0];
-      t.is(x.wrong.length, Math.min(5, wrongCount), m);
-      for (const w of x.wrong) {
+      // The dev posts (each run's own split, made again from run.json) it got most confidently wrong, explained.
+      t.is(x.wrong.source, "dev posts (the run's own split)", m);
+      t.true(x.wrong.posts.length <= 5, m);
+      for (const w of x.wrong.posts) {
         t.not(w.explanation.label, w.gold, m);
-        t.is(
-          w.explanation.tokens.map((s) => s.text).join(''),
-          w.explanation.text.slice(0, w.explanation.tokens.at(-1)?.end),
-          m
-        );
+        const shown = w.explanation.tokens.map((s) => s.text).join('');
+        t.true(shown.length > 0 && w.explanation.text.startsWith(shown), m);
       }
-      const confidences = x.wrong.map((w) => w.explanation.probability);
+      const confidences = x.wrong.posts.map((w) => w.explanation.probability);
       t.deepEqual(
         confidences,
         [...confidences].sort((a, b) => b - a),
         `${m}: most confident first`
       );
+      wrongShown += x.wrong.posts.length;
     }
+    t.true(wrongShown > 0, 'some run got some dev post wrong');
     const page = fs.readFileSync(path.join(OUT, 'report.html'), 'utf8');
-    t.is((page.match(/<h4>Most confidently wrong<\/h4>/g) ?? []).length, 4);
+    t.is((page.match(/<h4>Most confidently wrong: dev posts/g) ?? []).length, 4);
     t.regex(page, /<ol class="wrong"><li><p class="post"><span title="[+-]\d/);
     // lora/lora-head train a few adapters over the base; full trains every weight
     const by = Object.fromEntries(report.results.map((x) => [x.method, x]));
@@ -224,17 +224,17 @@ test.serial('qwen3-native report <run> draws the run’s curves from its metrics
   t.is(r.code, 0, r.stderr);
   const html = path.join(run, 'report.html');
   t.true(fs.readFileSync(html, 'utf8').includes('<svg'));
-  t.false(fs.readFileSync(html, 'utf8').includes('Most confidently wrong'), 'no posts without --test');
-  // --test: the posts of that file the run gets most confidently wrong, explained.
+  t.true(fs.readFileSync(html, 'utf8').includes('<h2>Most confidently wrong: dev posts'), 'its dev posts by default');
+  // --test: the posts of that file the run gets most confidently wrong, explained; --wrong-posts 0: none.
   const withTest = path.join(WORK, 'with-test.html');
   const rt = await cli(['report', run, '--test', SAMPLE_TEST, '--wrong-posts', '2', '--out', withTest]);
   t.is(rt.code, 0, rt.stderr);
   const page = fs.readFileSync(withTest, 'utf8');
-  t.true(page.includes('<h2>Most confidently wrong on weibo_sample_test.txt</h2>'));
-  t.is((page.match(/<p class="post">/g) ?? []).length, 2);
-  const bad = await cli(['report', run, '--wrong-posts', '2']);
-  t.is(bad.code, 2);
-  t.true(bad.stderr.includes('--wrong-posts counts posts of --test <file>'), bad.stderr);
+  t.true(page.includes('<h2>Most confidently wrong: weibo_sample_test.txt</h2>'));
+  t.true((page.match(/<p class="post">/g) ?? []).length <= 2);
+  const none = path.join(WORK, 'none.html');
+  t.is((await cli(['report', run, '--wrong-posts', '0', '--out', none])).code, 0);
+  t.false(fs.readFileSync(none, 'utf8').includes('Most confidently wrong'));
   if (!HAS_BROWSER && !process.env.CI) return t.log(`charts not opened: no chromium at ${CHROMIUM}`);
   const b = await openBrowser(t);
   try {
@@ -242,4 +242,26 @@ test.serial('qwen3-native report <run> draws the run’s curves from its metrics
   } finally {
     await b.close();
   }
+});
+
+test.serial('a run’s dev posts are its split made again, or a reason when they cannot be', async (t) => {
+  await compare();
+  const { devPostsOf } = require('../../dist/compare/dev-posts');
+  const run = path.join(OUT, 'runs', 'lora-head');
+  const info = JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8'));
+  const found = await devPostsOf(run);
+  t.is(found.dev.texts.length, info.devExamples);
+  t.is(found.dev.labels.length, info.devExamples);
+  // Another file under the recorded name: refused by its sha256.
+  const moved = path.join(WORK, 'moved-run');
+  fs.cpSync(run, moved, { recursive: true });
+  const changed = path.join(WORK, 'changed.txt');
+  fs.writeFileSync(changed, fs.readFileSync(SAMPLE, 'utf8').replace(/\t1\n/, '\t0\n'));
+  const json = JSON.parse(fs.readFileSync(path.join(moved, 'run.json'), 'utf8'));
+  json.data.train.name = changed;
+  fs.writeFileSync(path.join(moved, 'run.json'), JSON.stringify(json));
+  t.regex((await devPostsOf(moved)).problem, /changed\.txt has changed since the run was trained/);
+  json.data.train.name = path.join(WORK, 'nowhere.txt');
+  fs.writeFileSync(path.join(moved, 'run.json'), JSON.stringify(json));
+  t.regex((await devPostsOf(moved)).problem, /its training data .*nowhere\.txt is not a file here/);
 });

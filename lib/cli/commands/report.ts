@@ -1,5 +1,5 @@
 // `qwen3-native report <run>`: one run's training curves as a self-contained HTML file (lib/compare draws them); with
-// --test, also the posts of that file the run gets most confidently wrong, explained.
+// below them the posts the run gets most confidently wrong, explained: its dev posts, or --test <file>'s.
 import * as fs from 'fs';
 import * as path from 'path';
 import { isRunFolder } from '../../runs/folder';
@@ -25,8 +25,6 @@ export async function runReportCommand(flags: Flags, positionals: string[]): Pro
     throw new CliError(`${flags.spelling('out')}: the folder ${path.dirname(path.resolve(target))} does not exist`);
   const test = existingFile(flags, 'test');
   const wrongPosts = flags.nonNegativeInt('wrong-posts');
-  if (wrongPosts !== undefined && test === undefined)
-    throw new CliError(`${flags.spelling('wrong-posts')} counts posts of --test <file>: give one`);
   let written;
   try {
     written = await writeRunReport(run, target, { test, wrongPosts });
