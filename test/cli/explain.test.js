@@ -5,7 +5,7 @@ const test = require('ava');
 const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
-const { cli: runCli } = require('../helpers/cli');
+const { cli: runCli, jsonLines } = require('../helpers/cli');
 const { childEnv } = require('../helpers/env');
 const { tmpDir, weiboData, weiboLines, trainTinyLoraRun } = require('../helpers/util');
 const { formatExplanation, colourFor } = require('../../dist/cli/explain-output');
@@ -13,11 +13,6 @@ const { formatExplanation, colourFor } = require('../../dist/cli/explain-output'
 const WORK = tmpDir('q3n-explain-');
 const BIN = path.resolve(__dirname, '../../dist/cli/main.js');
 const cli = (args, options = {}) => runCli(args, { cwd: WORK, ...options });
-const jsonLines = (text) =>
-  text
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l));
 const { texts, labels } = weiboData(weiboLines(32));
 const run = trainTinyLoraRun({ base: path.join(WORK, 'base'), seed: 3, output: path.join(WORK, 'run'), texts, labels });
 
