@@ -2,6 +2,7 @@
 // (Predictor.explain). On a terminal, colour from red (against) to green (towards), in five steps; elsewhere (a pipe,
 // a file, NO_COLOR) plain markers around the spans that matter: [+天气] towards, [-开心] against.
 import { styleText } from 'util';
+import { strengths } from '../predict/explain';
 import type { Predictor } from '../predict/predictor';
 import type { AttributionSpan } from '../predict/schema';
 import type { Row } from './output';
@@ -30,15 +31,14 @@ export function colourFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = 
 
 /** One post's text with its spans coloured or marked. */
 export function formatExplanation(tokens: readonly AttributionSpan[], colour: boolean): string {
-  const top = Math.max(0, ...tokens.map((s) => Math.abs(s.score)));
+  const share = strengths(tokens);
   return tokens
-    .map((s) => {
-      const share = top > 0 ? Math.abs(s.score) / top : 0;
-      if (share < MARKED_SHARE) return s.text;
+    .map((s, i) => {
+      if (share[i] < MARKED_SHARE) return s.text;
       const towards = s.score > 0;
       if (!colour) return `[${towards ? '+' : '-'}${s.text}]`;
       const hue = towards ? 'green' : 'red';
-      return share >= STRONG_SHARE ? paint(['bold', hue], s.text) : paint(hue, s.text);
+      return share[i] >= STRONG_SHARE ? paint(['bold', hue], s.text) : paint(hue, s.text);
     })
     .join('');
 }

@@ -2,6 +2,7 @@
 // wrong label, for the compare report and `report --test`. Drawn as HTML with each span's background from red
 // (against the label the run gave) to green (towards it).
 import type { Prediction, Predictor } from '../predict/predictor';
+import { strengths } from '../predict/explain';
 import type { Explanation } from '../predict/schema';
 import { devPostsOf, type Posts } from './dev-posts';
 import { esc } from './html';
@@ -72,13 +73,12 @@ export async function wrongPostsOf(
 
 /** One post's spans as HTML: a background whose strength is the span's share of the post's largest |score|. */
 export function highlightedHtml(e: Explanation): string {
-  const top = Math.max(0, ...e.tokens.map((s) => Math.abs(s.score)));
+  const share = strengths(e.tokens);
   return e.tokens
-    .map((s) => {
-      const share = top > 0 ? Math.abs(s.score) / top : 0;
+    .map((s, i) => {
       const rgb = s.score > 0 ? '46,160,67' : '215,58,73';
       const title = `${s.score >= 0 ? '+' : ''}${s.score.toFixed(4)}`;
-      return `<span title="${title}" style="background:rgba(${rgb},${(0.75 * share).toFixed(2)})">${esc(s.text)}</span>`;
+      return `<span title="${title}" style="background:rgba(${rgb},${(0.75 * share[i]).toFixed(2)})">${esc(s.text)}</span>`;
     })
     .join('');
 }

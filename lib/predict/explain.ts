@@ -27,3 +27,9 @@ export function attributionSpans(input: ExplanationInput, scores: Float64Array):
   });
   return spans;
 }
+
+/** Each span's strength: its |score| as a share of the post's largest (0 to 1), what displays shade or mark by. */
+export function strengths(tokens: readonly AttributionSpan[]): number[] {
+  const top = Math.max(0, ...tokens.map((s) => Math.abs(s.score)));
+  return tokens.map((s) => (top > 0 ? Math.abs(s.score) / top : 0));
+}

@@ -86,7 +86,7 @@ function checkTokenIds(info: RunInfo, runDir: string, base: Qwen3Folder): void {
 }
 
 /** A label given by id or by name, as its id; unknown ones are refused, listing the run's labels. */
-function labelIndex(label: number | string, labels: readonly string[]): number {
+export function labelIndex(label: number | string, labels: readonly string[]): number {
   const index = typeof label === 'number' ? label : labels.indexOf(label);
   if (index >= 0 && index < labels.length) return index;
   throw new RangeError(

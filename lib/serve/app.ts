@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createHash, timingSafeEqual } from 'crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { predictionJson } from '../predict/predictor';
+import { labelIndex, predictionJson } from '../predict/predictor';
 import { packageVersion } from '../util/paths';
 import { problems, type Problem, type SchemaNode, type TSchema } from '../util/schema';
 import { bodyFields, HttpError, toHttpError, validationError } from './errors';
@@ -251,11 +251,15 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     },
   });
 
-  /** The model a request names (or the default), once the server is ready. */
-  const servedModel = (named: string | undefined): string => {
+  /** What a predict or explain request asks about, once the server is ready: the model it names (or the default)
+   * and its texts (logged with the request). */
+  const accepted = (
+    request: FastifyRequest,
+    body: { model?: string } & ({ texts: string[] } | { text: string })
+  ): { model: string; texts: string[] } => {
     const pending = notReady(ctx.phase());
     if (pending) throw pending;
-    const model = named ?? ctx.pool.defaultName;
+    const model = body.model ?? ctx.pool.defaultName;
     if (!ctx.pool.has(model)) {
       throw new HttpError(
         404,
@@ -264,16 +268,15 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
         { field: 'model', models: [...ctx.pool.names] }
       );
     }
-    return model;
+    const texts = 'texts' in body ? body.texts : [body.text];
+    info.set(request, { texts: texts.length, model });
+    return { model, texts };
   };
 
   app.route({
     ...api.predict,
     handler: async (request) => {
-      const model = servedModel(request.body.model);
-      const asked = request.body;
-      const texts = 'texts' in asked ? asked.texts : [asked.text];
-      info.set(request, { texts: texts.length, model });
+      const { model, texts } = accepted(request, request.body);
       const predictions = await ctx.scheduler.submit(model, texts, cancelled.get(request));
       const labels = ctx.pool.predictor(model).labels;
       return { predictions: predictions.map((p) => predictionJson({ ...p, labels })) };
@@ -283,23 +286,19 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   app.route({
     ...api.explain,
     handler: async (request) => {
-      const model = servedModel(request.body.model);
-      const asked = request.body;
-      const texts = 'texts' in asked ? asked.texts : [asked.text];
-      info.set(request, { texts: texts.length, model });
+      const { model, texts } = accepted(request, request.body);
       const predictor = ctx.pool.predictor(model);
-      const labels = predictor.labels!;
-      const { label, steps } = asked;
-      if (label !== undefined && !(typeof label === 'number' ? label < labels.length : labels.includes(label))) {
-        throw new HttpError(
-          400,
-          'invalid_request',
-          `label: ${JSON.stringify(label)} is not a label of ${model}; its labels are ` +
-            labels.map((l, i) => `${i} (${l})`).join(', '),
-          { field: 'label' }
-        );
+      const { label, steps } = request.body;
+      if (label !== undefined) {
+        // Checked before any work, as the Predictor checks it (one message), answered as a bad field.
+        try {
+          labelIndex(label, predictor.labels!);
+        } catch (e) {
+          throw new HttpError(400, 'invalid_request', `label: ${(e as Error).message} (model ${model})`, {
+            field: 'label',
+          });
+        }
       }
-      if (ctx.phase() === 'stopping') throw notReady('stopping')!;
       const budget = AbortSignal.timeout(o.explainBudgetMs);
       const signal = AbortSignal.any([cancelled.get(request)!, budget]);
       const explanations = [];

@@ -119,7 +119,8 @@ export async function launchWorkers(s: LaunchSettings, argv: readonly string[]):
   const args = [process.argv[1], 'train', ...split.worker];
   // One machine without --master-port: the rendezvous is a file in a new folder only this user can read (mkdtemp
   // makes it 0700), so the run opens no port, and a second run beside it neither collides with it nor reads its keys
-  // (rank 0's TCP store listens on every interface and has no password). Several machines use that TCP store.
+  // (a store on a port is open to anyone who can reach it, unless the run has a token). Several machines use rank 0's
+  // store on --master-addr:--master-port (csrc/core/rendezvous.h).
   const storeDir =
     s.masterPort === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'qwen3-native-rendezvous-')) : undefined;
   const storeFile = storeDir && path.join(storeDir, 'store');

@@ -1,4 +1,4 @@
-// `qwen3-native report <run>`: one run's training curves as a self-contained HTML file (lib/compare draws them); with
+// `qwen3-native report <run>`: one run's training curves as a self-contained HTML file (lib/compare draws them), and
 // below them the posts the run gets most confidently wrong, explained: its dev posts, or --test <file>'s.
 import * as fs from 'fs';
 import * as path from 'path';
